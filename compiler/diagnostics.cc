@@ -1,0 +1,87 @@
+#include "compiler/diagnostics.h"
+
+#include <algorithm>
+
+namespace flow {
+
+void DiagnosticSink::Error(SourceLoc loc, std::string message) {
+  diagnostics_.push_back({Severity::kError, loc, std::move(message)});
+  ++error_count_;
+}
+
+void DiagnosticSink::Warning(SourceLoc loc, std::string message) {
+  diagnostics_.push_back({Severity::kWarning, loc, std::move(message)});
+}
+
+void DiagnosticSink::Note(SourceLoc loc, std::string message) {
+  diagnostics_.push_back({Severity::kNote, loc, std::move(message)});
+}
+
+std::string DiagnosticSink::Render(const SourceFile* file, const Diagnostic& d) {
+  static const char* const kNames[] = {"error", "warning", "note"};
+  std::string out = file ? file->path() : std::string("flowrun");
+  if (d.loc.known()) out += ":" + std::to_string(d.loc.line) + ":" + std::to_string(d.loc.column);
+  out += ": ";
+  out += kNames[static_cast<int>(d.severity)];
+  out += ": " + d.message + "\n";
+  if (file && d.loc.known()) {
+    std::string_view line = file->Line(d.loc.line);
+    // Very long lines (a 10 MB one-liner) are cut around the caret so the
+    // diagnostic stays readable.
+    constexpr size_t kMaxShown = 160;
+    size_t caret = d.loc.column - 1;
+    size_t begin = 0;
+    if (line.size() > kMaxShown && caret > kMaxShown / 2) begin = caret - kMaxShown / 2;
+    std::string_view shown = line.substr(std::min(begin, line.size()), kMaxShown);
+    out += "  ";
+    out.append(shown);
+    out += "\n  ";
+    // Tabs stay tabs under the caret so it lines up in a terminal.
+    for (size_t i = begin; i < caret && i < line.size(); ++i) out += line[i] == '\t' ? '\t' : ' ';
+    out += "^\n";
+  }
+  return out;
+}
+
+std::string DiagnosticSink::Render() const {
+  std::string out;
+  for (const Diagnostic& d : diagnostics_) out += Render(file_, d);
+  return out;
+}
+
+namespace {
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1u : 0u)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string NearestName(const std::string& name, const std::vector<std::string>& candidates) {
+  // Allow about one typo per three characters, at least one, at most three.
+  size_t allowed = std::clamp<size_t>(name.size() / 3, 1, 3);
+  std::string best;
+  size_t best_distance = allowed + 1;
+  for (const std::string& candidate : candidates) {
+    if (candidate == name) continue;
+    size_t d = EditDistance(name, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+}  // namespace flow
