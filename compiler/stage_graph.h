@@ -34,7 +34,8 @@ struct StageOptionsSet {
 struct StageNode {
   int id = 0;
   std::string name;   // the builtin: "whois"
-  std::string label;  // unique in the graph, for the plan and logs: "whois", "map#2"
+  std::string label;  // unique in the graph, for the plan and logs: "whois", "map_2"
+                      // (instances are then named "map_2#1", "map_2#2", ...)
   const StageSignature* signature = nullptr;
   SourceLoc loc;      // where the stage is called (inside a defined stage: there)
   // Every parameter of the signature, defaults filled in, by name. A

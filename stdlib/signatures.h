@@ -26,10 +26,19 @@ enum class ParamType : uint8_t {
 };
 const char* ParamTypeName(ParamType type);
 
+// What a string argument names outside the program, so `check` can verify
+// it before anything runs.
+enum class PathRole : uint8_t {
+  kNone,
+  kInputFile,   // read(path): must exist and be readable ("-" is stdin; a glob must match)
+  kOutputFile,  // write(path), report(path): its directory must be writable ("-" is stdout)
+};
+
 struct ParamSignature {
   std::string name;
   ParamType type;
   std::optional<Value> default_value;  // nullopt: the argument is required
+  PathRole path_role = PathRole::kNone;
 };
 
 // What the block `{ ... }` after a stage must be.
