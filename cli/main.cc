@@ -1,1 +1,88 @@
-int main() { return 0; }
+// flowrun's command line: parses it and hands over to one command. Nothing
+// else lives here.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/option_values.h"
+
+namespace {
+
+constexpr int kUsageError = 2;
+
+// `flowrun FILE.flow` means `flowrun run FILE.flow`, and `flowrun -e PROG`
+// means `flowrun run -e PROG`: insert the subcommand CLI11 expects.
+std::vector<std::string> WithDefaultSubcommand(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return args;
+  const std::string& first = args[0];
+  bool is_subcommand = first == "run" || first == "check" || first == "graph";
+  bool is_global_flag = first == "-h" || first == "--help" || first == "--version";
+  if (!is_subcommand && !is_global_flag) args.insert(args.begin(), "run");
+  return args;
+}
+
+// The options every subcommand that compiles a program takes.
+void AddProgramOptions(CLI::App* command, flow::CommandOptions* options) {
+  command->add_option("file", options->front_end.path, "the .flow program");
+  command->add_option("-e,--program", options->program_text, "the program text itself, instead of a file");
+  command->add_option("-p,--param", options->param_assignments, "NAME=VALUE, read by arg(\"NAME\") (repeatable)")
+      ->type_name("NAME=VALUE");
+  command->add_option("--queue", options->queue_text,
+                      "default capacity of every queue: records (4096) or bytes (16MiB)")
+      ->type_name("N|SIZE");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"flowrun: run a .flow dataflow program on every core.\n"
+               "  flowrun FILE.flow            same as `flowrun run FILE.flow`\n"
+               "  flowrun -e 'PROGRAM'         a program on the command line, then run",
+               "flowrun"};
+  app.set_version_flag("--version", std::string("flowrun ") + FLOWRUN_VERSION);
+  app.require_subcommand(1);
+
+  flow::CommandOptions run_options, check_options, graph_options;
+
+  CLI::App* run = app.add_subcommand("run", "compile, check and run a program");
+  AddProgramOptions(run, &run_options);
+  run->add_flag("--progress", run_options.progress, "one live line per stage on a terminal");
+  run->add_option("--stats", run_options.stats_path, "write per-stage statistics as JSON at the end")
+      ->type_name("PATH.json");
+  run->add_option("--dead-letter", run_options.dead_letter_path, "where [on_error = dead_letter] records go")
+      ->type_name("PATH");
+  run->add_option("--grace", run_options.grace_text, "on SIGINT/SIGTERM, how long records in flight may drain (5s)")
+      ->type_name("DURATION");
+  run->add_flag("--no-jit", run_options.no_jit, "run inline blocks on the reference interpreter");
+  run->add_flag("--dry-run", run_options.dry_run, "check and print the plan, run nothing (= flowrun check)");
+
+  CLI::App* check = app.add_subcommand("check", "the dry-run validator: parse, resolve, type-check, plan");
+  AddProgramOptions(check, &check_options);
+
+  CLI::App* graph = app.add_subcommand("graph", "print the stage graph");
+  AddProgramOptions(graph, &graph_options);
+  graph->add_option("--format", graph_options.graph_format, "text, dot or mermaid")
+      ->check(CLI::IsMember({"text", "dot", "mermaid"}));
+
+  std::vector<std::string> args = WithDefaultSubcommand(argc, argv);
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+  try {
+    app.parse(args);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsageError;
+  }
+
+  if (*check) return flow::RunCheckCommand(check_options);
+  if (*graph) return flow::RunGraphCommand(graph_options);
+  if (run_options.dry_run) return flow::RunCheckCommand(run_options);
+  return flow::RunRunCommand(run_options);
+}

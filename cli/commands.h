@@ -1,0 +1,37 @@
+// The subcommands of flowrun, each from its parsed options to an exit code.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/front_end.h"
+
+namespace flow {
+
+// Section 8 of the contract.
+inline constexpr int kExitSuccess = 0;
+inline constexpr int kExitRuntimeFailure = 1;
+inline constexpr int kExitUsageOrCompileError = 2;
+
+// What the command line said, as typed; ResolveCommandOptions turns the
+// text values into front_end.
+struct CommandOptions {
+  FrontEndOptions front_end;
+  std::optional<std::string> program_text;
+  std::vector<std::string> param_assignments;  // "NAME=VALUE"
+  std::optional<std::string> queue_text;
+  bool progress = false;
+  std::optional<std::string> stats_path;
+  std::optional<std::string> dead_letter_path;
+  std::optional<std::string> grace_text;
+  bool no_jit = false;
+  bool dry_run = false;
+  std::string graph_format = "text";
+};
+
+int RunCheckCommand(CommandOptions& options);
+int RunGraphCommand(CommandOptions& options);
+int RunRunCommand(CommandOptions& options);
+
+}  // namespace flow

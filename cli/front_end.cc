@@ -1,0 +1,81 @@
+#include "cli/front_end.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "compiler/checker.h"
+#include "compiler/diagnostics.h"
+#include "grammar/parser.h"
+
+namespace flow {
+namespace {
+
+std::optional<std::string> ReadWholeFile(const std::string& path, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = std::strerror(errno);
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    *error = std::strerror(errno);
+    return std::nullopt;
+  }
+  return std::move(text).str();
+}
+
+}  // namespace
+
+std::optional<CompiledProgram> CompileProgram(const FrontEndOptions& options) {
+  CompiledProgram compiled;
+  if (options.program) {
+    compiled.file = std::make_unique<SourceFile>("<-e>", *options.program);
+  } else {
+    std::string error;
+    std::optional<std::string> text = ReadWholeFile(options.path, &error);
+    if (!text) {
+      std::fprintf(stderr, "flowrun: error: cannot read '%s': %s\n", options.path.c_str(), error.c_str());
+      return std::nullopt;
+    }
+    compiled.file = std::make_unique<SourceFile>(options.path, std::move(*text));
+  }
+
+  DiagnosticSink sink(compiled.file.get());
+  compiled.ast = ParseProgram(*compiled.file, sink);
+  // A program with syntax errors is not checked: its broken statements are
+  // missing from the tree, and checking the rest would report their absence
+  // (unknown names) as errors of their own.
+  std::optional<StageGraph> graph;
+  if (!sink.has_errors()) {
+    CheckOptions check;
+    check.params = options.params;
+    check.getenv = [](const std::string& name) -> std::optional<std::string> {
+      const char* value = std::getenv(name.c_str());
+      if (!value) return std::nullopt;
+      return std::string(value);
+    };
+    check.queue_records = options.queue_records;
+    check.queue_bytes = options.queue_bytes;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    check.online_cpus = cpus > 0 ? static_cast<int>(cpus) : 1;
+    graph = CheckProgram(compiled.ast, check, sink);
+  }
+  std::string rendered = sink.Render();
+  std::fputs(rendered.c_str(), stderr);
+  if (sink.has_errors() || !graph) {
+    int n = sink.error_count();
+    std::fprintf(stderr, "%d error%s\n", n, n == 1 ? "" : "s");
+    return std::nullopt;
+  }
+  compiled.graph = std::move(*graph);
+  return compiled;
+}
+
+}  // namespace flow
