@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""The command line through the real binary: subcommands, --help, --version,
+usage errors and their exit codes (section 8 of the contract).
+
+usage: cli_test.py FLOWRUN PROJECT_DIR
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+flowrun, project = sys.argv[1], sys.argv[2]
+passed = failed = 0
+
+
+def run(*args, cwd=project, stdin=None):
+    return subprocess.run([flowrun, *args], cwd=cwd, capture_output=True, text=True, timeout=60, input=stdin)
+
+
+def check(name, condition, result=None):
+    global passed, failed
+    if condition:
+        passed += 1
+        return
+    failed += 1
+    print(f"FAIL {name}")
+    if result is not None:
+        print(f"  exit {result.returncode}\n  stdout: {result.stdout[:2000]!r}\n  stderr: {result.stderr[:2000]!r}")
+
+
+r = run("--version")
+check("--version", r.returncode == 0 and r.stdout.startswith("flowrun 0."), r)
+
+for args in (["--help"], ["run", "--help"], ["check", "--help"], ["graph", "--help"]):
+    r = run(*args)
+    check(" ".join(args), r.returncode == 0 and "Usage" in r.stdout, r)
+r = run("run", "--help")
+for option in ("--param", "--queue", "--progress", "--stats", "--dead-letter", "--grace", "--no-jit", "--dry-run"):
+    check(f"run --help mentions {option}", option in r.stdout, r)
+r = run("graph", "--help")
+check("graph --help mentions --format", "--format" in r.stdout, r)
+
+r = run()
+check("no arguments is a usage error", r.returncode == 2, r)
+r = run("check")
+check("check without a program", r.returncode == 2 and "no program" in r.stderr, r)
+r = run("check", "--no-such-option", "examples/whois.flow")
+check("unknown option", r.returncode == 2, r)
+r = run("check", "missing.flow")
+check("missing file", r.returncode == 2 and
+      r.stderr == "flowrun: error: cannot read 'missing.flow': No such file or directory\n", r)
+r = run("check", "-p", "novalue", "examples/whois.flow")
+check("-p without =", r.returncode == 2 and "-p takes NAME=VALUE" in r.stderr, r)
+r = run("check", "--queue", "lots", "examples/whois.flow")
+check("--queue malformed", r.returncode == 2 and "--queue" in r.stderr, r)
+r = run("run", "--grace", "soon", "examples/whois.flow")
+check("--grace malformed", r.returncode == 2 and "--grace" in r.stderr, r)
+r = run("graph", "--format", "png", "examples/whois.flow")
+check("graph --format png is refused", r.returncode == 2, r)
+r = run("check", "-e", "seq(1, 3)", "examples/whois.flow")
+check("file and -e together", r.returncode == 2 and "not both" in r.stderr, r)
+
+# Every example checks cleanly.
+for example in sorted(os.listdir(os.path.join(project, "examples"))):
+    if example.endswith(".flow"):
+        r = run("check", os.path.join("examples", example))
+        check(f"check examples/{example}", r.returncode == 0, r)
+
+# `check` prints the plan; `run --dry-run` is the same.
+r = run("check", "-e", 'seq(1, 10) | map { $0 } * 3 | write("-")')
+check("check -e prints a plan", r.returncode == 0 and "map" in r.stdout and "processes" in r.stdout, r)
+r2 = run("run", "--dry-run", "-e", 'seq(1, 10) | map { $0 } * 3 | write("-")')
+check("run --dry-run = check", r2.returncode == 0 and r2.stdout == r.stdout, r2)
+r3 = run("--dry-run", "-e", 'seq(1, 10) | map { $0 } * 3 | write("-")')
+check("flowrun --dry-run -e = check", r3.returncode == 0 and r3.stdout == r.stdout, r3)
+
+# -p reaches arg(); a compile error exits 2.
+r = run("check", "-p", "n=7", "-e", 'let n = int(arg("n")) \n seq(1, n) | discard')
+check("-p reaches arg()", r.returncode == 0, r)
+r = run("check", "-e", 'let n = int(arg("n")) \n seq(1, n) | discard')
+check("missing -p is a compile error", r.returncode == 2 and "-p n=" in r.stderr, r)
+r = run("check", "-e", 'seq(1, 3) | mapp { $0 }')
+check("unknown stage exits 2", r.returncode == 2 and "did you mean 'map'" in r.stderr, r)
+
+# A plan that cannot run is refused with the figure that blocks it.
+r = run("check", "-e", 'seq(1, 3) | map { $0 } * 999999 | discard')
+check("too many processes", r.returncode == 1 and "999,999" in r.stderr and "processes" in r.stderr, r)
+r = run("check", "-e", 'read("no/such/file.log") | discard')
+check("missing input file", r.returncode == 1 and "no/such/file.log" in r.stderr, r)
+r = run("check", "-e", 'seq(1, 3) | write("/no/such/dir/out.txt")')
+check("unwritable output", r.returncode == 1 and "/no/such/dir" in r.stderr, r)
+
+# graph in each format.
+r = run("graph", "examples/whois.flow")
+check("graph text", r.returncode == 0 and "whois" in r.stdout, r)
+r = run("graph", "--format", "dot", "examples/whois.flow")
+check("graph dot", r.returncode == 0 and r.stdout.startswith("digraph"), r)
+if shutil.which("dot") and r.returncode == 0:
+    svg = subprocess.run(["dot", "-Tsvg"], input=r.stdout, capture_output=True, text=True)
+    check("graph dot renders with Graphviz", svg.returncode == 0 and "<svg" in svg.stdout, svg)
+r = run("graph", "--format", "mermaid", "examples/whois.flow")
+check("graph mermaid", r.returncode == 0 and r.stdout.startswith("flowchart"), r)
+
+print(f"cli: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,104 @@
+// Every system call that creates, signals, waits for or configures a process
+// lives behind this header and in process.cc, so the whole of it can be
+// audited in one sitting (ninja's subprocess-posix.cc is the model). Nothing
+// here knows of stages, queues or syntax: a child is a name and a body.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace flow {
+
+// How a child ended: an exit code, or the signal that killed it.
+struct ExitStatus {
+  int code = 0;    // meaningful when signal == 0
+  int signal = 0;  // 0 when the process exited
+  bool Succeeded() const { return signal == 0 && code == 0; }
+};
+
+// "SIGABRT"; "signal 77" for a number without a name.
+std::string SignalName(int signal);
+// "exited with code 3", "was killed by signal SIGABRT (Aborted)".
+std::string DescribeExit(const ExitStatus& status);
+
+// The supervisor's view of the signals it must react to: SIGCHLD, SIGINT,
+// SIGTERM (and SIGPIPE, swallowed), read from a signalfd inside the event
+// loop instead of being handled asynchronously.
+//
+// Why a blocked mask and a signalfd: a handler would run at any instruction
+// and could do nothing but set a flag; with the signals blocked they stay
+// pending until the loop reads them, so a SIGCHLD arriving between two
+// waitpid() calls or a SIGINT arriving mid-fork is never lost. A signal is
+// blocked per thread: open the watch before starting any thread (threads
+// inherit the mask) or a thread that does not block SIGINT gets it and dies.
+class SignalWatch {
+ public:
+  SignalWatch() = default;
+  ~SignalWatch();  // restores the original mask and SIGCHLD disposition
+  SignalWatch(const SignalWatch&) = delete;
+  SignalWatch& operator=(const SignalWatch&) = delete;
+
+  bool Open(std::string* err);
+  bool is_open() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  // Reads every pending signal: SIGCHLD sets *child_exited, SIGINT and
+  // SIGTERM are appended to *interrupts in arrival order.
+  bool Read(bool* child_exited, std::vector<int>* interrupts, std::string* err);
+  // The mask the process had before Open(): children get it back.
+  const sigset_t& original_mask() const { return original_mask_; }
+
+ private:
+  int fd_ = -1;
+  sigset_t original_mask_{};
+  bool restore_sigchld_ = false;
+  struct sigaction original_sigchld_{};
+};
+
+// kKeepGroup: the child stays in its parent's process group (for test
+// harnesses); 0: the child leads a new group; > 0: the child joins that group.
+inline constexpr pid_t kKeepGroup = -1;
+
+struct ChildOptions {
+  std::string name;  // for diagnostics and the process's comm (ps, top)
+  pid_t process_group = kKeepGroup;
+  bool capture_stderr = false;  // a pipe whose read end Child::stderr_fd is
+  // The signal mask the child runs with; nullptr keeps the parent's.
+  const sigset_t* signal_mask = nullptr;
+  // Descriptors of the parent's machinery that the child must not keep.
+  std::span<const int> close_in_child;
+};
+
+struct Child {
+  pid_t pid = -1;
+  int stderr_fd = -1;  // non-blocking, close-on-exec; -1 unless captured
+};
+
+// Forks a child that dies with the calling thread (PR_SET_PDEATHSIG), runs
+// `body` and ends with _exit(body()). The caller must be single-threaded.
+// Errors name the child: "cannot start worker 'map#3': the process limit
+// for this user (RLIMIT_NPROC = 127) is reached".
+bool StartChild(const ChildOptions& options, const std::function<int()>& body, Child* child,
+                std::string* err);
+
+// Forks the leader of a new process group: a process that does nothing but
+// keep the group's id alive until it is killed (see WorkerPool for why).
+bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_mask,
+                      std::span<const int> close_in_child, pid_t* pid, std::string* err);
+
+// Reaps one ended child of process group `group`. Returns its pid, 0 when
+// none has ended (or, with `block`, none is left), -1 on error.
+pid_t ReapGroupMember(pid_t group, bool block, ExitStatus* status, std::string* err);
+// Waits for child `pid` to end and reaps it.
+bool WaitForChild(pid_t pid, ExitStatus* status, std::string* err);
+
+// kill(pid, signal) and kill(-group, signal). A process or group that is
+// already gone is not an error.
+bool SendSignal(pid_t pid, int signal, std::string* err);
+bool SignalGroup(pid_t group, int signal, std::string* err);
+
+}  // namespace flow
