@@ -3,6 +3,10 @@
 #include <cstdio>
 
 #include "cli/option_values.h"
+#include "compiler/diagnostics.h"
+#include "compiler/graph_format.h"
+#include "compiler/planner.h"
+#include "compiler/system_limits.h"
 
 namespace flow {
 namespace {
@@ -46,5 +50,60 @@ bool ResolveCommandOptions(CommandOptions& options) {
   return true;
 }
 
+// Checks the compiled plan against this machine and the file system; prints
+// every problem. True when the plan can run.
+bool CheckPlanHere(const CompiledProgram& program, const Plan& plan, const SystemLimits& limits) {
+  RealPathProbe probe;
+  DiagnosticSink sink(program.file.get());
+  bool ok = CheckPlanAgainst(plan, program.graph, limits, probe, sink);
+  std::fputs(sink.Render().c_str(), stderr);
+  return ok && !sink.has_errors();
+}
+
 }  // namespace
+
+int RunCheckCommand(CommandOptions& options) {
+  if (!ResolveCommandOptions(options)) return kExitUsageOrCompileError;
+  SystemLimits limits = ReadSystemLimits();
+  options.front_end.online_cpus = limits.online_cpus;
+  std::optional<CompiledProgram> program = CompileProgram(options.front_end);
+  if (!program) return kExitUsageOrCompileError;
+  Plan plan = BuildPlan(program->graph);
+  PlanFormatOptions format;
+  format.file_path = program->file->path();
+  format.show_limits = !options.plan_without_limits;
+  std::fputs(FormatPlan(plan, program->graph, limits, format).c_str(), stdout);
+  std::fflush(stdout);
+  return CheckPlanHere(*program, plan, limits) ? kExitSuccess : kExitRuntimeFailure;
+}
+
+int RunGraphCommand(CommandOptions& options) {
+  if (!ResolveCommandOptions(options)) return kExitUsageOrCompileError;
+  options.front_end.online_cpus = ReadSystemLimits().online_cpus;
+  std::optional<CompiledProgram> program = CompileProgram(options.front_end);
+  if (!program) return kExitUsageOrCompileError;
+  std::optional<GraphFormat> format = ParseGraphFormat(options.graph_format);
+  if (!format) {
+    std::fprintf(stderr, "flowrun: error: unknown graph format '%s': use text, dot or mermaid\n",
+                 options.graph_format.c_str());
+    return kExitUsageOrCompileError;
+  }
+  std::fputs(FormatGraph(program->graph, *format).c_str(), stdout);
+  return kExitSuccess;
+}
+
+int RunRunCommand(CommandOptions& options) {
+  if (!ResolveCommandOptions(options)) return kExitUsageOrCompileError;
+  SystemLimits limits = ReadSystemLimits();
+  options.front_end.online_cpus = limits.online_cpus;
+  std::optional<CompiledProgram> program = CompileProgram(options.front_end);
+  if (!program) return kExitUsageOrCompileError;
+  Plan plan = BuildPlan(program->graph);
+  if (!CheckPlanHere(*program, plan, limits)) return kExitRuntimeFailure;
+  std::fprintf(stderr,
+               "flowrun: error: the program checks, but this build cannot run pipelines yet: the runtime is "
+               "still being built (use `flowrun check` to see the plan)\n");
+  return kExitRuntimeFailure;
+}
+
 }  // namespace flow

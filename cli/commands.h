@@ -28,6 +28,7 @@ struct CommandOptions {
   bool no_jit = false;
   bool dry_run = false;
   std::string graph_format = "text";
+  bool plan_without_limits = false;  // check --no-limits
 };
 
 int RunCheckCommand(CommandOptions& options);

@@ -1,7 +1,5 @@
 #include "cli/front_end.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -63,8 +61,7 @@ std::optional<CompiledProgram> CompileProgram(const FrontEndOptions& options) {
     };
     check.queue_records = options.queue_records;
     check.queue_bytes = options.queue_bytes;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    check.online_cpus = cpus > 0 ? static_cast<int>(cpus) : 1;
+    check.online_cpus = options.online_cpus;
     graph = CheckProgram(compiled.ast, check, sink);
   }
   std::string rendered = sink.Render();

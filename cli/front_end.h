@@ -18,6 +18,7 @@ struct FrontEndOptions {
   std::map<std::string, std::string> params;  // `-p NAME=VALUE`
   int64_t queue_records = kDefaultQueueRecords;
   int64_t queue_bytes = kDefaultQueueBytes;
+  int online_cpus = 1;  // what `* auto` means
 };
 
 struct CompiledProgram {

@@ -1,6 +1,7 @@
 // flowrun's command line: parses it and hands over to one command. Nothing
 // else lives here.
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
 
 #include <algorithm>
 
@@ -9,7 +10,6 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/option_values.h"
 
 namespace {
 
@@ -38,6 +38,18 @@ void AddProgramOptions(CLI::App* command, flow::CommandOptions* options) {
       ->type_name("N|SIZE");
 }
 
+// The supervisor holds a few descriptors per worker (log pipes, queues); the
+// soft limit on open files is often far below the hard one, which any
+// process may raise itself to. Done first, so `check` plans against the
+// limit the run will have.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,12 +76,15 @@ int main(int argc, char** argv) {
 
   CLI::App* check = app.add_subcommand("check", "the dry-run validator: parse, resolve, type-check, plan");
   AddProgramOptions(check, &check_options);
+  check->add_flag("--no-limits", check_options.plan_without_limits,
+                  "leave this machine's limits out of the plan (to compare plans across machines)");
 
   CLI::App* graph = app.add_subcommand("graph", "print the stage graph");
   AddProgramOptions(graph, &graph_options);
   graph->add_option("--format", graph_options.graph_format, "text, dot or mermaid")
       ->check(CLI::IsMember({"text", "dot", "mermaid"}));
 
+  RaiseOpenFileLimit();
   std::vector<std::string> args = WithDefaultSubcommand(argc, argv);
   std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {

@@ -111,10 +111,7 @@ Type TypeChecker::CheckCall(ExprPtr& expr) {
   std::vector<Type> args;
   for (ExprPtr& child : call.children) args.push_back(Check(child));
   if (call.function == BuiltinFunction::kNone) {
-    std::string message = "unknown function '" + call.text + "'";
-    std::string nearest = NearestName(call.text, BuiltinFunctionNames());
-    if (!nearest.empty()) message += "; did you mean '" + nearest + "'?";
-    ctx_.Error(call.loc, message);
+    ctx_.Error(call.loc, "unknown function '" + call.text + "'" + DidYouMean(call.text, BuiltinFunctionNames()));
     return Type::kUnknown;
   }
   switch (call.function) {

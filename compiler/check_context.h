@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "compiler/checker.h"
 #include "compiler/diagnostics.h"
@@ -44,5 +45,11 @@ class CheckContext {
   std::set<std::string> params_read_;
   int errors_seen_ = 0;
 };
+
+// "; did you mean 'x'?" for the candidate nearest to `name`, or "".
+// NearestName counts a swap of two neighbouring letters ("whios") as two
+// edits, too many for a short name; a name one such swap away from a
+// candidate is suggested too.
+std::string DidYouMean(const std::string& name, const std::vector<std::string>& candidates);
 
 }  // namespace flow

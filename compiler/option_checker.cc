@@ -20,10 +20,7 @@ StageOptionsSet OptionChecker::Check(std::vector<Option>& options, const StageSi
     if (!known) {
       std::vector<std::string> names;
       for (const OptionSignature& o : StageOptions()) names.push_back(o.name);
-      std::string message = "unknown option '" + option.name + "'";
-      std::string nearest = NearestName(option.name, names);
-      if (!nearest.empty()) message += "; did you mean '" + nearest + "'?";
-      ctx_.Error(option.loc, message);
+      ctx_.Error(option.loc, "unknown option '" + option.name + "'" + DidYouMean(option.name, names));
       continue;
     }
     if (!seen.insert(option.name).second) {
@@ -70,10 +67,8 @@ void OptionChecker::CheckOnError(const Option& option, StageOptionsSet* set) {
   } else if (value.text == "dead_letter") {
     set->on_error = OnError::kDeadLetter;
   } else {
-    std::string message = std::string("'on_error' must be ") + kOnErrorChoices + ", got '" + value.text + "'";
-    std::string nearest = NearestName(value.text, {"fail", "skip", "dead_letter"});
-    if (!nearest.empty()) message += "; did you mean '" + nearest + "'?";
-    ctx_.Error(value.loc, message);
+    ctx_.Error(value.loc, std::string("'on_error' must be ") + kOnErrorChoices + ", got '" + value.text + "'" +
+                              DidYouMean(value.text, {"fail", "skip", "dead_letter"}));
   }
 }
 

@@ -27,8 +27,8 @@ bool IsSink(const StageNode& node) {
   return node.outputs.empty() && (node.signature == nullptr || node.signature->kind == StageKind::kSink);
 }
 
-// Nodes reached from `starts` following edges forward (`edges_of` =
-// outputs, `far_end` = to) or backward (inputs, from).
+// The nodes reached from `starts` following queues forward (outputs to
+// consumers) or backward (inputs to producers).
 std::vector<bool> Reach(const StageGraph& graph, const std::vector<int>& starts, bool forward) {
   std::vector<bool> seen(graph.nodes.size(), false);
   std::deque<int> pending(starts.begin(), starts.end());
@@ -82,6 +82,8 @@ void FindCycle(const StageGraph& graph, std::vector<Diagnostic>& errors) {
   // path[position[at]..] is the cycle, walked against the flow.
   std::vector<int> cycle(path.begin() + position[at], path.end());
   std::reverse(cycle.begin(), cycle.end());
+  // Named from its first stage in the file, whichever stage the walk met first.
+  std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
   std::string names;
   for (int n : cycle) names += "'" + graph.nodes[n].label + "' → ";
   names += "'" + graph.nodes[cycle.front()].label + "'";

@@ -106,10 +106,7 @@ std::optional<int> StageChecker::ResolveReplicas(const Replicas& replicas, const
       if (!binding) {
         std::vector<std::string> names;
         scope.CollectNames(&names);
-        std::string message = "unknown name '" + replicas.name + "'";
-        std::string nearest = NearestName(replicas.name, names);
-        if (!nearest.empty()) message += "; did you mean '" + nearest + "'?";
-        ctx_.Error(replicas.loc, message);
+        ctx_.Error(replicas.loc, "unknown name '" + replicas.name + "'" + DidYouMean(replicas.name, names));
         return std::nullopt;
       }
       if (!binding->value) return std::nullopt;
@@ -145,7 +142,10 @@ void StageChecker::BindArgs(StageCall& call, const StageSignature& signature, st
   }
   // `seq(to)`: one positional argument is the end, as in Python's range(stop).
   size_t slot = signature.name == "seq" && positional_count == 1 ? 1 : 0;
+  // An unknown parameter name most likely misspells the missing one: the
+  // missing argument is then not reported as well.
   bool count_reported = false;
+  bool misnamed = false;
   for (Arg& arg : call.args) {
     if (arg.name.empty()) {
       if (slot < params.size()) {
@@ -165,17 +165,15 @@ void StageChecker::BindArgs(StageCall& call, const StageSignature& signature, st
     if (index == params.size()) {
       std::vector<std::string> names;
       for (const ParamSignature& p : params) names.push_back(p.name);
-      std::string message = "'" + signature.name + "' has no parameter '" + arg.name + "'";
-      std::string nearest = NearestName(arg.name, names);
-      if (!nearest.empty()) message += "; did you mean '" + nearest + "'?";
-      ctx_.Error(arg.loc, message);
+      ctx_.Error(arg.loc, "'" + signature.name + "' has no parameter '" + arg.name + "'" + DidYouMean(arg.name, names));
+      misnamed = true;
     } else if ((*bound)[index]) {
       ctx_.Error(arg.loc, "argument '" + arg.name + "' is given twice");
     } else {
       (*bound)[index] = &arg;
     }
   }
-  if (count_reported) return;
+  if (count_reported || misnamed) return;
   for (size_t i = 0; i < params.size(); ++i) {
     if ((*bound)[i] || params[i].default_value) continue;
     if (!named_seen) {

@@ -9,11 +9,6 @@ std::string Plural(size_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-std::string DidYouMean(const std::string& name, const std::vector<std::string>& candidates) {
-  std::string nearest = NearestName(name, candidates);
-  return nearest.empty() ? "" : "; did you mean '" + nearest + "'?";
-}
-
 }  // namespace
 
 CheckedPipeline StageExpander::Expand(Pipeline& pipeline, const ConstantScope& scope) {
@@ -54,6 +49,10 @@ void StageExpander::ExpandCall(StageCall& call, const ConstantScope& scope, Chec
 void StageExpander::ExpandUse(StageCall& call, const StageDef& def, const ConstantScope& scope,
                               CheckedPipeline* out) {
   used_.insert(def.name);
+  if (expanded_stages_ > kMaxExpandedStages) {
+    out->complete = false;
+    return;
+  }
   if (call.block) ctx_.Error(call.block->loc, "stage '" + def.name + "' is a defined stage and takes no block");
   // The body sees its parameters and the global constants, not the names
   // of the place it is used in.
@@ -79,9 +78,11 @@ void StageExpander::BindUseArgs(StageCall& call, const StageDef& def, const Cons
   size_t positional = 0;
   bool named_seen = false;
   bool count_reported = false;
-  std::string count_message = stage + " takes " +
-                              (def.params.empty() ? std::string("no arguments") : Plural(def.params.size(), "argument")) +
-                              ", " + std::to_string(call.args.size()) + " given";
+  // An unknown parameter name most likely misspells a missing one, which is
+  // then not reported as well.
+  bool misnamed = false;
+  std::string takes = def.params.empty() ? std::string("no arguments") : Plural(def.params.size(), "argument");
+  std::string count_message = stage + " takes " + takes + ", " + std::to_string(call.args.size()) + " given";
   for (Arg& arg : call.args) {
     size_t index = 0;
     if (arg.name.empty()) {
@@ -96,6 +97,7 @@ void StageExpander::BindUseArgs(StageCall& call, const StageDef& def, const Cons
       while (index < def.params.size() && def.params[index].name != arg.name) ++index;
       if (index == def.params.size()) {
         ctx_.Error(arg.loc, stage + " has no parameter '" + arg.name + "'" + DidYouMean(arg.name, param_names));
+        misnamed = true;
         continue;
       }
     }
@@ -116,7 +118,7 @@ void StageExpander::BindUseArgs(StageCall& call, const StageDef& def, const Cons
     if (bound[i]) continue;
     // Unknown from here on, so the body reports nothing more about it.
     body_scope->Define(def.params[i].name, def.params[i].loc, std::nullopt);
-    if (count_reported) continue;
+    if (count_reported || misnamed) continue;
     if (!named_seen) {
       ctx_.Error(call.loc, count_message);
       count_reported = true;

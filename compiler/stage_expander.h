@@ -21,6 +21,7 @@ namespace flow {
 
 // Defined stages used inside each other multiply: beyond this many builtin
 // stages in all, the program is refused rather than the machine exhausted.
+// Each stage is at least one process, far more than the planner accepts.
 inline constexpr int64_t kMaxExpandedStages = 100'000;
 
 class StageExpander {

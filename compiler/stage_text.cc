@@ -38,7 +38,8 @@ std::string FormatBytes(int64_t bytes) {
 }
 
 std::string CountOf(int64_t count, const std::string& noun) {
-  return FormatCount(count) + " " + noun + (count == 1 ? "" : "s");
+  if (count == 1) return "1 " + noun;
+  return FormatCount(count) + " " + noun + (noun.ends_with('s') ? "es" : "s");
 }
 
 namespace {
@@ -114,15 +115,6 @@ bool Shown(const Value& value, const std::optional<Value>& default_value, CallDe
   return !default_value || !(*default_value == value);
 }
 
-const char* OnErrorText(OnError on_error) {
-  switch (on_error) {
-    case OnError::kFail: return "fail";
-    case OnError::kSkip: return "skip";
-    case OnError::kDeadLetter: return "dead_letter";
-  }
-  return "";
-}
-
 }  // namespace
 
 std::string StageArgsText(const StageNode& node, CallDetail detail, size_t max_string_bytes,
@@ -163,7 +155,7 @@ std::string StageOptionsText(const StageNode& node) {
   if (o.ordered) parts.push_back("ordered");
   if (o.retries != defaults.retries) parts.push_back(fmt::format("retries={}", o.retries));
   if (o.timeout_ns != 0) parts.push_back("timeout=" + FormatDuration(Duration{o.timeout_ns}));
-  if (o.on_error != defaults.on_error) parts.push_back(std::string("on_error=") + OnErrorText(o.on_error));
+  if (o.on_error != defaults.on_error) parts.push_back(std::string("on_error=") + OnErrorName(o.on_error));
   if (o.queue_records != 0) parts.push_back(fmt::format("queue={}", o.queue_records));
   if (o.queue_bytes != 0) parts.push_back("queue=" + FormatSize(Size{o.queue_bytes}));
   return fmt::format("{}", fmt::join(parts, ", "));

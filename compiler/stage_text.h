@@ -17,7 +17,8 @@ std::string FormatCount(int64_t n);
 // A size for people: "512 B", "16 MiB", "23.1 GiB" (binary units, one
 // decimal when the value is not whole, never "1024 MiB").
 std::string FormatBytes(int64_t bytes);
-// "1 end marker", "4 end markers": `count` and `noun`, plural unless 1.
+// "1 end marker", "4 end markers", "2 child processes": `count` and `noun`,
+// plural unless 1.
 std::string CountOf(int64_t count, const std::string& noun);
 
 // `text` as a flow string literal: quoted, `"` `\` and control bytes escaped,

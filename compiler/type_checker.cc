@@ -94,10 +94,7 @@ Type TypeChecker::CheckName(ExprPtr& expr) {
     std::vector<std::string> names;
     for (const auto& local : locals_) names.push_back(local.first);
     scope_.CollectNames(&names);
-    std::string message = "unknown name '" + e.text + "'";
-    std::string nearest = NearestName(e.text, names);
-    if (!nearest.empty()) message += "; did you mean '" + nearest + "'?";
-    ctx_.Error(e.loc, message);
+    ctx_.Error(e.loc, "unknown name '" + e.text + "'" + DidYouMean(e.text, names));
     return Type::kUnknown;
   }
   if (binding->defined_later) {
@@ -114,9 +111,9 @@ Type TypeChecker::CheckName(ExprPtr& expr) {
 Type TypeChecker::CheckUnary(Expr& e) {
   Type operand = Check(e.children[0]);
   if (e.op == Op::kNot) {
-    if (operand != Type::kUnknown && operand != Type::kBool)
-      ctx_.Error(e.loc, "operator '!' needs a bool, got " + std::string(TypeName(operand)));
-    return Type::kBool;
+    if (operand == Type::kUnknown || operand == Type::kBool) return Type::kBool;
+    ctx_.Error(e.loc, "operator '!' needs a bool, got " + std::string(TypeName(operand)));
+    return Type::kUnknown;
   }
   if (operand == Type::kUnknown) return Type::kUnknown;
   if (!IsNumber(operand)) {
@@ -134,22 +131,28 @@ Type TypeChecker::CheckBinary(Expr& e) {
   switch (e.op) {
     case Op::kAnd:
     case Op::kOr:
-      if (known && (left != Type::kBool || right != Type::kBool))
+      if (known && (left != Type::kBool || right != Type::kBool)) {
         ctx_.Error(e.loc, op + " needs bools, got " + Pair(left, right));
+        return Type::kUnknown;
+      }
       return Type::kBool;
     case Op::kEq:
     case Op::kNotEq: {
       bool same = left == right && IsPlainValue(left);
-      if (known && !same && !(IsNumber(left) && IsNumber(right)))
+      if (known && !same && !(IsNumber(left) && IsNumber(right))) {
         ctx_.Error(e.loc, op + " cannot compare " + Pair(left, right));
+        return Type::kUnknown;
+      }
       return Type::kBool;
     }
     case Op::kLess:
     case Op::kLessEq:
     case Op::kGreater:
     case Op::kGreaterEq:
-      if (known && !(IsNumber(left) && IsNumber(right)) && !(left == Type::kStr && right == Type::kStr))
+      if (known && !(IsNumber(left) && IsNumber(right)) && !(left == Type::kStr && right == Type::kStr)) {
         ctx_.Error(e.loc, op + " needs two numbers or two strings, got " + Pair(left, right));
+        return Type::kUnknown;
+      }
       return Type::kBool;
     case Op::kAdd:
       if (!known) return Type::kUnknown;

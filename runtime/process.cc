@@ -308,8 +308,10 @@ bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_ma
       options,
       [] {
         prctl(PR_SET_NAME, "flowrun-group");  // cosmetic
+        // It needs no file, and must not keep one: a pipe's write end held
+        // here would keep its reader from ever seeing end of file.
+        if (close_range(0, ~0U, 0) < 0) return 127;
         for (;;) pause();
-        return 0;
       },
       &child, err);
   *pid = child.pid;

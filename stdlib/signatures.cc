@@ -85,8 +85,9 @@ std::vector<StageSignature> MakeBuiltinStages() {
   // Transforms.
   stages.push_back(WithBlock(Stage("map", K::kTransform, {FieldSeparator()}, "emits the block's value per record"),
                              BlockRule::kRequired, BlockResult::kAny));
-  stages.push_back(WithBlock(Stage("filter", K::kTransform, {FieldSeparator()}, "keeps records where the block is true"),
-                             BlockRule::kRequired, BlockResult::kBool));
+  stages.push_back(
+      WithBlock(Stage("filter", K::kTransform, {FieldSeparator()}, "keeps records where the block is true"),
+                BlockRule::kRequired, BlockResult::kBool));
   stages.push_back(WithBlock(
       Stage("flatmap", K::kTransform, {FieldSeparator()}, "emits each line of the block's value as a record"),
       BlockRule::kRequired, BlockResult::kAny));

@@ -49,4 +49,27 @@ class HandGraph {
 
 inline Value Str(const char* s) { return Value::Str(s); }
 
+// The example of the contract's section 1.
+inline HandGraph WhoisExample() {
+  HandGraph g;
+  int read = g.Add("read", "read", 1, {{"path", Str("examples/data/access.log")}}, 4);
+  int map = g.Add("map", "map", 1, {}, 4);
+  int distinct = g.Add("distinct", "distinct", 1, {}, 4);
+  int whois = g.Add("whois", "whois", 12, {{"server", Str("127.0.0.1:4343")}, {"fields", Str("netname,country")}}, 8);
+  g.node(whois).options.ordered = true;
+  g.node(whois).options.timeout_ns = 5'000'000'000;
+  int count_by = g.Add("count_by", "count_by", 1, {{"fs", Str("\t")}}, 9);
+  int sort = g.Add("sort", "sort", 1, {{"numeric", Value::Bool(true)}, {"reverse", Value::Bool(true)},
+                                       {"key", Value::Int(2)}}, 10);
+  int write = g.Add("write", "write", 1, {{"path", Str("-")}}, 11);
+  g.Connect(read, map);
+  g.Connect(map, distinct);
+  g.Connect(distinct, whois);
+  g.Connect(whois, count_by, 1024, 16 << 20);
+  g.Connect(count_by, sort);
+  g.Connect(sort, write);
+  return g;
+}
+
 }  // namespace flow::testing
+

@@ -58,15 +58,21 @@ SystemLimits RoomyLimits() {
   return limits;
 }
 
-// Every diagnostic as "line:col: message".
-std::vector<std::string> Messages(const DiagnosticSink& sink) {
-  std::vector<std::string> out;
+// Every diagnostic as a line "line:col: message".
+std::string Messages(const DiagnosticSink& sink) {
+  std::string out;
   for (const Diagnostic& d : sink.diagnostics())
-    out.push_back(std::to_string(d.loc.line) + ":" + std::to_string(d.loc.column) + ": " + d.message);
+    out += std::to_string(d.loc.line) + ":" + std::to_string(d.loc.column) + ": " + d.message + "\n";
   return out;
 }
 
-std::vector<std::string> Check(const StageGraph& graph, const SystemLimits& limits, PathProbe& probe,
+std::string Lines(std::initializer_list<const char*> lines) {
+  std::string out;
+  for (const char* line : lines) out += std::string(line) + "\n";
+  return out;
+}
+
+std::string Check(const StageGraph& graph, const SystemLimits& limits, PathProbe& probe,
                                bool* ok = nullptr) {
   DiagnosticSink sink(nullptr);
   bool passed = CheckPlanAgainst(BuildPlan(graph), graph, limits, probe, sink);
@@ -94,6 +100,114 @@ FakeProbe ProbeWithAccessLog() {
 }
 
 TEST_SUITE("planner") {
+  TEST_CASE("the plan as check prints it, without the machine's figures") {
+    HandGraph g = testing::WhoisExample();
+    g.node(4).options.queue_records = 1024;
+    Plan plan = BuildPlan(g.graph);
+    CHECK(FormatPlan(plan, g.graph, RoomyLimits(), {"whois.flow", false}) == R"(stages
+  stage     replicas  instances    source           waits for       arguments and options
+  read             1  read#1       whois.flow:4:5   -               path="examples/data/access.log"
+  map              1  map#1        whois.flow:4:5   1 end marker
+  distinct         1  distinct#1   whois.flow:4:5   1 end marker
+  whois           12  whois#1..12  whois.flow:8:5   1 end marker    server="127.0.0.1:4343", fields="netname,country" [ordered, timeout=5s]
+  count_by         1  count_by#1   whois.flow:9:5   12 end markers  fs="\t" [queue=1024]
+  sort             1  sort#1       whois.flow:10:5  1 end marker    key=2, numeric=true, reverse=true
+  write            1  write#1      whois.flow:11:5  1 end marker    path="-"
+
+queues
+  from         to        records   bytes
+  read      →  map         8,192   4 MiB
+  map       →  distinct    8,192   4 MiB
+  distinct  →  whois       8,192   4 MiB
+  whois     →  count_by    1,024  16 MiB
+  count_by  →  sort        8,192   4 MiB
+  sort      →  write       8,192   4 MiB
+
+processes     19 (18 stage instances, 1 supervisor)
+queue memory  at most 36 MiB in 6 queues
+open files    about 64 in the supervisor
+)");
+  }
+
+  TEST_CASE("the plan with the limits it was checked against") {
+    HandGraph g = Linear();
+    Plan plan = BuildPlan(g.graph);
+    SystemLimits limits = RoomyLimits();
+    CHECK(FormatPlan(plan, g.graph, limits, {"", true}) == R"(stages
+  stage  replicas  instances  source  waits for     arguments and options
+  read          1  read#1     1:5     -             path="access.log"
+  map           1  map#1      2:5     1 end marker
+  write         1  write#1    3:5     1 end marker  path="-"
+
+queues
+  from     to     records  bytes
+  read  →  map      8,192  4 MiB
+  map   →  write    8,192  4 MiB
+
+processes     4 (3 stage instances, 1 supervisor)
+queue memory  at most 8 MiB in 2 queues
+open files    about 26 in the supervisor
+limits        127,431 processes for this user (RLIMIT_NPROC, 212 running)
+              1,048,576 open files (RLIMIT_NOFILE)
+              23 GiB of memory available
+              8 online CPUs
+)");
+    limits.max_processes = limits.max_open_files = limits.available_memory_bytes = SystemLimits::kUnlimited;
+    limits.online_cpus = 1;
+    std::string text = FormatPlan(plan, g.graph, limits, {"", true});
+    CHECK(text.substr(text.find("limits")) == R"(limits        no limit on processes
+              no limit on open files
+              available memory unknown
+              1 online CPU
+)");
+  }
+
+  TEST_CASE("the plan names auto replicas, child processes and long arguments") {
+    // read(<a long path>) | sh("tr a-z A-Z") * auto [on_error=skip, retries=0] | discard
+    HandGraph g;
+    int read = g.Add("read", "read", 1, {{"path", Str("logs/2024/very/deep/directory/with/many/files/*.log.gz")}});
+    int sh = g.Add("sh", "sh", 2, {{"cmd", Str("tr a-z A-Z")}});
+    g.node(sh).replicas_auto = true;
+    g.node(sh).options.on_error = OnError::kSkip;
+    g.node(sh).options.retries = 0;
+    g.node(sh).options.queue_bytes = 1 << 20;
+    int discard = g.Add("discard", "discard");
+    g.Connect(read, sh, 8192, 1 << 20);
+    g.Connect(sh, discard);
+    CHECK(FormatPlan(BuildPlan(g.graph), g.graph, RoomyLimits(), {"x.flow", false}) == R"(stages
+  stage    replicas  instances  source      waits for      arguments and options
+  read            1  read#1     x.flow:1:5  -              path="logs/2024/very/deep/directory/with/many/…"
+  sh       2 (auto)  sh#1..2    x.flow:2:5  1 end marker   cmd="tr a-z A-Z" [retries=0, on_error=skip, queue=1MiB]
+  discard         1  discard#1  x.flow:3:5  2 end markers
+
+queues
+  from     to       records  bytes
+  read  →  sh         8,192  1 MiB
+  sh    →  discard    8,192  4 MiB
+
+processes     7 (4 stage instances, 2 child processes of sh/exec, 1 supervisor)
+queue memory  at most 5 MiB in 2 queues
+open files    about 32 in the supervisor
+)");
+  }
+
+  TEST_CASE("an empty plan") {
+    StageGraph empty;
+    Plan plan = BuildPlan(empty);
+    CHECK(plan.errors.empty());
+    CHECK(plan.total_processes == 1);
+    CHECK(FormatPlan(plan, empty, RoomyLimits(), {"x.flow", false}) == R"(stages
+  stage  replicas  instances  source  waits for  arguments and options
+
+queues
+  none
+
+processes     1 (0 stage instances, 1 supervisor)
+queue memory  at most 0 B in 0 queues
+open files    about 16 in the supervisor
+)");
+  }
+
   TEST_CASE("a linear pipeline: one process per stage, one marker per input") {
     HandGraph g = Linear();
     Plan plan = BuildPlan(g.graph);
@@ -109,7 +223,7 @@ TEST_SUITE("planner") {
     CHECK(plan.open_files == kSupervisorBaseFiles + 3 * kFilesPerProcess + 2 * kFilesPerQueue);
     FakeProbe probe = ProbeWithAccessLog();
     bool ok = false;
-    CHECK(Check(g.graph, RoomyLimits(), probe, &ok).empty());
+    CHECK(Check(g.graph, RoomyLimits(), probe, &ok) == "");
     CHECK(ok);
   }
 
@@ -169,7 +283,7 @@ TEST_SUITE("planner") {
     CHECK(plan.stages[filter].end_markers == 1);
     CHECK(plan.queues == 4);
     FakeProbe probe = ProbeWithAccessLog();
-    CHECK(Check(g.graph, RoomyLimits(), probe).empty());
+    CHECK(Check(g.graph, RoomyLimits(), probe) == "");
   }
 
   TEST_CASE("a stage no source reaches is refused by name") {
@@ -179,8 +293,8 @@ TEST_SUITE("planner") {
     g.Connect(orphan, sink);
     FakeProbe probe = ProbeWithAccessLog();
     CHECK(Check(g.graph, RoomyLimits(), probe) ==
-          std::vector<std::string>{"4:5: stage 'map_2' is not reached from any source",
-                                   "5:5: stage 'discard' is not reached from any source"});
+          Lines({"4:5: stage 'map_2' is not reached from any source",
+                                   "5:5: stage 'discard' is not reached from any source"}));
   }
 
   TEST_CASE("a stage that reaches no sink is refused by name") {
@@ -195,7 +309,7 @@ TEST_SUITE("planner") {
     g.Connect(tee, dead_end);
     FakeProbe probe = ProbeWithAccessLog();
     CHECK(Check(g.graph, RoomyLimits(), probe) ==
-          std::vector<std::string>{"4:5: stage 'map_2' does not lead to any sink"});
+          Lines({"4:5: stage 'map_2' does not lead to any sink"}));
   }
 
   TEST_CASE("a cycle is refused, naming its stages in order") {
@@ -211,8 +325,8 @@ TEST_SUITE("planner") {
     g.Connect(filter, write);
     FakeProbe probe = ProbeWithAccessLog();
     CHECK(Check(g.graph, RoomyLimits(), probe) ==
-          std::vector<std::string>{"2:5: stages 'map' → 'filter' → 'map' form a cycle: none of them would "
-                                   "ever see the end of its input"});
+          Lines({"2:5: stages 'map' → 'filter' → 'map' form a cycle: none of them would "
+                                   "ever see the end of its input"}));
   }
 
   TEST_CASE("a malformed graph is refused before any figure is checked") {
@@ -222,7 +336,7 @@ TEST_SUITE("planner") {
     tiny.max_processes = 1;
     FakeProbe probe;  // access.log is missing too: not reported
     CHECK(Check(g.graph, tiny, probe) ==
-          std::vector<std::string>{"0:0: internal error: queue 1 joins a stage that does not exist"});
+          Lines({"0:0: internal error: queue 1 joins a stage that does not exist"}));
   }
 
   TEST_CASE("too many processes: the figure and the limit that blocks") {
@@ -236,8 +350,8 @@ TEST_SUITE("planner") {
     SystemLimits limits = RoomyLimits();
     limits.max_open_files = SystemLimits::kUnlimited;
     CHECK(Check(g.graph, limits, probe) ==
-          std::vector<std::string>{"8:5: the plan needs 1,000,003 processes; the limit for this user is "
-                                   "127,431 (RLIMIT_NPROC, 212 already running)"});
+          Lines({"8:5: the plan needs 1,000,003 processes; the limit for this user is "
+                                   "127,431 (RLIMIT_NPROC, 212 already running)"}));
   }
 
   TEST_CASE("the processes already running count against the limit") {
@@ -246,14 +360,14 @@ TEST_SUITE("planner") {
     SystemLimits limits = RoomyLimits();
     limits.max_processes = 216;
     limits.current_user_processes = 212;
-    CHECK(Check(g.graph, limits, probe).empty());
+    CHECK(Check(g.graph, limits, probe) == "");
     limits.current_user_processes = 213;
     limits.process_limit = ProcessLimit::kThreadsMax;
     CHECK(Check(g.graph, limits, probe) ==
-          std::vector<std::string>{"0:0: the plan needs 4 processes; the limit for the system is 216 "
-                                   "(kernel.threads-max, 213 already running)"});
+          Lines({"0:0: the plan needs 4 processes; the limit for the system is 216 "
+                                   "(kernel.threads-max, 213 already running)"}));
     limits.max_processes = SystemLimits::kUnlimited;
-    CHECK(Check(g.graph, limits, probe).empty());
+    CHECK(Check(g.graph, limits, probe) == "");
   }
 
   TEST_CASE("sh and exec keep a child process per replica") {
@@ -277,11 +391,11 @@ TEST_SUITE("planner") {
     FakeProbe probe = ProbeWithAccessLog();
     SystemLimits limits = RoomyLimits();
     limits.max_open_files = 26;
-    CHECK(Check(g.graph, limits, probe).empty());
+    CHECK(Check(g.graph, limits, probe) == "");
     limits.max_open_files = 25;
     CHECK(Check(g.graph, limits, probe) ==
-          std::vector<std::string>{"0:0: the plan needs about 26 open files in the supervisor; the limit is 25 "
-                                   "(RLIMIT_NOFILE; raise it with 'ulimit -n')"});
+          Lines({"0:0: the plan needs about 26 open files in the supervisor; the limit is 25 "
+                                   "(RLIMIT_NOFILE; raise it with 'ulimit -n')"}));
   }
 
   TEST_CASE("queues that may hold more than the memory available") {
@@ -298,9 +412,9 @@ TEST_SUITE("planner") {
     SystemLimits limits = RoomyLimits();
     limits.available_memory_bytes = static_cast<int64_t>(23.1 * (int64_t{1} << 30));
     CHECK(Check(g.graph, limits, probe) ==
-          std::vector<std::string>{"7:5: the queues may hold 48 GiB; only 23.1 GiB is available"});
+          Lines({"7:5: the queues may hold 48 GiB; only 23.1 GiB is available"}));
     limits.available_memory_bytes = SystemLimits::kUnlimited;
-    CHECK(Check(g.graph, limits, probe).empty());
+    CHECK(Check(g.graph, limits, probe) == "");
   }
 
   TEST_CASE("input files: missing, unreadable, stdin, globs") {
@@ -348,9 +462,9 @@ TEST_SUITE("planner") {
     FakeProbe probe;
     probe.dirs["."] = "";
     CHECK(Check(g.graph, RoomyLimits(), probe) ==
-          std::vector<std::string>{"3:5: no file matches 'logs/*.gz'",
+          Lines({"3:5: no file matches 'logs/*.gz'",
                                    "4:5: cannot write 'out/r.tsv': directory 'out': No such file or directory",
-                                   "6:5: cannot read 'x.log': No such file or directory"});
+                                   "6:5: cannot read 'x.log': No such file or directory"}));
   }
 
   TEST_CASE("the real probe on a temporary directory") {
@@ -407,6 +521,8 @@ TEST_SUITE("planner") {
     CHECK(FormatBytes(INT64_MAX) == "8 EiB");
     CHECK(CountOf(1, "end marker") == "1 end marker");
     CHECK(CountOf(12, "end marker") == "12 end markers");
+    CHECK(CountOf(0, "queue") == "0 queues");
+    CHECK(CountOf(1'000, "child process") == "1,000 child processes");
   }
 }
 

@@ -1,0 +1,141 @@
+// What an edge of the stage graph offers to the stage instances at its two
+// ends: push a batch of records, pop a batch, acknowledge it, end of stream
+// per producer, cancel, close. The shared-memory queue (runtime/shm_queue.h)
+// implements it; a networked transport can stand on an edge behind the same
+// interface. Instances are named by their index on that side of the edge.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flow {
+
+// Record lengths travel as 32-bit numbers: a record is at most 4 GiB - 1.
+inline constexpr uint64_t kMaxRecordBytes = 0xFFFFFFFFull;
+
+struct RecordView {
+  std::string_view bytes;  // any content, NUL included
+  int64_t nr = 0;          // the record's 1-based number at its source (NR)
+  int64_t seq = 0;         // its position in its producer's stream, for [ordered]
+};
+
+// Records a producer gathers in its own memory and pushes with one call, so
+// that a record costs one append here plus its share of one bulk copy.
+// Stored by columns, as the shared-memory queue stores them.
+class RecordBatch {
+ public:
+  // False, adding nothing, when `bytes` is longer than kMaxRecordBytes.
+  bool Add(std::string_view bytes, int64_t nr, int64_t seq);
+  void Clear();
+
+  size_t size() const { return nr_.size(); }
+  bool empty() const { return nr_.empty(); }
+  uint64_t data_bytes() const { return data_.size(); }
+  RecordView operator[](size_t i) const;
+
+  // The columns, for transports that copy runs of records whole. Record i
+  // is data()[begin(i) .. end(i)).
+  const int64_t* nrs() const { return nr_.data(); }
+  const int64_t* seqs() const { return seq_.data(); }
+  uint64_t begin(size_t i) const { return i == 0 ? 0 : end_[i - 1]; }
+  uint64_t end(size_t i) const { return end_[i]; }
+  const char* data() const { return data_.data(); }
+
+ private:
+  std::vector<int64_t> nr_;
+  std::vector<int64_t> seq_;
+  std::vector<uint64_t> end_;
+  std::string data_;
+};
+
+// The records one consumer has taken and not yet acknowledged. They stay
+// valid, and stay the consumer's, until it acknowledges them: if it dies
+// first, the queue hands them to another consumer.
+class Lease {
+ public:
+  Lease() = default;
+
+  // A run of records stored by columns (as RecordBatch, but with 32-bit
+  // end offsets); records [first, count) are the lease's.
+  static Lease OfColumns(uint64_t ticket, uint32_t attempt, uint32_t first, uint32_t count,
+                         const int64_t* nrs, const int64_t* seqs, const uint32_t* ends,
+                         const char* data);
+  // One record in the lease's own memory (a record reassembled from pieces).
+  static Lease OfRecord(uint64_t ticket, uint32_t attempt, std::string bytes, int64_t nr,
+                        int64_t seq);
+
+  size_t size() const { return count_ - first_; }
+  bool empty() const { return size() == 0; }
+  RecordView operator[](size_t i) const;
+
+  // The transport's name for what was taken (the shared-memory queue: the
+  // batch's descriptor number).
+  uint64_t ticket() const { return ticket_; }
+  // How many times these records have been handed out, this time included:
+  // 1 unless a consumer died holding them.
+  uint32_t attempt() const { return attempt_; }
+  // Index of the lease's first record in its batch: past 0 when a consumer
+  // that died had finished the records before it (see Queue::Progress).
+  uint32_t first() const { return first_; }
+
+ private:
+  uint64_t ticket_ = 0;
+  uint32_t attempt_ = 0;
+  uint32_t first_ = 0;
+  uint32_t count_ = 0;
+  const int64_t* nrs_ = nullptr;
+  const int64_t* seqs_ = nullptr;
+  const uint32_t* ends_ = nullptr;
+  const char* data_ = nullptr;
+  bool owns_record_ = false;
+  std::string record_;
+  int64_t record_nr_ = 0;
+  int64_t record_seq_ = 0;
+};
+
+enum class QueueStatus : uint8_t {
+  kOk,
+  kEnd,        // Pop: every producer sent its end of stream and nothing is left
+  kEmpty,      // Pop with PopMode::kNoWait: nothing to take now
+  kCancelled,  // the consuming side needs no more records (head(n))
+  kClosed,     // the queue was shut down (the run is stopping)
+};
+const char* QueueStatusName(QueueStatus status);
+
+enum class PopMode : uint8_t { kWait, kNoWait };
+
+class Queue {
+ public:
+  virtual ~Queue() = default;
+
+  virtual int producers() const = 0;
+  virtual int consumers() const = 0;
+
+  // Publishes the records of `batch`, blocking while the queue is full.
+  // kOk: every record is in the queue. Otherwise (kCancelled, kClosed) some
+  // may not be; a producer stops then.
+  virtual QueueStatus Push(int producer, const RecordBatch& batch) = 0;
+  // The producer's one end-of-stream marker; sending it again is harmless.
+  virtual void EndOfStream(int producer) = 0;
+
+  // Takes the next batch into `*lease`. kEnd once every producer has ended
+  // and no record is left anywhere in the queue, not even taken by another
+  // consumer (that one might die and its records come back).
+  virtual QueueStatus Pop(int consumer, Lease* lease, PopMode mode) = 0;
+  // Says that the first `finished` records of `lease` are done with (their
+  // outputs pushed): if the consumer dies, only the rest is handed out again.
+  virtual void Progress(int consumer, const Lease& lease, size_t finished) = 0;
+  // The lease is done with; its records leave the queue for good.
+  virtual void Ack(int consumer, Lease* lease) = 0;
+
+  // From the consuming side: no more records are wanted. Pushes return
+  // kCancelled, pops return kCancelled, blocked calls wake up.
+  virtual void Cancel() = 0;
+  // Shuts the queue down: every call, blocked or later, returns kClosed.
+  virtual void Close() = 0;
+};
+
+}  // namespace flow

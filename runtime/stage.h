@@ -1,0 +1,73 @@
+// The one small interface every standard-library stage implements (stdlib/,
+// one stage per file). A stage sees records and an Emitter; it knows nothing
+// of processes, queues, batches, restarts or statistics: the worker loop
+// (runtime/worker.cc) does all of that around it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "runtime/queue.h"
+
+namespace flow {
+
+// Where a stage's records go (every output queue of the instance: a tee's
+// two, or none for a sink).
+class Emitter {
+ public:
+  virtual ~Emitter() = default;
+  // Emits one record, numbered `nr` at its source. False when nothing
+  // downstream wants more records (cancelled, or the run is stopping): the
+  // stage should return from what it is doing.
+  virtual bool Emit(std::string_view bytes, int64_t nr) = 0;
+};
+
+// What a stage call ended with.
+struct StageStatus {
+  enum class Kind : uint8_t {
+    kOk,
+    kRecordError,  // this record failed: the worker applies [on_error]
+    kFatal,        // the stage cannot go on (a file it cannot write): the run fails
+  };
+  Kind kind = Kind::kOk;
+  std::string message;  // for errors: what happened, in words for the user
+
+  static StageStatus Ok() { return {}; }
+  static StageStatus RecordError(std::string message) { return {Kind::kRecordError, std::move(message)}; }
+  static StageStatus Fatal(std::string message) { return {Kind::kFatal, std::move(message)}; }
+  bool ok() const { return kind == Kind::kOk; }
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+
+  // Sources only: produce every record (or stop when Emit returns false or
+  // StopRequested() turns true).
+  virtual StageStatus Produce(Emitter& out) {
+    (void)out;
+    return StageStatus::Fatal("internal error: not a source");
+  }
+
+  // Transforms and sinks: one input record.
+  virtual StageStatus OnRecord(const RecordView& record, Emitter& out) {
+    (void)record;
+    (void)out;
+    return StageStatus::Fatal("internal error: a source takes no input");
+  }
+
+  // After the last input record (or, for a source, after Produce): emit
+  // what is held back (count, sort, tail, ...) and flush what is written.
+  virtual StageStatus Finish(Emitter& out) {
+    (void)out;
+    return StageStatus::Ok();
+  }
+
+  // True once the stage needs no more input (head(n) after n records): the
+  // worker then cancels its upstream, calls Finish and ends its stream.
+  virtual bool Satisfied() const { return false; }
+};
+
+}  // namespace flow
