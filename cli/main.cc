@@ -32,7 +32,8 @@ void AddProgramOptions(CLI::App* command, flow::CommandOptions* options) {
   command->add_option("file", options->front_end.path, "the .flow program");
   command->add_option("-e,--program", options->program_text, "the program text itself, instead of a file");
   command->add_option("-p,--param", options->param_assignments, "NAME=VALUE, read by arg(\"NAME\") (repeatable)")
-      ->type_name("NAME=VALUE");
+      ->type_name("NAME=VALUE")
+      ->allow_extra_args(false);  // `-p a=1 file.flow`: the file is not a second value
   command->add_option("--queue", options->queue_text,
                       "default capacity of every queue: records (4096) or bytes (16MiB)")
       ->type_name("N|SIZE");

@@ -17,6 +17,49 @@ void DiagnosticSink::Note(SourceLoc loc, std::string message) {
   diagnostics_.push_back({Severity::kNote, loc, std::move(message)});
 }
 
+namespace {
+
+// The length of the valid UTF-8 sequence at the start of `text`, or 0.
+size_t Utf8SequenceLength(std::string_view text) {
+  unsigned char lead = static_cast<unsigned char>(text[0]);
+  size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
+  if (length == 0 || length > text.size()) return 0;
+  for (size_t i = 1; i < length; ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) return 0;
+  return length;
+}
+
+// The source line as a terminal may show it: control bytes (binary garbage,
+// a stray NUL) and bytes that are not UTF-8 become '?', which would
+// otherwise garble the terminal.
+std::string PrintableLine(std::string_view line) {
+  std::string out;
+  for (size_t i = 0; i < line.size();) {
+    size_t length = Utf8SequenceLength(line.substr(i));
+    unsigned char byte = static_cast<unsigned char>(line[i]);
+    if (length == 0 || (length == 1 && ((byte < 0x20 && byte != '\t') || byte == 0x7f))) {
+      out += '?';
+      ++i;
+    } else {
+      out.append(line.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
+std::string CaretPadding(std::string_view before_caret) {
+  std::string out;
+  for (size_t i = 0; i < before_caret.size();) {
+    out += before_caret[i] == '\t' ? '\t' : ' ';
+    size_t length = Utf8SequenceLength(before_caret.substr(i));
+    i += length == 0 ? 1 : length;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string DiagnosticSink::Render(const SourceFile* file, const Diagnostic& d) {
   static const char* const kNames[] = {"error", "warning", "note"};
   std::string out = file ? file->path() : std::string("flowrun");
@@ -34,10 +77,11 @@ std::string DiagnosticSink::Render(const SourceFile* file, const Diagnostic& d) 
     if (line.size() > kMaxShown && caret > kMaxShown / 2) begin = caret - kMaxShown / 2;
     std::string_view shown = line.substr(std::min(begin, line.size()), kMaxShown);
     out += "  ";
-    out.append(shown);
+    out += PrintableLine(shown);
     out += "\n  ";
-    // Tabs stay tabs under the caret so it lines up in a terminal.
-    for (size_t i = begin; i < caret && i < line.size(); ++i) out += line[i] == '\t' ? '\t' : ' ';
+    // One pad per character (not per byte) before the caret, a tab for a
+    // tab, so the caret sits under the column in a terminal.
+    out += CaretPadding(line.substr(std::min(begin, line.size()), caret - std::min(caret, begin)));
     out += "^\n";
   }
   return out;

@@ -15,7 +15,7 @@ namespace flow::grammar {
 // The error for a failed must<Rule>: the table's message with its
 // placeholders filled in, the caret moved where it helps most. Defined in
 // parser.cc.
-SyntaxError MakeSyntaxError(const char* message, bool at_opening, bool comparison_hint, size_t offset,
+SyntaxError MakeSyntaxError(const char* message, bool at_opening, bool operator_hint, size_t offset,
                             const AstBuilder& b);
 
 // The rules that open a region, and how many bytes before the rule's first
@@ -63,7 +63,7 @@ struct Control : normal<Rule> {
   template <typename Input>
   [[noreturn]] static void raise(const Input& in, AstBuilder& b) {
     static_assert(error_message<Rule> != nullptr, "every must<> target needs a message in grammar/errors.h");
-    throw MakeSyntaxError(error_message<Rule>, error_at_opening<Rule>, comparison_hint<Rule>,
+    throw MakeSyntaxError(error_message<Rule>, error_at_opening<Rule>, operator_hint<Rule>,
                           b.OffsetOf(in.current()), b);
   }
 };

@@ -68,15 +68,15 @@ template <> inline constexpr auto error_message<pipeline_end> = "expected '|', '
 template <> inline constexpr auto error_message<stray_pipe> = "expected a stage before '|'";
 template <> inline constexpr auto error_message<statement> = "expected a statement: 'let', 'stage' or a pipeline";
 
-// Errors where a lone '=' in the text most likely meant '=='.
-template <typename> inline constexpr bool comparison_hint = false;
-template <> inline constexpr bool comparison_hint<paren_close> = true;
-template <> inline constexpr bool comparison_hint<field_index_close> = true;
-template <> inline constexpr bool comparison_hint<call_close> = true;
-template <> inline constexpr bool comparison_hint<conditional_colon> = true;
-template <> inline constexpr bool comparison_hint<block_close> = true;
-template <> inline constexpr bool comparison_hint<block_let_semicolon> = true;
-template <> inline constexpr bool comparison_hint<let_end> = true;
+// Errors where a lone '=' or '&' in the text most likely meant '==' or '&&'.
+template <typename> inline constexpr bool operator_hint = false;
+template <> inline constexpr bool operator_hint<paren_close> = true;
+template <> inline constexpr bool operator_hint<field_index_close> = true;
+template <> inline constexpr bool operator_hint<call_close> = true;
+template <> inline constexpr bool operator_hint<conditional_colon> = true;
+template <> inline constexpr bool operator_hint<block_close> = true;
+template <> inline constexpr bool operator_hint<block_let_semicolon> = true;
+template <> inline constexpr bool operator_hint<let_end> = true;
 
 // Errors whose caret belongs under the construct's first byte (the opening
 // quote) rather than where the parser stopped (the end of the line).

@@ -2,6 +2,9 @@
 
 #include <cassert>
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "grammar/actions.h"
 #include "grammar/ast_builder.h"
@@ -46,7 +49,7 @@ void Replace(std::string& s, std::string_view placeholder, const std::string& va
 
 }  // namespace
 
-SyntaxError MakeSyntaxError(const char* message, bool at_opening, bool comparison_hint, size_t offset,
+SyntaxError MakeSyntaxError(const char* message, bool at_opening, bool operator_hint, size_t offset,
                             const AstBuilder& b) {
   const SourceFile& file = b.file();
   const std::string_view text = file.text();
@@ -78,10 +81,11 @@ SyntaxError MakeSyntaxError(const char* message, bool at_opening, bool compariso
   Replace(out, "{stage}", b.CurrentStage());
   Replace(out, "{call}", b.CurrentCall());
   Replace(out, "{here}", std::string(IdentifierAt(text.data() + stop, text.data() + text.size())));
-  // Where an operator or a closing bracket was expected, a lone '=' is
-  // most likely a comparison.
-  if (comparison_hint && stop + 1 < text.size() && text[stop] == '=' && text[stop + 1] != '=') {
-    out += " (did you mean '=='?)";
+  // Where an operator or a closing bracket was expected, a lone '=' or '&'
+  // is most likely the operator that doubles it.
+  if (operator_hint && stop + 1 < text.size() && (text[stop] == '=' || text[stop] == '&') &&
+      text[stop + 1] != text[stop]) {
+    out += text[stop] == '=' ? " (did you mean '=='?)" : " (did you mean '&&'?)";
   }
   return {offset, std::move(out)};
 }

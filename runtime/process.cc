@@ -169,6 +169,8 @@ std::string DescribeExit(const ExitStatus& status) {
   return text;
 }
 
+// The calls below are not checked: a destructor has no one to report to,
+// and each can fail only on arguments that are known good.
 SignalWatch::~SignalWatch() {
   if (fd_ < 0) return;
   close(fd_);
@@ -219,6 +221,8 @@ bool SignalWatch::Open(std::string* err) {
   if (fd_ < 0) {
     *err = Errno("signalfd", errno);
     pthread_sigmask(SIG_SETMASK, &original_mask_, nullptr);
+    if (restore_sigchld_) sigaction(SIGCHLD, &original_sigchld_, nullptr);
+    restore_sigchld_ = false;
     return false;
   }
   return true;

@@ -44,7 +44,7 @@ def run_case(flowrun, case, update):
 
 
 def main():
-    flowrun, directory = sys.argv[1], pathlib.Path(sys.argv[2])
+    flowrun, directory = str(pathlib.Path(sys.argv[1]).resolve()), pathlib.Path(sys.argv[2])
     update = "--update" in sys.argv[3:]
     cases = sorted(directory.glob("*.flow"))
     failed = 0

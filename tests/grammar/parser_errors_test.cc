@@ -69,6 +69,8 @@ TEST_SUITE("parser_errors") {
     CheckOneLine("let x = a ? b :", 16, "expected an expression after ':'");
     CheckOneLine("let x = $1$2", 11, "expected ';' or a new line after the value of 'x'");
     CheckOneLine("let x = 1 = 2", 11, "expected ';' or a new line after the value of 'x' (did you mean '=='?)");
+    CheckOneLine("let x = a & b", 11, "expected ';' or a new line after the value of 'x' (did you mean '&&'?)");
+    CheckOneLine("x | filter { $1 == 1 & $2 }", 22, "expected '}' to close the block opened at 1:12 (did you mean '&&'?)");
     CheckOneLine("let x = stage", 9, "expected an expression after '='");
     CheckOneLine("let x = .5", 9, "expected an expression after '='");
   }
