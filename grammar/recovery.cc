@@ -16,10 +16,14 @@ bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 // Past the string whose body starts at `i`; a string ends at its quote, or
 // (unterminated) just before the newline, as in the grammar.
-size_t SkipString(std::string_view text, size_t i, bool escapes) {
+size_t SkipString(std::string_view text, size_t i, bool escapes, bool& terminated) {
+  terminated = false;
   while (i < text.size()) {
     char c = text[i];
-    if (c == '"') return i + 1;
+    if (c == '"') {
+      terminated = true;
+      return i + 1;
+    }
     if (c == '\n') return i;
     i += (escapes && c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') ? 2 : 1;
   }
@@ -53,7 +57,9 @@ bool StartsWithWord(std::string_view text, size_t i, std::string_view word) {
 
 size_t ScanStatement(std::string_view text, size_t i) {
   std::vector<char> brackets;
-  char last = 0;  // the last byte of code (not blank, comment or string) seen
+  size_t line_brackets = 0;          // brackets.size() when the line began
+  bool unterminated_string = false;  // on this line
+  char last = 0;                     // the last byte of code (not blank, comment or string) seen
   while (i < text.size()) {
     const char c = text[i];
     if (c == '#') {
@@ -61,7 +67,9 @@ size_t ScanStatement(std::string_view text, size_t i) {
       continue;
     }
     if (c == '"' || (c == 'r' && i + 1 < text.size() && text[i + 1] == '"' && (i == 0 || !IsIdentChar(text[i - 1])))) {
-      i = SkipString(text, i + (c == 'r' ? 2 : 1), c == '"');
+      bool terminated = false;
+      i = SkipString(text, i + (c == 'r' ? 2 : 1), c == '"', terminated);
+      unterminated_string = unterminated_string || !terminated;
       last = '"';
       continue;
     }
@@ -70,6 +78,11 @@ size_t ScanStatement(std::string_view text, size_t i) {
     // A ';' ends a statement anywhere but inside a block, where it ends a 'let'.
     if (c == ';' && std::find(brackets.begin(), brackets.end(), '{') == brackets.end()) return i + 1;
     if (c == '\n') {
+      // An unterminated string most likely swallowed the closing brackets
+      // of its own line: count those as closed.
+      if (unterminated_string && brackets.size() > line_brackets) brackets.resize(line_brackets);
+      unterminated_string = false;
+      line_brackets = brackets.size();
       if (StartsWithWord(text, i + 1, "let") || StartsWithWord(text, i + 1, "stage")) return i + 1;
       if (brackets.empty() && last != '|' && last != ',' && !NextLineStartsWithPipe(text, i + 1)) return i + 1;
     } else if (!IsBlank(c)) {
