@@ -1,17 +1,12 @@
-// The shared-memory queue: creation, and the paths of ordinary batches.
-// Large records are in shm_queue_large.cc, recovery in shm_queue_recover.cc.
+// The shared-memory queue: the paths of ordinary batches. Mapping is in
+// shm_queue_map.cc, large records in shm_queue_large.cc, waiting and
+// recovery in shm_queue_recover.cc.
 #include "runtime/shm_queue.h"
-
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cassert>
-#include <cerrno>
 #include <cstring>
-#include <new>
 
-#include "runtime/futex.h"
 #include "runtime/shm_lock.h"
 
 namespace flow {
@@ -21,11 +16,9 @@ using shm::Word;
 
 namespace {
 
-constexpr uint64_t kMaxDescriptors = 1024;
-constexpr uint64_t kMinLaneBytes = 4096;
-constexpr uint64_t kMaxLaneBytes = 64 * 1024;
-
 uint64_t RoundUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
+// Shared fields are read under the lock, which orders every access to them:
+// relaxed is enough (see shm_lock.h for how they are written).
 uint64_t Get(const Word& w) { return w.load(std::memory_order_relaxed); }
 
 }  // namespace
@@ -33,108 +26,6 @@ uint64_t Get(const Word& w) { return w.load(std::memory_order_relaxed); }
 uint64_t QueueFootprint(uint64_t records, uint64_t data_bytes) {
   return RoundUp(records * (2 * sizeof(int64_t) + sizeof(uint32_t)) + data_bytes, 8);
 }
-
-void SetShmQueueCrashHook(void (*hook)(const char* op, const char* phase)) {
-  shm::crash_hook = hook;
-}
-
-std::unique_ptr<ShmQueue> ShmQueue::Create(const ShmQueueOptions& options, std::string* error) {
-  if (options.producers < 1 || options.producers > kMaxQueueInstances ||
-      options.consumers < 1 || options.consumers > kMaxQueueInstances) {
-    *error = "a queue needs 1 to " + std::to_string(kMaxQueueInstances) +
-             " producers and consumers";
-    return nullptr;
-  }
-  if (options.capacity_records < 1 || options.capacity_bytes < 1) {
-    *error = "a queue's capacity must be at least one record and one byte";
-    return nullptr;
-  }
-  if (static_cast<uint64_t>(options.capacity_bytes) > kMaxRecordBytes) {
-    *error = "a queue's capacity must be less than 4GiB";
-    return nullptr;
-  }
-  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  const uint64_t records = static_cast<uint64_t>(options.capacity_records);
-  const uint64_t bytes = std::max<uint64_t>(options.capacity_bytes, kMinQueueBytes);
-  const uint64_t producers = static_cast<uint64_t>(options.producers);
-  const uint64_t consumers = static_cast<uint64_t>(options.consumers);
-  const uint64_t descriptors = std::min(records, kMaxDescriptors);
-  const uint64_t lane = std::clamp(RoundUp(bytes / 4, kMinLaneBytes), kMinLaneBytes, kMaxLaneBytes);
-  const uint64_t arena = RoundUp(bytes, page);
-
-  uint64_t off = RoundUp(sizeof(shm::Header), 64);
-  const uint64_t producers_off = off;
-  off += producers * sizeof(shm::ProducerSlot);
-  const uint64_t consumers_off = off;
-  off += consumers * sizeof(shm::ConsumerSlot);
-  const uint64_t descriptors_off = off;
-  off += descriptors * sizeof(shm::Descriptor);
-  const uint64_t lanes_off = off;
-  off += consumers * lane;
-  const uint64_t arena_off = RoundUp(off, page);
-  const size_t mapped = arena_off + 2 * arena;
-
-  auto fail = [&](const char* what) {
-    *error = std::string("cannot map a queue: ") + what + ": " + std::strerror(errno);
-    return nullptr;
-  };
-  int fd = memfd_create("flowrun-queue", MFD_CLOEXEC);
-  if (fd < 0) return fail("memfd_create");
-  if (ftruncate(fd, static_cast<off_t>(arena_off + arena)) != 0) {
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return fail("ftruncate");
-  }
-  // Reserve the whole range first so the two views of the arena are
-  // adjacent, then map the file over it.
-  void* range = mmap(nullptr, mapped, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  char* base = static_cast<char*>(range);
-  bool ok = range != MAP_FAILED &&
-            mmap(base, arena_off + arena, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) !=
-                MAP_FAILED &&
-            mmap(base + arena_off + arena, arena, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-                 fd, static_cast<off_t>(arena_off)) != MAP_FAILED;
-  int saved = errno;
-  close(fd);  // the mappings keep the memory
-  errno = saved;
-  if (!ok) {
-    if (range != MAP_FAILED) munmap(range, mapped);
-    return fail("mmap");
-  }
-
-  auto* h = new (base) shm::Header();
-  h->magic = shm::kMagic;
-  h->producers = producers;
-  h->consumers = consumers;
-  h->descriptors = descriptors;
-  h->capacity_records = records;
-  h->capacity_bytes = bytes;
-  // A batch is cut into runs of at most a quarter of the queue, so that a
-  // producer copies one run while consumers read the others.
-  h->max_batch_records = std::max<uint64_t>(1, records / 4);
-  h->max_batch_bytes = std::max(QueueFootprint(1, 0), bytes / 4);
-  h->arena_bytes = arena;
-  h->lane_bytes = lane;
-  h->producers_off = producers_off;
-  h->consumers_off = consumers_off;
-  h->descriptors_off = descriptors_off;
-  h->lanes_off = lanes_off;
-  h->arena_off = arena_off;
-  for (uint64_t i = 0; i < producers; ++i) new (base + producers_off + i * sizeof(shm::ProducerSlot)) shm::ProducerSlot();
-  for (uint64_t i = 0; i < consumers; ++i) new (base + consumers_off + i * sizeof(shm::ConsumerSlot)) shm::ConsumerSlot();
-  for (uint64_t i = 0; i < descriptors; ++i) new (base + descriptors_off + i * sizeof(shm::Descriptor)) shm::Descriptor();
-  if (!shm::InitRobustMutex(&h->lock, error)) {
-    munmap(base, mapped);
-    return nullptr;
-  }
-  return std::unique_ptr<ShmQueue>(new ShmQueue(base, mapped));
-}
-
-ShmQueue::ShmQueue(char* base, size_t mapped_bytes)
-    : base_(base), mapped_bytes_(mapped_bytes), h_(reinterpret_cast<shm::Header*>(base)) {}
-
-ShmQueue::~ShmQueue() { munmap(base_, mapped_bytes_); }
 
 int ShmQueue::producers() const { return static_cast<int>(h_->producers); }
 int ShmQueue::consumers() const { return static_cast<int>(h_->consumers); }

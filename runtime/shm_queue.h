@@ -18,9 +18,11 @@
 // declared finished with Progress. A record larger than the queue can hold
 // travels in pieces through the consumer's lane; once its last piece has
 // arrived the queue no longer holds its bytes, so a consumer that dies
-// between that moment and Ack loses it: RecoverConsumer reports it in
-// `lost` (the supervisor fails the record). Before that moment nothing is
-// lost: the producer, still inside Push, sends it again to the next taker.
+// between that moment and Progress or Ack loses it: RecoverConsumer reports
+// it in `lost` (the supervisor fails the record). Before that moment nothing
+// is lost: the producer, still inside Push, sends it again to the next taker.
+// A consumer may hold several leases, but one that blocks in Pop while its
+// own leases fill the queue waits forever: acknowledge first.
 //
 // Blocking waits use futexes on the shared words; a wait never ends by
 // itself, only by a change, so the supervisor must call RecoverConsumer,
@@ -59,6 +61,11 @@ struct ShmQueueOptions {
 // single-record run is larger than capacity_bytes travels in pieces.
 uint64_t QueueFootprint(uint64_t records, uint64_t data_bytes);
 inline constexpr int64_t kMinQueueBytes = 64;
+// The memory a queue with these options occupies (0 if they are invalid):
+// its capacity_bytes rounded up to pages, a lane per consumer (a quarter of
+// the capacity, between 4KiB and 64KiB: the pieces of large records pass
+// there) and about 140KiB of descriptors and slots at most.
+uint64_t ShmQueueMemoryBytes(const ShmQueueOptions& options);
 inline constexpr int kMaxQueueInstances = 4096;
 
 struct RequeuedBatch {

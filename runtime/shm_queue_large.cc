@@ -14,6 +14,8 @@ namespace flow {
 
 using shm::Section;
 
+// Shared fields are read under the lock, which orders every access to them:
+// relaxed is enough (see shm_lock.h for how they are written).
 static uint64_t Get(const shm::Word& w) { return w.load(std::memory_order_relaxed); }
 
 QueueStatus ShmQueue::PushLarge(int producer, const RecordBatch& batch, uint64_t i) {

@@ -14,6 +14,8 @@ namespace flow {
 using shm::Section;
 using shm::Word;
 
+// Shared fields are read under the lock, which orders every access to them:
+// relaxed is enough (see shm_lock.h for how they are written).
 static uint64_t Get(const Word& w) { return w.load(std::memory_order_relaxed); }
 
 // Registers as a sleeper, sleeps until the side's futex word moves, and
@@ -54,7 +56,10 @@ void ShmQueue::ClearWaiting(Section& s, Word& slot_waiting) {
 void ShmQueue::Signal(Section& s, bool producers, bool consumers, bool force) {
   // Only sides with sleepers need a bump: a sleeper registers and reads the
   // word in one section, so with none registered now, any later one reads
-  // the word after seeing this section's change.
+  // the word after seeing this section's change. The bump is relaxed: it is
+  // made under the lock the sleeper read the word under, and the kernel
+  // compares the word with the sleeper's value atomically with queueing it.
+  // Waking after unlocking spares the woken a trip straight into the lock.
   const bool wake_producers = producers && (force || Get(h_->producer_waiters) > 0);
   const bool wake_consumers = consumers && (force || Get(h_->consumer_waiters) > 0);
   if (wake_producers) h_->to_producers.fetch_add(1, std::memory_order_relaxed);

@@ -182,7 +182,9 @@ inline const char* armed_phase = nullptr;
 inline int armed_left = 0;
 
 inline void CrashHookForTests(const char* op, const char* phase) {
-  if (armed_op == nullptr || std::strcmp(op, armed_op) != 0 || std::strcmp(phase, armed_phase) != 0) {
+  // "*" as the op: any operation's `phase` counts.
+  if (armed_op == nullptr || (std::strcmp(armed_op, "*") != 0 && std::strcmp(op, armed_op) != 0) ||
+      std::strcmp(phase, armed_phase) != 0) {
     return;
   }
   if (--armed_left == 0) raise(SIGKILL);
