@@ -26,6 +26,11 @@ struct StageContext {
   std::string temp_dir = "/tmp";
 };
 
+// What the block of `node`'s stage must give (map, flatmap, distinct and
+// count_by: text; filter: a bool; sum: a number), for making its
+// BlockFunction before MakeStage.
+FlowBlockWant StageBlockWant(const StageNode& node);
+
 // The stage for `context.node`, or null with `*error` set when it cannot be
 // made (a stage whose runtime is not written yet, a file it cannot open).
 std::unique_ptr<Stage> MakeStage(const StageContext& context, std::string* error);

@@ -1,0 +1,170 @@
+// read(path[, sep]): the records of a file, of stdin ("-"), or of every
+// match of a glob in byte order, split on `sep` as stdlib/record_split.h
+// says. NR counts from 1 across all the files of a glob.
+//
+// The hot path of `read(f) | write("-")`: the file is read with read(2) in
+// blocks of 1-2 MiB into one buffer that is reused, records are found with
+// memchr (memmem for a longer separator) and emitted as views into that
+// buffer, so a record costs no allocation and no copy here.
+#include <fcntl.h>
+#include <glob.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "stdlib/record_split.h"
+#include "stdlib/stages.h"
+
+namespace flow {
+namespace {
+
+constexpr size_t kInitialBuffer = 2 << 20;
+// Never ask read(2) for less than this: a big record grows the buffer
+// rather than shrinking the reads.
+constexpr size_t kMinRead = 1 << 20;
+
+// How long a wait on a pipe may go before the stop flag is looked at again.
+constexpr int kStopPollMs = 100;
+
+bool IsGlobPattern(const std::string& path) { return path.find_first_of("*?[") != std::string::npos; }
+
+// The matches of `pattern` in byte order (glob's own order follows the
+// locale's collation).
+std::vector<std::string> GlobMatches(const std::string& pattern) {
+  glob_t matches{};
+  std::vector<std::string> paths;
+  if (glob(pattern.c_str(), GLOB_NOSORT, nullptr, &matches) == 0)
+    paths.assign(matches.gl_pathv, matches.gl_pathv + matches.gl_pathc);
+  globfree(&matches);
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+class ReadStage : public Stage {
+ public:
+  ReadStage(std::string path, std::string sep, const std::atomic<bool>* stop_requested)
+      : path_(std::move(path)), sep_(std::move(sep)), stop_requested_(stop_requested) {}
+
+  StageStatus Produce(Emitter& out) override {
+    std::vector<std::string> files;
+    if (path_ != "-" && IsGlobPattern(path_)) {
+      files = GlobMatches(path_);
+      if (files.empty()) return StageStatus::Fatal("no file matches '" + path_ + "'");
+    } else {
+      files.push_back(path_);
+    }
+    for (const std::string& file : files) {
+      StageStatus status = ReadOne(file, out);
+      if (!status.ok() || stopped_) return status;
+    }
+    return StageStatus::Ok();
+  }
+
+ private:
+  StageStatus ReadOne(const std::string& file, Emitter& out) {
+    int fd = STDIN_FILENO;
+    if (file != "-") {
+      fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return StageStatus::Fatal("cannot read '" + file + "': " + std::strerror(errno));
+      posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    StageStatus status = Split(fd, file == "-" ? "stdin" : file, out);
+    if (fd != STDIN_FILENO) close(fd);
+    return status;
+  }
+
+  // Reads `fd` to its end, emitting every record. Invariant between reads:
+  // buffer_[0, end) holds the start of a record not yet complete, and no
+  // separator starts before `scan` in it.
+  StageStatus Split(int fd, const std::string& name, Emitter& out) {
+    size_t end = 0;
+    size_t scan = 0;
+    struct stat info {};
+    bool may_block = fstat(fd, &info) != 0 || !S_ISREG(info.st_mode);
+    for (;;) {
+      if (Stopping()) return StageStatus::Ok();
+      if (capacity_ - end < kMinRead) Grow(end);
+      // A pipe or a terminal may have nothing to read for a long time: wait
+      // for it in slices, so a stop request is seen even if no signal
+      // interrupts the wait. (A regular file never blocks.)
+      if (may_block && !Readable(fd)) continue;
+      ssize_t n = read(fd, buffer_.get() + end, capacity_ - end);
+      if (n < 0) {
+        // Interrupted, or a non-blocking stdin with nothing yet: back to
+        // the top, where a stop request is seen and the wait starts again.
+        if (errno == EINTR || errno == EAGAIN) continue;
+        return StageStatus::Fatal("cannot read '" + name + "': " + std::strerror(errno));
+      }
+      if (n == 0) {
+        // A last record without a separator is still a record.
+        if (end > 0 && !Emit(out, std::string_view(buffer_.get(), end))) stopped_ = true;
+        return StageStatus::Ok();
+      }
+      end += static_cast<size_t>(n);
+      std::string_view data(buffer_.get(), end);
+      size_t begin = 0;
+      for (;;) {
+        size_t at = FindSeparator(data, scan, sep_);
+        if (at == std::string_view::npos) break;
+        if (!Emit(out, data.substr(begin, at - begin))) {
+          stopped_ = true;
+          return StageStatus::Ok();
+        }
+        begin = scan = at + sep_.size();
+      }
+      // A separator may straddle the end of what has been read so far.
+      scan = std::max(begin, end >= sep_.size() ? end - (sep_.size() - 1) : 0);
+      if (begin > 0) {
+        std::memmove(buffer_.get(), buffer_.get() + begin, end - begin);
+        end -= begin;
+        scan -= begin;
+      }
+    }
+  }
+
+  // Waits up to kStopPollMs for `fd` to have data (or end of file).
+  static bool Readable(int fd) {
+    pollfd ready = {fd, POLLIN, 0};
+    return poll(&ready, 1, kStopPollMs) > 0;
+  }
+
+  bool Emit(Emitter& out, std::string_view record) { return out.Emit(record, ++nr_); }
+
+  bool Stopping() {
+    if (stop_requested_ != nullptr && stop_requested_->load(std::memory_order_relaxed)) stopped_ = true;
+    return stopped_;
+  }
+
+  // Makes room for at least kMinRead more bytes after the `used` ones.
+  void Grow(size_t used) {
+    size_t capacity = std::max(kInitialBuffer, capacity_);
+    while (capacity - used < kMinRead) capacity *= 2;
+    if (capacity == capacity_) return;
+    std::unique_ptr<char[]> bigger(new char[capacity]);
+    if (used > 0) std::memcpy(bigger.get(), buffer_.get(), used);
+    buffer_ = std::move(bigger);
+    capacity_ = capacity;
+  }
+
+  std::string path_;
+  std::string sep_;
+  const std::atomic<bool>* stop_requested_;
+  std::unique_ptr<char[]> buffer_;
+  size_t capacity_ = 0;
+  int64_t nr_ = 0;
+  bool stopped_ = false;  // Emit returned false or a stop was requested
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> MakeReadStage(std::string path, std::string sep, const std::atomic<bool>* stop_requested) {
+  return std::make_unique<ReadStage>(std::move(path), std::move(sep), stop_requested);
+}
+
+}  // namespace flow

@@ -1,0 +1,132 @@
+// write(path[, sep]): the sink. Every record is followed by `sep`, as
+// `print` ends every line. "-" is stdout; a file is written to the
+// temporary path the supervisor chose, which it renames onto `path` only
+// when the whole run succeeds (and removes otherwise), so a failed run
+// leaves the target untouched.
+//
+// Records are gathered in a 1 MiB buffer and written with big write(2)
+// calls; a record larger than the buffer is written straight from where it
+// is. Finish flushes and, for a file, fsyncs, so a rename after it never
+// exposes a half-written file after a crash.
+//
+// Errors are Fatal and name the target. Writing to a closed stdout reads
+// "stdout closed" (the runner ends quietly then, as `cmd | head` does); it
+// relies on the worker ignoring SIGPIPE. A file over RLIMIT_FSIZE fails with
+// EFBIG ("File too large") because the worker ignores SIGXFSZ too.
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "stdlib/stages.h"
+
+namespace flow {
+namespace {
+
+constexpr size_t kBufferBytes = 1 << 20;
+
+class WriteStage : public Stage {
+ public:
+  WriteStage(int fd, std::string target, std::string sep)
+      : fd_(fd), target_(std::move(target)), sep_(std::move(sep)), buffer_(new char[kBufferBytes]) {}
+
+  ~WriteStage() override {
+    if (fd_ != STDOUT_FILENO && fd_ >= 0) close(fd_);
+  }
+
+  StageStatus OnRecord(const RecordView& record, Emitter& out) override {
+    (void)out;
+    if (!error_.empty()) return StageStatus::Fatal(error_);
+    if (!Append(record.bytes) || !Append(sep_)) return StageStatus::Fatal(error_);
+    return StageStatus::Ok();
+  }
+
+  StageStatus Finish(Emitter& out) override {
+    (void)out;
+    if (!error_.empty()) return StageStatus::Fatal(error_);
+    if (!Flush()) return StageStatus::Fatal(error_);
+    if (fd_ == STDOUT_FILENO) return StageStatus::Ok();
+    if (fsync(fd_) != 0 && errno != EINVAL) return Fail(errno);
+    int fd = fd_;
+    fd_ = -1;
+    // close() can report a write error a networked file system deferred.
+    if (close(fd) != 0 && errno != EINTR) return Fail(errno);
+    return StageStatus::Ok();
+  }
+
+ private:
+  bool Append(std::string_view bytes) {
+    if (used_ + bytes.size() <= kBufferBytes) {
+      std::memcpy(buffer_.get() + used_, bytes.data(), bytes.size());
+      used_ += bytes.size();
+      return true;
+    }
+    if (!Flush()) return false;
+    if (bytes.size() >= kBufferBytes) return WriteAll(bytes.data(), bytes.size());
+    std::memcpy(buffer_.get(), bytes.data(), bytes.size());
+    used_ = bytes.size();
+    return true;
+  }
+
+  bool Flush() {
+    if (used_ == 0) return true;
+    bool ok = WriteAll(buffer_.get(), used_);
+    used_ = 0;
+    return ok;
+  }
+
+  bool WriteAll(const char* data, size_t size) {
+    while (size > 0) {
+      ssize_t n = write(fd_, data, size);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) {
+          // A non-blocking stdout (set by whoever shares it): wait for room.
+          pollfd ready = {fd_, POLLOUT, 0};
+          poll(&ready, 1, -1);
+          continue;
+        }
+        Fail(errno);
+        return false;
+      }
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  StageStatus Fail(int error) {
+    if (fd_ == STDOUT_FILENO)
+      error_ = error == EPIPE ? "stdout closed" : std::string("cannot write to stdout: ") + std::strerror(error);
+    else
+      error_ = "cannot write '" + target_ + "': " + std::strerror(error);
+    return StageStatus::Fatal(error_);
+  }
+
+  int fd_;
+  std::string target_;
+  std::string sep_;
+  std::unique_ptr<char[]> buffer_;
+  size_t used_ = 0;
+  std::string error_;  // once set, every later call fails with it
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> MakeWriteStage(const std::string& target, const std::string& temp_path, std::string sep,
+                                      std::string* error) {
+  if (target == "-") return std::make_unique<WriteStage>(STDOUT_FILENO, target, std::move(sep));
+  // O_EXCL: the temporary name is the supervisor's and must be new; mode
+  // 0666 less the umask, as any tool that creates a file.
+  int fd = open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    *error = "cannot write '" + target + "': cannot create '" + temp_path + "': " + std::strerror(errno);
+    return nullptr;
+  }
+  return std::make_unique<WriteStage>(fd, target, std::move(sep));
+}
+
+}  // namespace flow
