@@ -185,8 +185,9 @@ TEST_SUITE("checker") {
     CHECK(Errors(text) == One(text, "w\n", "replica count 'w' must be an int, got str"));
     text = "let workers = 4\nseq(3) | map { $1 } * wrkers\n";
     CHECK(Errors(text) == One(text, "wrkers", "unknown name 'wrkers'; did you mean 'workers'?"));
-    checktest::Checked r = Check("let w = 3\nseq(3) | map { $1 } * w | sha512 * 5 | sleep(1ms) * auto\n",
-                                 CheckOptions{.online_cpus = 6});
+    CheckOptions six_cpus;
+    six_cpus.online_cpus = 6;
+    checktest::Checked r = Check("let w = 3\nseq(3) | map { $1 } * w | sha512 * 5 | sleep(1ms) * auto\n", six_cpus);
     CHECK(Node(r, 1).replicas == 3);
     CHECK(Node(r, 2).replicas == 5);
     CHECK(Node(r, 3).replicas == 6);
