@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace flow {
 
 const char* TypeName(Type type) {
@@ -29,7 +31,13 @@ Type Value::type() const {
   return Type::kUnknown;
 }
 
-std::string FormatFloat(double value) { return fmt::format("{}", value); }
+// Every NaN is written "nan": the sign bit of a NaN carries no meaning, and
+// which sign an operation leaves differs between the CPU and LLVM's constant
+// folding, so the interpreter and the JIT could not otherwise agree.
+std::string FormatFloat(double value) {
+  if (std::isnan(value)) return "nan";
+  return fmt::format("{}", value);
+}
 
 std::string FormatDuration(Duration d) {
   static constexpr struct { int64_t ns; const char* unit; } kUnits[] = {

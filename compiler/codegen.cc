@@ -1,0 +1,291 @@
+#include "compiler/codegen.h"
+
+#include <algorithm>
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include "compiler/block_codegen.h"
+
+namespace flow {
+namespace {
+
+// The highest N of the block's constant fields $N (0 when it reads none).
+int64_t HighestConstantField(const Expr& e) {
+  int64_t highest = e.kind == ExprKind::kField ? e.int_value : 0;
+  for (const ExprPtr& child : e.children) highest = std::max(highest, HighestConstantField(*child));
+  return highest;
+}
+
+int64_t HighestConstantField(const Block& block) {
+  int64_t highest = HighestConstantField(*block.result);
+  for (const BlockLet& let : block.lets) highest = std::max(highest, HighestConstantField(*let.value));
+  return highest;
+}
+
+// Beyond this, a block's constant fields are read one call at a time.
+constexpr int64_t kMaxSplitFields = 64;
+
+void Optimize(llvm::Module& module, llvm::TargetMachine& target) {
+  // Declared in this order so that they are destroyed in the reverse one, as
+  // LLVM's pass-manager documentation does it.
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager cgsccs;
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassBuilder builder(&target);
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(cgsccs);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, cgsccs, modules);
+  builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(module, modules);
+}
+
+}  // namespace
+
+struct ModuleCodegen::Impl {
+  std::unique_ptr<llvm::LLVMContext> context = std::make_unique<llvm::LLVMContext>();
+  std::unique_ptr<llvm::Module> module = std::make_unique<llvm::Module>("flow_blocks", *context);
+  RuntimeFunctions runtime{*module};
+  StringLiterals literals;
+};
+
+ModuleCodegen::ModuleCodegen() : impl_(std::make_unique<Impl>()) {}
+
+ModuleCodegen::~ModuleCodegen() {
+  if (!impl_) return;
+  impl_->module.reset();  // before the context that owns its types
+  impl_->context.reset();
+}
+
+bool ModuleCodegen::AddBlock(const Block& block, FlowBlockWant want, const std::string& symbol, BlockCode* code,
+                             std::string* error) {
+  BlockCodegen codegen(*impl_->module, impl_->runtime, impl_->literals);
+  return codegen.Emit(block, want, symbol, code, error);
+}
+
+JitModule ModuleCodegen::Finish(llvm::TargetMachine& target) {
+  impl_->module->setDataLayout(target.createDataLayout());
+  impl_->module->setTargetTriple(target.getTargetTriple().str());
+  Optimize(*impl_->module, target);
+  JitModule out;
+  out.module = std::move(impl_->module);
+  out.context = std::move(impl_->context);
+  impl_.reset();
+  return out;
+}
+
+std::string ModuleCodegen::PrintIr() const {
+  std::string text;
+  llvm::raw_string_ostream out(text);
+  impl_->module->print(out, nullptr);
+  return text;
+}
+
+// The function of one block:
+//   void flow_block_N(state, record, record_len, nr, result)
+// `entry` resets the state for the record, evaluates each `let` in order
+// (its SSA value serves every later use, as the interpreter's vector of
+// let values does), then the result, and returns it; every record error
+// branches to `fail`, which returns the message a runtime function set.
+bool BlockCodegen::Emit(const Block& block, FlowBlockWant want, const std::string& symbol, BlockCode* code,
+                        std::string* error) {
+  llvm::Type* ptr = builder_.getPtrTy();
+  llvm::Type* i64 = builder_.getInt64Ty();
+  auto* type = llvm::FunctionType::get(builder_.getVoidTy(), {ptr, ptr, i64, i64, ptr}, /*isVarArg=*/false);
+  function_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, symbol, module_);
+  function_->setDoesNotThrow();
+  state_ = function_->getArg(0);
+  record_ = function_->getArg(1);
+  record_len_ = function_->getArg(2);
+  nr_ = function_->getArg(3);
+  result_ = function_->getArg(4);
+  code_ = code;
+
+  llvm::BasicBlock* entry = NewBlock("entry");
+  fail_block_ = NewBlock("fail");
+  builder_.SetInsertPoint(entry);
+  builder_.CreateCall(rt_.begin, {state_, record_, record_len_});
+  // Splitting up front, as far as the highest constant field and no
+  // further, costs one call; field reads are then loads.
+  split_count_ = HighestConstantField(block);
+  if (split_count_ > kMaxSplitFields) split_count_ = 0;
+  if (split_count_ > 0) {
+    auto* array_type = llvm::ArrayType::get(rt_.str_type, static_cast<uint64_t>(split_count_) + 1);
+    split_fields_ = EntryAlloca(array_type, "fields");
+    builder_.CreateCall(rt_.split, {state_, I64(split_count_), split_fields_});
+  }
+  for (const BlockLet& let : block.lets) lets_.push_back(EmitExpr(*let.value));
+  EmitReturn(EmitExpr(*block.result), block.result->type, want);
+  builder_.CreateRetVoid();
+  builder_.SetInsertPoint(fail_block_);
+  builder_.CreateCall(rt_.return_error, {state_, result_});
+  builder_.CreateRetVoid();
+
+  if (error_.empty()) {
+    std::string problems;
+    llvm::raw_string_ostream out(problems);
+    if (llvm::verifyFunction(*function_, &out)) error_ = "internal error: the generated code is invalid: " + problems;
+  }
+  if (!error_.empty()) {
+    function_->eraseFromParent();
+    *error = error_;
+    return false;
+  }
+  return true;
+}
+
+void BlockCodegen::EmitReturn(IrValue value, Type type, FlowBlockWant want) {
+  switch (want) {
+    case kFlowWantText:
+      if (type == Type::kInt) {
+        builder_.CreateCall(rt_.return_int_text, {state_, result_, value.v});
+      } else if (type == Type::kFloat) {
+        builder_.CreateCall(rt_.return_float_text, {state_, result_, value.v});
+      } else if (type == Type::kStr || type == Type::kBool) {
+        IrValue text = ToText(value, type);
+        builder_.CreateCall(rt_.return_str, {state_, result_, text.v, text.len});
+      } else {
+        error_ = std::string("internal error: a block of type ") + TypeName(type) + " cannot be written as text";
+      }
+      return;
+    case kFlowWantBool:
+      if (type == Type::kBool) {
+        builder_.CreateCall(rt_.return_bool, {result_, builder_.CreateZExt(value.v, builder_.getInt32Ty())});
+      } else {
+        error_ = std::string("internal error: a block of type ") + TypeName(type) + " where a bool is wanted";
+      }
+      return;
+    case kFlowWantNumber:
+      if (type == Type::kInt) {
+        builder_.CreateCall(rt_.return_int, {result_, value.v});
+      } else if (type == Type::kFloat) {
+        builder_.CreateCall(rt_.return_float, {result_, value.v});
+      } else {
+        error_ = std::string("internal error: a block of type ") + TypeName(type) + " where a number is wanted";
+      }
+      return;
+  }
+  error_ = "internal error: unknown block want " + std::to_string(static_cast<int>(want));
+}
+
+llvm::Type* BlockCodegen::IrType(Type type) {
+  switch (type) {
+    case Type::kInt: return builder_.getInt64Ty();
+    case Type::kFloat: return builder_.getDoubleTy();
+    case Type::kBool: return builder_.getInt1Ty();
+    default: return builder_.getPtrTy();  // a str's data pointer
+  }
+}
+
+IrValue BlockCodegen::StrLiteral(std::string_view text) {
+  auto it = literals_.find(text);
+  if (it == literals_.end()) {
+    // With a NUL after it, so that even "" has an address.
+    llvm::Constant* bytes =
+        llvm::ConstantDataArray::getString(module_.getContext(), llvm::StringRef(text.data(), text.size()), true);
+    auto* global = new llvm::GlobalVariable(module_, bytes->getType(), /*isConstant=*/true,
+                                            llvm::GlobalValue::PrivateLinkage, bytes, ".str");
+    global->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+    global->setAlignment(llvm::Align(1));
+    it = literals_.emplace(std::string(text), global).first;
+  }
+  return IrValue{it->second, I64(static_cast<int64_t>(text.size()))};
+}
+
+IrValue BlockCodegen::Undefined(Type type) {
+  IrValue v{llvm::PoisonValue::get(IrType(type)), nullptr};
+  if (type == Type::kStr) v.len = llvm::PoisonValue::get(builder_.getInt64Ty());
+  return v;
+}
+
+llvm::AllocaInst* BlockCodegen::EntryAlloca(llvm::Type* type, const char* name) {
+  // In the entry block, so each slot is one fixed stack location.
+  llvm::BasicBlock& entry = function_->getEntryBlock();
+  llvm::IRBuilder<> at(&entry, entry.begin());
+  return at.CreateAlloca(type, nullptr, name);
+}
+
+llvm::BasicBlock* BlockCodegen::NewBlock(const char* name) {
+  return llvm::BasicBlock::Create(module_.getContext(), name, function_);
+}
+
+IrValue BlockCodegen::LoadStr(llvm::AllocaInst* slot) {
+  llvm::Value* data = builder_.CreateLoad(builder_.getPtrTy(), builder_.CreateStructGEP(rt_.str_type, slot, 0));
+  llvm::Value* len = builder_.CreateLoad(builder_.getInt64Ty(), builder_.CreateStructGEP(rt_.str_type, slot, 1));
+  return IrValue{data, len};
+}
+
+IrValue BlockCodegen::CallForStr(llvm::FunctionCallee callee, std::vector<llvm::Value*> args) {
+  llvm::AllocaInst* slot = EntryAlloca(rt_.str_type, "str");
+  args.push_back(slot);
+  builder_.CreateCall(callee, args);
+  return LoadStr(slot);
+}
+
+IrValue BlockCodegen::Join(const std::vector<IrValue>& parts) {
+  auto* array_type = llvm::ArrayType::get(rt_.str_type, parts.size());
+  llvm::AllocaInst* array = EntryAlloca(array_type, "parts");
+  for (size_t i = 0; i < parts.size(); ++i) {
+    llvm::Value* part = builder_.CreateConstInBoundsGEP2_32(array_type, array, 0, static_cast<unsigned>(i));
+    builder_.CreateStore(parts[i].v, builder_.CreateStructGEP(rt_.str_type, part, 0));
+    builder_.CreateStore(parts[i].len, builder_.CreateStructGEP(rt_.str_type, part, 1));
+  }
+  return CallForStr(rt_.join, {state_, array, I64(static_cast<int64_t>(parts.size()))});
+}
+
+void BlockCodegen::ContinueIf(llvm::Value* ok) {
+  llvm::BasicBlock* next = NewBlock("ok");
+  builder_.CreateCondBr(builder_.CreateICmpNE(ok, I32(0)), next, fail_block_);
+  builder_.SetInsertPoint(next);
+}
+
+void BlockCodegen::ErrorIf(llvm::Value* condition, llvm::function_ref<void()> set_error) {
+  llvm::BasicBlock* error = NewBlock("error");
+  llvm::BasicBlock* next = NewBlock("ok");
+  builder_.CreateCondBr(condition, error, next);
+  builder_.SetInsertPoint(error);
+  set_error();
+  builder_.CreateBr(fail_block_);
+  builder_.SetInsertPoint(next);
+}
+
+void BlockCodegen::RaiseError(const Expr& e, std::string_view message) {
+  IrValue text = StrLiteral(message);
+  builder_.CreateCall(rt_.error_text, {state_, Line(e), Column(e), text.v, text.len});
+  builder_.CreateBr(fail_block_);
+  builder_.SetInsertPoint(NewBlock("unreachable"));
+}
+
+IrValue BlockCodegen::Merge(Type type, IrValue a, llvm::BasicBlock* a_end, IrValue b, llvm::BasicBlock* b_end) {
+  llvm::PHINode* v = builder_.CreatePHI(IrType(type), 2);
+  v->addIncoming(a.v, a_end);
+  v->addIncoming(b.v, b_end);
+  if (type != Type::kStr) return IrValue{v, nullptr};
+  llvm::PHINode* len = builder_.CreatePHI(builder_.getInt64Ty(), 2);
+  len->addIncoming(a.len, a_end);
+  len->addIncoming(b.len, b_end);
+  return IrValue{v, len};
+}
+
+llvm::Value* BlockCodegen::ToDouble(IrValue v, Type type) {
+  return type == Type::kInt ? builder_.CreateSIToFP(v.v, builder_.getDoubleTy()) : v.v;
+}
+
+IrValue BlockCodegen::Widen(IrValue v, Type from, Type to) {
+  if (to == Type::kFloat && from == Type::kInt) return IrValue{ToDouble(v, from), nullptr};
+  return v;
+}
+
+IrValue BlockCodegen::Unsupported(const Expr& e, const std::string& what) {
+  if (error_.empty())
+    error_ = "internal error: no code for " + what + " at " + std::to_string(e.loc.line) + ":" +
+             std::to_string(e.loc.column);
+  return Undefined(e.type == Type::kUnknown ? Type::kInt : e.type);
+}
+
+}  // namespace flow

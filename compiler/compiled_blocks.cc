@@ -1,0 +1,142 @@
+#include "compiler/compiled_blocks.h"
+
+#include <chrono>
+#include <vector>
+
+#include "compiler/codegen.h"
+#include "compiler/interpreted_block.h"
+#include "compiler/jit.h"
+#include "compiler/jit_runtime.h"
+
+namespace flow {
+namespace {
+
+constexpr char kNotFinalized[] =
+    "internal error: the block was not compiled: CompiledBlocks::Finalize() must run before it";
+
+// One block: its runtime state and whichever function serves it. The
+// BlockFunction handed out points here, so Make() can return before the
+// code exists; the extra indirect call costs about a nanosecond.
+struct CompiledBlock {
+  CompiledBlock(const Block& block, std::string fs_text, FlowBlockWant block_want, const SourceFile& source_file)
+      : state(source_file.path(), fs_text),
+        fs(std::move(fs_text)),
+        want(block_want),
+        file(&source_file),
+        source(CloneBlock(block)) {}
+
+  static void Call(void* self, const char* record, uint64_t len, int64_t nr, FlowBlockResult* result) {
+    auto* block = static_cast<CompiledBlock*>(self);
+    if (block->compiled) return block->compiled(&block->state, record, len, nr, result);
+    if (block->interpreted) return block->interpreted(record, len, nr, result);
+    *result = FlowBlockResult{};
+    result->error = kNotFinalized;
+    result->error_len = sizeof kNotFinalized - 1;
+  }
+
+  JitBlockState state;
+  FlowBlockFn compiled = nullptr;
+  BlockFunction interpreted;  // set when the block could not be compiled
+  std::string fs;
+  FlowBlockWant want;
+  const SourceFile* file;
+  std::unique_ptr<Block> source;  // kept until compiled, for the interpreter
+  std::string symbol;
+};
+
+bool CompileRegexes(const BlockCode& code, JitBlockState* state) {
+  for (const std::string& pattern : code.regexes) {
+    std::string error;
+    size_t offset = 0;
+    std::unique_ptr<Regex> regex = Regex::Compile(pattern, &error, &offset);
+    if (!regex) return false;  // code generation checked it: not reached
+    state->regexes.push_back(std::move(regex));
+  }
+  return true;
+}
+
+class Stopwatch {
+ public:
+  explicit Stopwatch(double* total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~Stopwatch() { *total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  double* total_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+struct CompiledBlocks::Impl {
+  std::vector<std::unique_ptr<CompiledBlock>> blocks;
+  std::vector<CompiledBlock*> pending;     // made, not yet compiled
+  std::unique_ptr<ModuleCodegen> codegen;  // the pending blocks' module
+  std::unique_ptr<Jit> jit;
+  InterpretedBlocks interpreter;
+  std::string problems;  // why blocks made since the last Finalize are interpreted
+  int interpreted = 0;
+  int next_symbol = 0;
+  double seconds = 0;
+
+  void Interpret(CompiledBlock* block, const std::string& why) {
+    block->interpreted = interpreter.Make(*block->source, block->fs, block->want, *block->file);
+    block->source.reset();
+    ++interpreted;
+    if (!problems.empty()) problems += '\n';
+    problems += why;
+  }
+};
+
+CompiledBlocks::CompiledBlocks() : impl_(std::make_unique<Impl>()) {}
+CompiledBlocks::~CompiledBlocks() = default;
+
+BlockFunction CompiledBlocks::Make(const Block& block, std::string fs, FlowBlockWant want, const SourceFile& file) {
+  Stopwatch stopwatch(&impl_->seconds);
+  impl_->blocks.push_back(std::make_unique<CompiledBlock>(block, std::move(fs), want, file));
+  CompiledBlock* compiled = impl_->blocks.back().get();
+  compiled->symbol = "flow_block_" + std::to_string(impl_->next_symbol++);
+  if (!impl_->codegen) impl_->codegen = std::make_unique<ModuleCodegen>();
+  BlockCode code;
+  std::string error;
+  if (impl_->codegen->AddBlock(block, want, compiled->symbol, &code, &error) &&
+      CompileRegexes(code, &compiled->state)) {
+    impl_->pending.push_back(compiled);
+  } else {
+    impl_->Interpret(compiled, file.path() + ":" + std::to_string(block.loc.line) + ":" +
+                                   std::to_string(block.loc.column) + ": " + error);
+  }
+  return BlockFunction{&CompiledBlock::Call, compiled};
+}
+
+bool CompiledBlocks::Finalize(std::string* error) {
+  if (!impl_->pending.empty()) {
+    Stopwatch stopwatch(&impl_->seconds);
+    std::string why;
+    if (!impl_->jit) impl_->jit = Jit::Create(&why);
+    const bool added =
+        impl_->jit && impl_->jit->AddModule(impl_->codegen->Finish(impl_->jit->target_machine()), &why);
+    impl_->codegen.reset();
+    // Each lookup materializes its function: after this loop no LLVM code
+    // runs for these blocks again (see jit.cc on fork safety).
+    for (CompiledBlock* block : impl_->pending) {
+      const uint64_t address = added ? impl_->jit->Lookup(block->symbol, &why) : 0;
+      if (address == 0) {
+        impl_->Interpret(block, why);
+        continue;
+      }
+      block->compiled = reinterpret_cast<FlowBlockFn>(address);
+      block->source.reset();
+    }
+    impl_->pending.clear();
+  }
+  const bool ok = impl_->problems.empty();
+  if (error) *error = impl_->problems;
+  impl_->problems.clear();
+  return ok;
+}
+
+int CompiledBlocks::interpreted_count() const { return impl_->interpreted; }
+
+double CompiledBlocks::compile_seconds() const { return impl_->seconds; }
+
+}  // namespace flow
