@@ -1,12 +1,17 @@
 #include "cli/commands.h"
 
+#include <chrono>
 #include <cstdio>
+#include <vector>
 
 #include "cli/option_values.h"
 #include "compiler/diagnostics.h"
 #include "compiler/graph_format.h"
+#include "compiler/interpreted_block.h"
 #include "compiler/planner.h"
 #include "compiler/system_limits.h"
+#include "runtime/runner.h"
+#include "stdlib/stage_factory.h"
 
 namespace flow {
 namespace {
@@ -100,10 +105,41 @@ int RunRunCommand(CommandOptions& options) {
   if (!program) return kExitUsageOrCompileError;
   Plan plan = BuildPlan(program->graph);
   if (!CheckPlanHere(*program, plan, limits)) return kExitRuntimeFailure;
-  std::fprintf(stderr,
-               "flowrun: error: the program checks, but this build cannot run pipelines yet: the runtime is "
-               "still being built (use `flowrun check` to see the plan)\n");
-  return kExitRuntimeFailure;
+
+  // Block functions are made here, before the fork, so every worker
+  // inherits them. The reference interpreter is the only engine until the
+  // JIT lands, so --no-jit changes nothing yet.
+  InterpretedBlocks interpreted;
+  std::vector<BlockFunction> blocks;
+  for (const StageNode& node : program->graph.nodes) {
+    BlockFunction block;
+    if (node.block) {
+      auto fs = node.args.find("fs");
+      std::string separator = fs != node.args.end() && fs->second.type() == Type::kStr ? fs->second.as_str() : "";
+      block = interpreted.Make(*node.block, separator, StageBlockWant(node), *program->file);
+    }
+    blocks.push_back(block);
+  }
+
+  RunOptions run;
+  run.program_path = program->file->path();
+  if (options.grace_text) {
+    run.grace = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::nanoseconds(*ParseDurationNanos(*options.grace_text)));
+  }
+  run.dead_letter_path = options.dead_letter_path.value_or("");
+  run.stats_path = options.stats_path.value_or("");
+  run.progress = options.progress;
+  StageMaker make_stage = [](const StageInstance& instance, std::string* error) {
+    StageContext context;
+    context.node = instance.node;
+    context.instance = instance.instance;
+    context.block = instance.block;
+    context.temp_path = instance.temp_path;
+    context.stop_requested = instance.stop_requested;
+    return MakeStage(context, error);
+  };
+  return RunGraph(program->graph, blocks, make_stage, run);
 }
 
 }  // namespace flow

@@ -1,0 +1,324 @@
+#include "runtime/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+
+#include "runtime/progress_display.h"
+#include "runtime/run_control.h"
+#include "runtime/run_stats.h"
+#include "runtime/shm_queue.h"
+#include "runtime/worker.h"
+#include "runtime/worker_pool.h"
+
+namespace flow {
+namespace {
+
+// The file a sink writes ("-" for stdout), or "" when the node has none.
+std::string OutputPath(const StageNode& node) {
+  if (node.signature == nullptr || !node.outputs.empty()) return "";
+  for (const ParamSignature& param : node.signature->params) {
+    if (param.path_role != PathRole::kOutputFile) continue;
+    auto it = node.args.find(param.name);
+    if (it != node.args.end() && it->second.type() == Type::kStr) return it->second.as_str();
+  }
+  return "";
+}
+
+void Say(int fd, const std::string& line) {
+  std::string text = line + "\n";
+  const char* data = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    ssize_t n = write(fd, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // stderr is gone: the exit code still tells
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+bool WriteFile(const std::string& path, const std::string& text, std::string* error) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    *error = strerror(errno);
+    return false;
+  }
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *error = n < 0 ? strerror(errno) : "short write";
+      close(fd);
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (close(fd) != 0) {
+    *error = strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+class Runner {
+ public:
+  Runner(const StageGraph& graph, const std::vector<BlockFunction>& blocks,
+         const StageMaker& make_stage, const RunOptions& options)
+      : graph_(graph), blocks_(blocks), make_stage_(make_stage), options_(options) {}
+  ~Runner() {
+    if (dead_letter_fd_ >= 0) close(dead_letter_fd_);
+  }
+
+  int Run();
+
+ private:
+  bool Prepare();
+  std::vector<WorkerSpec> Specs();
+  int WorkerMain(size_t node, int instance);
+  WorkerSetup SetupFor(size_t node, int instance) const;
+  std::string Location(const StageNode& node) const;
+  int Conclude(int exit_code);
+  void ReportSkips();
+
+  const StageGraph& graph_;
+  const std::vector<BlockFunction>& blocks_;
+  const StageMaker& make_stage_;
+  const RunOptions& options_;
+  std::vector<std::unique_ptr<ShmQueue>> queues_;  // by edge id
+  std::unique_ptr<RunControl> control_;
+  std::unique_ptr<RunStats> stats_;
+  std::vector<size_t> first_slot_;
+  std::vector<std::string> targets_;     // by node: a sink's file, "" otherwise
+  std::vector<std::string> temp_paths_;  // by node: where it writes until the end
+  int dead_letter_fd_ = -1;
+  int prepare_exit_ = 1;  // Prepare's failure: 2 when the command line is at fault
+};
+
+bool Runner::Prepare() {
+  std::string error;
+  for (const StageNode& node : graph_.nodes) {
+    if (node.options.on_error == OnError::kDeadLetter && options_.dead_letter_path.empty()) {
+      Say(options_.log_fd, "flowrun: error: stage '" + node.label +
+                               "' has [on_error = dead_letter]: give --dead-letter PATH");
+      prepare_exit_ = 2;
+      return false;
+    }
+  }
+  for (const QueueEdge& edge : graph_.edges) {
+    ShmQueueOptions q;
+    q.producers = graph_.nodes[static_cast<size_t>(edge.from)].replicas;
+    q.consumers = graph_.nodes[static_cast<size_t>(edge.to)].replicas;
+    q.capacity_records = edge.capacity_records;
+    q.capacity_bytes = edge.capacity_bytes;
+    std::unique_ptr<ShmQueue> queue = ShmQueue::Create(q, &error);
+    if (!queue) {
+      Say(options_.log_fd, "flowrun: error: queue '" + graph_.nodes[static_cast<size_t>(edge.from)].label +
+                               "' -> '" + graph_.nodes[static_cast<size_t>(edge.to)].label + "': " + error);
+      return false;
+    }
+    queues_.push_back(std::move(queue));
+  }
+  first_slot_ = StatsSlots(graph_);
+  control_ = RunControl::Create(graph_.nodes.size(), graph_.edges.size(), &error);
+  if (control_) stats_ = RunStats::Create(first_slot_.back(), &error);
+  if (!control_ || !stats_) {
+    Say(options_.log_fd, "flowrun: error: " + error);
+    return false;
+  }
+  if (!options_.dead_letter_path.empty()) {
+    dead_letter_fd_ = open(options_.dead_letter_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (dead_letter_fd_ < 0) {
+      Say(options_.log_fd, "flowrun: error: cannot open the dead-letter file '" + options_.dead_letter_path +
+                               "': " + strerror(errno));
+      return false;
+    }
+  }
+  for (const StageNode& node : graph_.nodes) {
+    std::string target = OutputPath(node);
+    if (target == "-") target.clear();
+    temp_paths_.push_back(target.empty() ? "" : SinkTempPath(target, node.id));
+    targets_.push_back(std::move(target));
+  }
+  return true;
+}
+
+std::string Runner::Location(const StageNode& node) const {
+  return options_.program_path + ":" + std::to_string(node.loc.line) + ":" + std::to_string(node.loc.column);
+}
+
+WorkerSetup Runner::SetupFor(size_t n, int instance) const {
+  const StageNode& node = graph_.nodes[n];
+  WorkerSetup s;
+  s.name = node.label + "#" + std::to_string(instance + 1);
+  s.location = Location(node);
+  s.instance = instance;
+  for (int e : node.inputs) {
+    s.inputs.push_back(queues_[static_cast<size_t>(e)].get());
+    s.input_hints.push_back(&control_->batch_hint(static_cast<size_t>(e)));
+  }
+  for (int e : node.outputs) {
+    s.outputs.push_back(queues_[static_cast<size_t>(e)].get());
+    s.output_hints.push_back(&control_->batch_hint(static_cast<size_t>(e)));
+  }
+  if (node.options.ordered && node.replicas > 1) s.order_gate = &control_->gate(n);
+  s.on_error = node.options.on_error;
+  s.dead_letter_fd = dead_letter_fd_;
+  s.counters = &stats_->at(first_slot_[n] + static_cast<size_t>(instance));
+  s.stop_requested = control_->stop_flag();
+  s.writes_stdout = OutputPath(node) == "-";
+  return s;
+}
+
+int Runner::WorkerMain(size_t n, int instance) {
+  // A write to a closed pipe or past the file size limit then fails with
+  // EPIPE or EFBIG, which the stage reports, instead of a signal killing the
+  // worker without a word. (Nothing else in a worker catches signals.)
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);
+  const StageNode& node = graph_.nodes[n];
+  WorkerSetup setup = SetupFor(n, instance);
+  StageInstance what;
+  what.node = &node;
+  what.instance = instance;
+  what.block = n < blocks_.size() ? blocks_[n] : BlockFunction{};
+  what.temp_path = temp_paths_[n];
+  what.stop_requested = control_->stop_flag();
+  std::string error;
+  std::unique_ptr<Stage> stage = make_stage_(what, &error);
+  if (!stage) {
+    Say(setup.error_fd, setup.location + ": error: '" + setup.name + "': " + error);
+    return 1;
+  }
+  return RunWorker(*stage, setup);
+}
+
+std::vector<WorkerSpec> Runner::Specs() {
+  std::vector<WorkerSpec> specs;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    for (int i = 0; i < graph_.nodes[n].replicas; ++i) {
+      specs.push_back({graph_.nodes[n].label + "#" + std::to_string(i + 1),
+                       [this, n, i] { return WorkerMain(n, i); }});
+    }
+  }
+  return specs;
+}
+
+void Runner::ReportSkips() {
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    uint64_t skipped = 0, dead = 0;
+    for (size_t slot = first_slot_[n]; slot < first_slot_[n + 1]; ++slot) {
+      skipped += stats_->at(slot).skipped.load(std::memory_order_relaxed);
+      dead += stats_->at(slot).dead_letters.load(std::memory_order_relaxed);
+    }
+    const std::string& label = graph_.nodes[n].label;
+    auto records = [](uint64_t k) { return std::to_string(k) + (k == 1 ? " record" : " records"); };
+    if (skipped > 0) {
+      Say(options_.log_fd, "flowrun: '" + label + "' skipped " + records(skipped) + " that failed ([on_error = skip])");
+    }
+    if (dead > 0) {
+      Say(options_.log_fd, "flowrun: '" + label + "' wrote " + records(dead) + " that failed to '" +
+                               options_.dead_letter_path + "' ([on_error = dead_letter])");
+    }
+  }
+}
+
+// Sinks' files: renamed onto their targets after a success, removed after
+// anything else, so a target is either untouched or complete.
+int Runner::Conclude(int exit_code) {
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    const std::string& temp = temp_paths_[n];
+    if (temp.empty()) continue;
+    if (exit_code != 0) {
+      unlink(temp.c_str());
+      continue;
+    }
+    struct stat st;
+    std::string error;
+    if (stat(temp.c_str(), &st) != 0) {
+      // The sink had nothing to write and made no file: the target is empty.
+      if (!WriteFile(targets_[n], "", &error)) {
+        Say(options_.log_fd, "flowrun: error: cannot write '" + targets_[n] + "': " + error);
+        exit_code = 1;
+      }
+    } else if (rename(temp.c_str(), targets_[n].c_str()) != 0) {
+      Say(options_.log_fd, "flowrun: error: cannot rename '" + temp + "' to '" + targets_[n] + "': " +
+                               strerror(errno));
+      unlink(temp.c_str());
+      exit_code = 1;
+    }
+  }
+  return exit_code;
+}
+
+int Runner::Run() {
+  if (!Prepare()) return prepare_exit_;
+  const uint64_t start = MonotonicNanos();
+  StopOnFailurePolicy policy([this] { control_->RequestStop(); }, options_.grace);
+  std::unique_ptr<ProgressDisplay> display;
+  if (options_.progress && isatty(options_.log_fd)) {
+    std::vector<const ShmQueue*> queues;
+    for (const auto& q : queues_) queues.push_back(q.get());
+    display = std::make_unique<ProgressDisplay>(graph_, *stats_, queues, options_.log_fd);
+    std::string error;
+    if (!display->Start(&error)) {
+      Say(options_.log_fd, "flowrun: warning: " + error);
+      display.reset();
+    }
+  }
+  WorkerPool::Result result;
+  {
+    WorkerPool pool(&policy, display ? display->log_fd() : options_.log_fd);
+    std::string error;
+    if (!pool.Start(Specs(), &error)) {
+      result = {1, error};
+    } else {
+      if (display) {
+        pool.Watch(display->timer_fd(), [&display] {
+          display->OnTick();
+          return Decision::CarryOn();
+        });
+      }
+      result = pool.Run();
+    }
+  }  // every worker is reaped here, and its last log lines are out
+  if (display) display->Finish();
+  const uint64_t elapsed = MonotonicNanos() - start;
+  if (result.exit_code != 0 && !result.reason.empty()) {
+    bool interrupted = result.exit_code == 128 + SIGINT || result.exit_code == 128 + SIGTERM;
+    Say(options_.log_fd, std::string(interrupted ? "flowrun: " : "flowrun: error: ") + result.reason);
+  }
+  int exit_code = Conclude(result.exit_code);
+  ReportSkips();
+  if (!options_.stats_path.empty()) {
+    std::string error;
+    if (!WriteFile(options_.stats_path, StatsJson(graph_, *stats_, elapsed), &error)) {
+      Say(options_.log_fd, "flowrun: error: cannot write the statistics to '" + options_.stats_path +
+                               "': " + error);
+      if (exit_code == 0) exit_code = 1;
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace
+
+std::string SinkTempPath(const std::string& target, int node_id) {
+  const size_t slash = target.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : target.substr(0, slash + 1);
+  const std::string name = slash == std::string::npos ? target : target.substr(slash + 1);
+  return dir + "." + name + ".flowrun-" + std::to_string(getpid()) + "-" + std::to_string(node_id) + ".tmp";
+}
+
+int RunGraph(const StageGraph& graph, const std::vector<BlockFunction>& blocks,
+             const StageMaker& make_stage, const RunOptions& options) {
+  Runner runner(graph, blocks, make_stage, options);
+  return runner.Run();
+}
+
+}  // namespace flow

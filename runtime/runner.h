@@ -1,0 +1,63 @@
+// The supervisor side of `flowrun run`: from a checked StageGraph to a
+// finished run. Before the fork it maps one ShmQueue per edge, the run's
+// shared control words and statistics, and opens the dead-letter file; it
+// then starts one worker process per stage instance ("label#i", i from 1),
+// each running the worker loop (runtime/worker.h) around the Stage the
+// caller's StageMaker makes in that process; it watches them with a
+// WorkerPool and a StopOnFailurePolicy; and at the end it renames the sinks'
+// temporary files onto their targets only if the run succeeded (removing
+// them otherwise, interrupted runs included), reports skipped records,
+// writes --stats, and returns the exit code (0, 1, 130, 143).
+//
+// The runtime knows no syntax and no standard library: block functions
+// come made (the JIT's or the interpreter's), stages come from a maker.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "compiler/block_function.h"
+#include "compiler/stage_graph.h"
+#include "runtime/stage.h"
+#include "runtime/worker_policy.h"
+
+namespace flow {
+
+// What a stage maker gets to build one instance's Stage (in the worker).
+struct StageInstance {
+  const StageNode* node = nullptr;
+  int instance = 0;    // 0-based
+  BlockFunction block; // empty when the node has no block
+  // Sinks that write a file write here; "" for the others and for "-".
+  std::string temp_path;
+  const std::atomic<bool>* stop_requested = nullptr;
+};
+using StageMaker = std::function<std::unique_ptr<Stage>(const StageInstance&, std::string* error)>;
+
+struct RunOptions {
+  std::string program_path;  // names locations in messages ("etl.flow:9:5")
+  std::chrono::milliseconds grace = kDefaultGrace;
+  std::string dead_letter_path;  // "" when not given
+  std::string stats_path;        // "" when not given
+  bool progress = false;         // drawn only when `log_fd` is a terminal
+  int log_fd = STDERR_FILENO;    // the run's messages and the workers' log lines
+};
+
+// Runs `graph` to its end. `blocks[i]` is node i's block function (made in
+// this process, before the fork, so the workers inherit it). Returns the
+// exit code; every message has been written to options.log_fd.
+int RunGraph(const StageGraph& graph, const std::vector<BlockFunction>& blocks,
+             const StageMaker& make_stage, const RunOptions& options);
+
+// Where a sink writing `target` writes until the run succeeds: a hidden
+// name in the target's own directory (so the final rename cannot cross
+// file systems), unique to this supervisor and node.
+std::string SinkTempPath(const std::string& target, int node_id);
+
+}  // namespace flow

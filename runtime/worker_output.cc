@@ -1,0 +1,95 @@
+#include "runtime/worker_output.h"
+
+#include <algorithm>
+
+namespace flow {
+
+WorkerOutput::WorkerOutput(const WorkerSetup& setup)
+    : setup_(setup),
+      stop_(setup.inputs.empty() ? setup.stop_requested : nullptr),
+      open_(setup.outputs.size(), true),
+      open_count_(setup.outputs.size()) {
+  limit_ = HintedLimit();
+}
+
+size_t WorkerOutput::HintedLimit() const {
+  size_t limit = kBatchRecords;
+  for (size_t k = 0; k < setup_.output_hints.size(); ++k) {
+    if (setup_.output_hints[k] != nullptr && open_[k]) limit = std::min<size_t>(limit, setup_.output_hints[k]->Get());
+  }
+  return std::max<size_t>(limit, 1);
+}
+
+bool WorkerOutput::Emit(std::string_view bytes, int64_t nr) {
+  if (!wants_more()) return false;
+  // seq counts from 1: 0 is "nothing published yet" in the queue's books.
+  if (!batch_.Add(bytes, nr, ++next_seq_)) {
+    error_ = "a record of " + std::to_string(bytes.size()) +
+             " bytes is larger than the largest a queue carries (4 GiB - 1)";
+    closed_ = true;
+    wanting_ = false;
+    return false;
+  }
+  if (batch_.size() >= limit_ || batch_.data_bytes() >= kBatchBytes) Flush();
+  return wants_more();
+}
+
+void WorkerOutput::Flush() {
+  if (batch_.empty()) return;
+  const uint64_t start = MonotonicNanos();
+  if (setup_.order_gate != nullptr && in_lease_ && !turn_held_) {
+    setup_.order_gate->WaitTurn(position_);
+    turn_held_ = true;
+  }
+  for (size_t k = 0; k < setup_.outputs.size() && !closed_; ++k) {
+    if (!open_[k]) continue;
+    QueueStatus status = setup_.outputs[k]->Push(setup_.instance, batch_);
+    if (status == QueueStatus::kCancelled) {
+      open_[k] = false;
+      --open_count_;
+    } else if (status == QueueStatus::kClosed) {
+      closed_ = true;
+    }
+  }
+  InstanceCounters& c = *setup_.counters;
+  InstanceCounters::Add(c.records_out, batch_.size());
+  InstanceCounters::Add(c.bytes_out, batch_.data_bytes());
+  batch_.Clear();
+  ++flushes_;
+  limit_ = HintedLimit();
+  wanting_ = !closed_ && (setup_.outputs.empty() || open_count_ > 0);
+  const uint64_t waited = MonotonicNanos() - start;
+  push_ns_ += waited;
+  InstanceCounters::Add(c.wait_output_ns, waited);
+}
+
+void WorkerOutput::EndOfStream() {
+  for (Queue* queue : setup_.outputs) queue->EndOfStream(setup_.instance);
+}
+
+void WorkerOutput::BeginLease(uint64_t position) {
+  in_lease_ = true;
+  turn_held_ = false;
+  position_ = position;
+}
+
+void WorkerOutput::EndLease() {
+  if (!in_lease_) return;
+  in_lease_ = false;
+  if (setup_.order_gate == nullptr) return;
+  if (!turn_held_) {
+    const uint64_t start = MonotonicNanos();
+    setup_.order_gate->WaitTurn(position_);
+    const uint64_t waited = MonotonicNanos() - start;
+    push_ns_ += waited;
+    InstanceCounters::Add(setup_.counters->wait_output_ns, waited);
+  }
+  turn_held_ = false;
+  setup_.order_gate->Done(position_);
+}
+
+void WorkerOutput::AbandonOrder() {
+  if (setup_.order_gate != nullptr) setup_.order_gate->Abandon();
+}
+
+}  // namespace flow

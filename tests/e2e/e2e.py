@@ -1,0 +1,157 @@
+"""A small harness for the end-to-end tests: runs the real flowrun binary,
+compares with oracles, and never waits a fixed time for something it can
+wait for (every loop waits on a condition, with a bound that fails the test
+instead of hanging it).
+
+A test file defines functions decorated with @test and ends with main().
+usage: python3 FILE.py FLOWRUN [NAME-SUBSTRING]
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+_tests = []
+
+
+def test(fn):
+    _tests.append(fn)
+    return fn
+
+
+class Failure(Exception):
+    pass
+
+
+class T:
+    """What a test gets: the binary, a scratch directory, runs and checks."""
+
+    def __init__(self, flowrun, directory):
+        self.flowrun = flowrun
+        self.dir = directory
+        self.checks = 0
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write(self, name, data):
+        with open(self.path(name), "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        return self.path(name)
+
+    def read(self, name):
+        with open(self.path(name), "rb") as f:
+            return f.read()
+
+    def run(self, program, *args, stdin=None, timeout=60):
+        """flowrun -e PROGRAM ARGS..., in the scratch directory; bytes out."""
+        cmd = [self.flowrun, "run", "-e", program, *args]
+        try:
+            return subprocess.run(cmd, cwd=self.dir, input=stdin, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            raise Failure(f"timed out after {timeout} s (a hang?): {program!r}") from e
+
+    def ok(self, program, *args, stdin=None, timeout=60):
+        """Runs and requires exit 0 and an empty stderr; returns stdout."""
+        r = self.run(program, *args, stdin=stdin, timeout=timeout)
+        self.expect(r.returncode == 0 and r.stderr == b"", f"run of {program!r}", r)
+        return r.stdout
+
+    def expect(self, condition, what, result=None):
+        self.checks += 1
+        if condition:
+            return
+        text = what
+        if result is not None:
+            text += (f"\n  exit {result.returncode}\n  stdout: {result.stdout[:600]!r}"
+                     f"\n  stderr: {result.stderr[:1500]!r}")
+        raise Failure(text)
+
+    def equal(self, got, want, what):
+        self.checks += 1
+        if got != want:
+            g, w = repr(got), repr(want)
+            raise Failure(f"{what}:\n  got  {g[:600]}{' ...' if len(g) > 600 else ''}"
+                          f"\n  want {w[:600]}{' ...' if len(w) > 600 else ''}")
+
+
+def wait_until(condition, what, timeout=30.0):
+    """Polls `condition` (a cheap look at /proc or a file) until it holds."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while not condition():
+        if time.monotonic() > deadline:
+            raise Failure(f"gave up waiting for {what} after {timeout} s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def proc_stat(pid):
+    """(state, ppid, pgrp, starttime) of a live process, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            line = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = line[line.rfind(")") + 2:].split()
+    return fields[0], int(fields[1]), int(fields[2]), int(fields[19])
+
+
+def all_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def children_of(parent):
+    """The live (not zombie) children of `parent`, with their start times."""
+    out = {}
+    for pid in all_pids():
+        st = proc_stat(pid)
+        if st and st[1] == parent and st[0] not in "ZX":
+            out[pid] = st[3]
+    return out
+
+
+def still_running(pids_and_starts):
+    """Those of {pid: starttime} that still run (a reused pid does not count)."""
+    alive = []
+    for pid, start in pids_and_starts.items():
+        st = proc_stat(pid)
+        if st and st[3] == start and st[0] not in "ZX":
+            alive.append(pid)
+    return alive
+
+
+def group_members(pgrp):
+    return [pid for pid in all_pids() if (st := proc_stat(pid)) and st[2] == pgrp and st[0] not in "ZX"]
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(f"usage: {sys.argv[0]} FLOWRUN [NAME-SUBSTRING]")
+    flowrun = os.path.abspath(sys.argv[1])
+    only = sys.argv[2] if len(sys.argv) > 2 else ""
+    passed = failed = 0
+    start = time.monotonic()
+    for fn in _tests:
+        if only and only not in fn.__name__:
+            continue
+        directory = tempfile.mkdtemp(prefix="flowrun-e2e-")
+        t = T(flowrun, directory)
+        began = time.monotonic()
+        try:
+            fn(t)
+            passed += 1
+            print(f"ok   {fn.__name__} ({t.checks} checks, {time.monotonic() - began:.2f} s)")
+        except Failure as e:
+            failed += 1
+            print(f"FAIL {fn.__name__}: {e}")
+        except Exception:
+            failed += 1
+            print(f"FAIL {fn.__name__}: exception\n{traceback.format_exc()}")
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed in {time.monotonic() - start:.1f} s")
+    sys.exit(1 if failed else 0)

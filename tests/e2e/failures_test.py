@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Failing records, interrupted runs and memory through the real binary:
+each [on_error] choice, the failure report, SIGINT and SIGTERM in the middle
+of a run (no process, no temporary file left behind, exit 130 / 143), and
+the memory of all processes while 400 MiB pass a slower stage.
+
+usage: failures_test.py FLOWRUN [NAME-SUBSTRING]
+"""
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import Failure, children_of, group_members, main, still_running, test, wait_until  # noqa: E402
+
+DOUBLE = 'lines("1\\n2\\nx\\n4") | map {{ str(int($0) * 2) }}{options} | write("-")'
+
+
+@test
+def on_error_fail_reports_one_line(t):
+    r = t.run(DOUBLE.format(options=""))
+    t.expect(r.returncode == 1, "exit 1", r)
+    first = r.stderr.decode().splitlines()[0]
+    t.equal(first, "[map#1] <-e>:1:23: error: 'map#1' failed on record 3: <-e>:1:33: cannot convert 'x' to int; "
+                   "the record: \"x\"", "the failure line")
+    t.expect("flowrun: error: worker 'map#1' exited with code 1" in r.stderr.decode(), "the run's verdict", r)
+
+
+@test
+def on_error_fail_cuts_long_records(t):
+    t.write("in.txt", "1\n" + "y" * 500 + "\t\x01\n")
+    r = t.run('read("in.txt") | map { str(int($0)) }')
+    t.expect(r.returncode == 1, "exit 1", r)
+    t.expect(('the record: "' + "y" * 200 + '..."') in r.stderr.decode(), "200 bytes of the record", r)
+
+
+@test
+def on_error_skip_counts(t):
+    r = t.run(DOUBLE.format(options=" [on_error = skip]"))
+    t.equal((r.returncode, r.stdout), (0, b"2\n4\n8\n"), "the records that did not fail")
+    t.equal(r.stderr.decode(), "flowrun: 'map' skipped 1 record that failed ([on_error = skip])\n", "the report")
+    r = t.run('seq(1, 1000) | map { str(100 / (int($0) % 3)) } * 4 [on_error = skip] | count')
+    t.equal((r.returncode, r.stdout), (0, b"667\n"), "skips across replicas")
+    t.equal(r.stderr.decode(), "flowrun: 'map' skipped 333 records that failed ([on_error = skip])\n",
+            "the report sums the replicas")
+
+
+@test
+def on_error_dead_letter_appends(t):
+    t.write("dead.txt", "earlier line\n")
+    r = t.run(DOUBLE.format(options=" [on_error = dead_letter]"), "--dead-letter", "dead.txt")
+    t.equal((r.returncode, r.stdout), (0, b"2\n4\n8\n"), "the records that did not fail")
+    t.equal(t.read("dead.txt").decode(), "earlier line\n<-e>:1:33: cannot convert 'x' to int\tx\n",
+            "the dead-letter file")
+    t.expect("wrote 1 record that failed to 'dead.txt'" in r.stderr.decode(), "the report", r)
+    r = t.run('lines("a\\tb\\n\\x01") | map { str(int($0)) } [on_error = dead_letter]', "--dead-letter", "d2.txt")
+    t.equal(r.returncode, 0, "exit code")
+    t.equal(t.read("d2.txt").decode(), "<-e>:1:33: cannot convert 'a\\tb' to int\ta\\tb\n"
+                                       "<-e>:1:33: cannot convert '\\x01' to int\t\\x01\n",
+            "records and reasons escaped, one line each")
+
+
+@test
+def dead_letter_needs_a_path(t):
+    r = t.run(DOUBLE.format(options=" [on_error = dead_letter]"))
+    t.equal(r.returncode, 2, "exit code")
+    t.equal(r.stderr.decode(), "flowrun: error: stage 'map' has [on_error = dead_letter]: give --dead-letter PATH\n",
+            "the message")
+
+
+def interrupt(t, sig, extra_args, expected_code):
+    """Runs seq() | sleep(10ms) * 4 | write("out.txt") with a terminal as
+    stderr and --progress, waits until the progress line shows records
+    reaching write, sends `sig`, and checks that nothing is left."""
+    program = 'seq() | sleep(10ms) * 4 | write("out.txt")'
+    master, slave = pty.openpty()
+    p = subprocess.Popen([t.flowrun, "run", "-e", program, "--progress", *extra_args], cwd=t.dir,
+                         stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 30
+        # The write line: "write x1  <rate> rec/s  in <n> ...", n > 0.
+        progressed = re.compile(rb"write\s+x1\s+[\d,]+ rec/s\s+in\s+[1-9]")
+        while not progressed.search(screen):
+            if time.monotonic() > deadline:
+                raise Failure(f"no progress line with records reaching write; screen: {screen[-500:]!r}")
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if ready:
+                screen += os.read(master, 65536)
+        workers = children_of(p.pid)
+        t.expect(len(workers) >= 7, f"7 processes (a group leader, 6 workers) under flowrun: {workers}")
+        group = os.getpgid(next(iter(workers)))
+        t.expect(group != os.getpgid(p.pid), "the workers are in a group of their own")
+        p.send_signal(sig)
+        # Keep reading the terminal so flowrun never blocks on it.
+        while p.poll() is None:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    screen += os.read(master, 65536)
+                except OSError:
+                    break
+            if time.monotonic() > deadline + 30:
+                raise Failure("flowrun did not end after the signal")
+        code = p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    t.equal(code, expected_code, "exit code")
+    t.equal(still_running(workers), [], "workers still running")
+    t.equal(group_members(group), [], "processes left in the workers' group")
+    t.equal(sorted(os.listdir(t.dir)), [], "files left (no out.txt, no temporary file)")
+    return screen.decode(errors="replace")
+
+
+@test
+def sigint_stops_sources_and_drains(t):
+    # Small queues: what is in flight drains well within the grace period.
+    screen = interrupt(t, signal.SIGINT, ["--queue", "8"], 130)
+    t.expect("interrupted by SIGINT" in screen, f"the message; screen: {screen[-300:]!r}")
+
+
+@test
+def sigterm_kills_after_grace(t):
+    # 8192 records in the queue at 400/s would take 20 s: the grace ends it.
+    began = time.monotonic()
+    interrupt(t, signal.SIGTERM, ["--grace", "300ms"], 143)
+    t.expect(time.monotonic() - began < 25, "the grace period bounds the stop")
+
+
+def total_pss_kib(root):
+    """Proportional set size of `root` and its children: shared queue pages
+    count once over all the processes that map them."""
+    total = 0
+    for pid in [root, *children_of(root)]:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+        except (OSError, StopIteration):
+            pass  # ended between the listing and the read
+    return total
+
+
+def sanitized(binary):
+    """An ASan build: its memory figures say nothing about the queues."""
+    deps = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    return "libasan" in deps
+
+
+@test
+def memory_stays_bounded_through_a_slow_stage(t):
+    line = b"y" * 4095 + b"\n"
+    with open(t.path("big.txt"), "wb") as f:
+        block = line * 256
+        for _ in range(400):  # 400 MiB
+            f.write(block)
+    p = subprocess.Popen([t.flowrun, "run", "-e", 'read("big.txt") | map { $0 + "" } | count'], cwd=t.dir,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = samples = 0
+    while p.poll() is None:  # sampling while it runs, not waiting for anything
+        peak = max(peak, total_pss_kib(p.pid))
+        samples += 1
+        time.sleep(0.01)
+    out, err = p.communicate()
+    os.unlink(t.path("big.txt"))
+    t.equal((p.returncode, out, err), (0, b"102400\n", b""), "the run")
+    t.expect(samples >= 3, f"sampled the run {samples} times")
+    if not sanitized(t.flowrun):
+        # 400 MiB went through; the queues hold 4 MiB each. Unbounded
+        # buffering would show hundreds of MiB here.
+        t.expect(peak < 96 * 1024, f"peak memory of all processes {peak / 1024:.1f} MiB")
+        print(f"     peak PSS of all processes: {peak / 1024:.1f} MiB over {samples} samples")
+
+
+@test
+def progress_is_silent_off_a_terminal(t):
+    r = t.run('seq(1, 100) | count', "--progress")
+    t.equal((r.returncode, r.stdout, r.stderr), (0, b"100\n", b""), "no progress lines on a pipe")
+
+
+if __name__ == "__main__":
+    main()

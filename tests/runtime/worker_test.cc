@@ -1,0 +1,530 @@
+// The worker loop with fake stages and real shared-memory queues: in one
+// process where the queues can hold everything, in forked children where
+// instances must run at the same time (replicas, order, merge waits).
+#include "runtime/worker.h"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/run_control.h"
+#include "runtime/shm_queue.h"
+#include "tests/runtime/fake_stages.h"
+#include "tests/runtime/process_test_support.h"
+#include "tests/runtime/shm_queue_harness.h"
+
+namespace flow {
+namespace {
+
+using testing::CollectSink;
+using testing::PassStage;
+using testing::UpperStage;
+using testing::VectorSource;
+
+std::unique_ptr<ShmQueue> MakeQueue(int producers, int consumers, int64_t records = 100000,
+                                    int64_t bytes = 16 << 20) {
+  std::string error;
+  auto q = ShmQueue::Create({producers, consumers, records, bytes}, &error);
+  REQUIRE_MESSAGE(q != nullptr, error);
+  return q;
+}
+
+// Takes everything the queue holds; requires its end (no producer left).
+std::vector<std::string> DrainEnded(Queue& q, int consumer = 0) {
+  std::vector<std::string> out;
+  for (;;) {
+    Lease lease;
+    QueueStatus status = q.Pop(consumer, &lease, PopMode::kNoWait);
+    if (status == QueueStatus::kEnd) return out;
+    REQUIRE_MESSAGE(status == QueueStatus::kOk, "queue said " << QueueStatusName(status));
+    for (size_t i = 0; i < lease.size(); ++i) out.emplace_back(lease[i].bytes);
+    q.Ack(consumer, &lease);
+  }
+}
+
+// Blocks for everything until the end (a producer runs elsewhere).
+std::vector<std::string> DrainWaiting(Queue& q, int consumer = 0) {
+  std::vector<std::string> out;
+  for (;;) {
+    Lease lease;
+    QueueStatus status = q.Pop(consumer, &lease, PopMode::kWait);
+    if (status == QueueStatus::kEnd) return out;
+    REQUIRE(status == QueueStatus::kOk);
+    for (size_t i = 0; i < lease.size(); ++i) out.emplace_back(lease[i].bytes);
+    q.Ack(consumer, &lease);
+  }
+}
+
+void Fill(Queue& q, int producer, const std::vector<std::string>& records, size_t per_push = 7) {
+  RecordBatch batch;
+  for (size_t i = 0; i < records.size(); ++i) {
+    batch.Add(records[i], static_cast<int64_t>(i + 1), static_cast<int64_t>(i + 1));
+    if (batch.size() == per_push) {
+      REQUIRE(q.Push(producer, batch) == QueueStatus::kOk);
+      batch.Clear();
+    }
+  }
+  if (!batch.empty()) REQUIRE(q.Push(producer, batch) == QueueStatus::kOk);
+  q.EndOfStream(producer);
+}
+
+std::vector<std::string> Numbers(int from, int to) {
+  std::vector<std::string> v;
+  for (int i = from; i <= to; ++i) v.push_back(std::to_string(i));
+  return v;
+}
+
+struct Wiring {
+  WorkerSetup setup;
+  InstanceCounters counters;
+  int error_fd = testing::MemoryFile();
+
+  Wiring() {
+    setup.name = "map#1";
+    setup.location = "t.flow:1:5";
+    setup.counters = &counters;
+    setup.error_fd = error_fd;
+  }
+  ~Wiring() { close(error_fd); }
+  void In(Queue* q) { setup.inputs.push_back(q); }
+  void Out(Queue* q) { setup.outputs.push_back(q); }
+  std::string errors() const { return testing::ReadWhole(error_fd); }
+};
+
+TEST_SUITE("worker") {
+  TEST_CASE("a source pushes every record in order, then its end of stream") {
+    auto out = MakeQueue(1, 1);
+    Wiring w;
+    w.Out(out.get());
+    std::vector<std::string> records = Numbers(1, 5000);
+    records.push_back(std::string("with\0nul", 8));
+    VectorSource source(records);
+    CHECK(RunWorker(source, w.setup) == 0);
+    CHECK(DrainEnded(*out) == records);
+    CHECK(w.counters.records_out.load() == 5001);
+    CHECK(w.counters.records_in.load() == 0);
+    CHECK(w.errors() == "");
+  }
+
+  TEST_CASE("a transform maps every record of its input, keeping order and counting") {
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*in, 0, {"a", "bc", "", "def"});
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    UpperStage upper;
+    CHECK(RunWorker(upper, w.setup) == 0);
+    CHECK(DrainEnded(*out) == std::vector<std::string>{"A", "BC", "", "DEF"});
+    CHECK(w.counters.records_in.load() == 4);
+    CHECK(w.counters.bytes_in.load() == 6);
+    CHECK(w.counters.records_out.load() == 4);
+    CHECK(w.counters.bytes_out.load() == 6);
+  }
+
+  TEST_CASE("outputs that fill a batch mid-lease are pushed and the rest follows") {
+    const int n = static_cast<int>(kBatchRecords) * 3 / 4;  // doubled: one and a half batches
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*in, 0, Numbers(1, n), n);  // one lease
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    testing::DoubleStage twice;
+    CHECK(RunWorker(twice, w.setup) == 0);
+    std::vector<std::string> got = DrainEnded(*out);
+    REQUIRE(got.size() == 2 * static_cast<size_t>(n));
+    bool all_right = true;
+    for (int i = 0; i < n; ++i) {
+      all_right = all_right && got[2 * i] == std::to_string(i + 1) && got[2 * i + 1] == std::to_string(i + 1);
+    }
+    CHECK(all_right);
+  }
+
+  TEST_CASE("a tee's two outputs both get every record") {
+    auto in = MakeQueue(1, 1);
+    auto main_line = MakeQueue(1, 1);
+    auto branch = MakeQueue(1, 1);
+    Fill(*in, 0, Numbers(1, 100));
+    Wiring w;
+    w.In(in.get());
+    w.Out(main_line.get());
+    w.Out(branch.get());
+    PassStage tee;
+    CHECK(RunWorker(tee, w.setup) == 0);
+    CHECK(DrainEnded(*main_line) == Numbers(1, 100));
+    CHECK(DrainEnded(*branch) == Numbers(1, 100));
+    CHECK(w.counters.records_out.load() == 100);
+  }
+
+  TEST_CASE("a tee whose branch is cancelled goes on down its main line") {
+    auto in = MakeQueue(1, 1);
+    auto main_line = MakeQueue(1, 1);
+    auto branch = MakeQueue(1, 1);
+    Fill(*in, 0, Numbers(1, 100));
+    branch->Cancel();
+    Wiring w;
+    w.In(in.get());
+    w.Out(main_line.get());
+    w.Out(branch.get());
+    PassStage tee;
+    CHECK(RunWorker(tee, w.setup) == 0);
+    CHECK(DrainEnded(*main_line) == Numbers(1, 100));
+  }
+
+  TEST_CASE("a merge takes every record of all its inputs, in turn") {
+    auto a = MakeQueue(1, 1);
+    auto b = MakeQueue(2, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*a, 0, {"a1", "a2"}, 1);
+    Fill(*b, 0, {"b1", "b2"}, 1);
+    b->EndOfStream(1);
+    Wiring w;
+    w.In(a.get());
+    w.In(b.get());
+    w.Out(out.get());
+    PassStage merge;
+    CHECK(RunWorker(merge, w.setup) == 0);
+    std::vector<std::string> got = DrainEnded(*out);
+    std::sort(got.begin(), got.end());
+    CHECK(got == std::vector<std::string>{"a1", "a2", "b1", "b2"});
+  }
+
+  TEST_CASE("a merge waits on every input; producers blocked mid-push still get through") {
+    // Queues of one record: a producer blocks inside Push after its first
+    // record, and a large record's head waits to be taken; the merge must
+    // see both without any help from the producers.
+    auto a = MakeQueue(1, 1, 1, 256);
+    auto b = MakeQueue(1, 1, 1, 256);
+    auto out = MakeQueue(1, 1, 1, 256);
+    std::string big(100000, 'b');
+    queue_test::Children children;
+    children.Spawn([&] {
+      Wiring w;
+      w.In(a.get());
+      w.In(b.get());
+      w.Out(out.get());
+      PassStage merge;
+      return RunWorker(merge, w.setup) == 0;
+    });
+    children.Spawn([&] {
+      Wiring w;
+      w.Out(b.get());
+      VectorSource source({"b1", big, "b3"});
+      return RunWorker(source, w.setup) == 0;
+    });
+    children.Spawn([&] {
+      Wiring w;
+      w.Out(a.get());
+      VectorSource source(Numbers(1, 200));
+      return RunWorker(source, w.setup) == 0;
+    });
+    std::vector<std::string> got = DrainWaiting(*out);
+    std::vector<std::string> want = Numbers(1, 200);
+    want.insert(want.end(), {"b1", big, "b3"});
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    CHECK(got == want);
+    std::string why;
+    CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+  }
+
+  TEST_CASE("a satisfied merge cancels every input and stops its takers") {
+    auto a = MakeQueue(1, 1, 4, 4096);
+    auto b = MakeQueue(1, 1, 4, 4096);
+    auto out = MakeQueue(1, 1);
+    queue_test::Children children;
+    for (auto* q : {a.get(), b.get()}) {
+      children.Spawn([&, q] {
+        Wiring w;
+        w.Out(q);
+        testing::CountingSource counting;
+        return RunWorker(counting, w.setup) == 0;
+      });
+    }
+    Wiring w;
+    w.In(a.get());
+    w.In(b.get());
+    w.Out(out.get());
+    testing::HeadStage head(10);
+    CHECK(RunWorker(head, w.setup) == 0);
+    CHECK(DrainEnded(*out).size() == 10);
+    std::string why;
+    CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+  }
+
+  TEST_CASE("a satisfied stage cancels its input, then finishes its stream") {
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*in, 0, Numbers(1, 50));
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    testing::HeadStage head(3);
+    CHECK(RunWorker(head, w.setup) == 0);
+    CHECK(DrainEnded(*out) == Numbers(1, 3));
+    RecordBatch batch;
+    batch.Add("late", 1, 1);
+    CHECK(in->Push(0, batch) == QueueStatus::kCancelled);
+  }
+
+  TEST_CASE("head(0) cancels its input before taking anything") {
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    testing::HeadStage head(0);
+    CHECK(RunWorker(head, w.setup) == 0);
+    CHECK(DrainEnded(*out).empty());
+    RecordBatch batch;
+    batch.Add("x", 1, 1);
+    CHECK(in->Push(0, batch) == QueueStatus::kCancelled);
+  }
+
+  TEST_CASE("a worker whose every output is cancelled cancels its input") {
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*in, 0, Numbers(1, 10));
+    out->Cancel();
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    UpperStage upper;
+    CHECK(RunWorker(upper, w.setup) == 0);
+    RecordBatch batch;
+    batch.Add("x", 1, 1);
+    CHECK(in->Push(0, batch) == QueueStatus::kCancelled);
+  }
+
+  TEST_CASE("a never-ending source stops when its output is cancelled") {
+    auto out = MakeQueue(1, 1, 64, 4096);
+    queue_test::Children children;
+    children.Spawn([&] {
+      Wiring w;
+      w.Out(out.get());
+      testing::CountingSource counting;
+      return RunWorker(counting, w.setup) == 0;
+    });
+    Lease lease;
+    REQUIRE(out->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
+    CHECK(lease[0].bytes == "1");
+    out->Ack(0, &lease);
+    out->Cancel();
+    std::string why;
+    CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+  }
+
+  TEST_CASE("a source stops when the run asks, and still ends its stream") {
+    auto out = MakeQueue(1, 1);
+    std::atomic<bool> stop{true};
+    Wiring w;
+    w.Out(out.get());
+    w.setup.stop_requested = &stop;
+    testing::CountingSource counting;
+    CHECK(RunWorker(counting, w.setup) == 0);
+    CHECK(DrainEnded(*out).empty());
+  }
+
+  TEST_CASE("on_error = fail: one line naming stage, place, record and error; exit 1") {
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*in, 0, {"a", "b\tx\x01", "c"});
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    UpperStage upper;
+    upper.fail_on = "b\tx\x01";
+    CHECK(RunWorker(upper, w.setup) == 1);
+    CHECK(w.errors() ==
+          "t.flow:1:5: error: 'map#1' failed on record 2: t.flow:1:9: cannot convert 'b\\tx\\x01' to int; "
+          "the record: \"b\\tx\\x01\"\n");
+  }
+
+  TEST_CASE("on_error = fail shows at most 200 bytes of the record") {
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    std::string big(300, 'z');
+    Fill(*in, 0, {big});
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    UpperStage upper;
+    upper.fail_on = big;
+    CHECK(RunWorker(upper, w.setup) == 1);
+    CHECK(w.errors().find("the record: \"" + std::string(200, 'z') + "...\"\n") != std::string::npos);
+  }
+
+  TEST_CASE("on_error = skip counts the record and goes on") {
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*in, 0, {"a", "bad", "c", "bad"});
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    w.setup.on_error = OnError::kSkip;
+    UpperStage upper;
+    upper.fail_on = "bad";
+    CHECK(RunWorker(upper, w.setup) == 0);
+    CHECK(DrainEnded(*out) == std::vector<std::string>{"A", "C"});
+    CHECK(w.counters.skipped.load() == 2);
+    CHECK(w.errors() == "");
+  }
+
+  TEST_CASE("on_error = dead_letter appends 'reason<TAB>record' lines, escaped") {
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*in, 0, {"a", "b\nad", "c"});
+    int dead = testing::MemoryFile();
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    w.setup.on_error = OnError::kDeadLetter;
+    w.setup.dead_letter_fd = dead;
+    UpperStage upper;
+    upper.fail_on = "b\nad";
+    CHECK(RunWorker(upper, w.setup) == 0);
+    CHECK(DrainEnded(*out) == std::vector<std::string>{"A", "C"});
+    CHECK(testing::ReadWhole(dead) == "t.flow:1:9: cannot convert 'b\\nad' to int\tb\\nad\n");
+    CHECK(w.counters.dead_letters.load() == 1);
+    close(dead);
+  }
+
+  TEST_CASE("a fatal error stops the worker with its message") {
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*in, 0, {"a", "stop", "c"});
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    UpperStage upper;
+    upper.fatal_on = "stop";
+    CHECK(RunWorker(upper, w.setup) == 1);
+    CHECK(w.errors() == "t.flow:1:5: error: 'map#1': cannot write 'out.txt': No space left on device\n");
+  }
+
+  TEST_CASE("a record larger than the queues passes whole") {
+    auto in = MakeQueue(1, 1, 16, 64 * 1024);
+    auto out = MakeQueue(1, 1, 16, 64 * 1024);
+    std::string big(1 << 20, 'q');
+    big[12345] = '\0';
+    queue_test::Children children;
+    children.Spawn([&] {
+      Wiring w;
+      w.In(in.get());
+      w.Out(out.get());
+      PassStage pass;
+      return RunWorker(pass, w.setup) == 0;
+    });
+    children.Spawn([&] {
+      Wiring w;
+      w.Out(in.get());
+      VectorSource source({"x", big, "y"});
+      return RunWorker(source, w.setup) == 0;
+    });
+    std::vector<std::string> got = DrainWaiting(*out);
+    REQUIRE(got.size() == 3);
+    CHECK(got[0] == "x");
+    CHECK(got[1] == big);
+    CHECK(got[2] == "y");
+    std::string why;
+    CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+  }
+
+  TEST_CASE("replicas share one input: every record comes out exactly once") {
+    for (int replicas : {1, 3, 8}) {
+      CAPTURE(replicas);
+      auto in = MakeQueue(1, replicas, 64, 4096);
+      auto out = MakeQueue(replicas, 1, 64, 4096);
+      queue_test::Children children;
+      for (int r = 0; r < replicas; ++r) {
+        children.Spawn([&, r] {
+          Wiring w;
+          w.setup.instance = r;
+          w.In(in.get());
+          w.Out(out.get());
+          UpperStage upper;
+          return RunWorker(upper, w.setup) == 0;
+        });
+      }
+      children.Spawn([&] {
+        Wiring w;
+        w.Out(in.get());
+        VectorSource source(Numbers(1, 3000));
+        return RunWorker(source, w.setup) == 0;
+      });
+      std::vector<std::string> got = DrainWaiting(*out);
+      std::sort(got.begin(), got.end());
+      std::vector<std::string> want = Numbers(1, 3000);
+      std::sort(want.begin(), want.end());
+      CHECK(got == want);
+      std::string why;
+      CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+    }
+  }
+
+  TEST_CASE("[ordered] replicas with uneven delays publish in input order") {
+    for (int capacity : {1, 5, 64}) {
+      CAPTURE(capacity);
+      const int replicas = 4;
+      auto in = MakeQueue(1, replicas, capacity, 4096);
+      auto out = MakeQueue(replicas, 1, capacity, 4096);
+      std::string error;
+      auto control = RunControl::Create(1, 0, &error);
+      REQUIRE(control != nullptr);
+      queue_test::Children children;
+      for (int r = 0; r < replicas; ++r) {
+        children.Spawn([&, r] {
+          Wiring w;
+          w.setup.instance = r;
+          w.In(in.get());
+          w.Out(out.get());
+          w.setup.order_gate = &control->gate(0);
+          UpperStage upper;
+          upper.delay_ns = [](const RecordView& rec) { return static_cast<long>(rec.nr * 7919 % 13) * 20000; };
+          return RunWorker(upper, w.setup) == 0;
+        });
+      }
+      children.Spawn([&] {
+        Wiring w;
+        w.Out(in.get());
+        VectorSource source(Numbers(1, 400));
+        return RunWorker(source, w.setup) == 0;
+      });
+      CHECK(DrainWaiting(*out) == Numbers(1, 400));
+      std::string why;
+      CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+    }
+  }
+
+  TEST_CASE("a batch hint asks for leases of about a millisecond") {
+    BatchHint hint;
+    CHECK(hint.Get() == 1);  // until a consumer has measured anything
+    hint.Report(10, 50'000'000, 4096);  // 5 ms a record
+    CHECK(hint.Get() == 1);
+    hint.Report(100, 1'000'000, 4096);  // 10 us a record
+    CHECK(hint.Get() == 100);
+    hint.Report(1000, 100'000, 4096);  // 100 ns a record
+    CHECK(hint.Get() == 4096);
+    hint.Report(5, 0, 4096);  // too fast to measure
+    CHECK(hint.Get() == 4096);
+  }
+
+  TEST_CASE("EscapeRecord keeps printable ASCII and escapes the rest") {
+    CHECK(EscapeRecord("plain text", 200) == "plain text");
+    CHECK(EscapeRecord(std::string("a\tb\nc\rd\\e\"f\0g\x7f\xc3\xa9", 16), 200) ==
+          "a\\tb\\nc\\rd\\\\e\\\"f\\x00g\\x7f\\xc3\\xa9");
+    CHECK(EscapeRecord("abcdef", 3) == "abc...");
+    CHECK(EscapeRecord("abc", 3) == "abc");
+    CHECK(EscapeRecord("", 3) == "");
+  }
+}
+
+}  // namespace
+}  // namespace flow
