@@ -20,9 +20,10 @@ usage: bench/runtime_bench.py [--flowrun PATH] [--reps N] [--only NAME,...]
 Run by hand on a Release build, never in CI. See bench/README.md.
 """
 import argparse
+import atexit
 import multiprocessing as mp
 import os
-import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,7 @@ from harness import header, measure, report, run_shell  # noqa: E402
 FLOWRUN = os.path.abspath(args.flowrun)
 ONLY = set(args.only.split(","))
 SCRATCH = tempfile.mkdtemp(prefix="flowrun-bench-")
+atexit.register(shutil.rmtree, SCRATCH, True)
 
 
 def flowrun(program, *extra, out="/dev/null"):

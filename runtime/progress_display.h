@@ -3,7 +3,7 @@
 // (WorkerPool::Watch), and erased at the end. Each line shows the stage's
 // record rate, how full its input queue is and how busy its instances are:
 //
-//   map_2   x4      41,250 rec/s   in 1,204,112   out 1,204,000   queue  37%   busy  92%
+//   map_2 x4         41,250 rec/s   in     1,204,112   out     1,204,000   queue   37%   busy   92%
 //
 // While it is on, the workers' log lines do not go to the terminal directly
 // (a line written between two redraws would be drawn over): the worker pool

@@ -9,6 +9,11 @@
 // them otherwise, interrupted runs included), reports skipped records,
 // writes --stats, and returns the exit code (0, 1, 130, 143).
 //
+// A closed stdout (`flowrun ... | head -1`) ends the run as it ends a shell
+// pipeline's writer: the write("-") sink cancels its upstream and the run
+// ends quietly with 0 (a shell would have killed the writer with SIGPIPE
+// and not said a word; 0 keeps `set -o pipefail` scripts working).
+//
 // The runtime knows no syntax and no standard library: block functions
 // come made (the JIT's or the interpreter's), stages come from a maker.
 #pragma once
