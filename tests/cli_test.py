@@ -111,6 +111,20 @@ if shutil.which("dot") and r.returncode == 0:
 r = run("graph", "--format", "mermaid", "examples/whois.flow")
 check("graph mermaid", r.returncode == 0 and r.stdout.startswith("flowchart"), r)
 
+# The JIT and the reference interpreter give byte-identical output.
+log = "examples/data/access.log"
+for program in (f'read("{log}") | filter {{ $9 == "404" }} | count',
+                f'read("{log}") | sum {{ int($10, 0) }}',
+                f'read("{log}") | map {{ $1 }} | distinct | count',
+                f'read("{log}") | count_by {{ $9 }}',
+                f'read("{log}") | map {{ fmt("{{}} {{}} {{}}", upper($6), len($7) * 1.5, NR % 7 == 0) }}',
+                f'read("{log}") | map {{ let h = int(substr($4, 14, 2)); h > 12 ? str(h / 0.7) : capture($7, "/([a-z]+)", 1) }}',
+                'seq(1, 3000) | map { str(int($0) * 1000000007 * 1000000009) + "\t" + str(-int($0) % 7) }'):
+    jit = run("run", "-e", program)
+    interpreted = run("run", "--no-jit", "-e", program)
+    check(f"--no-jit agrees: {program}", jit.returncode == 0 and jit.stdout == interpreted.stdout and
+          jit.stdout != "", jit if jit.returncode else interpreted)
+
 # Bad input gets a clear error, never a crash.
 with tempfile.TemporaryDirectory() as tmp:
     def write_program(name, text):
