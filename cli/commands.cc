@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "cli/option_values.h"
@@ -47,6 +48,14 @@ bool ResolveCommandOptions(CommandOptions& options) {
     }
     if (capacity->records) front_end.queue_records = capacity->records;
     if (capacity->bytes) front_end.queue_bytes = capacity->bytes;
+  }
+  if (options.sort_memory_text) {
+    std::optional<QueueCapacity> size = ParseQueueCapacity(*options.sort_memory_text);
+    if (!size || size->bytes == 0) {
+      std::fprintf(stderr, "flowrun: error: --sort-memory takes a size (64MiB, 1GiB), got '%s'\n",
+                   options.sort_memory_text->c_str());
+      return false;
+    }
   }
   if (options.grace_text && !ParseDurationNanos(*options.grace_text)) {
     std::fprintf(stderr, "flowrun: error: --grace takes a duration (250ms, 5s, 2m), got '%s'\n",
@@ -137,8 +146,14 @@ int RunRunCommand(CommandOptions& options) {
   run.dead_letter_path = options.dead_letter_path.value_or("");
   run.stats_path = options.stats_path.value_or("");
   run.progress = options.progress;
-  StageMaker make_stage = [](const StageInstance& instance, std::string* error) {
+  int64_t sort_memory = options.sort_memory_text ? ParseQueueCapacity(*options.sort_memory_text)->bytes
+                                                 : StageContext().sort_memory_bytes;
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string temp_dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+  StageMaker make_stage = [sort_memory, temp_dir](const StageInstance& instance, std::string* error) {
     StageContext context;
+    context.sort_memory_bytes = sort_memory;
+    context.temp_dir = temp_dir;
     context.node = instance.node;
     context.instance = instance.instance;
     context.block = instance.block;

@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
       ->type_name("PATH");
   run->add_option("--grace", run_options.grace_text, "on SIGINT/SIGTERM, how long records in flight may drain (5s)")
       ->type_name("DURATION");
+  run->add_option("--sort-memory", run_options.sort_memory_text,
+                  "memory 'sort' holds before it spills sorted runs to $TMPDIR (256MiB)")
+      ->type_name("SIZE");
   run->add_flag("--no-jit", run_options.no_jit, "run inline blocks on the reference interpreter");
   run->add_flag("--dry-run", run_options.dry_run, "check and print the plan, run nothing (= flowrun check)");
 

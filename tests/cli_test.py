@@ -36,7 +36,8 @@ for args in (["--help"], ["run", "--help"], ["check", "--help"], ["graph", "--he
     r = run(*args)
     check(" ".join(args), r.returncode == 0 and "Usage" in r.stdout, r)
 r = run("run", "--help")
-for option in ("--param", "--queue", "--progress", "--stats", "--dead-letter", "--grace", "--no-jit", "--dry-run"):
+for option in ("--param", "--queue", "--progress", "--stats", "--dead-letter", "--grace", "--sort-memory", "--no-jit",
+               "--dry-run"):
     check(f"run --help mentions {option}", option in r.stdout, r)
 r = run("graph", "--help")
 check("graph --help mentions --format", "--format" in r.stdout, r)
@@ -124,6 +125,23 @@ for program in (f'read("{log}") | filter {{ $9 == "404" }} | count',
     interpreted = run("run", "--no-jit", "-e", program)
     check(f"--no-jit agrees: {program}", jit.returncode == 0 and jit.stdout == interpreted.stdout and
           jit.stdout != "", jit if jit.returncode else interpreted)
+
+# sort spills to temporary files past --sort-memory and still sorts stably.
+with tempfile.TemporaryDirectory() as tmp:
+    import random
+    rng = random.Random(11)
+    lines = [f"{rng.randint(0, 5000)} {rng.randint(0, 10**9)}" for _ in range(60000)]
+    numbers = os.path.join(tmp, "numbers.txt")
+    with open(numbers, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    r = subprocess.run([flowrun, "run", "--sort-memory", "64KiB", "-e",
+                        f'read("{numbers}") | sort(key = 1, numeric = true)'],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, "TMPDIR": tmp})
+    expected = "".join(l + "\n" for l in sorted(lines, key=lambda l: int(l.split()[0])))
+    check("external sort equals Python's stable sort", r.returncode == 0 and r.stdout == expected, r)
+    check("external sort leaves no temporary file", sorted(os.listdir(tmp)) == ["numbers.txt"])
+r = run("run", "--sort-memory", "lots", "-e", "seq(1, 2)")
+check("--sort-memory malformed", r.returncode == 2 and "--sort-memory" in r.stderr, r)
 
 # Bad input gets a clear error, never a crash.
 with tempfile.TemporaryDirectory() as tmp:

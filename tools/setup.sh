@@ -9,8 +9,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   # libraries
   tao-pegtl-dev llvm-19-dev libfmt-dev doctest-dev libcli11-dev libpcre2-dev libssl-dev
-  # tests: the fuzzer (clang + libFuzzer runtime), oracles
-  clang libclang-rt-14-dev python3 gawk mawk coreutils
+  # tests: the fuzzer (clang + libFuzzer runtime), oracles, Graphviz to render `graph --format dot`
+  clang libclang-rt-14-dev python3 gawk mawk coreutils graphviz
   # benchmarks
   parallel
 )
