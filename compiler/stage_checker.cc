@@ -57,6 +57,40 @@ PipelinePtr PipelineOfExpr(Expr& e) {
   return pipeline;
 }
 
+// `tee(s * 4)`: the parser reads a stage with a count as a multiplication.
+// Returns whether `e` is one (a call or name times an int literal, a name,
+// `auto`, or a negative literal, which the replica check then refuses).
+bool IsReplicatedStageExpr(const Expr& e) {
+  if (e.kind != ExprKind::kBinary || e.op != Op::kMul) return false;
+  const Expr& stage = *e.children[0];
+  const Expr& count = *e.children[1];
+  bool is_stage = stage.kind == ExprKind::kCall || stage.kind == ExprKind::kName;
+  bool is_count = count.kind == ExprKind::kIntLit || count.kind == ExprKind::kName ||
+                  (count.kind == ExprKind::kUnary && count.op == Op::kNeg &&
+                   count.children[0]->kind == ExprKind::kIntLit);
+  return is_stage && is_count;
+}
+
+PipelinePtr PipelineOfReplicatedExpr(Expr& e) {
+  Expr& count = *e.children[1];
+  PipelinePtr pipeline = PipelineOfExpr(*e.children[0]);
+  Replicas& replicas = pipeline->stages[0].replicas;
+  replicas.loc = count.loc;
+  if (count.kind == ExprKind::kIntLit) {
+    replicas.kind = ReplicaKind::kLiteral;
+    replicas.count = count.int_value;
+  } else if (count.kind == ExprKind::kUnary) {
+    replicas.kind = ReplicaKind::kLiteral;
+    replicas.count = -count.children[0]->int_value;
+  } else if (count.text == "auto") {
+    replicas.kind = ReplicaKind::kAuto;
+  } else {
+    replicas.kind = ReplicaKind::kName;
+    replicas.name = count.text;
+  }
+  return pipeline;
+}
+
 }  // namespace
 
 CheckedStage StageChecker::Check(StageCall& call, const StageSignature& signature, const ConstantScope& scope,
@@ -191,6 +225,9 @@ void StageChecker::CheckArg(const StageSignature& signature, const ParamSignatur
   if (param.type == ParamType::kPipeline) {
     if (!arg.pipeline && (arg.value->kind == ExprKind::kCall || arg.value->kind == ExprKind::kName)) {
       arg.pipeline = PipelineOfExpr(*arg.value);
+      arg.value.reset();
+    } else if (!arg.pipeline && IsReplicatedStageExpr(*arg.value)) {
+      arg.pipeline = PipelineOfReplicatedExpr(*arg.value);
       arg.value.reset();
     }
     if (arg.pipeline) {

@@ -94,10 +94,13 @@ void StageDefinitions::CollectUses(const Pipeline& pipeline, std::vector<const S
     for (const Arg& arg : call.args) {
       if (arg.pipeline) {
         CollectUses(*arg.pipeline, uses);
-      } else if (takes_pipelines && arg.value &&
-                 (arg.value->kind == ExprKind::kName || arg.value->kind == ExprKind::kCall)) {
-        // `tee(other)`: the checker turns it into a one-stage pipeline.
-        if (const StageDef* def = Find(arg.value->text)) uses->push_back(def);
+      } else if (takes_pipelines && arg.value) {
+        // `tee(other)`, `tee(other * 4)`: the checker turns it into a
+        // one-stage pipeline.
+        const Expr* stage = arg.value.get();
+        if (stage->kind == ExprKind::kBinary && stage->op == Op::kMul) stage = stage->children[0].get();
+        if (stage->kind == ExprKind::kName || stage->kind == ExprKind::kCall)
+          if (const StageDef* def = Find(stage->text)) uses->push_back(def);
       }
     }
   }

@@ -73,6 +73,16 @@ TEST_SUITE("graph_builder") {
     CHECK(g.nodes[1].args.empty());
   }
 
+  TEST_CASE("tee: a stage with a count, read by the parser as a multiplication, is a replicated branch") {
+    StageGraph g = Graph("let n = 3\nseq(3) | tee(sleep(1ms) * 2) | tee(sleep(2ms) * n) | tee(sleep(3ms) * auto) | discard\n");
+    CHECK(g.nodes[2].name == "sleep");
+    CHECK(g.nodes[2].replicas == 2);
+    CHECK(g.nodes[5].name == "sleep");
+    CHECK(g.nodes[5].replicas == 3);
+    CHECK(g.nodes[8].name == "sleep");
+    CHECK(g.nodes[8].replicas_auto);
+  }
+
   TEST_CASE("tee: a plain call or name is a one-stage branch; a branch without a sink gets a write") {
     CHECK(Shape(Graph("seq(3) | tee(discard)\n")) == "seq[>1,] tee[0,>3,2,] discard[1,>] write[1,>] ");
     CHECK(Shape(Graph("seq(3) | tee(write(\"x\")) | discard\n")) == "seq[>1,] tee[0,>3,2,] write[1,>] discard[1,>] ");
