@@ -85,6 +85,12 @@ RecoveryReport ShmQueue::RecoverConsumer(int consumer) {
   Section s(base_, h_, "recover");
   ClearWaiting(s, slot.waiting);
   bool unused_p = false, unused_c = false;
+  // A descriptor whose records are finished with (or were never seen):
+  // free it and let the freed space go back to producers.
+  auto free_descriptor = [&](shm::Descriptor& d) {
+    s.Set(d.state, shm::kFree);
+    Reclaim(s, &unused_p, &unused_c);
+  };
   // One committed section per batch: if the recoverer dies half way, the
   // rest is done by the next call.
   const uint64_t tail = Get(h_->desc_tail);
@@ -101,8 +107,7 @@ RecoveryReport ShmQueue::RecoverConsumer(int consumer) {
       const uint64_t first = Get(d.first);
       const uint64_t done = std::min(d.done.load(std::memory_order_acquire), count - first);
       if (first + done == count) {  // everything finished: as good as acknowledged
-        s.Set(d.state, shm::kFree);
-        Reclaim(s, &unused_p, &unused_c);
+        free_descriptor(d);
       } else {
         Requeue(s, t, first + done);
         report.requeued.push_back({t, static_cast<uint32_t>(first + done),
@@ -113,16 +118,14 @@ RecoveryReport ShmQueue::RecoverConsumer(int consumer) {
     }
     shm::ProducerSlot& from = Producer(static_cast<int>(Get(d.producer)));
     if (d.done.load(std::memory_order_acquire) != 0) {  // finished: as good as acknowledged
-      s.Set(d.state, shm::kFree);
-      Reclaim(s, &unused_p, &unused_c);
+      free_descriptor(d);
     } else if (Get(d.large_complete) != 0) {
       // Every piece had reached the dead consumer: the bytes are gone.
       LostRecord lost{t, static_cast<int>(Get(d.producer)), 0, 0, Get(d.large_len)};
       std::memcpy(&lost.nr, ArenaAt(Get(d.arena_off)), sizeof lost.nr);
       std::memcpy(&lost.seq, ArenaAt(Get(d.arena_off)) + 8, sizeof lost.seq);
       report.lost.push_back(lost);
-      s.Set(d.state, shm::kFree);
-      Reclaim(s, &unused_p, &unused_c);
+      free_descriptor(d);
     } else {
       // Its producer is still sending: the next taker gets it from the start.
       Requeue(s, t, 0);
@@ -146,6 +149,12 @@ RecoveryReport ShmQueue::RecoverProducer(int producer) {
   Section s(base_, h_, "recover");
   ClearWaiting(s, slot.waiting);
   bool unused_p = false, unused_c = false;
+  // A descriptor whose records are finished with (or were never seen):
+  // free it and let the freed space go back to producers.
+  auto free_descriptor = [&](shm::Descriptor& d) {
+    s.Set(d.state, shm::kFree);
+    Reclaim(s, &unused_p, &unused_c);
+  };
   // A run it had reserved and not published: never seen by anyone.
   const uint64_t tail = Get(h_->desc_tail);
   for (uint64_t t = Get(h_->desc_head); t < tail; ++t) {
@@ -154,8 +163,7 @@ RecoveryReport ShmQueue::RecoverProducer(int producer) {
         Get(d.producer) != static_cast<uint64_t>(producer)) {
       continue;
     }
-    s.Set(d.state, shm::kFree);
-    Reclaim(s, &unused_p, &unused_c);
+    free_descriptor(d);
     s.Commit();
     ++report.dropped_runs;
   }
