@@ -144,6 +144,7 @@ int RunRunCommand(CommandOptions& options) {
         std::chrono::nanoseconds(*ParseDurationNanos(*options.grace_text)));
   }
   run.dead_letter_path = options.dead_letter_path.value_or("");
+  if (options.max_restarts) run.max_restarts = *options.max_restarts;
   run.stats_path = options.stats_path.value_or("");
   run.progress = options.progress;
   int64_t sort_memory = options.sort_memory_text ? ParseQueueCapacity(*options.sort_memory_text)->bytes

@@ -25,6 +25,7 @@ struct CommandOptions {
   std::optional<std::string> stats_path;
   std::optional<std::string> dead_letter_path;
   std::optional<std::string> grace_text;
+  std::optional<int> max_restarts;
   std::optional<std::string> sort_memory_text;  // "256MiB"
   bool no_jit = false;
   bool dry_run = false;

@@ -75,6 +75,10 @@ int main(int argc, char** argv) {
   run->add_option("--sort-memory", run_options.sort_memory_text,
                   "memory 'sort' holds before it spills sorted runs to $TMPDIR (256MiB)")
       ->type_name("SIZE");
+  run->add_option("--max-restarts", run_options.max_restarts,
+                  "how many times the workers of one stage may be replaced after dying (100)")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
   run->add_flag("--no-jit", run_options.no_jit, "run inline blocks on the reference interpreter");
   run->add_flag("--dry-run", run_options.dry_run, "check and print the plan, run nothing (= flowrun check)");
 

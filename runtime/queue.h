@@ -19,7 +19,11 @@ inline constexpr uint64_t kMaxRecordBytes = 0xFFFFFFFFull;
 struct RecordView {
   std::string_view bytes;  // any content, NUL included
   int64_t nr = 0;          // the record's 1-based number at its source (NR)
-  int64_t seq = 0;         // its position in its producer's stream, for [ordered]
+  // Where the record came from in its producer's work, for recovery (see
+  // runtime/recovery_book.h): a source's resume token, or for a consumer
+  // the index of the input record it was made from and its rank among that
+  // record's outputs. The queue stores the last published one per producer.
+  int64_t seq = 0;
 };
 
 // Records a producer gathers in its own memory and pushes with one call, so
@@ -29,7 +33,13 @@ class RecordBatch {
  public:
   // False, adding nothing, when `bytes` is longer than kMaxRecordBytes.
   bool Add(std::string_view bytes, int64_t nr, int64_t seq);
+  // Clears the records; the origin stays.
   void Clear();
+
+  // The lease (RecoveryKey + 1) whose records these are made from; 0 for a
+  // source's. A batch never mixes two leases' outputs.
+  void set_origin(uint64_t origin) { origin_ = origin; }
+  uint64_t origin() const { return origin_; }
 
   size_t size() const { return nr_.size(); }
   bool empty() const { return nr_.empty(); }
@@ -49,6 +59,7 @@ class RecordBatch {
   std::vector<int64_t> seq_;
   std::vector<uint64_t> end_;
   std::string data_;
+  uint64_t origin_ = 0;
 };
 
 // The records one consumer has taken and not yet acknowledged. They stay
@@ -107,6 +118,17 @@ const char* QueueStatusName(QueueStatus status);
 
 enum class PopMode : uint8_t { kWait, kNoWait };
 
+// What one producer has published, as the queue's own books say: after a
+// producer died, where its replacement resumes and which of its outputs
+// must not be sent again.
+struct ProducerProgress {
+  uint64_t records = 0;  // published so far
+  int64_t last_nr = 0;   // of the last one published
+  int64_t last_seq = 0;
+  uint64_t origin = 0;   // the RecordBatch::origin of the last run published
+  bool ended = false;
+};
+
 class Queue {
  public:
   virtual ~Queue() = default;
@@ -120,6 +142,8 @@ class Queue {
   virtual QueueStatus Push(int producer, const RecordBatch& batch) = 0;
   // The producer's one end-of-stream marker; sending it again is harmless.
   virtual void EndOfStream(int producer) = 0;
+  // The books of `producer` (for a replacement of it, or the supervisor).
+  virtual ProducerProgress PublishedBy(int producer) = 0;
 
   // Takes the next batch into `*lease`. kEnd once every producer has ended
   // and no record is left anywhere in the queue, not even taken by another

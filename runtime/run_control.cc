@@ -30,28 +30,67 @@ void BatchHint::Report(uint64_t n, uint64_t busy_ns, uint32_t most) {
   if (records.load(std::memory_order_relaxed) != clamped) records.store(clamped, std::memory_order_relaxed);
 }
 
-QueueStatus OrderGate::Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) {
+QueueStatus OrderGate::Take(Queue& queue, int consumer, Lease* lease, uint64_t* position, InstanceJournal* journal,
+                            size_t edge, const RecoveryBook* book) {
+  std::atomic<uint64_t>* held = &journal->position;
   int rc = pthread_mutex_lock(&take_lock);
   // A sibling that died while taking (it blocks in Pop while holding the
-  // lock) leaves next_take as it was: it is only changed after a Pop that
-  // returned a lease, and the recovery of that lease is the queue's.
-  if (rc == EOWNERDEAD) rc = pthread_mutex_consistent(&take_lock);
+  // lock) leaves next_take as it was unless it had begun a draw, which is
+  // completed here; a lease it popped is the queue's to recover.
+  if (rc == EOWNERDEAD) {
+    rc = pthread_mutex_consistent(&take_lock);
+    RollForward();
+  }
   if (rc != 0) std::abort();
+  held->store(0, std::memory_order_relaxed);
   QueueStatus status = queue.Pop(consumer, lease, PopMode::kWait);
-  if (status == QueueStatus::kOk) *position = next_take++;
+  if (status == QueueStatus::kOk) {
+    const uint64_t key = RecoveryKey(edge, lease->ticket());
+    journal->lease.store(key + 1, std::memory_order_relaxed);
+    const RedoEntry* redo = book != nullptr && lease->attempt() > 1 ? book->Find(key) : nullptr;
+    const uint64_t kept = redo != nullptr ? redo->position.load(std::memory_order_acquire) : 0;
+    if (kept != 0) {
+      *position = kept - 1;
+      held->store(kept, std::memory_order_relaxed);
+    } else {
+      *position = next_take;
+      pending_position = next_take;
+      pending_target.store(held, std::memory_order_release);
+      next_take = *position + 1;
+      held->store(*position + 1, std::memory_order_release);
+      pending_target.store(nullptr, std::memory_order_release);
+    }
+  }
   pthread_mutex_unlock(&take_lock);
   return status;
+}
+
+void OrderGate::RollForward() {
+  std::atomic<uint64_t>* target = pending_target.load(std::memory_order_acquire);
+  if (target == nullptr) return;
+  target->store(pending_position + 1, std::memory_order_release);
+  next_take = pending_position + 1;
+  pending_target.store(nullptr, std::memory_order_release);
+}
+
+uint64_t OrderGate::HeldBy(const std::atomic<uint64_t>* held) const {
+  const uint64_t value = held->load(std::memory_order_acquire);
+  if (value != 0) return value;
+  // It died inside a draw; nobody has rolled it forward yet.
+  if (pending_target.load(std::memory_order_acquire) == held) return pending_position + 1;
+  return 0;
 }
 
 void OrderGate::WaitTurn(uint64_t position) {
   // Acquire on next_publish: the previous position's pushes happened before
   // (they are in the queue already, which has its own lock; this only keeps
-  // the order of the calls).
-  while (next_publish.load(std::memory_order_acquire) != position &&
+  // the order of the calls). Past `position` already: a replica that died
+  // after its Done left this lease to be redone, with nothing to publish.
+  while (next_publish.load(std::memory_order_acquire) < position &&
          abandoned.load(std::memory_order_acquire) == 0) {
     waiters.fetch_add(1, std::memory_order_seq_cst);
     uint32_t seen = turns.load(std::memory_order_seq_cst);
-    if (next_publish.load(std::memory_order_seq_cst) != position &&
+    if (next_publish.load(std::memory_order_seq_cst) < position &&
         abandoned.load(std::memory_order_seq_cst) == 0) {
       FutexWait(&turns, seen);
     }
@@ -60,6 +99,8 @@ void OrderGate::WaitTurn(uint64_t position) {
 }
 
 void OrderGate::Done(uint64_t position) {
+  // Never backwards: see WaitTurn.
+  if (next_publish.load(std::memory_order_seq_cst) > position) return;
   next_publish.store(position + 1, std::memory_order_seq_cst);
   turns.fetch_add(1, std::memory_order_seq_cst);
   if (waiters.load(std::memory_order_seq_cst) != 0) FutexWakeAll(&turns);

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "runtime/queue.h"
+#include "runtime/recovery_book.h"
 
 namespace flow {
 
@@ -48,14 +49,34 @@ struct OrderGate {
   // Set when a replica stops before publishing (its outputs were all
   // cancelled): order no longer matters and nobody must wait for it.
   std::atomic<uint32_t> abandoned{0};
+  // Recovery. A replica that dies holding a position must hand it to the
+  // replica that redoes its lease, or every later position waits forever.
+  // So the position is written to the taker's journal word (`held`) as it
+  // is drawn, under take_lock, with a roll-forward record: a taker that
+  // dies between drawing and writing leaves `pending_target` set, and the
+  // next locker (or the supervisor, reading HeldBy) completes the draw.
+  std::atomic<std::atomic<uint64_t>*> pending_target{nullptr};  // under take_lock
+  uint64_t pending_position = 0;
 
-  // Pops the next lease of `queue` and its position (when kOk).
-  QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position);
-  // Blocks until `position` may publish (or the gate is abandoned).
+  // Pops the next lease of `queue` (edge `edge`) and its position (when
+  // kOk). Both go to `journal` (lease and position + 1) under the lock, so
+  // that the supervisor always knows the position of a lease a dead
+  // replica held. A lease handed out again after its holder died keeps the
+  // position that holder drew (its redo entry in `book` says which).
+  QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position, InstanceJournal* journal,
+                   size_t edge, const RecoveryBook* book);
+  // Blocks until `position` may publish (or the gate is abandoned, or a
+  // replica that died after publishing it let it go already).
   void WaitTurn(uint64_t position);
   // `position` has published everything: the next one may go.
   void Done(uint64_t position);
   void Abandon();
+  // Supervisor, after the replica whose journal word is `held` died: the
+  // position + 1 it held (0: none).
+  uint64_t HeldBy(const std::atomic<uint64_t>* held) const;
+
+ private:
+  void RollForward();
 };
 
 // How many records an edge's producers put in one batch, set by its

@@ -9,6 +9,8 @@
 #include <cstdio>
 
 #include "runtime/progress_display.h"
+#include "runtime/recovery.h"
+#include "runtime/recovery_book.h"
 #include "runtime/run_control.h"
 #include "runtime/run_stats.h"
 #include "runtime/shm_queue.h"
@@ -93,6 +95,7 @@ class Runner {
   std::vector<std::unique_ptr<ShmQueue>> queues_;  // by edge id
   std::unique_ptr<RunControl> control_;
   std::unique_ptr<RunStats> stats_;
+  std::unique_ptr<RecoveryBook> book_;
   std::vector<size_t> first_slot_;
   std::vector<std::string> targets_;     // by node: a sink's file, "" otherwise
   std::vector<std::string> temp_paths_;  // by node: where it writes until the end
@@ -127,7 +130,8 @@ bool Runner::Prepare() {
   first_slot_ = StatsSlots(graph_);
   control_ = RunControl::Create(graph_.nodes.size(), graph_.edges.size(), &error);
   if (control_) stats_ = RunStats::Create(first_slot_.back(), &error);
-  if (!control_ || !stats_) {
+  if (stats_) book_ = RecoveryBook::Create(first_slot_.back(), &error);
+  if (!control_ || !stats_ || !book_) {
     Say(options_.log_fd, "flowrun: error: " + error);
     return false;
   }
@@ -143,6 +147,9 @@ bool Runner::Prepare() {
     std::string target = OutputPath(node);
     if (target == "-") target.clear();
     temp_paths_.push_back(target.empty() ? "" : SinkTempPath(target, node.id));
+    // The name is this supervisor's; a file of a dead one with the same pid
+    // must not be taken for the output so far.
+    if (!target.empty()) unlink(temp_paths_.back().c_str());
     targets_.push_back(std::move(target));
   }
   return true;
@@ -159,6 +166,7 @@ WorkerSetup Runner::SetupFor(size_t n, int instance) const {
   s.location = Location(node);
   s.instance = instance;
   for (int e : node.inputs) {
+    s.input_edges.push_back(static_cast<size_t>(e));
     s.inputs.push_back(queues_[static_cast<size_t>(e)].get());
     s.input_hints.push_back(&control_->batch_hint(static_cast<size_t>(e)));
   }
@@ -168,6 +176,10 @@ WorkerSetup Runner::SetupFor(size_t n, int instance) const {
   }
   if (node.options.ordered && node.replicas > 1) s.order_gate = &control_->gate(n);
   s.on_error = node.options.on_error;
+  s.retries = node.options.retries;
+  s.timeout_ns = node.options.timeout_ns;
+  s.book = book_.get();
+  s.journal = &book_->journal(first_slot_[n] + static_cast<size_t>(instance));
   s.dead_letter_fd = dead_letter_fd_;
   s.counters = &stats_->at(first_slot_[n] + static_cast<size_t>(instance));
   s.stop_requested = control_->stop_flag();
@@ -259,12 +271,15 @@ int Runner::Conclude(int exit_code) {
 int Runner::Run() {
   if (!Prepare()) return prepare_exit_;
   const uint64_t start = MonotonicNanos();
-  StopOnFailurePolicy policy([this] { control_->RequestStop(); }, options_.grace);
+  std::vector<ShmQueue*> queues;
+  for (const auto& q : queues_) queues.push_back(q.get());
+  Recovery recovery(graph_, queues, first_slot_, book_.get(), control_.get(), options_.max_restarts);
+  RecoveringPolicy policy(&recovery, [this] { control_->RequestStop(); }, options_.grace);
   std::unique_ptr<ProgressDisplay> display;
   if (options_.progress && isatty(options_.log_fd)) {
-    std::vector<const ShmQueue*> queues;
-    for (const auto& q : queues_) queues.push_back(q.get());
-    display = std::make_unique<ProgressDisplay>(graph_, *stats_, queues, options_.log_fd);
+    std::vector<const ShmQueue*> shown;
+    for (const auto& q : queues_) shown.push_back(q.get());
+    display = std::make_unique<ProgressDisplay>(graph_, *stats_, shown, options_.log_fd);
     std::string error;
     if (!display->Start(&error)) {
       Say(options_.log_fd, "flowrun: warning: " + error);
@@ -295,6 +310,10 @@ int Runner::Run() {
   }
   int exit_code = Conclude(result.exit_code);
   ReportSkips();
+  if (recovery.restarts() > 0) {
+    Say(options_.log_fd, "flowrun: " + std::to_string(recovery.restarts()) +
+                             (recovery.restarts() == 1 ? " worker was" : " workers were") + " replaced after dying");
+  }
   if (!options_.stats_path.empty()) {
     std::string error;
     if (!WriteFile(options_.stats_path, StatsJson(graph_, *stats_, elapsed), &error)) {

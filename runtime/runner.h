@@ -45,6 +45,10 @@ struct StageInstance {
 };
 using StageMaker = std::function<std::unique_ptr<Stage>(const StageInstance&, std::string* error)>;
 
+// How many times the workers of one stage may be replaced in a run: enough
+// for bad luck, few enough that a stage crashing on every record stops.
+inline constexpr int kDefaultMaxRestarts = 100;
+
 struct RunOptions {
   std::string program_path;  // names locations in messages ("etl.flow:9:5")
   std::chrono::milliseconds grace = kDefaultGrace;
@@ -52,6 +56,7 @@ struct RunOptions {
   std::string stats_path;        // "" when not given
   bool progress = false;         // drawn only when `log_fd` is a terminal
   int log_fd = STDERR_FILENO;    // the run's messages and the workers' log lines
+  int max_restarts = kDefaultMaxRestarts;  // per stage, before a dying stage stops the run
 };
 
 // Runs `graph` to its end. `blocks[i]` is node i's block function (made in

@@ -146,6 +146,7 @@ QueueStatus ShmQueue::PushRun(int producer, const RecordBatch& batch, uint64_t i
   s.Set(slot.published, Get(slot.published) + (j - i));
   s.Set(slot.last_nr, static_cast<uint64_t>(batch.nrs()[j - 1]));
   s.Set(slot.last_seq, static_cast<uint64_t>(batch.seqs()[j - 1]));
+  s.Set(slot.origin, batch.origin());
   s.Commit();
   Signal(s, /*producers=*/false, /*consumers=*/true);
   shm::CrashPoint("push", "published");

@@ -86,12 +86,6 @@ struct RecoveryReport {
   int dropped_runs = 0;                 // RecoverProducer: unpublished runs freed
   bool dropped_large = false;           // RecoverProducer: a half-sent large record dropped
 };
-struct ProducerProgress {
-  uint64_t records = 0;  // published so far
-  int64_t last_nr = 0;   // of the last one published
-  int64_t last_seq = 0;
-  bool ended = false;
-};
 // A snapshot for progress displays and tests; read without the lock.
 struct ShmQueueStats {
   uint64_t records = 0;  // in the queue, taken-but-unacknowledged included
@@ -127,7 +121,7 @@ class ShmQueue final : public Queue {
   // Wakes every blocked call of every process; each re-checks the state.
   void WakeAll();
 
-  ProducerProgress PublishedBy(int producer);
+  ProducerProgress PublishedBy(int producer) override;
   ShmQueueStats Stats() const;
   uint64_t capacity_records() const;
   uint64_t capacity_bytes() const;
@@ -159,7 +153,7 @@ class ShmQueue final : public Queue {
                       uint64_t* ticket);
   QueueStatus PushRun(int producer, const RecordBatch& batch, uint64_t i, uint64_t j);
   QueueStatus PushLarge(int producer, const RecordBatch& batch, uint64_t i);
-  QueueStatus SendChunks(int producer, const RecordView& record, uint64_t head);
+  QueueStatus SendChunks(int producer, const RecordView& record, uint64_t origin, uint64_t head);
   QueueStatus ReceiveChunks(int consumer, const LargeHead& head, Lease* lease, bool* aborted);
   bool FindPublished(uint64_t* ticket) const;
   bool Drained(int consumer) const;

@@ -50,10 +50,10 @@ QueueStatus ShmQueue::PushLarge(int producer, const RecordBatch& batch, uint64_t
     s.Commit();
     Signal(s, /*producers=*/false, /*consumers=*/true);
   }
-  return SendChunks(producer, record, t);
+  return SendChunks(producer, record, batch.origin(), t);
 }
 
-QueueStatus ShmQueue::SendChunks(int producer, const RecordView& record, uint64_t head) {
+QueueStatus ShmQueue::SendChunks(int producer, const RecordView& record, uint64_t origin, uint64_t head) {
   shm::ProducerSlot& slot = Producer(producer);
   const uint64_t len = record.bytes.size();
   uint64_t tag = 0;
@@ -93,6 +93,7 @@ QueueStatus ShmQueue::SendChunks(int producer, const RecordView& record, uint64_
       s.Set(slot.published, Get(slot.published) + 1);
       s.Set(slot.last_nr, static_cast<uint64_t>(record.nr));
       s.Set(slot.last_seq, static_cast<uint64_t>(record.seq));
+      s.Set(slot.origin, origin);
     }
     s.Commit();
     sent += n;

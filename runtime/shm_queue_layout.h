@@ -98,6 +98,7 @@ struct alignas(64) ProducerSlot {
   Word published;      // records published so far: where a replacement resumes
   Word last_nr;        // nr and seq of the last record published
   Word last_seq;
+  Word origin;         // RecordBatch::origin of the last record published
   Word waiting;        // Waiting
   Word large_id;       // nonzero while a large record is being sent
   Word next_large_id;  // ids start at 1

@@ -218,7 +218,7 @@ ProducerProgress ShmQueue::PublishedBy(int producer) {
   Section s(base_, h_, "published");
   const shm::ProducerSlot& slot = Producer(producer);
   return {Get(slot.published), static_cast<int64_t>(Get(slot.last_nr)),
-          static_cast<int64_t>(Get(slot.last_seq)), Get(slot.ended) != 0};
+          static_cast<int64_t>(Get(slot.last_seq)), Get(slot.origin), Get(slot.ended) != 0};
 }
 
 ShmQueueStats ShmQueue::Stats() const {

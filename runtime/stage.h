@@ -22,6 +22,13 @@ class Emitter {
   // downstream wants more records (cancelled, or the run is stopping): the
   // stage should return from what it is doing.
   virtual bool Emit(std::string_view bytes, int64_t nr) = 0;
+  // A source's Emit with its resume token: a number that grows with every
+  // record and says where to start again after it (read: the byte offset
+  // past the record). Plain Emit from a source uses `nr` as the token.
+  virtual bool EmitAt(std::string_view bytes, int64_t nr, uint64_t token) {
+    (void)token;
+    return Emit(bytes, nr);
+  }
 };
 
 // What a stage call ended with.
@@ -68,6 +75,22 @@ class Stage {
   // True once the stage needs no more input (head(n) after n records): the
   // worker then cancels its upstream, calls Finish and ends its stream.
   virtual bool Satisfied() const { return false; }
+
+  // Recovery after a worker died (runtime/recovery_book.h).
+  // A source: skip to just after the record with this token, numbered `nr`
+  // (false: it cannot; the worker then produces from the start and drops
+  // what was published). A sink: cut the output back to `token`, as Sync
+  // gave it (0: nothing was written); false when it cannot.
+  virtual bool Resume(uint64_t token, int64_t nr) {
+    (void)nr;
+    return token == 0;
+  }
+  // Sinks: make what was written so far durable and say where it ends
+  // (a file's length). False: this sink cannot be resumed.
+  virtual bool Sync(uint64_t* token) {
+    (void)token;
+    return false;
+  }
 };
 
 }  // namespace flow

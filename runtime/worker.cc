@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -117,8 +118,60 @@ bool QuietStdoutEnd(const WorkerSetup& setup, WorkerInput* input) {
   return true;
 }
 
+// A source started again after its worker died: what the dead one
+// published (the output queues' books say) is not sent again. The stage
+// skips ahead if it can; else it produces from the start and the outputs
+// drop what is below their floors. False when every output had ended.
+bool ResumeSource(Stage& stage, const WorkerSetup& setup, WorkerOutput& out) {
+  std::vector<uint64_t> floors(setup.outputs.size(), 0);
+  bool published = false, all_ended = !setup.outputs.empty();
+  ProducerProgress least;
+  for (size_t k = 0; k < setup.outputs.size(); ++k) {
+    const ProducerProgress p = setup.outputs[k]->PublishedBy(setup.instance);
+    all_ended = all_ended && p.ended;
+    if (p.records == 0) continue;
+    floors[k] = static_cast<uint64_t>(p.last_seq) + 1;
+    if (!published || p.last_seq < least.last_seq) least = p;
+    published = true;
+  }
+  if (all_ended) return false;
+  if (!published) return true;
+  out.SetFloors(floors.data(), floors.size());
+  // Only when every output has the same books can the stage skip them all.
+  bool same = true;
+  for (uint64_t floor : floors) same = same && floor == floors[0];
+  if (same) stage.Resume(static_cast<uint64_t>(least.last_seq), least.last_nr);
+  return true;
+}
+
+// Kills the worker (SIGALRM, whose default action ends the process) if the
+// stage spends longer than `timeout_ns` on one record: the supervisor then
+// replaces it and counts the death against the record. A timer and not a
+// watchdog thread: nothing runs while the stage works, and a stage stuck
+// in a system call is stopped as surely as one stuck in a loop. The kill
+// comes a tenth (and 50ms) after the timeout, so that a stage that keeps
+// the same timeout itself (whois) reports a record error first.
+class RecordTimer {
+ public:
+  explicit RecordTimer(int64_t timeout_ns) : timeout_ns_(timeout_ns) {}
+  void Arm() const { Set(timeout_ns_ + timeout_ns_ / 10 + 50'000'000); }
+  void Disarm() const { Set(0); }
+
+ private:
+  void Set(int64_t ns) const {
+    if (timeout_ns_ <= 0) return;
+    itimerval t{};
+    t.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
+    t.it_value.tv_usec = static_cast<suseconds_t>(ns % 1000000000 / 1000);
+    if (ns > 0 && t.it_value.tv_sec == 0 && t.it_value.tv_usec == 0) t.it_value.tv_usec = 1;
+    setitimer(ITIMER_REAL, &t, nullptr);
+  }
+  int64_t timeout_ns_;
+};
+
 int RunSource(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failures& failures) {
   const uint64_t start = MonotonicNanos();
+  if (!ResumeSource(stage, setup, out)) return 0;
   StageStatus status = stage.Produce(out);
   if (status.ok() && out.error().empty()) status = stage.Finish(out);
   if (!status.ok()) return failures.Fatal(status.message);
@@ -130,9 +183,67 @@ int RunSource(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failure
   return 0;
 }
 
+// One lease's life: what a record is, what to skip and what to give up on.
+struct LeaseRun {
+  uint64_t key = 0;             // RecoveryKey of the lease
+  RedoEntry* redo = nullptr;    // set when the lease is redone after a death
+  bool sink_written = false;    // a sink's journal says the whole lease is out
+  uint64_t poison = 0;          // index + 1 of a record its holders died on too often
+};
+
+LeaseRun BeginLease(const WorkerSetup& setup, WorkerOutput& out, const Lease& lease, size_t edge,
+                    uint64_t position) {
+  LeaseRun run;
+  run.key = RecoveryKey(edge, lease.ticket());
+  if (setup.journal != nullptr) setup.journal->lease.store(run.key + 1, std::memory_order_relaxed);
+  if (setup.book != nullptr && lease.attempt() > 1) run.redo = setup.book->Find(run.key);
+  if (run.redo != nullptr) {
+    uint64_t floors[kMaxRedoOutputs];
+    for (size_t k = 0; k < kMaxRedoOutputs; ++k) floors[k] = run.redo->floors[k].load(std::memory_order_relaxed);
+    if (setup.outputs.empty()) {
+      run.sink_written = floors[0] == kWholeLease;
+    } else {
+      out.SetFloors(floors, kMaxRedoOutputs);
+    }
+    if (run.redo->deaths.load(std::memory_order_relaxed) > static_cast<uint64_t>(setup.retries))
+      run.poison = run.redo->poison.load(std::memory_order_relaxed);
+  }
+  out.BeginLease(run.key + 1, position);
+  return run;
+}
+
+// The stage on one record, tried again up to [retries] times when it
+// reports a record error. False when the worker must stop (already said).
+enum class RecordOutcome { kDone, kStop, kFatal };
+RecordOutcome RunRecord(Stage& stage, const WorkerSetup& setup, const RecordView& record, uint64_t index,
+                        WorkerOutput& out, Failures& failures, const RecordTimer& timer, std::string* fatal) {
+  StageStatus result;
+  for (int64_t attempt = 0; attempt <= setup.retries; ++attempt) {
+    out.BeginRecord(index);
+    timer.Arm();
+    result = stage.OnRecord(record, out);
+    timer.Disarm();
+    if (result.kind != StageStatus::Kind::kRecordError) break;
+  }
+  if (result.ok()) return RecordOutcome::kDone;
+  if (result.kind == StageStatus::Kind::kFatal) {
+    *fatal = result.message;
+    return RecordOutcome::kFatal;
+  }
+  return failures.OnRecordError(result.message, record) ? RecordOutcome::kDone : RecordOutcome::kStop;
+}
+
 int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failures& failures) {
   WorkerInput input(setup);
   InstanceCounters& c = *setup.counters;
+  const RecordTimer timer(setup.timeout_ns);
+  const bool sink = setup.outputs.empty();
+  if (sink && setup.journal != nullptr) {
+    // Started again after a death: the output is cut back to the last
+    // point the journal vouches for (or to nothing).
+    const uint64_t token = setup.journal->LastMark().second;
+    if (!stage.Resume(token, 0)) return failures.Fatal("cannot resume the output where the dead worker left it");
+  }
   uint64_t waiting_since = MonotonicNanos();
   for (;;) {
     if (stage.Satisfied() || !out.wants_more()) {
@@ -148,22 +259,30 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     if (status == QueueStatus::kEnd || status == QueueStatus::kCancelled) break;
     if (status == QueueStatus::kClosed) return failures.Fatal("the run is shutting down");
 
-    out.BeginLease(position);
+    const LeaseRun run = BeginLease(setup, out, lease, input.current_edge(), position);
     const uint64_t pushed_before = out.push_ns();
     uint64_t flushes = out.flushes();
     uint64_t bytes = 0;
     size_t done = 0;
     while (done < lease.size()) {
       const RecordView record = lease[done];
+      const uint64_t index = lease.first() + done;
       bytes += record.bytes.size();
-      StageStatus result = stage.OnRecord(record, out);
       ++done;
-      if (!result.ok()) {
-        if (result.kind == StageStatus::Kind::kFatal) {
-          if (QuietStdoutEnd(setup, &input)) return 0;
-          return failures.Fatal(result.message);
-        }
-        if (!failures.OnRecordError(result.message, record)) return 1;
+      if (run.sink_written) continue;
+      if (setup.journal != nullptr) setup.journal->record.store(index + 1, std::memory_order_relaxed);
+      RecordOutcome outcome;
+      std::string fatal;
+      if (run.poison == index + 1) {
+        const std::string reason(run.redo->Reason());
+        outcome = failures.OnRecordError(reason, record) ? RecordOutcome::kDone : RecordOutcome::kStop;
+      } else {
+        outcome = RunRecord(stage, setup, record, index, out, failures, timer, &fatal);
+      }
+      if (outcome == RecordOutcome::kStop) return 1;
+      if (outcome == RecordOutcome::kFatal) {
+        if (QuietStdoutEnd(setup, &input)) return 0;
+        return failures.Fatal(fatal);
       }
       if (!out.error().empty()) return failures.Fatal(out.error());
       if (stage.Satisfied() || !out.wants_more()) break;
@@ -173,12 +292,22 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
         input.Progress(lease, done - 1);
       }
     }
+    if (setup.journal != nullptr) setup.journal->record.store(0, std::memory_order_relaxed);
     InstanceCounters::Add(c.records_in, done);
     InstanceCounters::Add(c.bytes_in, bytes);
     // Push, then acknowledge: a lease's outputs are out before it leaves.
+    // A sink makes its output durable and says so in its journal first.
+    // [ordered] lets the next position go before the Ack: a worker that
+    // dies in between leaves a lease whose redo publishes nothing, while
+    // one that died after the Ack and before letting go would stop the
+    // order for good.
     out.Flush();
-    input.Ack(&lease);
+    uint64_t token = 0;
+    if (sink && setup.journal != nullptr && stage.Sync(&token)) setup.journal->SetMark(run.key + 1, token);
     out.EndLease();
+    input.Ack(&lease);
+    if (setup.journal != nullptr) setup.journal->lease.store(0, std::memory_order_relaxed);
+    if (run.redo != nullptr) RecoveryBook::Release(run.redo);
     waiting_since = MonotonicNanos();
     const uint64_t elapsed = waiting_since - taken;
     const uint64_t busy = elapsed - std::min(elapsed, out.push_ns() - pushed_before);

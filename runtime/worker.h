@@ -18,6 +18,7 @@
 
 #include "compiler/stage_graph.h"
 #include "runtime/queue.h"
+#include "runtime/recovery_book.h"
 #include "runtime/run_control.h"
 #include "runtime/run_stats.h"
 #include "runtime/stage.h"
@@ -44,6 +45,16 @@ struct WorkerSetup {
   std::vector<BatchHint*> input_hints;
   std::vector<BatchHint*> output_hints;
   OrderGate* order_gate = nullptr;     // [ordered] on a replicated stage
+  // Recovery (runtime/recovery_book.h): the edge ids of `inputs` (leases
+  // are named by edge and ticket), the run's book and this instance's
+  // journal in it. A null book: no recovery (unit tests of the loop).
+  std::vector<size_t> input_edges;
+  RecoveryBook* book = nullptr;
+  InstanceJournal* journal = nullptr;
+  // A record that fails is tried this many more times before on_error; a
+  // stage with a timeout is killed (SIGALRM) when one record takes longer.
+  int64_t retries = 0;
+  int64_t timeout_ns = 0;
   OnError on_error = OnError::kFail;
   int dead_letter_fd = -1;             // open with O_APPEND, for kDeadLetter
   InstanceCounters* counters = nullptr;

@@ -33,6 +33,9 @@ class WorkerInput {
   // The next lease, and (ordered) its position. kEnd once every input has
   // ended; kCancelled or kClosed as the queues say.
   QueueStatus Next(Lease* lease, uint64_t* position);
+  // The edge id of the current lease's input (setup.input_edges), or its
+  // index when the setup names no edges.
+  size_t current_edge() const;
   // Records [0, finished) of the current lease have all their outputs pushed.
   void Progress(const Lease& lease, size_t finished);
   void Ack(Lease* lease);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "runtime/recovery_book.h"
+
 namespace flow {
 
 WorkerOutput::WorkerOutput(const WorkerSetup& setup)
@@ -22,8 +24,50 @@ size_t WorkerOutput::HintedLimit() const {
 
 bool WorkerOutput::Emit(std::string_view bytes, int64_t nr) {
   if (!wants_more()) return false;
-  // seq counts from 1: 0 is "nothing published yet" in the queue's books.
-  if (!batch_.Add(bytes, nr, ++next_seq_)) {
+  // A source's position is its record number unless it gives a token.
+  const int64_t seq = setup_.inputs.empty() ? nr : OutputPosition(index_, rank_++);
+  return redo_ ? AddAfterRedo(bytes, nr, seq) : Add(bytes, nr, seq);
+}
+
+bool WorkerOutput::EmitAt(std::string_view bytes, int64_t nr, uint64_t token) {
+  if (!wants_more()) return false;
+  const auto seq = static_cast<int64_t>(token);
+  return redo_ ? AddAfterRedo(bytes, nr, seq) : Add(bytes, nr, seq);
+}
+
+void WorkerOutput::SetFloors(const uint64_t* floors, size_t count) {
+  floors_.assign(setup_.outputs.size(), 0);
+  redo_ = false;
+  for (size_t k = 0; k < count && k < floors_.size(); ++k) {
+    floors_[k] = floors[k];
+    if (floors[k] != 0) redo_ = true;
+  }
+}
+
+bool WorkerOutput::AddAfterRedo(std::string_view bytes, int64_t nr, int64_t seq) {
+  size_t sent_before = 0;
+  for (size_t k = 0; k < floors_.size(); ++k) {
+    if (static_cast<uint64_t>(seq) < floors_[k]) ++sent_before;
+  }
+  if (sent_before == 0) return Add(bytes, nr, seq);
+  if (sent_before == floors_.size()) return wants_more();
+  // Some outputs (a tee's) have it and some not: it goes alone, after
+  // what is gathered, to those that do not. Only a lease in recovery
+  // comes here, so the cost of a push per record does not matter.
+  Flush();
+  TakeTurn();
+  RecordBatch one;
+  one.set_origin(batch_.origin());
+  one.Add(bytes, nr, seq);
+  for (size_t k = 0; k < setup_.outputs.size() && !closed_; ++k) {
+    if (!open_[k] || static_cast<uint64_t>(seq) < floors_[k]) continue;
+    if (setup_.outputs[k]->Push(setup_.instance, one) == QueueStatus::kClosed) closed_ = true;
+  }
+  return wants_more();
+}
+
+bool WorkerOutput::Add(std::string_view bytes, int64_t nr, int64_t seq) {
+  if (!batch_.Add(bytes, nr, seq)) {
     error_ = "a record of " + std::to_string(bytes.size()) +
              " bytes is larger than the largest a queue carries (4 GiB - 1)";
     closed_ = true;
@@ -37,10 +81,7 @@ bool WorkerOutput::Emit(std::string_view bytes, int64_t nr) {
 void WorkerOutput::Flush() {
   if (batch_.empty()) return;
   const uint64_t start = MonotonicNanos();
-  if (setup_.order_gate != nullptr && in_lease_ && !turn_held_) {
-    setup_.order_gate->WaitTurn(position_);
-    turn_held_ = true;
-  }
+  TakeTurn();
   for (size_t k = 0; k < setup_.outputs.size() && !closed_; ++k) {
     if (!open_[k]) continue;
     QueueStatus status = setup_.outputs[k]->Push(setup_.instance, batch_);
@@ -63,11 +104,19 @@ void WorkerOutput::Flush() {
   InstanceCounters::Add(c.wait_output_ns, waited);
 }
 
+void WorkerOutput::TakeTurn() {
+  if (setup_.order_gate != nullptr && in_lease_ && !turn_held_) {
+    setup_.order_gate->WaitTurn(position_);
+    turn_held_ = true;
+  }
+}
+
 void WorkerOutput::EndOfStream() {
   for (Queue* queue : setup_.outputs) queue->EndOfStream(setup_.instance);
 }
 
-void WorkerOutput::BeginLease(uint64_t position) {
+void WorkerOutput::BeginLease(uint64_t origin, uint64_t position) {
+  batch_.set_origin(origin);
   in_lease_ = true;
   turn_held_ = false;
   position_ = position;
@@ -76,6 +125,7 @@ void WorkerOutput::BeginLease(uint64_t position) {
 void WorkerOutput::EndLease() {
   if (!in_lease_) return;
   in_lease_ = false;
+  if (redo_) SetFloors(nullptr, 0);
   if (setup_.order_gate == nullptr) return;
   if (!turn_held_) {
     const uint64_t start = MonotonicNanos();

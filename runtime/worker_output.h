@@ -17,6 +17,18 @@ class WorkerOutput final : public Emitter {
   explicit WorkerOutput(const WorkerSetup& setup);
 
   bool Emit(std::string_view bytes, int64_t nr) override;
+  bool EmitAt(std::string_view bytes, int64_t nr, uint64_t token) override;
+
+  // Recovery (runtime/recovery_book.h). A consumer: the stage is now on
+  // input record `index` of the lease; its outputs are numbered from 0.
+  void BeginRecord(uint64_t index) {
+    index_ = index;
+    rank_ = 0;
+  }
+  // Outputs at positions below floors[k] were published to output k by a
+  // worker that died: they are dropped, not sent again. Consumers set them
+  // per lease (BeginLease), a restarted source once.
+  void SetFloors(const uint64_t* floors, size_t count);
 
   // Pushes the gathered records (after waiting for the lease's turn when
   // ordered). Returns false when no output wants more.
@@ -24,10 +36,11 @@ class WorkerOutput final : public Emitter {
   // Ends the stream on every output, cancelled ones included (harmless).
   void EndOfStream();
 
-  // [ordered]: the records emitted from now on belong to the lease drawn at
-  // `position`; EndLease waits for its turn if no push has yet, then lets
-  // the next position go. Call EndLease after the lease's Flush and Ack.
-  void BeginLease(uint64_t position);
+  // The records emitted from now on are made from the lease `origin`
+  // (RecoveryKey + 1). [ordered]: that lease was drawn at `position`;
+  // EndLease waits for its turn if no push has yet, then lets the next
+  // position go. Call EndLease after the lease's Flush, before its Ack.
+  void BeginLease(uint64_t origin, uint64_t position);
   void EndLease();
   // This replica stops before its turn (its outputs are gone): siblings
   // must not wait for it.
@@ -50,6 +63,11 @@ class WorkerOutput final : public Emitter {
  private:
   // The batch size the outputs' consumers ask for (the smallest).
   size_t HintedLimit() const;
+  bool Add(std::string_view bytes, int64_t nr, int64_t seq);
+  // [ordered]: waits until this lease may publish (once per lease).
+  void TakeTurn();
+  // In recovery: a record some outputs must not get again.
+  bool AddAfterRedo(std::string_view bytes, int64_t nr, int64_t seq);
 
   const WorkerSetup& setup_;
   const std::atomic<bool>* stop_;  // a source's stop flag, else null
@@ -60,9 +78,12 @@ class WorkerOutput final : public Emitter {
   size_t open_count_ = 0;
   bool closed_ = false;
   std::string error_;
-  int64_t next_seq_ = 0;
   uint64_t flushes_ = 0;
   uint64_t push_ns_ = 0;
+  uint64_t index_ = 0;  // consumer: the input record being worked on
+  uint64_t rank_ = 0;   // and how many outputs it made so far
+  bool redo_ = false;   // some floor is set
+  std::vector<uint64_t> floors_;
   bool in_lease_ = false;
   bool turn_held_ = false;
   uint64_t position_ = 0;

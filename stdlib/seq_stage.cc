@@ -52,9 +52,22 @@ class SeqStage : public Stage {
   SeqStage(int64_t from, int64_t to, const std::atomic<bool>* stop_requested)
       : from_(from), to_(to), stop_requested_(stop_requested) {}
 
+  // After a restart: the numbers up to the nr-th were published.
+  bool Resume(uint64_t token, int64_t nr) override {
+    (void)token;
+    if (nr <= 0) return true;
+    done_ = true;
+    // from + nr would pass `to` (or overflow): nothing is left.
+    if (from_ > to_ || nr > to_ - from_) return true;
+    done_ = false;
+    from_ += nr;
+    first_nr_ = static_cast<uint64_t>(nr);
+    return true;
+  }
+
   StageStatus Produce(Emitter& out) override {
-    if (from_ > to_) return StageStatus::Ok();
-    uint64_t nr = 0;
+    if (done_ || from_ > to_) return StageStatus::Ok();
+    uint64_t nr = first_nr_;
     int64_t i = from_;
     // Negative numbers (rare) the plain way, then the counter from 0 up.
     for (; i < 0; ++i) {
@@ -85,6 +98,8 @@ class SeqStage : public Stage {
   int64_t from_;
   int64_t to_;
   const std::atomic<bool>* stop_requested_;
+  uint64_t first_nr_ = 0;  // records published before a restart
+  bool done_ = false;      // ... and they were all of them
 };
 
 }  // namespace

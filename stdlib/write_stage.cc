@@ -9,6 +9,13 @@
 // is. Finish flushes and, for a file, fsyncs, so a rename after it never
 // exposes a half-written file after a crash.
 //
+// Recovery: Sync (after each lease) flushes the buffer and gives the length
+// written; a replacement worker opens the same temporary file and Resume
+// cuts it back to the last length the worker's journal recorded, so lines
+// the dead worker wrote after that point are written once, by the new one.
+// stdout cannot be cut back: a replacement carries on after what is there,
+// which is exact unless the worker died between a write and its record.
+//
 // Errors are Fatal and name the target. Writing to a closed stdout reads
 // "stdout closed" (the runner ends quietly then, as `cmd | head` does); it
 // relies on the worker ignoring SIGPIPE. A file over RLIMIT_FSIZE fails with
@@ -42,6 +49,23 @@ class WriteStage : public Stage {
     if (!error_.empty()) return StageStatus::Fatal(error_);
     if (!Append(record.bytes) || !Append(sep_)) return StageStatus::Fatal(error_);
     return StageStatus::Ok();
+  }
+
+  bool Sync(uint64_t* token) override {
+    if (!error_.empty() || !Flush()) return false;
+    *token = written_;
+    return true;
+  }
+
+  bool Resume(uint64_t token, int64_t nr) override {
+    (void)nr;
+    written_ = token;
+    if (fd_ == STDOUT_FILENO) return true;
+    if (ftruncate(fd_, static_cast<off_t>(token)) != 0 || lseek(fd_, static_cast<off_t>(token), SEEK_SET) < 0) {
+      Fail(errno);
+      return false;
+    }
+    return true;
   }
 
   StageStatus Finish(Emitter& out) override {
@@ -94,6 +118,7 @@ class WriteStage : public Stage {
       }
       data += n;
       size -= static_cast<size_t>(n);
+      written_ += static_cast<uint64_t>(n);
     }
     return true;
   }
@@ -111,6 +136,7 @@ class WriteStage : public Stage {
   std::string sep_;
   std::unique_ptr<char[]> buffer_;
   size_t used_ = 0;
+  uint64_t written_ = 0;  // bytes out so far, the token of Sync
   std::string error_;  // once set, every later call fails with it
 };
 
@@ -119,9 +145,11 @@ class WriteStage : public Stage {
 std::unique_ptr<Stage> MakeWriteStage(const std::string& target, const std::string& temp_path, std::string sep,
                                       std::string* error) {
   if (target == "-") return std::make_unique<WriteStage>(STDOUT_FILENO, target, std::move(sep));
-  // O_EXCL: the temporary name is the supervisor's and must be new; mode
-  // 0666 less the umask, as any tool that creates a file.
-  int fd = open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  // The temporary name is the supervisor's (it removed any stale file of
+  // that name before the run); a replacement worker opens the file its
+  // predecessor made and Resume cuts it back. Mode 0666 less the umask, as
+  // any tool that creates a file.
+  int fd = open(temp_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0) {
     *error = "cannot write '" + target + "': cannot create '" + temp_path + "': " + std::strerror(errno);
     return nullptr;

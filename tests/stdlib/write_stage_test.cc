@@ -90,13 +90,25 @@ TEST_SUITE("stages") {
     CHECK(info.st_size == 0);
   }
 
-  TEST_CASE("write creates its file new, with mode 0666 less the umask") {
+  TEST_CASE("a replacement write cuts the file back to its predecessor's last sync and carries on") {
     TempDir dir;
-    std::string temp = dir.Write("taken.tmp", "old");
+    std::string temp = dir.Write("taken.tmp", "kept\nhalf-writ");
     std::string error;
-    CHECK(MakeWriteStage("out.txt", temp, "\n", &error) == nullptr);
-    CHECK(error == "cannot write 'out.txt': cannot create '" + temp + "': File exists");
-    CHECK(stagetest::ReadFile(temp) == "old");
+    std::unique_ptr<Stage> stage = MakeWriteStage("out.txt", temp, "\n", &error);
+    REQUIRE(stage != nullptr);
+    CHECK(stage->Resume(5, 0));
+    stagetest::CollectingEmitter sink;
+    CHECK(stage->OnRecord(RecordView{"next", 2, 0}, sink).ok());
+    uint64_t token = 0;
+    CHECK(stage->Sync(&token));
+    CHECK(token == 10);
+    CHECK(stagetest::ReadFile(temp) == "kept\nnext\n");
+    CHECK(stage->Finish(sink).ok());
+  }
+
+  TEST_CASE("write creates its file with mode 0666 less the umask") {
+    TempDir dir;
+    std::string error;
     mode_t old_mask = umask(027);
     std::string fresh = dir.File("fresh.tmp");
     std::unique_ptr<Stage> stage = MakeWriteStage("out.txt", fresh, "\n", &error);

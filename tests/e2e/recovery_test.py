@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Workers that die, through the real binary (section 7 and issue 5): a
+killed worker is replaced and its records are redone exactly once; a
+record that kills every worker that touches it goes to on_error after
+[retries]; [timeout] kills a stuck worker; the restart budget; stages that
+cannot be replaced say why; sources and sinks resume.
+
+usage: recovery_test.py FLOWRUN [NAME-SUBSTRING]
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import Failure, children_of, main, test, wait_until  # noqa: E402
+
+# An exec whose command kills its own worker ($PPID of the shell) on the
+# record "3": a record that crashes whoever processes it.
+KILLER = 'exec("if [ {} = 3 ]; then kill -9 $PPID; sleep 5; fi; echo {}")'
+
+
+def workers_named(pid, prefix):
+    found = []
+    for child in children_of(pid):
+        try:
+            with open(f"/proc/{child}/comm") as f:
+                if f.read().strip().startswith(prefix):
+                    found.append(child)
+        except OSError:
+            pass  # ended meanwhile
+    return found
+
+
+def kill_worker_once(t, program, prefix, *args, after=None):
+    """Starts `program`, SIGKILLs its first worker whose name starts with
+    `prefix` once `after()` is true (or at once), returns the result."""
+    p = subprocess.Popen([t.flowrun, "run", "-e", program, *args], cwd=t.dir,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: workers_named(p.pid, prefix) and (after is None or after()), f"a '{prefix}' worker")
+        os.kill(workers_named(p.pid, prefix)[0], signal.SIGKILL)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.returncode, out, err.decode(errors="replace")
+
+
+@test
+def a_poison_record_goes_to_on_error_after_its_retries(t):
+    r = t.run(f'seq(1, 5) | {KILLER} [retries = 1, on_error = skip] | sort(numeric = true)')
+    t.equal((r.returncode, r.stdout), (0, b"1\n2\n4\n5\n"), "every record but the poison one")
+    err = r.stderr.decode()
+    t.expect("skipped 1 record that failed" in err, "the skip is reported", r)
+    t.expect("2 workers were replaced after dying" in err, "one death per attempt: 2 attempts", r)
+
+
+@test
+def a_poison_record_fails_the_run_with_its_story(t):
+    r = t.run(f'seq(1, 5) | {KILLER} [retries = 2]')
+    t.equal(r.returncode, 1, "exit code")
+    err = r.stderr.decode()
+    t.expect("'exec#1' failed on record 3: its worker died on it 3 times (the last was killed by signal "
+             "SIGKILL (Killed)); the record: \"3\"" in err, "the diagnostic names the record and why", r)
+
+
+@test
+def a_poison_record_can_go_to_the_dead_letter_file(t):
+    r = t.run(f'seq(1, 4) | {KILLER} [retries = 0, on_error = dead_letter] | discard', "--dead-letter", "dead.txt")
+    t.equal(r.returncode, 0, "exit code")
+    t.equal(t.read("dead.txt").decode(),
+            "its worker died on it 1 time (the last was killed by signal SIGKILL (Killed))\t3\n", "the dead letter")
+
+
+@test
+def a_stuck_record_is_killed_at_its_timeout(t):
+    start = time.monotonic()
+    r = t.run('lines("1\\n2\\n3") | map { $0 } | exec("if [ {} = 2 ]; then sleep 30; fi; echo {}") '
+              '[timeout = 200ms, retries = 1, on_error = skip] | sort')
+    took = time.monotonic() - start
+    t.equal((r.returncode, r.stdout), (0, b"1\n3\n"), "the stuck record skipped")
+    t.expect(took < 10, f"ended long before the 30 s sleep ({took:.1f} s)")
+    t.expect("skipped 1 record" in r.stderr.decode(), "reported", r)
+
+
+@test
+def the_restart_budget_stops_a_stage_that_always_dies(t):
+    r = t.run('seq(1, 100) | exec("kill -9 $PPID") [retries = 1000]', "--max-restarts", "3")
+    t.equal(r.returncode, 1, "exit code")
+    t.expect("'exec' was replaced 3 times already (--max-restarts 3)" in r.stderr.decode(), "the budget named", r)
+
+
+@test
+def a_stateful_stage_that_dies_stops_the_run_and_says_why(t):
+    code, out, err = kill_worker_once(t, 'seq() | count', "count")
+    t.equal(code, 1, "exit code")
+    t.expect("worker 'count#1' was killed by signal SIGKILL (Killed), and 'count' keeps its state in the worker "
+             "that died, so it cannot be replaced without losing it" in err, "the reason", err)
+
+
+@test
+def a_killed_transform_is_replaced_and_nothing_is_lost_or_doubled(t):
+    n = 300_000
+    t.write("in.txt", "".join(f"{i}\n" for i in range(n)))
+    code, out, err = kill_worker_once(t, 'read("in.txt") | map { $0 + "!" } * 3 | write("out.txt")', "map",
+                                      after=lambda: os.path.exists(t.path("in.txt")))
+    t.equal(code, 0, "exit code")
+    got = t.read("out.txt").decode().split("\n")[:-1]
+    t.equal(sorted(got), sorted(f"{i}!" for i in range(n)), "every record once")
+    t.expect("1 worker was replaced after dying" in err, "the replacement is reported", err)
+
+
+@test
+def a_killed_source_resumes_and_a_killed_sink_rewrites_nothing_twice(t):
+    for victim in ("seq", "write"):
+        code, out, err = kill_worker_once(t, 'seq(1, 2000000) | write("out.txt")', victim)
+        t.equal(code, 0, f"exit code after killing {victim}")
+        data = t.read("out.txt")
+        t.equal(data, b"".join(b"%d\n" % i for i in range(1, 2000001)), f"the output after killing {victim}")
+
+
+if __name__ == "__main__":
+    main()
