@@ -1,6 +1,7 @@
 // Mapping a queue: the geometry of its segment, the memfd mapped with its
 // arena twice, and the shared state initialised before any fork.
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -89,10 +90,28 @@ std::unique_ptr<ShmQueue> ShmQueue::Create(const ShmQueueOptions& options, std::
   // in /dev/shm, and it goes away with the last mapping.
   int fd = memfd_create("flowrun-queue", MFD_CLOEXEC);
   if (fd < 0) return fail("memfd_create");
-  if (ftruncate(fd, static_cast<off_t>(g.arena_off + g.arena)) != 0) {
-    int saved = errno;
+  // A memfd is a file to RLIMIT_FSIZE: a low `ulimit -f`, meant for the
+  // files a run writes, would kill the supervisor here with SIGXFSZ. The
+  // soft limit is lifted for this one call (the hard one still holds: past
+  // it, a clear error instead of the signal).
+  const auto size = static_cast<off_t>(g.arena_off + g.arena);
+  rlimit fsize{};
+  getrlimit(RLIMIT_FSIZE, &fsize);
+  if (fsize.rlim_max != RLIM_INFINITY && static_cast<rlim_t>(size) > fsize.rlim_max) {
     close(fd);
-    errno = saved;
+    *error = "a queue of " + std::to_string(size) + " bytes is larger than the file size limit (ulimit -f: " +
+             std::to_string(fsize.rlim_max) + " bytes), which shared memory counts against";
+    return nullptr;
+  }
+  rlimit lifted = fsize;
+  lifted.rlim_cur = fsize.rlim_max;
+  setrlimit(RLIMIT_FSIZE, &lifted);
+  const int truncated = ftruncate(fd, size);
+  const int saved_errno = errno;
+  setrlimit(RLIMIT_FSIZE, &fsize);
+  if (truncated != 0) {
+    close(fd);
+    errno = saved_errno;
     return fail("ftruncate");
   }
   // Reserve the whole range first so that the two views of the arena are

@@ -154,12 +154,15 @@ bool ResumeSource(Stage& stage, const WorkerSetup& setup, WorkerOutput& out) {
 class RecordTimer {
  public:
   explicit RecordTimer(int64_t timeout_ns) : timeout_ns_(timeout_ns) {}
-  void Arm() const { Set(timeout_ns_ + timeout_ns_ / 10 + 50'000'000); }
-  void Disarm() const { Set(0); }
+  void Arm() const {
+    if (timeout_ns_ > 0) Set(timeout_ns_ + timeout_ns_ / 10 + 50'000'000);
+  }
+  void Disarm() const {
+    if (timeout_ns_ > 0) Set(0);
+  }
 
  private:
   void Set(int64_t ns) const {
-    if (timeout_ns_ <= 0) return;
     itimerval t{};
     t.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
     t.it_value.tv_usec = static_cast<suseconds_t>(ns % 1000000000 / 1000);
@@ -212,18 +215,17 @@ LeaseRun BeginLease(const WorkerSetup& setup, WorkerOutput& out, const Lease& le
   return run;
 }
 
-// The stage on one record, tried again up to [retries] times when it
-// reports a record error. False when the worker must stop (already said).
+// After a first attempt that did not succeed: a record error is tried
+// again up to [retries] times, then handed to on_error.
 enum class RecordOutcome { kDone, kStop, kFatal };
-RecordOutcome RunRecord(Stage& stage, const WorkerSetup& setup, const RecordView& record, uint64_t index,
-                        WorkerOutput& out, Failures& failures, const RecordTimer& timer, std::string* fatal) {
-  StageStatus result;
-  for (int64_t attempt = 0; attempt <= setup.retries; ++attempt) {
+RecordOutcome RetryRecord(Stage& stage, const WorkerSetup& setup, const RecordView& record, uint64_t index,
+                          WorkerOutput& out, Failures& failures, const RecordTimer& timer, StageStatus result,
+                          std::string* fatal) {
+  for (int64_t retry = 0; retry < setup.retries && result.kind == StageStatus::Kind::kRecordError; ++retry) {
     out.BeginRecord(index);
     timer.Arm();
     result = stage.OnRecord(record, out);
     timer.Disarm();
-    if (result.kind != StageStatus::Kind::kRecordError) break;
   }
   if (result.ok()) return RecordOutcome::kDone;
   if (result.kind == StageStatus::Kind::kFatal) {
@@ -271,18 +273,25 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
       ++done;
       if (run.sink_written) continue;
       if (setup.journal != nullptr) setup.journal->record.store(index + 1, std::memory_order_relaxed);
-      RecordOutcome outcome;
-      std::string fatal;
       if (run.poison == index + 1) {
-        const std::string reason(run.redo->Reason());
-        outcome = failures.OnRecordError(reason, record) ? RecordOutcome::kDone : RecordOutcome::kStop;
+        if (!failures.OnRecordError(std::string(run.redo->Reason()), record)) return 1;
       } else {
-        outcome = RunRecord(stage, setup, record, index, out, failures, timer, &fatal);
-      }
-      if (outcome == RecordOutcome::kStop) return 1;
-      if (outcome == RecordOutcome::kFatal) {
-        if (QuietStdoutEnd(setup, &input)) return 0;
-        return failures.Fatal(fatal);
+        out.BeginRecord(index);
+        timer.Arm();
+        StageStatus result = stage.OnRecord(record, out);
+        timer.Disarm();
+        if (!result.ok()) {
+          std::string fatal;
+          switch (RetryRecord(stage, setup, record, index, out, failures, timer, std::move(result), &fatal)) {
+            case RecordOutcome::kDone:
+              break;
+            case RecordOutcome::kStop:
+              return 1;
+            case RecordOutcome::kFatal:
+              if (QuietStdoutEnd(setup, &input)) return 0;
+              return failures.Fatal(fatal);
+          }
+        }
       }
       if (!out.error().empty()) return failures.Fatal(out.error());
       if (stage.Satisfied() || !out.wants_more()) break;

@@ -9,6 +9,7 @@ namespace flow {
 WorkerOutput::WorkerOutput(const WorkerSetup& setup)
     : setup_(setup),
       stop_(setup.inputs.empty() ? setup.stop_requested : nullptr),
+      source_(setup.inputs.empty()),
       open_(setup.outputs.size(), true),
       open_count_(setup.outputs.size()) {
   limit_ = HintedLimit();
@@ -22,11 +23,28 @@ size_t WorkerOutput::HintedLimit() const {
   return std::max<size_t>(limit, 1);
 }
 
+// The hot path of every record: kept in one piece, the rare cases apart.
+[[gnu::always_inline]] inline bool WorkerOutput::Add(std::string_view bytes, int64_t nr, int64_t seq) {
+  if (!batch_.Add(bytes, nr, seq)) [[unlikely]]
+    return TooLarge(bytes.size());
+  if (batch_.size() >= limit_ || batch_.data_bytes() >= kBatchBytes) Flush();
+  return wants_more();
+}
+
+bool WorkerOutput::TooLarge(size_t bytes) {
+  error_ = "a record of " + std::to_string(bytes) + " bytes is larger than the largest a queue carries (4 GiB - 1)";
+  closed_ = true;
+  wanting_ = false;
+  return false;
+}
+
 bool WorkerOutput::Emit(std::string_view bytes, int64_t nr) {
   if (!wants_more()) return false;
   // A source's position is its record number unless it gives a token.
-  const int64_t seq = setup_.inputs.empty() ? nr : OutputPosition(index_, rank_++);
-  return redo_ ? AddAfterRedo(bytes, nr, seq) : Add(bytes, nr, seq);
+  const int64_t seq = source_ ? nr : OutputPosition(index_, rank_++);
+  if (redo_) [[unlikely]]
+    return AddAfterRedo(bytes, nr, seq);
+  return Add(bytes, nr, seq);
 }
 
 bool WorkerOutput::EmitAt(std::string_view bytes, int64_t nr, uint64_t token) {
@@ -66,17 +84,6 @@ bool WorkerOutput::AddAfterRedo(std::string_view bytes, int64_t nr, int64_t seq)
   return wants_more();
 }
 
-bool WorkerOutput::Add(std::string_view bytes, int64_t nr, int64_t seq) {
-  if (!batch_.Add(bytes, nr, seq)) {
-    error_ = "a record of " + std::to_string(bytes.size()) +
-             " bytes is larger than the largest a queue carries (4 GiB - 1)";
-    closed_ = true;
-    wanting_ = false;
-    return false;
-  }
-  if (batch_.size() >= limit_ || batch_.data_bytes() >= kBatchBytes) Flush();
-  return wants_more();
-}
 
 void WorkerOutput::Flush() {
   if (batch_.empty()) return;

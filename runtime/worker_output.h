@@ -64,6 +64,7 @@ class WorkerOutput final : public Emitter {
   // The batch size the outputs' consumers ask for (the smallest).
   size_t HintedLimit() const;
   bool Add(std::string_view bytes, int64_t nr, int64_t seq);
+  bool TooLarge(size_t bytes);
   // [ordered]: waits until this lease may publish (once per lease).
   void TakeTurn();
   // In recovery: a record some outputs must not get again.
@@ -71,6 +72,7 @@ class WorkerOutput final : public Emitter {
 
   const WorkerSetup& setup_;
   const std::atomic<bool>* stop_;  // a source's stop flag, else null
+  bool source_;                    // no inputs: a record's position is its nr
   bool wanting_ = true;            // not closed, and some output open (or none at all)
   RecordBatch batch_;
   size_t limit_ = kBatchRecords;  // records per batch, from the hints

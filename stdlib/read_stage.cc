@@ -6,6 +6,10 @@
 // blocks of 1-2 MiB into one buffer that is reused, records are found with
 // memchr (memmem for a longer separator) and emitted as views into that
 // buffer, so a record costs no allocation and no copy here.
+//
+// Each record's resume token is where the next one starts: the index of
+// its file in the glob's matches (top 16 bits) and the byte offset in it.
+// A replacement worker seeks there (Resume) instead of reading again.
 #include <fcntl.h>
 #include <glob.h>
 #include <poll.h>
@@ -25,6 +29,7 @@ namespace flow {
 namespace {
 
 constexpr size_t kInitialBuffer = 2 << 20;
+constexpr int kFileShift = 48;
 // Never ask read(2) for less than this: a big record grows the buffer
 // rather than shrinking the reads.
 constexpr size_t kMinRead = 1 << 20;
@@ -59,11 +64,20 @@ class ReadStage : public Stage {
     } else {
       files.push_back(path_);
     }
-    for (const std::string& file : files) {
-      StageStatus status = ReadOne(file, out);
+    for (file_index_ = 0; file_index_ < files.size(); ++file_index_) {
+      if (file_index_ < resume_file_) continue;
+      StageStatus status = ReadOne(files[file_index_], out);
       if (!status.ok() || stopped_) return status;
     }
     return StageStatus::Ok();
+  }
+
+  bool Resume(uint64_t token, int64_t nr) override {
+    if (path_ == "-") return token == 0;
+    resume_file_ = token >> kFileShift;
+    resume_offset_ = token & ((uint64_t{1} << kFileShift) - 1);
+    nr_ = nr;
+    return true;
   }
 
  private:
@@ -74,7 +88,17 @@ class ReadStage : public Stage {
       if (fd < 0) return StageStatus::Fatal("cannot read '" + file + "': " + std::strerror(errno));
       posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
-    StageStatus status = Split(fd, file == "-" ? "stdin" : file, out);
+    uint64_t start = 0;
+    if (file_index_ == resume_file_ && resume_offset_ > 0) {
+      start = resume_offset_;
+      if (lseek(fd, static_cast<off_t>(start), SEEK_SET) < 0) {
+        const int error = errno;
+        if (fd != STDIN_FILENO) close(fd);
+        return StageStatus::Fatal("cannot resume '" + file + "' at byte " + std::to_string(start) + ": " +
+                                  std::strerror(error));
+      }
+    }
+    StageStatus status = Split(fd, file == "-" ? "stdin" : file, start, out);
     if (fd != STDIN_FILENO) close(fd);
     return status;
   }
@@ -82,7 +106,8 @@ class ReadStage : public Stage {
   // Reads `fd` to its end, emitting every record. Invariant between reads:
   // buffer_[0, end) holds the start of a record not yet complete, and no
   // separator starts before `scan` in it.
-  StageStatus Split(int fd, const std::string& name, Emitter& out) {
+  StageStatus Split(int fd, const std::string& name, uint64_t base, Emitter& out) {
+    // `base`: the file offset of buffer_[0].
     size_t end = 0;
     size_t scan = 0;
     struct stat info {};
@@ -103,7 +128,7 @@ class ReadStage : public Stage {
       }
       if (n == 0) {
         // A last record without a separator is still a record.
-        if (end > 0 && !Emit(out, std::string_view(buffer_.get(), end))) stopped_ = true;
+        if (end > 0 && !Emit(out, std::string_view(buffer_.get(), end), base + end)) stopped_ = true;
         return StageStatus::Ok();
       }
       end += static_cast<size_t>(n);
@@ -112,7 +137,7 @@ class ReadStage : public Stage {
       for (;;) {
         size_t at = FindSeparator(data, scan, sep_);
         if (at == std::string_view::npos) break;
-        if (!Emit(out, data.substr(begin, at - begin))) {
+        if (!Emit(out, data.substr(begin, at - begin), base + at + sep_.size())) {
           stopped_ = true;
           return StageStatus::Ok();
         }
@@ -122,6 +147,7 @@ class ReadStage : public Stage {
       scan = std::max(begin, end >= sep_.size() ? end - (sep_.size() - 1) : 0);
       if (begin > 0) {
         std::memmove(buffer_.get(), buffer_.get() + begin, end - begin);
+        base += begin;
         end -= begin;
         scan -= begin;
       }
@@ -134,7 +160,9 @@ class ReadStage : public Stage {
     return poll(&ready, 1, kStopPollMs) > 0;
   }
 
-  bool Emit(Emitter& out, std::string_view record) { return out.Emit(record, ++nr_); }
+  bool Emit(Emitter& out, std::string_view record, uint64_t next_offset) {
+    return out.EmitAt(record, ++nr_, (static_cast<uint64_t>(file_index_) << kFileShift) | next_offset);
+  }
 
   bool Stopping() {
     if (stop_requested_ != nullptr && stop_requested_->load(std::memory_order_relaxed)) stopped_ = true;
@@ -159,6 +187,9 @@ class ReadStage : public Stage {
   size_t capacity_ = 0;
   int64_t nr_ = 0;
   bool stopped_ = false;  // Emit returned false or a stop was requested
+  size_t file_index_ = 0;     // in the glob's matches
+  size_t resume_file_ = 0;    // after a restart: where to start again
+  uint64_t resume_offset_ = 0;
 };
 
 }  // namespace

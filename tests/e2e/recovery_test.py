@@ -8,13 +8,14 @@ cannot be replaced say why; sources and sinks resume.
 usage: recovery_test.py FLOWRUN [NAME-SUBSTRING]
 """
 import os
+import resource
 import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import Failure, children_of, main, test, wait_until  # noqa: E402
+from e2e import children_of, group_members, main, still_running, test, wait_until  # noqa: E402
 
 # An exec whose command kills its own worker ($PPID of the shell) on the
 # record "3": a record that crashes whoever processes it.
@@ -120,6 +121,39 @@ def a_killed_source_resumes_and_a_killed_sink_rewrites_nothing_twice(t):
         t.equal(code, 0, f"exit code after killing {victim}")
         data = t.read("out.txt")
         t.equal(data, b"".join(b"%d\n" % i for i in range(1, 2000001)), f"the output after killing {victim}")
+
+
+
+@test
+def a_full_disk_fails_the_run_cleanly(t):
+    """RLIMIT_FSIZE stands for a full disk: the sink fails, the run says so,
+    and neither the target nor a temporary file is left."""
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.RLIM_INFINITY))
+    p = subprocess.run([t.flowrun, "run", "-e", 'seq(1, 1000000) | write("out.txt")'], cwd=t.dir,
+                       capture_output=True, preexec_fn=small_files, timeout=60)
+    t.equal(p.returncode, 1, "exit code")
+    t.expect("cannot write 'out.txt': File too large" in p.stderr.decode(), "the message", p)
+    t.equal(sorted(os.listdir(t.dir)), [], "no output file and no temporary file")
+
+
+@test
+def a_sigkilled_supervisor_leaves_no_worker(t):
+    p = subprocess.Popen([t.flowrun, "run", "-e", 'seq() | sleep(1ms) * 4 | write("out.txt")'], cwd=t.dir,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: len(children_of(p.pid)) >= 7, "the leader and 6 workers")
+        workers = children_of(p.pid)
+        group = os.getpgid(next(iter(workers)))
+        p.kill()
+        p.wait()
+        wait_until(lambda: not still_running(workers), "every worker gone")
+        wait_until(lambda: not group_members(group), "the workers' group empty")
+        t.equal((still_running(workers), group_members(group)), ([], []), "workers and group members left")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 if __name__ == "__main__":
