@@ -128,7 +128,8 @@ std::vector<StageSignature> MakeBuiltinStages() {
                                      "writes records to a file (\"-\" is stdout), renamed into place on success")));
   stages.push_back(SideEffects(Stage(
       "report", K::kSink,
-      {Required("path", P::kStr, PathRole::kOutputFile), Optional("format", P::kStr, Value::Str("tsv"))},
+      {Required("path", P::kStr, PathRole::kOutputFile), Optional("format", P::kStr, Value::Str("tsv")),
+       Optional("header", P::kBool, Value::Bool(false))},
       "writes tab-separated records as a table: tsv, csv, json or markdown")));
   stages.push_back(Stage("discard", K::kSink, {}, "drops every record"));
   return stages;

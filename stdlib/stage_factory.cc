@@ -11,9 +11,6 @@
 namespace flow {
 namespace {
 
-// The builtins whose runtime comes with a later issue.
-constexpr const char* kNotYet[] = {"sha512", "exec", "sh", "whois", "report"};
-
 // The node's arguments, read with the types the signature promises; a
 // missing or mistyped one is an internal error (the checker let it through).
 class Args {
@@ -113,6 +110,36 @@ const std::map<std::string, Maker>& Makers() {
          return args.ok() ? MakeSleepStage(nanoseconds) : nullptr;
        }},
       {"tee", [](const StageContext&, Args&, std::string*) { return MakeTeeStage(); }},
+      {"sha512",
+       [](const StageContext&, Args& args, std::string*) -> std::unique_ptr<Stage> {
+         int64_t rounds = args.Int("rounds");  // the checker made sure it is >= 1
+         return args.ok() ? MakeSha512Stage(rounds) : nullptr;
+       }},
+      {"exec",
+       [](const StageContext&, Args& args, std::string* error) -> std::unique_ptr<Stage> {
+         std::string command = args.Str("cmd");
+         return args.ok() ? MakeExecStage(std::move(command), error) : nullptr;
+       }},
+      {"sh",
+       [](const StageContext&, Args& args, std::string* error) -> std::unique_ptr<Stage> {
+         std::string command = args.Str("cmd");
+         return args.ok() ? MakeShStage(std::move(command), error) : nullptr;
+       }},
+      {"whois",
+       [](const StageContext& c, Args& args, std::string* error) -> std::unique_ptr<Stage> {
+         WhoisSpec spec;
+         spec.server = args.Str("server");
+         std::string fields = args.Str("fields");
+         if (!args.ok()) return nullptr;
+         for (size_t start = 0; start <= fields.size() && !fields.empty();) {
+           size_t comma = fields.find(',', start);
+           if (comma == std::string::npos) comma = fields.size();
+           if (comma > start) spec.fields.push_back(fields.substr(start, comma - start));
+           start = comma + 1;
+         }
+         spec.timeout_ns = c.node->options.timeout_ns;
+         return MakeWhoisStage(std::move(spec), error);
+       }},
       {"write",
        [](const StageContext& c, Args& args, std::string* error) -> std::unique_ptr<Stage> {
          std::string path = args.Str("path");
@@ -125,6 +152,20 @@ const std::map<std::string, Maker>& Makers() {
          return MakeWriteStage(path, c.temp_path, std::move(sep), error);
        }},
       {"discard", [](const StageContext&, Args&, std::string*) { return MakeDiscardStage(); }},
+      {"report",
+       [](const StageContext& c, Args& args, std::string* error) -> std::unique_ptr<Stage> {
+         ReportSpec spec;
+         spec.target = args.Str("path");
+         spec.format = args.Str("format");
+         spec.header = args.Bool("header");
+         if (!args.ok()) return nullptr;
+         if (spec.target != "-" && c.temp_path.empty()) {
+           *error = "internal error: no temporary path to write '" + spec.target + "' to";
+           return nullptr;
+         }
+         spec.temp_path = c.temp_path;
+         return MakeReportStage(std::move(spec), error);
+       }},
   };
   return makers;
 }
@@ -146,12 +187,6 @@ std::unique_ptr<Stage> MakeStage(const StageContext& context, std::string* error
     return nullptr;
   }
   const std::string& name = context.node->name;
-  for (const char* later : kNotYet) {
-    if (name == later) {
-      *error = "the '" + name + "' stage is not available in this build yet";
-      return nullptr;
-    }
-  }
   auto found = Makers().find(name);
   if (found == Makers().end()) {
     *error = "internal error: no implementation of the stage '" + name + "'";

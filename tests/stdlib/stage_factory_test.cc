@@ -6,24 +6,6 @@
 namespace flow {
 
 TEST_SUITE("stages") {
-  TEST_CASE("stages of later issues are refused with a clear error") {
-    struct Case {
-      std::string program;
-      std::string name;
-    };
-    for (const Case& c : {Case{"lines(\"\") | sha512 | discard", "sha512"},
-                          Case{"lines(\"\") | exec(\"echo {}\") | discard", "exec"},
-                          Case{"lines(\"\") | sh(\"cat\") | discard", "sh"},
-                          Case{"lines(\"\") | whois(server = \"h:43\") | discard", "whois"},
-                          Case{"lines(\"\") | report(\"out.tsv\")", "report"}}) {
-      CAPTURE(c.program);
-      stagetest::TestProgram program(c.program);
-      std::string error;
-      CHECK(program.Make(c.name, StageContext{}, &error) == nullptr);
-      CHECK(error == "the '" + c.name + "' stage is not available in this build yet");
-    }
-  }
-
   TEST_CASE("each stage's block is made for what the stage wants") {
     stagetest::TestProgram program(
         "lines(\"\") | map { $0 } | filter { true } | flatmap { $0 } | distinct { $1 } | count_by { $1 } | "
