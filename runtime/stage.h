@@ -29,6 +29,10 @@ class Emitter {
     (void)token;
     return Emit(bytes, nr);
   }
+  // Sends on what was emitted and is still gathered into a batch. A source
+  // about to wait for input (a pipe, a terminal) calls it, so that records
+  // that trickle in do not wait for a full batch.
+  virtual void Flush() {}
 };
 
 // What a stage call ended with.

@@ -32,7 +32,7 @@ class WorkerOutput final : public Emitter {
 
   // Pushes the gathered records (after waiting for the lease's turn when
   // ordered). Returns false when no output wants more.
-  void Flush();
+  void Flush() override;
   // Ends the stream on every output, cancelled ones included (harmless).
   void EndOfStream();
 

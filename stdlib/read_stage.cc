@@ -118,7 +118,11 @@ class ReadStage : public Stage {
       // A pipe or a terminal may have nothing to read for a long time: wait
       // for it in slices, so a stop request is seen even if no signal
       // interrupts the wait. (A regular file never blocks.)
-      if (may_block && !Readable(fd)) continue;
+      if (may_block && !Readable(fd, 0)) {
+        // Nothing to read now: what was read so far goes on before the wait.
+        out.Flush();
+        if (!Readable(fd, kStopPollMs)) continue;
+      }
       ssize_t n = read(fd, buffer_.get() + end, capacity_ - end);
       if (n < 0) {
         // Interrupted, or a non-blocking stdin with nothing yet: back to
@@ -154,10 +158,10 @@ class ReadStage : public Stage {
     }
   }
 
-  // Waits up to kStopPollMs for `fd` to have data (or end of file).
-  static bool Readable(int fd) {
+  // Waits up to `timeout_ms` for `fd` to have data (or end of file).
+  static bool Readable(int fd, int timeout_ms) {
     pollfd ready = {fd, POLLIN, 0};
-    return poll(&ready, 1, kStopPollMs) > 0;
+    return poll(&ready, 1, timeout_ms) > 0;
   }
 
   bool Emit(Emitter& out, std::string_view record, uint64_t next_offset) {
