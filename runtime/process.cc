@@ -119,6 +119,14 @@ void ResetCaughtSignals() {
   // The supervisor blocks the signals it reads from its signalfd; the
   // worker must get them delivered normally, so it gets the mask the
   // supervisor's caller had. Nothing is pending: fork clears that.
+  if (options.worker_signals) {
+    for (int sig : {SIGPIPE, SIGXFSZ, SIGINT, SIGQUIT, SIGTSTP}) {
+      struct sigaction ignore {};
+      ignore.sa_handler = SIG_IGN;
+      sigemptyset(&ignore.sa_mask);
+      if (sigaction(sig, &ignore, nullptr) < 0) ChildFail("sigaction");
+    }
+  }
   if (options.signal_mask != nullptr) {
     int error = pthread_sigmask(SIG_SETMASK, options.signal_mask, nullptr);
     if (error != 0) {
@@ -315,11 +323,46 @@ bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_ma
         // It needs no file, and must not keep one: a pipe's write end held
         // here would keep its reader from ever seeing end of file.
         if (close_range(0, ~0U, 0) < 0) return 127;
+        // The terminal's keys reach this group while it holds the terminal
+        // (TerminalLoan): the supervisor is told, as if they had reached it.
+        struct sigaction pass {};
+        pass.sa_handler = [](int sig) { kill(getppid(), sig == SIGQUIT ? SIGTERM : SIGINT); };
+        sigemptyset(&pass.sa_mask);
+        sigaction(SIGINT, &pass, nullptr);
+        sigaction(SIGQUIT, &pass, nullptr);
+        signal(SIGTSTP, SIG_IGN);
         for (;;) pause();
       },
       &child, err);
   *pid = child.pid;
   return started;
+}
+
+// tcsetpgrp from a background process raises SIGTTOU unless it is
+// blocked: blocked around each call, so the supervisor (then in the
+// background) can take the terminal back.
+static void SetForeground(pid_t group) {
+  sigset_t ttou, old;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  pthread_sigmask(SIG_BLOCK, &ttou, &old);
+  tcsetpgrp(STDIN_FILENO, group);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void TerminalLoan::Lend(pid_t group) {
+  if (owner_ != 0 || group <= 1 || !isatty(STDIN_FILENO)) return;
+  // Only a terminal we hold in the foreground is ours to lend.
+  const pid_t own = getpgrp();
+  if (tcgetpgrp(STDIN_FILENO) != own) return;
+  SetForeground(group);
+  owner_ = own;
+}
+
+void TerminalLoan::Return() {
+  if (owner_ == 0) return;
+  SetForeground(owner_);
+  owner_ = 0;
 }
 
 pid_t ReapGroupMember(pid_t group, bool block, ExitStatus* status, std::string* err) {

@@ -71,6 +71,33 @@ struct ChildOptions {
   const sigset_t* signal_mask = nullptr;
   // Descriptors of the parent's machinery that the child must not keep.
   std::span<const int> close_in_child;
+  // A worker: SIGPIPE and SIGXFSZ ignored, so that a write to a closed pipe
+  // or past the file size limit fails with EPIPE or EFBIG, which the stage
+  // reports, instead of killing it without a word; and the terminal's keys
+  // (SIGINT, SIGQUIT, SIGTSTP) ignored, since the supervisor alone decides
+  // how a run stops (see TerminalLoan).
+  bool worker_signals = false;
+};
+
+// While workers run, the terminal on stdin belongs to their process group,
+// if the supervisor held it in the foreground: a stage that reads stdin
+// from a terminal (read("-")) would otherwise be stopped by SIGTTIN, as any
+// background job that reads it. Ctrl-C and Ctrl-\ then signal the
+// workers' group, whose leader passes them on to the supervisor (as SIGINT
+// and SIGTERM) and whose workers ignore them. Given back by Return or the
+// destructor; a shell takes it back anyway when flowrun ends.
+class TerminalLoan {
+ public:
+  TerminalLoan() = default;
+  ~TerminalLoan() { Return(); }
+  TerminalLoan(const TerminalLoan&) = delete;
+  TerminalLoan& operator=(const TerminalLoan&) = delete;
+
+  void Lend(pid_t group);
+  void Return();
+
+ private:
+  pid_t owner_ = 0;  // the group it goes back to; 0 while not lent
 };
 
 struct Child {

@@ -188,11 +188,6 @@ WorkerSetup Runner::SetupFor(size_t n, int instance) const {
 }
 
 int Runner::WorkerMain(size_t n, int instance) {
-  // A write to a closed pipe or past the file size limit then fails with
-  // EPIPE or EFBIG, which the stage reports, instead of a signal killing the
-  // worker without a word. (Nothing else in a worker catches signals.)
-  signal(SIGPIPE, SIG_IGN);
-  signal(SIGXFSZ, SIG_IGN);
   const StageNode& node = graph_.nodes[n];
   WorkerSetup setup = SetupFor(n, instance);
   StageInstance what;

@@ -39,6 +39,7 @@ bool WorkerPool::Start(std::vector<WorkerSpec> slots, std::string* err) {
     return false;
   }
   leader_alive_ = true;
+  terminal_.Lend(group_);
   for (size_t i = 0; i < slots_.size(); ++i) {
     if (!StartSlot(i, err)) {
       Finish(1, *err);
@@ -57,6 +58,7 @@ bool WorkerPool::StartSlot(size_t slot, std::string* err) {
   options.capture_stderr = true;
   options.signal_mask = &signals_.original_mask();
   options.close_in_child = private_fds;
+  options.worker_signals = true;
   Child child;
   if (!StartChild(options, s.body, &child, err)) return false;
   s.pid = child.pid;
@@ -267,6 +269,7 @@ void WorkerPool::Finish(int exit_code, std::string reason) {
 }
 
 void WorkerPool::KillAndReapAll() {
+  terminal_.Return();
   if (group_ == 0) return;
   // Only while a member is unreaped is the group's id surely still ours.
   if (leader_alive_ || running_ > 0) {

@@ -114,6 +114,7 @@ class WorkerPool {
 
   WorkerPolicy* policy_;
   SignalWatch signals_;
+  TerminalLoan terminal_;
   LogForwarder logs_;
   std::vector<Slot> slots_;
   std::vector<WatchedFd> watched_;

@@ -186,5 +186,54 @@ def progress_is_silent_off_a_terminal(t):
     t.equal((r.returncode, r.stdout, r.stderr), (0, b"100\n", b""), "no progress lines on a pipe")
 
 
+
+def on_terminal(t, program, keys):
+    """Runs `program` with a new terminal as its controlling terminal,
+    stdin, stdout and stderr (a shell's foreground job), types `keys` (each
+    after a pause), and returns the exit code and what the terminal showed."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(t.dir)
+        os.execv(t.flowrun, [t.flowrun, "run", "-e", program])
+    screen, code = b"", None
+    try:
+        for pause, key in keys:
+            time.sleep(pause)
+            os.write(fd, key)
+        deadline = time.monotonic() + 20
+        while code is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    screen += os.read(fd, 65536)
+                except OSError:
+                    pass
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+    finally:
+        if code is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    return code, screen.decode(errors="replace")
+
+
+@test
+def a_stage_reads_stdin_from_a_terminal(t):
+    # The workers' group gets the terminal: no SIGTTIN stops the reader.
+    code, screen = on_terminal(t, 'read("-") | map { upper($0) } | write("-")',
+                               [(0.3, b"hello\n"), (0.3, b"\x04")])
+    t.equal(code, 0, "exit code")
+    t.expect("HELLO" in screen, f"the record came back: {screen!r}")
+
+
+@test
+def ctrl_c_on_the_terminal_interrupts_the_run(t):
+    code, screen = on_terminal(t, 'read("-") | write("-")', [(0.5, b"\x03")])
+    t.equal(code, 130, "exit code")
+    t.expect("interrupted by SIGINT" in screen, f"the message: {screen!r}")
+
+
 if __name__ == "__main__":
     main()
