@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -363,6 +364,26 @@ void TerminalLoan::Return() {
   if (owner_ == 0) return;
   SetForeground(owner_);
   owner_ = 0;
+}
+
+bool BecomeSubreaper() { return prctl(PR_SET_CHILD_SUBREAPER, 1) == 0; }
+
+int KillStrayChildren(pid_t group, std::span<const pid_t> known) {
+  // /proc/self/task/*/children would miss orphans adopted by this thread
+  // only if the supervisor had other threads; it has none.
+  const std::string path = "/proc/self/task/" + std::to_string(getpid()) + "/children";
+  FILE* file = fopen(path.c_str(), "re");
+  if (file == nullptr) return 0;
+  int killed = 0;
+  long pid = 0;
+  while (fscanf(file, "%ld", &pid) == 1) {
+    const auto child = static_cast<pid_t>(pid);
+    if (std::find(known.begin(), known.end(), child) != known.end()) continue;
+    if (getpgid(child) != group) continue;
+    if (kill(child, SIGKILL) == 0) ++killed;
+  }
+  fclose(file);
+  return killed;
 }
 
 pid_t ReapGroupMember(pid_t group, bool block, ExitStatus* status, std::string* err) {

@@ -117,6 +117,16 @@ bool StartChild(const ChildOptions& options, const std::function<int()>& body, C
 bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_mask,
                       std::span<const int> close_in_child, pid_t* pid, std::string* err);
 
+// Orphans. A command a worker started (exec, sh) would outlive the worker
+// if the worker died first, and run on until the end of the run. As a
+// child subreaper the supervisor inherits such orphans: it can then find
+// them (its children in the workers' group that are no worker) and kill
+// them when a worker dies. Both are best effort: false when not possible.
+bool BecomeSubreaper();
+// SIGKILLs every child of this process in `group` whose pid is not in
+// `known` (the workers, the group's leader), and returns how many.
+int KillStrayChildren(pid_t group, std::span<const pid_t> known);
+
 // Reaps one ended child of process group `group`. Returns its pid, 0 when
 // none has ended (or, with `block`, none is left), -1 on error.
 pid_t ReapGroupMember(pid_t group, bool block, ExitStatus* status, std::string* err);

@@ -32,6 +32,7 @@ bool WorkerPool::Start(std::vector<WorkerSpec> slots, std::string* err) {
     Finish(1, *err);
     return false;
   }
+  BecomeSubreaper();
   std::vector<int> private_fds = PrivateFds();
   if (!StartGroupLeader(slots_[0].name, &signals_.original_mask(), private_fds, &group_, err)) {
     group_ = 0;
@@ -170,6 +171,16 @@ void WorkerPool::OnReaped(pid_t pid, const ExitStatus& status) {
     s.pid = 0;
     s.has_deadline = false;
     --running_;
+    // A worker that died may leave a command it started running: adopted
+    // by us (BecomeSubreaper), it is found and ended now, not at the end
+    // of the run. Workers that ended of themselves waited for theirs.
+    if (status.signal != 0) {
+      std::vector<pid_t> known{group_};
+      for (const Slot& other : slots_) {
+        if (other.pid != 0) known.push_back(other.pid);
+      }
+      KillStrayChildren(group_, known);
+    }
     WorkerExited event{i, s.name, status, s.timed_out, s.restarts};
     s.timed_out = false;
     Apply(policy_->OnWorkerExited(event), &s);

@@ -88,6 +88,37 @@ def a_stuck_record_is_killed_at_its_timeout(t):
 
 
 @test
+def a_command_is_not_left_running_when_its_worker_is_killed(t):
+    # exec#1 times out on record 1 inside `sleep 30`; the worker is killed
+    # and the run goes on (2 s in sleep below): the orphaned `sleep 30`
+    # must be gone long before the run ends.
+    p = subprocess.Popen([t.flowrun, "run", "-e",
+                          'lines("1\\n2") | exec("if [ {} = 1 ]; then exec sleep 30; fi; echo {}") '
+                          '[timeout = 200ms, retries = 0, on_error = skip] | sleep(2s) | write("-")'],
+                         cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        def sleepers():
+            found = []
+            for pid in os.listdir("/proc"):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        if f.read() == b"sleep\x0030\x00":
+                            found.append(pid)
+                except OSError:
+                    pass
+            return found
+        wait_until(lambda: sleepers(), "the command's sleep 30")
+        wait_until(lambda: not sleepers(), "the orphaned command killed", timeout=1.5)
+        t.expect(p.poll() is None, "while the run still goes on")
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    t.equal((p.returncode, out), (0, b"2\n"), "the run's result")
+
+
+@test
 def the_restart_budget_stops_a_stage_that_always_dies(t):
     r = t.run('seq(1, 100) | exec("kill -9 $PPID") [retries = 1000]', "--max-restarts", "3")
     t.equal(r.returncode, 1, "exit code")
