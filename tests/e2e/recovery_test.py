@@ -89,11 +89,11 @@ def a_stuck_record_is_killed_at_its_timeout(t):
 
 @test
 def a_command_is_not_left_running_when_its_worker_is_killed(t):
-    # exec#1 times out on record 1 inside `sleep 30`; the worker is killed
-    # and the run goes on (2 s in sleep below): the orphaned `sleep 30`
+    # exec#1 times out on record 1 inside `sleep 37.25`; the worker is killed
+    # and the run goes on (2 s in sleep below): the orphaned `sleep 37.25`
     # must be gone long before the run ends.
     p = subprocess.Popen([t.flowrun, "run", "-e",
-                          'lines("1\\n2") | exec("if [ {} = 1 ]; then exec sleep 30; fi; echo {}") '
+                          'lines("1\\n2") | exec("if [ {} = 1 ]; then exec sleep 37.25; fi; echo {}") '
                           '[timeout = 200ms, retries = 0, on_error = skip] | sleep(2s) | write("-")'],
                          cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -102,12 +102,12 @@ def a_command_is_not_left_running_when_its_worker_is_killed(t):
             for pid in os.listdir("/proc"):
                 try:
                     with open(f"/proc/{pid}/cmdline", "rb") as f:
-                        if f.read() == b"sleep\x0030\x00":
+                        if f.read() == b"sleep\x0037.25\x00":
                             found.append(pid)
                 except OSError:
                     pass
             return found
-        wait_until(lambda: sleepers(), "the command's sleep 30")
+        wait_until(lambda: sleepers(), "the command's sleep 37.25")
         wait_until(lambda: not sleepers(), "the orphaned command killed", timeout=1.5)
         t.expect(p.poll() is None, "while the run still goes on")
         out, err = p.communicate(timeout=30)
