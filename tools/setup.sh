@@ -8,7 +8,9 @@ packages=(
   # build
   build-essential cmake ninja-build ccache pkg-config
   # libraries
-  tao-pegtl-dev llvm-19-dev libfmt-dev doctest-dev libcli11-dev libpcre2-dev libssl-dev
+  tao-pegtl-dev llvm-19-dev libfmt-dev doctest-dev libcli11-dev libpcre2-dev libssl-dev libnats-dev
+  # the broker for runs across machines (the tests start their own)
+  nats-server
   # tests: the fuzzer (clang + libFuzzer runtime), oracles, Graphviz to render `graph --format dot`
   clang libclang-rt-14-dev python3 gawk mawk coreutils graphviz
   # benchmarks

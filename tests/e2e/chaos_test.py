@@ -7,7 +7,7 @@ SIGKILLs a random worker (sources and sinks included) every few
 milliseconds for the whole run; the output must equal the expected output
 as a multiset, and exactly in order with [ordered]. Several seeds; the seed
 is printed on failure. By hand: chaos_test.py FLOWRUN [--seed N] [--runs K]
-[--records N].
+[--records N] (default 1,000,000; 200,000 for an ASan build).
 
 usage: chaos_test.py PATH/TO/flowrun
 """
@@ -105,8 +105,13 @@ def main():
     ap.add_argument("flowrun")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--records", type=int, default=None)
     args = ap.parse_args()
+    if args.records is None:
+        # An ASan build runs the same kills over fewer records (it is about
+        # ten times slower); the Release build runs the full million.
+        deps = subprocess.run(["ldd", args.flowrun], capture_output=True, text=True).stdout
+        args.records = 200_000 if "libasan" in deps else 1_000_000
     seeds = [args.seed] if args.seed is not None else [11 + k for k in range(args.runs)]
     failures = []
     with tempfile.TemporaryDirectory() as tmp:

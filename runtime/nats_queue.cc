@@ -1,0 +1,683 @@
+// Built only with libnats (see runtime/nats_run.cc).
+#ifdef FLOWRUN_NATS
+
+#include "runtime/nats_queue.h"
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <map>
+
+namespace flow {
+namespace {
+
+// The message kinds: a run of records, or the reference to a large record
+// sent in pieces.
+constexpr char kBatchKind = 'B';
+constexpr char kLargeKind = 'L';
+constexpr uint8_t kVersion = 1;
+constexpr size_t kBatchHeader = 24;  // kind, version, 2 spare, count u32, origin u64, columns u32, data u32
+constexpr size_t kLargeHeader = 40;  // kind, version, 2 spare, pieces u32, origin u64, nr, seq, length u64; token
+constexpr size_t kMaxColumnBytes = 25;  // per record: two 64-bit varints and a 32-bit one
+// Left in a message for the protocol's and our headers (Nats-Msg-Id): the
+// server's maximum counts them.
+constexpr int64_t kHeaderRoom = 512;
+// A Pop that must not wait still gives the broker this long to deliver
+// batches it says are pending.
+constexpr int64_t kNoWaitFetchMs = 50;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void PutU32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out += static_cast<char>(v >> (8 * i));
+}
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>(v >> (8 * i));
+}
+uint64_t GetLE(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+bool GetVarint(const char*& p, const char* end, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && p < end; shift += 7) {
+    const auto byte = static_cast<unsigned char>(*p++);
+    *v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) return true;
+  }
+  return false;
+}
+// Differences of neighbouring nrs and seqs are small, of either sign: zigzag
+// makes them small unsigned numbers. Unsigned arithmetic wraps, so any two
+// int64 values round-trip.
+uint64_t Delta(int64_t value, int64_t previous) {
+  const uint64_t d = static_cast<uint64_t>(value) - static_cast<uint64_t>(previous);
+  return (d << 1) ^ (0 - (d >> 63));
+}
+int64_t Undelta(uint64_t zigzag, int64_t previous) {
+  const uint64_t d = (zigzag >> 1) ^ (0 - (zigzag & 1));
+  return static_cast<int64_t>(static_cast<uint64_t>(previous) + d);
+}
+
+std::string Header(char kind, uint32_t count, uint64_t origin) {
+  std::string out;
+  out += kind;
+  out += static_cast<char>(kVersion);
+  out += std::string(2, '\0');
+  PutU32(out, count);
+  PutU64(out, origin);
+  return out;
+}
+
+// A batch message's columns; `*records` is where its bytes start. False
+// when the message is damaged (or not ours).
+bool DecodeBatch(const char* data, size_t len, std::vector<int64_t>* nrs, std::vector<int64_t>* seqs,
+                 std::vector<uint32_t>* ends, const char** records) {
+  const uint64_t count = GetLE(data + 4, 4);
+  const uint64_t columns = GetLE(data + 16, 4);
+  const uint64_t data_bytes = GetLE(data + 20, 4);
+  // Each record takes 3 bytes of columns at least: `count` is bounded
+  // before anything is reserved for it.
+  if (kBatchHeader + columns + data_bytes != len || count * 3 > columns) return false;
+  const char* p = data + kBatchHeader;
+  const char* end = p + columns;
+  nrs->reserve(count);
+  seqs->reserve(count);
+  ends->reserve(count);
+  uint64_t nr = 0, seq = 0, bytes = 0, offset = 0;
+  for (uint64_t k = 0; k < count; ++k) {
+    if (!GetVarint(p, end, &nr) || !GetVarint(p, end, &seq) || !GetVarint(p, end, &bytes) ||
+        bytes > data_bytes - offset)
+      return false;
+    nrs->push_back(Undelta(nr, nrs->empty() ? 0 : nrs->back()));
+    seqs->push_back(Undelta(seq, seqs->empty() ? 0 : seqs->back()));
+    offset += bytes;
+    ends->push_back(static_cast<uint32_t>(offset));
+  }
+  *records = end;
+  return p == end && offset == data_bytes;
+}
+
+// The books as stored in the bucket: one line of numbers, readable with
+// `nats kv get`.
+std::string FormatBooks(const ProducerProgress& p, uint64_t messages) {
+  char text[160];
+  std::snprintf(text, sizeof text, "%" PRIu64 " %" PRId64 " %" PRId64 " %" PRIu64 " %" PRIu64 " %d", p.records,
+                p.last_nr, p.last_seq, p.origin, messages, p.ended ? 1 : 0);
+  return text;
+}
+bool ParseBooks(const char* text, ProducerProgress* p, uint64_t* messages) {
+  int ended = 0;
+  if (std::sscanf(text, "%" SCNu64 " %" SCNd64 " %" SCNd64 " %" SCNu64 " %" SCNu64 " %d", &p->records, &p->last_nr,
+                  &p->last_seq, &p->origin, messages, &ended) != 6)
+    return false;
+  p->ended = ended != 0;
+  return true;
+}
+
+}  // namespace
+
+// What a lease points into: the message (kept until the Ack, which needs
+// it) and the columns decoded from it; a large record's lease owns its bytes
+// and remembers its pieces, purged after the Ack.
+struct NatsQueue::Held {
+  natsMsg* msg = nullptr;
+  std::vector<int64_t> nrs, seqs;
+  std::vector<uint32_t> ends;
+  std::string pieces;  // the pieces' subject filter; "" for a batch
+};
+
+struct NatsQueue::Taker {
+  std::mutex mu;
+  natsSubscription* sub = nullptr;
+  struct Fetched {
+    natsMsg* msg;
+    int64_t touched_ms;  // fetched, or last told InProgress
+  };
+  std::deque<Fetched> buffer;
+  // By (ticket, attempt): a batch redelivered to the consumer that still
+  // holds it (it outlived its ack wait) is a second lease.
+  std::map<std::pair<uint64_t, uint32_t>, Held> held;
+};
+
+struct NatsQueue::Books {
+  std::mutex mu;
+  bool loaded = false;
+  ProducerProgress progress;
+  uint64_t messages = 0;
+};
+
+NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options, kvStore* kv,
+                     int64_t ack_wait_ms)
+    : link_(std::move(link)),
+      options_(options),
+      kv_(kv),
+      ack_wait_ms_(ack_wait_ms),
+      stream_(NatsStreamName(options.run, options.edge)),
+      prefix_(NatsSubjectPrefix(options.run, options.edge)),
+      stop_key_("e" + std::to_string(options.edge) + ".stop"),
+      limit_(link_->max_payload() - kHeaderRoom),
+      ended_seen_(static_cast<size_t>(options.producers), false) {
+  for (int i = 0; i < options.producers; ++i) books_.push_back(std::make_unique<Books>());
+  for (int i = 0; i < options.consumers; ++i) takers_.push_back(std::make_unique<Taker>());
+}
+
+std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options,
+                                           std::string* error) {
+  if (options.producers < 1 || options.consumers < 1 || options.fetch_batch < 1 || options.poll_ms < 1) {
+    *error = "a queue needs producers, consumers, fetch_batch and poll_ms of at least 1";
+    return nullptr;
+  }
+  const std::string stream = NatsStreamName(options.run, options.edge);
+  jsErrCode code = static_cast<jsErrCode>(0);
+  jsConsumerInfo* ci = nullptr;
+  natsStatus s = js_GetConsumerInfo(&ci, link->js(), stream.c_str(), kNatsConsumerName, nullptr, &code);
+  if (s != NATS_OK) {
+    *error = link->Describe("no edge " + std::to_string(options.edge) + " of run '" + options.run + "'", s, code);
+    return nullptr;
+  }
+  const int64_t ack_wait_ms = ci->Config->AckWait / 1'000'000;
+  jsConsumerInfo_Destroy(ci);
+  kvStore* kv = nullptr;
+  s = js_KeyValue(&kv, link->js(), NatsBucketName(options.run).c_str());
+  if (s != NATS_OK) {
+    *error = link->Describe("no bucket for run '" + options.run + "'", s);
+    return nullptr;
+  }
+  return std::unique_ptr<NatsQueue>(new NatsQueue(std::move(link), options, kv, ack_wait_ms));
+}
+
+NatsQueue::~NatsQueue() {
+  for (auto& t : takers_) {
+    std::lock_guard lock(t->mu);
+    for (auto& f : t->buffer) {
+      natsMsg_Nak(f.msg, nullptr);
+      natsMsg_Destroy(f.msg);
+    }
+    for (auto& [key, h] : t->held) {
+      natsMsg_Nak(h.msg, nullptr);
+      natsMsg_Destroy(h.msg);
+    }
+    // Unsubscribing a bound subscription leaves the durable consumer.
+    if (t->sub != nullptr) {
+      natsSubscription_Unsubscribe(t->sub);
+      natsSubscription_Destroy(t->sub);
+    }
+  }
+  if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
+  kvStore_Destroy(kv_);
+}
+
+// ---- producer side ----
+
+bool NatsQueue::IsLarge(const RecordBatch& batch, size_t i) const {
+  return static_cast<int64_t>(kBatchHeader + kMaxColumnBytes + (batch.end(i) - batch.begin(i))) > limit_;
+}
+
+size_t NatsQueue::RunEnd(const RecordBatch& batch, size_t i) const {
+  int64_t bytes = kBatchHeader;
+  size_t j = i;
+  while (j < batch.size() && !IsLarge(batch, j)) {
+    const int64_t more = kMaxColumnBytes + static_cast<int64_t>(batch.end(j) - batch.begin(j));
+    if (bytes + more > limit_) break;
+    bytes += more;
+    ++j;
+  }
+  return j;
+}
+
+std::string NatsQueue::MessageId(const RecordBatch& batch, int producer, size_t i, size_t count) const {
+  const std::string from =
+      batch.origin() != 0 ? "o" + std::to_string(batch.origin()) : "p" + std::to_string(producer);
+  return options_.run + "." + std::to_string(options_.edge) + ".b." + from + "." +
+         std::to_string(static_cast<uint64_t>(batch.seqs()[i])) + "." + std::to_string(count);
+}
+
+QueueStatus NatsQueue::Push(int producer, const RecordBatch& batch) {
+  assert(producer >= 0 && producer < options_.producers && "producer index out of range");
+  QueueStatus status;
+  if (Stopped(&status)) return status;
+  if (batch.empty()) return QueueStatus::kOk;
+  Books& books = LoadBooks(producer);
+  std::lock_guard lock(books.mu);
+  size_t i = 0;
+  while (i < batch.size()) {
+    if (IsLarge(batch, i)) {
+      status = PublishLarge(producer, batch, i);
+      i += 1;
+    } else {
+      const size_t j = RunEnd(batch, i);
+      status = PublishRun(producer, batch, i, j);
+      i = j;
+    }
+    if (status != QueueStatus::kOk) return status;
+    ++books.messages;
+  }
+  ProducerProgress& p = books.progress;
+  p.records += batch.size();
+  p.last_nr = batch.nrs()[batch.size() - 1];
+  p.last_seq = batch.seqs()[batch.size() - 1];
+  p.origin = batch.origin();
+  return SaveBooks(producer, books) ? QueueStatus::kOk : QueueStatus::kClosed;
+}
+
+QueueStatus NatsQueue::PublishRun(int producer, const RecordBatch& batch, size_t i, size_t j) {
+  std::string columns;
+  int64_t nr = 0, seq = 0;
+  for (size_t k = i; k < j; ++k) {
+    PutVarint(columns, Delta(batch.nrs()[k], nr));
+    PutVarint(columns, Delta(batch.seqs()[k], seq));
+    PutVarint(columns, batch.end(k) - batch.begin(k));
+    nr = batch.nrs()[k];
+    seq = batch.seqs()[k];
+  }
+  const uint64_t data_bytes = batch.end(j - 1) - batch.begin(i);
+  std::string msg = Header(kBatchKind, static_cast<uint32_t>(j - i), batch.origin());
+  PutU32(msg, static_cast<uint32_t>(columns.size()));
+  PutU32(msg, static_cast<uint32_t>(data_bytes));
+  msg.reserve(msg.size() + columns.size() + data_bytes);
+  msg += columns;
+  msg.append(batch.data() + batch.begin(i), data_bytes);
+  return Publish(prefix_ + "b", msg, MessageId(batch, producer, i, j - i));
+}
+
+QueueStatus NatsQueue::PublishLarge(int producer, const RecordBatch& batch, size_t i) {
+  const RecordView r = batch[i];
+  const std::string id = MessageId(batch, producer, i, 1);
+  // The pieces' subject token: the id's distinguishing part, '-' for '.'.
+  std::string token = id.substr(id.find(".b.") + 3);
+  std::replace(token.begin(), token.end(), '.', '-');
+  const auto piece = static_cast<uint64_t>(limit_);
+  const uint64_t pieces = std::max<uint64_t>(1, (r.bytes.size() + piece - 1) / piece);
+  for (uint64_t k = 0; k < pieces; ++k) {
+    const std::string_view part = r.bytes.substr(k * piece, piece);
+    QueueStatus status = Publish(prefix_ + "c." + token + "." + std::to_string(k), part, id + "." + std::to_string(k));
+    if (status != QueueStatus::kOk) return status;
+  }
+  std::string msg = Header(kLargeKind, static_cast<uint32_t>(pieces), batch.origin());
+  PutU64(msg, static_cast<uint64_t>(r.nr));
+  PutU64(msg, static_cast<uint64_t>(r.seq));
+  PutU64(msg, r.bytes.size());
+  msg += token;
+  return Publish(prefix_ + "b", msg, id + ".ref");
+}
+
+// Publishes until the broker stores the message (or says it has it: a
+// duplicate id), waiting while the edge is full or the broker away.
+QueueStatus NatsQueue::Publish(const std::string& subject, std::string_view data, const std::string& id) {
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MsgId = id.c_str();
+  int64_t trouble_since = 0;
+  int64_t pause_ms = 1;
+  for (;;) {
+    if (!AwaitBroker()) return QueueStatus::kClosed;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    jsPubAck* ack = nullptr;
+    const natsStatus s = js_Publish(&ack, link_->js(), subject.c_str(), data.data(), static_cast<int>(data.size()),
+                                    &po, &code);
+    jsPubAck_Destroy(ack);
+    if (s == NATS_OK) return QueueStatus::kOk;
+    const char* last = nats_GetLastError(nullptr);
+    const bool full = code == JSStreamStoreFailedErr && last != nullptr && std::strstr(last, "maximum messages") != nullptr;
+    if (!full) {
+      // A timed-out publish may have been stored: the same id again is safe.
+      if (s != NATS_TIMEOUT && link_->connected()) return Fail(link_->Describe("cannot publish to '" + stream_ + "'", s, code));
+      if (Troubled(&trouble_since, true)) return QueueStatus::kClosed;
+    }
+    QueueStatus status;
+    if (Stopped(&status)) return status;
+    nats_Sleep(pause_ms);
+    pause_ms = std::min(pause_ms * 2, options_.poll_ms);
+  }
+}
+
+std::string NatsQueue::BooksKey(int producer) const {
+  return "e" + std::to_string(options_.edge) + ".p" + std::to_string(producer);
+}
+
+NatsQueue::Books& NatsQueue::LoadBooks(int producer) {
+  Books& books = *books_[static_cast<size_t>(producer)];
+  std::lock_guard lock(books.mu);
+  if (!books.loaded) {
+    // A replacement of a producer that died continues its books.
+    kvEntry* entry = nullptr;
+    if (kvStore_Get(&entry, kv_, BooksKey(producer).c_str()) == NATS_OK)
+      ParseBooks(kvEntry_ValueString(entry), &books.progress, &books.messages);
+    kvEntry_Destroy(entry);
+    books.loaded = true;
+  }
+  return books;
+}
+
+bool NatsQueue::SaveBooks(int producer, const Books& books) {
+  const std::string value = FormatBooks(books.progress, books.messages);
+  int64_t trouble_since = 0;
+  for (;;) {
+    if (!AwaitBroker()) return false;
+    const natsStatus s = kvStore_PutString(nullptr, kv_, BooksKey(producer).c_str(), value.c_str());
+    if (s == NATS_OK) return true;
+    if (s != NATS_TIMEOUT && link_->connected()) {
+      Fail(link_->Describe("cannot record what producer " + std::to_string(producer) + " published", s));
+      return false;
+    }
+    if (Troubled(&trouble_since, true)) return false;
+    nats_Sleep(25);
+  }
+}
+
+void NatsQueue::EndOfStream(int producer) {
+  assert(producer >= 0 && producer < options_.producers && "producer index out of range");
+  Books& books = LoadBooks(producer);
+  std::lock_guard lock(books.mu);
+  if (books.progress.ended) return;
+  books.progress.ended = true;
+  SaveBooks(producer, books);
+}
+
+ProducerProgress NatsQueue::PublishedBy(int producer) {
+  ProducerProgress p;
+  uint64_t messages = 0;
+  kvEntry* entry = nullptr;
+  if (kvStore_Get(&entry, kv_, BooksKey(producer).c_str()) == NATS_OK) ParseBooks(kvEntry_ValueString(entry), &p, &messages);
+  kvEntry_Destroy(entry);
+  return p;
+}
+
+// ---- consumer side ----
+
+QueueStatus NatsQueue::Subscribe(Taker& t) {
+  if (t.sub != nullptr) return QueueStatus::kOk;
+  // Bound to the durable consumer that AddNatsEdge made: every replica, on
+  // every machine, pulls from the same one.
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = stream_.c_str();
+  so.Consumer = kNatsConsumerName;
+  so.ManualAck = true;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus s =
+      js_PullSubscribe(&t.sub, link_->js(), (prefix_ + "b").c_str(), kNatsConsumerName, nullptr, &so, &code);
+  if (s == NATS_OK) return QueueStatus::kOk;
+  t.sub = nullptr;
+  return Fail(link_->Describe("cannot take from '" + stream_ + "'", s, code));
+}
+
+QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
+  assert(consumer >= 0 && consumer < options_.consumers && "consumer index out of range");
+  Taker& t = *takers_[static_cast<size_t>(consumer)];
+  std::lock_guard lock(t.mu);
+  QueueStatus status = Subscribe(t);
+  if (status != QueueStatus::kOk) return status;
+  for (;;) {
+    if (Stopped(&status)) return status;
+    KeepBuffered(t);
+    if (!t.buffer.empty()) {
+      natsMsg* msg = t.buffer.front().msg;
+      t.buffer.pop_front();
+      switch (Take(t, msg, lease)) {
+        case Taken::kLease: return QueueStatus::kOk;
+        case Taken::kStale: continue;
+        case Taken::kBroken: return QueueStatus::kClosed;
+      }
+    }
+    // Nothing to ask a broker that is away; and no end of stream to see.
+    if (!AwaitBroker()) return QueueStatus::kClosed;
+    if (Stopped(&status)) return status;
+    uint64_t pending = 1;
+    if (mode == PopMode::kNoWait) {
+      if (Drained(AllProducersEnded(), &pending)) return QueueStatus::kEnd;
+      if (pending == 0) return QueueStatus::kEmpty;
+    }
+    natsMsgList list{};
+    jsErrCode code = static_cast<jsErrCode>(0);
+    const natsStatus s = natsSubscription_Fetch(&list, t.sub, options_.fetch_batch,
+                                                mode == PopMode::kWait ? options_.poll_ms : kNoWaitFetchMs, &code);
+    const int64_t now = NowMs();
+    for (int i = 0; i < list.Count; ++i) {
+      t.buffer.push_back({list.Msgs[i], now});
+      list.Msgs[i] = nullptr;
+    }
+    natsMsgList_Destroy(&list);
+    if (!t.buffer.empty() || !link_->connected()) continue;
+    if (s != NATS_OK && s != NATS_TIMEOUT) return Fail(link_->Describe("cannot take from '" + stream_ + "'", s, code));
+    if (mode == PopMode::kNoWait) return QueueStatus::kEmpty;
+    if (AllProducersEnded() && Drained(true, &pending)) return QueueStatus::kEnd;
+  }
+}
+
+NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
+  jsMsgMetaData* meta = nullptr;
+  uint64_t ticket = 0;
+  uint32_t attempt = 1;
+  if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+    ticket = meta->Sequence.Stream;
+    attempt = static_cast<uint32_t>(meta->NumDelivered);
+    jsMsgMetaData_Destroy(meta);
+  }
+  const char* data = natsMsg_GetData(msg);
+  const auto len = static_cast<size_t>(natsMsg_GetDataLength(msg));
+  Held h;
+  h.msg = msg;
+  const std::pair<uint64_t, uint32_t> key(ticket, attempt);
+  assert(t.held.count(key) == 0 && "one delivery, one lease");
+  const char* records = nullptr;
+  if (ticket != 0 && len >= kBatchHeader && data[0] == kBatchKind && data[1] == kVersion) {
+    if (DecodeBatch(data, len, &h.nrs, &h.seqs, &h.ends, &records)) {
+      const Held& kept = t.held.emplace(key, std::move(h)).first->second;
+      *lease = Lease::OfColumns(ticket, attempt, 0, static_cast<uint32_t>(kept.nrs.size()), kept.nrs.data(),
+                                kept.seqs.data(), kept.ends.data(), records);
+      return Taken::kLease;
+    }
+  } else if (ticket != 0 && len > kLargeHeader && data[0] == kLargeKind && data[1] == kVersion) {
+    const auto pieces = static_cast<uint32_t>(GetLE(data + 4, 4));
+    const auto nr = static_cast<int64_t>(GetLE(data + 16, 8));
+    const auto seq = static_cast<int64_t>(GetLE(data + 24, 8));
+    const uint64_t length = GetLE(data + 32, 8);
+    const std::string token(data + kLargeHeader, len - kLargeHeader);
+    std::string bytes;
+    bytes.reserve(std::min<uint64_t>(length, static_cast<uint64_t>(pieces) * static_cast<uint64_t>(limit_)));
+    switch (ReadPieces(token, pieces, &bytes)) {
+      case Taken::kLease:
+        break;
+      case Taken::kStale:
+        natsMsg_Ack(msg, nullptr);
+        natsMsg_Destroy(msg);
+        return Taken::kStale;
+      case Taken::kBroken:
+        natsMsg_Nak(msg, nullptr);
+        natsMsg_Destroy(msg);
+        return Taken::kBroken;
+    }
+    if (bytes.size() == length) {
+      h.pieces = prefix_ + "c." + token + ".>";
+      t.held.emplace(key, std::move(h));
+      *lease = Lease::OfRecord(ticket, attempt, std::move(bytes), nr, seq);
+      return Taken::kLease;
+    }
+  }
+  // Not ours, or damaged: taken out of the queue for good (Term), and the
+  // run stops rather than skip records silently.
+  natsMsg_Term(msg, nullptr);
+  natsMsg_Destroy(msg);
+  Fail("message " + std::to_string(ticket) + " of '" + stream_ + "' is not a batch of records");
+  return Taken::kBroken;
+}
+
+NatsQueue::Taken NatsQueue::ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes) {
+  for (uint32_t k = 0; k < pieces; ++k) {
+    const std::string subject = prefix_ + "c." + token + "." + std::to_string(k);
+    natsMsg* piece = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    const natsStatus s = js_GetLastMsg(&piece, link_->js(), stream_.c_str(), subject.c_str(), nullptr, &code);
+    if (s == NATS_NOT_FOUND) return Taken::kStale;
+    if (s != NATS_OK) {
+      Fail(link_->Describe("cannot read a large record from '" + stream_ + "'", s, code));
+      return Taken::kBroken;
+    }
+    bytes->append(natsMsg_GetData(piece), static_cast<size_t>(natsMsg_GetDataLength(piece)));
+    natsMsg_Destroy(piece);
+  }
+  return Taken::kLease;
+}
+
+// Fetched batches wait in the buffer with their ack wait running: told
+// InProgress at half of it, so that they are not handed to someone else.
+void NatsQueue::KeepBuffered(Taker& t) {
+  const int64_t now = NowMs();
+  for (Taker::Fetched& f : t.buffer) {
+    if (now - f.touched_ms < ack_wait_ms_ / 2) continue;
+    natsMsg_InProgress(f.msg, nullptr);
+    f.touched_ms = now;
+  }
+}
+
+bool NatsQueue::AllProducersEnded() {
+  std::lock_guard lock(ended_mu_);
+  for (size_t p = 0; p < ended_seen_.size(); ++p) {
+    if (ended_seen_[p]) continue;
+    if (!PublishedBy(static_cast<int>(p)).ended) return false;
+    ended_seen_[p] = true;
+  }
+  return true;
+}
+
+bool NatsQueue::Drained(bool producers_ended, uint64_t* pending) {
+  jsConsumerInfo* ci = nullptr;
+  *pending = 1;
+  if (js_GetConsumerInfo(&ci, link_->js(), stream_.c_str(), kNatsConsumerName, nullptr, nullptr) != NATS_OK) return false;
+  *pending = ci->NumPending;
+  const bool drained = producers_ended && ci->NumPending == 0 && ci->NumAckPending == 0;
+  jsConsumerInfo_Destroy(ci);
+  return drained;
+}
+
+void NatsQueue::Progress(int consumer, const Lease& lease, size_t finished) {
+  // The finished count has nowhere to go (a message cannot be changed); the
+  // call restarts the ack wait, which is what a slow lease needs.
+  (void)finished;
+  Taker& t = *takers_[static_cast<size_t>(consumer)];
+  std::lock_guard lock(t.mu);
+  auto it = t.held.find({lease.ticket(), lease.attempt()});
+  assert(it != t.held.end() && "progress on a lease this consumer does not hold");
+  if (it != t.held.end()) natsMsg_InProgress(it->second.msg, nullptr);
+  KeepBuffered(t);
+}
+
+void NatsQueue::Ack(int consumer, Lease* lease) {
+  Taker& t = *takers_[static_cast<size_t>(consumer)];
+  std::lock_guard lock(t.mu);
+  auto it = t.held.find({lease->ticket(), lease->attempt()});
+  assert(it != t.held.end() && "ack of a lease this consumer does not hold");
+  if (it != t.held.end()) {
+    Held& h = it->second;
+    if (h.pieces.empty()) {
+      // Acks are buffered by libnats: flushed here, so that they are not
+      // lost if the process exits next, and the end of stream is seen soon.
+      natsMsg_Ack(h.msg, nullptr);
+      natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
+    } else if (natsMsg_AckSync(h.msg, nullptr, nullptr) == NATS_OK) {
+      // Only once the server has the ack: pieces gone before it would turn
+      // a redelivery of the reference into a lost record.
+      jsOptions jo;
+      jsOptions_Init(&jo);
+      jo.Stream.Purge.Subject = h.pieces.c_str();
+      js_PurgeStream(link_->js(), stream_.c_str(), &jo, nullptr);
+    }
+    natsMsg_Destroy(h.msg);
+    t.held.erase(it);
+  }
+  *lease = Lease();
+}
+
+// ---- stop flags and errors ----
+
+void NatsQueue::Cancel() {
+  cancelled_.store(true);
+  // Create, not put: a cancel never hides a close.
+  kvStore_CreateString(nullptr, kv_, stop_key_.c_str(), "cancelled");
+}
+
+void NatsQueue::Close() {
+  closed_.store(true);
+  kvStore_PutString(nullptr, kv_, stop_key_.c_str(), "closed");
+}
+
+bool NatsQueue::Stopped(QueueStatus* status) {
+  const int64_t now = NowMs();
+  if (!closed_.load() && !cancelled_.load() && link_->connected() && now - stop_checked_ms_.load() >= options_.poll_ms) {
+    stop_checked_ms_.store(now);
+    kvEntry* entry = nullptr;
+    if (kvStore_Get(&entry, kv_, stop_key_.c_str()) == NATS_OK) {
+      (std::strcmp(kvEntry_ValueString(entry), "closed") == 0 ? closed_ : cancelled_).store(true);
+    }
+    kvEntry_Destroy(entry);
+  }
+  if (closed_.load()) {
+    *status = QueueStatus::kClosed;
+    return true;
+  }
+  if (cancelled_.load()) {
+    *status = QueueStatus::kCancelled;
+    return true;
+  }
+  return false;
+}
+
+// True (after Fail) once the broker has been in trouble (unreachable, or
+// not answering) for longer than the link's wait without a break.
+bool NatsQueue::Troubled(int64_t* since_ms, bool trouble) {
+  if (!trouble) {
+    *since_ms = 0;
+    return false;
+  }
+  const int64_t now = NowMs();
+  if (*since_ms == 0) *since_ms = now;
+  if (now - *since_ms <= link_->broker_wait_ms()) return false;
+  Fail("lost the broker at '" + link_->url() + "' for more than " + std::to_string(link_->broker_wait_ms()) + " ms");
+  return true;
+}
+
+// While the broker is away: true once it is back (or the queue was stopped
+// here meanwhile: the caller looks), false after the link's wait.
+bool NatsQueue::AwaitBroker() {
+  int64_t since = 0;
+  while (!link_->connected() && !closed_.load() && !cancelled_.load()) {
+    if (Troubled(&since, true)) return false;
+    nats_Sleep(25);
+  }
+  return true;
+}
+
+QueueStatus NatsQueue::Fail(const std::string& message) {
+  {
+    std::lock_guard lock(error_mu_);
+    if (error_.empty()) error_ = message;
+  }
+  closed_.store(true);
+  return QueueStatus::kClosed;
+}
+
+std::string NatsQueue::error() const {
+  std::lock_guard lock(error_mu_);
+  return error_;
+}
+
+}  // namespace flow
+
+#endif  // FLOWRUN_NATS

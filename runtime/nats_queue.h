@@ -1,0 +1,153 @@
+// An edge of the stage graph on NATS JetStream (issue 8): the same Queue as
+// the shared-memory one, for stage instances on several machines. The
+// run's streams and bucket are made beforehand (runtime/nats_run.h); a
+// NatsQueue is one process's end of one edge, on that process's link.
+//
+// Producer side. Push publishes a batch as one message (more when it is
+// larger than the broker takes), encoded by columns: a 24-byte header
+// (kind, count, origin), per record varints of nr and seq (as differences
+// from the previous record's) and of the length, then the bytes, which a
+// consumer's lease points into without a copy. Every message carries a
+// message id that depends on what it holds, not on who sends it:
+//   <run>.<edge>.b.o<origin>.<first seq>.<count>   records made from a lease
+//   <run>.<edge>.b.p<producer>.<first seq>.<count> a source's (origin 0)
+// so when a lease is redelivered and redone, by this replica or another on
+// another machine, the copies of the batches that had gone out are dropped
+// by the stream's duplicate window: exactly once, as the recovery book
+// gives on one machine, provided the redo cuts its batches where the first
+// attempt did (the worker's batch size must not depend on the machine).
+// After each Push the producer's books (records, last nr and seq, origin,
+// messages, ended) are written to its key in the run's bucket, which is
+// what PublishedBy reads. A full edge refuses the publish; Push waits and
+// tries again, looking at the edge's stop flag (Cancel, Close) meanwhile.
+//
+// Large records. A record too large for one message is published in
+// pieces on subjects of their own (no consumer reads them in order: the
+// work queue would scatter them), then a small reference on the batch
+// subject. Whoever takes the reference reads the pieces by subject and
+// purges them after its Ack. A reference whose pieces are gone was
+// acknowledged by an earlier holder: it is dropped.
+//
+// Consumer side. Pop fetches up to fetch_batch messages at once and keeps
+// the extra locally (sending InProgress for them when they wait half an ack
+// wait); a lease is one message, its ticket the stream sequence (the same
+// on every machine), its attempt the delivery count. Progress sends
+// InProgress (the ack wait starts again; a redelivery still starts at the
+// lease's first record: a message cannot be changed). Ack acknowledges and
+// flushes. A consumer that dies, or hangs past the ack wait, loses its
+// leases to the others. Beware: nats-server 2.9.10 hands a redelivery that
+// meets an expired pull request out again as a new message (delivery 1,
+// and one ack wait late); the shorter poll_ms, the likelier. Nothing is
+// lost or doubled downstream (the message ids), but attempt can be 1.
+//
+// End of stream is state, not a marker (a marker in a work queue reaches
+// one consumer): Pop returns kEnd when every producer's books say ended
+// and then the consumer has nothing pending and nothing unacknowledged on
+// any machine. The order of those two reads matters: a producer writes
+// "ended" after its last publish was stored.
+//
+// Calls for one consumer index are serialised; different indexes, and the
+// producer side, may run on different threads.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "runtime/nats_run.h"
+#include "runtime/queue.h"
+
+namespace flow {
+
+struct NatsQueueOptions {
+  std::string run;
+  size_t edge = 0;
+  int producers = 1;
+  int consumers = 1;
+  int fetch_batch = 4;   // messages one fetch asks for
+  int64_t poll_ms = 100;  // how often a blocked call looks at the stop flag and the end of stream
+};
+
+class NatsQueue final : public Queue {
+ public:
+  // Null with `*error` set when the edge's stream or the run's bucket is
+  // not on the broker.
+  static std::unique_ptr<NatsQueue> Open(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options,
+                                         std::string* error);
+  // Leases still held and batches fetched but not handed out are given
+  // back at once (not after the ack wait).
+  ~NatsQueue() override;
+  NatsQueue(const NatsQueue&) = delete;
+  NatsQueue& operator=(const NatsQueue&) = delete;
+
+  int producers() const override { return options_.producers; }
+  int consumers() const override { return options_.consumers; }
+  QueueStatus Push(int producer, const RecordBatch& batch) override;
+  void EndOfStream(int producer) override;
+  ProducerProgress PublishedBy(int producer) override;
+  QueueStatus Pop(int consumer, Lease* lease, PopMode mode) override;
+  void Progress(int consumer, const Lease& lease, size_t finished) override;
+  void Ack(int consumer, Lease* lease) override;
+  // Both flags live in the run's bucket: producers and consumers on every
+  // machine see them within poll_ms.
+  void Cancel() override;
+  void Close() override;
+
+  // Why calls return kClosed when nobody closed the queue (the broker lost
+  // for longer than its wait, a message that is not a batch); "" if not.
+  std::string error() const;
+
+ private:
+  struct Taker;
+  struct Books;
+  struct Held;
+  NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options, kvStore* kv, int64_t ack_wait_ms);
+
+  QueueStatus PublishRun(int producer, const RecordBatch& batch, size_t i, size_t j);
+  QueueStatus PublishLarge(int producer, const RecordBatch& batch, size_t i);
+  QueueStatus Publish(const std::string& subject, std::string_view data, const std::string& id);
+  bool IsLarge(const RecordBatch& batch, size_t i) const;
+  size_t RunEnd(const RecordBatch& batch, size_t i) const;
+  std::string MessageId(const RecordBatch& batch, int producer, size_t i, size_t count) const;
+  std::string BooksKey(int producer) const;  // "e<edge>.p<producer>"
+  Books& LoadBooks(int producer);
+  bool SaveBooks(int producer, const Books& books);
+
+  QueueStatus Subscribe(Taker& t);
+  enum class Taken { kLease, kStale, kBroken };
+  Taken Take(Taker& t, natsMsg* msg, Lease* lease);
+  Taken ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes);
+  void KeepBuffered(Taker& t);
+  bool AllProducersEnded();
+  // Consumer info: the batches not yet delivered, and whether the edge is
+  // drained (every producer ended, nothing pending or unacknowledged).
+  bool Drained(bool producers_ended, uint64_t* pending);
+
+  bool Stopped(QueueStatus* status);
+  bool Troubled(int64_t* since_ms, bool trouble);
+  bool AwaitBroker();
+  QueueStatus Fail(const std::string& message);
+
+  std::shared_ptr<NatsLink> link_;
+  NatsQueueOptions options_;
+  kvStore* kv_;
+  int64_t ack_wait_ms_;
+  std::string stream_;
+  std::string prefix_;    // "flow.<run>.e<edge>."
+  std::string stop_key_;  // "e<edge>.stop": "cancelled" or "closed"
+  int64_t limit_;         // the largest message we make: the broker's maximum, less room for headers
+  std::vector<std::unique_ptr<Books>> books_;
+  std::vector<std::unique_ptr<Taker>> takers_;
+  std::vector<bool> ended_seen_;  // producers known to have ended (for good); under ended_mu_
+  std::mutex ended_mu_;
+  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> closed_{false};
+  std::atomic<int64_t> stop_checked_ms_{0};
+  mutable std::mutex error_mu_;
+  std::string error_;
+};
+
+}  // namespace flow

@@ -1,0 +1,331 @@
+// Built only with libnats (the build defines FLOWRUN_NATS when pkg-config
+// finds it): without it the runtime still builds, with local queues only.
+#ifdef FLOWRUN_NATS
+
+#include "runtime/nats_run.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+namespace flow {
+namespace {
+
+constexpr const char* kAliveKey = "run.alive";
+// A run whose bucket has no heartbeat yet is being created: left alone for
+// this long.
+constexpr int64_t kCreationGraceNs = 60'000'000'000;
+
+// Our own values, but a bucket is open to anyone on the broker: garbage
+// reads as 0 rather than throwing.
+int64_t ToInt64(const char* text) { return text != nullptr ? std::strtoll(text, nullptr, 10) : 0; }
+
+int64_t WallNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The library's last error without its "(file.c:123): " prefix, lower-cased
+// at the start like our own messages.
+std::string Reason(natsStatus status) {
+  std::string text = nats_GetLastError(nullptr) != nullptr ? nats_GetLastError(nullptr) : "";
+  if (!text.empty() && text[0] == '(') {
+    const size_t close = text.find("): ");
+    if (close != std::string::npos) text.erase(0, close + 3);
+  }
+  if (text.empty()) text = natsStatus_GetText(status);
+  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z' && (text.size() < 2 || text[1] > 'Z')) text[0] = static_cast<char>(text[0] - 'A' + 'a');
+  return text;
+}
+
+// Stream names, closed over a run: one request, freed here.
+std::vector<std::string> StreamNames(NatsLink& link, natsStatus* status, jsErrCode* code) {
+  jsStreamNamesList* list = nullptr;
+  std::vector<std::string> names;
+  *status = js_StreamNames(&list, link.js(), nullptr, code);
+  if (*status == NATS_NOT_FOUND) *status = NATS_OK;  // no stream at all
+  if (list != nullptr) {
+    for (int i = 0; i < list->Count; ++i) names.emplace_back(list->List[i]);
+    jsStreamNamesList_Destroy(list);
+  }
+  return names;
+}
+
+// A broker without JetStream is told apart: the fix is on its command line.
+std::string ApiError(const NatsLink& link, const std::string& what, natsStatus status, jsErrCode code) {
+  if (status == NATS_NO_RESPONDERS || code == JSNotEnabledErr)
+    return "the broker at '" + link.url() + "' has no JetStream (start nats-server with -js)";
+  return link.Describe(what, status, code);
+}
+
+bool PutAlive(NatsLink& link, kvStore* kv, int64_t expiry_ns, std::string* error) {
+  const std::string value = std::to_string(expiry_ns);
+  natsStatus s = kvStore_PutString(nullptr, kv, kAliveKey, value.c_str());
+  if (s != NATS_OK) *error = link.Describe("cannot write the run's heartbeat", s);
+  return s == NATS_OK;
+}
+
+}  // namespace
+
+NatsLink::NatsLink(natsConnection* nc, jsCtx* js, const NatsLinkOptions& options)
+    : nc_(nc), js_(js), options_(options), shown_url_(RedactedUrl(options.url)) {}
+
+std::unique_ptr<NatsLink> NatsLink::Connect(const NatsLinkOptions& options, std::string* error) {
+  natsOptions* opts = nullptr;
+  natsConnection* nc = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  if (s == NATS_OK) s = natsOptions_SetURL(opts, options.url.c_str());
+  if (s == NATS_OK) s = natsOptions_SetName(opts, options.name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts, options.connect_timeout_ms);
+  // Reconnection never gives up by itself: each call bounds its own wait
+  // by broker_wait_ms and fails with a message naming the broker.
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
+  if (s == NATS_OK) s = natsConnection_Connect(&nc, opts);
+  natsOptions_Destroy(opts);
+  if (s != NATS_OK) {
+    *error = "cannot reach the broker at '" + RedactedUrl(options.url) + "': " + Reason(s);
+    return nullptr;
+  }
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = options.api_wait_ms;
+  jsCtx* js = nullptr;
+  s = natsConnection_JetStream(&js, nc, &jo);
+  if (s != NATS_OK) {
+    *error = "cannot use JetStream at '" + RedactedUrl(options.url) + "': " + Reason(s);
+    natsConnection_Destroy(nc);
+    return nullptr;
+  }
+  return std::unique_ptr<NatsLink>(new NatsLink(nc, js, options));
+}
+
+NatsLink::~NatsLink() {
+  if (connected()) natsConnection_FlushTimeout(nc_, options_.api_wait_ms);
+  jsCtx_Destroy(js_);
+  natsConnection_Destroy(nc_);
+}
+
+std::string NatsLink::Describe(const std::string& what, natsStatus status, jsErrCode code) const {
+  std::string text = what + ": ";
+  if (!connected()) return text + "lost the broker at '" + shown_url_ + "'";
+  text += Reason(status);
+  if (code != 0) text += " (jetstream error " + std::to_string(static_cast<int>(code)) + ")";
+  return text;
+}
+
+std::string RedactedUrl(std::string_view url) {
+  std::string out;
+  size_t start = 0;
+  while (start <= url.size()) {
+    size_t end = url.find(',', start);
+    if (end == std::string_view::npos) end = url.size();
+    std::string_view one = url.substr(start, end - start);
+    const size_t scheme = one.find("://");
+    const size_t host = scheme == std::string_view::npos ? 0 : scheme + 3;
+    const size_t at = one.find('@', host);
+    if (!out.empty()) out += ',';
+    if (at != std::string_view::npos) {
+      out.append(one.substr(0, host)).append("***").append(one.substr(at));
+    } else {
+      out.append(one);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+bool ValidRunId(std::string_view run) {
+  if (run.empty() || run.size() > 32) return false;
+  for (char c : run) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+std::string NewRunId() {
+  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::random_device device;
+  std::mt19937_64 random(device() ^ static_cast<uint64_t>(WallNanos()));
+  std::string id;
+  for (int i = 0; i < 16; ++i) id += kAlphabet[random() % 36];
+  return id;
+}
+
+std::string NatsBucketName(std::string_view run) { return "flow_" + std::string(run); }
+std::string NatsStreamName(std::string_view run, size_t edge) {
+  return "FLOW_" + std::string(run) + "_E" + std::to_string(edge);
+}
+std::string NatsSubjectPrefix(std::string_view run, size_t edge) {
+  return "flow." + std::string(run) + ".e" + std::to_string(edge) + ".";
+}
+
+bool CreateNatsRun(NatsLink& link, std::string_view run, int64_t expiry_ns, std::string* error) {
+  if (!ValidRunId(run)) {
+    *error = "invalid run id '" + std::string(run) + "' (1 to 32 letters and digits)";
+    return false;
+  }
+  const std::string bucket = NatsBucketName(run);
+  kvStore* kv = nullptr;
+  if (js_KeyValue(&kv, link.js(), bucket.c_str()) == NATS_OK) {
+    kvStore_Destroy(kv);
+    *error = "run '" + std::string(run) + "' exists already on the broker at '" + link.url() + "'";
+    return false;
+  }
+  kvConfig cfg;
+  kvConfig_Init(&cfg);
+  cfg.Bucket = bucket.c_str();
+  cfg.History = 1;
+  cfg.StorageType = js_FileStorage;
+  natsStatus s = js_CreateKeyValue(&kv, link.js(), &cfg);
+  if (s != NATS_OK) {
+    *error = ApiError(link, "cannot create the bucket '" + bucket + "'", s, static_cast<jsErrCode>(0));
+    return false;
+  }
+  const bool ok = PutAlive(link, kv, expiry_ns, error);
+  kvStore_Destroy(kv);
+  return ok;
+}
+
+bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEdgeOptions& options,
+                 std::string* error) {
+  const std::string name = NatsStreamName(run, edge);
+  const std::string prefix = NatsSubjectPrefix(run, edge);
+  const std::string batches = prefix + "b";
+  const std::string pieces = prefix + "c.>";
+  const char* subjects[] = {batches.c_str(), pieces.c_str()};
+  jsStreamConfig sc;
+  jsStreamConfig_Init(&sc);
+  sc.Name = name.c_str();
+  sc.Subjects = subjects;
+  sc.SubjectsLen = 2;
+  sc.Retention = js_WorkQueuePolicy;
+  sc.Storage = js_FileStorage;
+  // Bounded like a local queue: a publish beyond the capacity is refused
+  // (Push waits and tries again). Per subject, so that the pieces of a
+  // large record, each on a subject of its own, do not count.
+  sc.Discard = js_DiscardNew;
+  sc.DiscardNewPerSubject = true;
+  sc.MaxMsgsPerSubject = options.capacity_messages;
+  sc.Duplicates = options.duplicate_window_ns;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  jsStreamInfo* si = nullptr;
+  natsStatus s = js_AddStream(&si, link.js(), &sc, nullptr, &code);
+  jsStreamInfo_Destroy(si);
+  if (s != NATS_OK) {
+    *error = ApiError(link, "cannot create the stream '" + name + "'", s, code);
+    return false;
+  }
+  // One durable consumer for every replica of the consuming stage, on every
+  // machine: the work queue hands each batch to one of them. Work-queue
+  // streams take explicit acknowledgements only.
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = kNatsConsumerName;
+  cc.AckPolicy = js_AckExplicit;
+  cc.AckWait = options.ack_wait_ns;
+  cc.MaxDeliver = options.max_deliver;
+  cc.FilterSubject = batches.c_str();
+  jsConsumerInfo* ci = nullptr;
+  s = js_AddConsumer(&ci, link.js(), name.c_str(), &cc, nullptr, &code);
+  jsConsumerInfo_Destroy(ci);
+  if (s != NATS_OK) {
+    *error = ApiError(link, "cannot create the consumer of '" + name + "'", s, code);
+    return false;
+  }
+  return true;
+}
+
+bool TouchNatsRun(NatsLink& link, std::string_view run, std::string* error) {
+  kvStore* kv = nullptr;
+  kvEntry* entry = nullptr;
+  natsStatus s = js_KeyValue(&kv, link.js(), NatsBucketName(run).c_str());
+  if (s == NATS_OK) s = kvStore_Get(&entry, kv, kAliveKey);
+  bool ok = s == NATS_OK;
+  if (ok) {
+    ok = PutAlive(link, kv, ToInt64(kvEntry_ValueString(entry)), error);
+  } else {
+    *error = link.Describe("cannot find run '" + std::string(run) + "'", s);
+  }
+  kvEntry_Destroy(entry);
+  kvStore_Destroy(kv);
+  return ok;
+}
+
+bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error) {
+  natsStatus s;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const std::vector<std::string> names = StreamNames(link, &s, &code);
+  if (s != NATS_OK) {
+    *error = ApiError(link, "cannot list the streams", s, code);
+    return false;
+  }
+  const std::string prefix = "FLOW_" + std::string(run) + "_E";
+  for (const std::string& name : names) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    s = js_DeleteStream(link.js(), name.c_str(), nullptr, &code);
+    if (s != NATS_OK && s != NATS_NOT_FOUND) {
+      *error = link.Describe("cannot remove the stream '" + name + "'", s, code);
+      return false;
+    }
+  }
+  const std::string bucket = NatsBucketName(run);
+  s = js_DeleteKeyValue(link.js(), bucket.c_str());
+  if (s != NATS_OK && s != NATS_NOT_FOUND) {
+    *error = link.Describe("cannot remove the bucket '" + bucket + "'", s);
+    return false;
+  }
+  return true;
+}
+
+int SweepStaleNatsRuns(NatsLink& link, std::string* error) {
+  natsStatus s;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const std::vector<std::string> names = StreamNames(link, &s, &code);
+  if (s != NATS_OK) {
+    *error = ApiError(link, "cannot list the streams", s, code);
+    return -1;
+  }
+  std::vector<std::string> buckets, stale;
+  for (const std::string& name : names) {
+    if (name.rfind("KV_flow_", 0) == 0) buckets.push_back(name.substr(8));
+  }
+  const int64_t now = WallNanos();
+  for (const std::string& run : buckets) {
+    kvStore* kv = nullptr;
+    kvEntry* entry = nullptr;
+    if (js_KeyValue(&kv, link.js(), NatsBucketName(run).c_str()) != NATS_OK) continue;
+    if (kvStore_Get(&entry, kv, kAliveKey) == NATS_OK) {
+      // Server time on both sides of the comparison would be exact; the
+      // local clock is close enough for expiries of minutes.
+      if (kvEntry_Created(entry) + ToInt64(kvEntry_ValueString(entry)) < now) stale.push_back(run);
+    } else {
+      jsStreamInfo* si = nullptr;
+      if (js_GetStreamInfo(&si, link.js(), ("KV_" + NatsBucketName(run)).c_str(), nullptr, nullptr) == NATS_OK &&
+          si->Created + kCreationGraceNs < now)
+        stale.push_back(run);
+      jsStreamInfo_Destroy(si);
+    }
+    kvEntry_Destroy(entry);
+    kvStore_Destroy(kv);
+  }
+  // Streams whose bucket is gone: a removal that died half-way.
+  for (const std::string& name : names) {
+    if (name.rfind("FLOW_", 0) != 0) continue;
+    const std::string run = name.substr(5, name.find('_', 5) - 5);
+    bool has_bucket = false;
+    for (const std::string& b : buckets) has_bucket = has_bucket || b == run;
+    bool listed = false;
+    for (const std::string& r : stale) listed = listed || r == run;
+    if (!has_bucket && !listed) stale.push_back(run);
+  }
+  for (const std::string& run : stale) {
+    if (!RemoveNatsRun(link, run, error)) return -1;
+  }
+  return static_cast<int>(stale.size());
+}
+
+}  // namespace flow
+
+#endif  // FLOWRUN_NATS

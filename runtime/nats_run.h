@@ -1,0 +1,114 @@
+// A run's place on a NATS JetStream broker (issue 8): the connection, the
+// names, and the streams and key-value bucket that a run creates at its
+// start and removes at its end.
+//
+// Names. Everything a run owns carries its run id, so that several runs
+// share one broker without seeing each other's records:
+//   bucket   flow_<run>             producer books, stop flags, heartbeat
+//   stream   FLOW_<run>_E<edge>     one work-queue stream per edge, with
+//   subjects flow.<run>.e<edge>.b   the batches (one durable pull consumer,
+//                                   "takers", filtered on this subject)
+//            flow.<run>.e<edge>.c.<token>.<i>  the pieces of large records
+//                                   (no consumer: read by subject, purged
+//                                   once their batch is acknowledged)
+// A run id is 1 to 32 letters and digits (no '_': the names above split
+// at the first one).
+//
+// Expiry. JetStream never deletes a stream by itself and a message age
+// limit would drop records that merely wait long, so a run is kept alive
+// by a heartbeat in its bucket (TouchNatsRun) and removed whole by whoever
+// sweeps next (SweepStaleNatsRuns) once the heartbeat is older than the
+// run's expiry: an origin that crashed leaves nothing for long.
+//
+// libnats starts threads and has no fork handlers: a process that forks
+// workers makes no libnats call before the fork; each worker connects after.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nats/nats.h>
+
+namespace flow {
+
+struct NatsLinkOptions {
+  std::string url;  // nats://[user:password@]host:port, or several, comma-separated
+  std::string name = "flowrun";    // how the connection shows on the server
+  int64_t connect_timeout_ms = 2000;
+  // How long a call waits for a lost broker to come back before it fails
+  // (never a hang): reconnection is attempted all that time.
+  int64_t broker_wait_ms = 10000;
+  int64_t api_wait_ms = 2000;  // one JetStream API request (info, key-value)
+};
+
+// One connection to the broker and its JetStream context. Thread-safe as
+// libnats is; the queues of a process share one.
+class NatsLink {
+ public:
+  // Null with `*error` set ("cannot reach the broker at 'nats://host:4222':
+  // ...") when the broker does not answer within the connect timeout.
+  static std::unique_ptr<NatsLink> Connect(const NatsLinkOptions& options, std::string* error);
+  ~NatsLink();  // flushes first: acknowledgements are buffered
+  NatsLink(const NatsLink&) = delete;
+  NatsLink& operator=(const NatsLink&) = delete;
+
+  natsConnection* connection() const { return nc_; }
+  jsCtx* js() const { return js_; }
+  // The URL without user, password or token: for messages.
+  const std::string& url() const { return shown_url_; }
+  int64_t broker_wait_ms() const { return options_.broker_wait_ms; }
+  int64_t api_wait_ms() const { return options_.api_wait_ms; }
+  // The largest message the server takes (headers included).
+  int64_t max_payload() const { return natsConnection_GetMaxPayload(nc_); }
+  bool connected() const { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
+
+  // "what: the broker's or the library's reason", for a failed call.
+  std::string Describe(const std::string& what, natsStatus status, jsErrCode code = static_cast<jsErrCode>(0)) const;
+
+ private:
+  NatsLink(natsConnection* nc, jsCtx* js, const NatsLinkOptions& options);
+
+  natsConnection* nc_;
+  jsCtx* js_;
+  NatsLinkOptions options_;
+  std::string shown_url_;
+};
+
+// `url` with any user, password or token replaced by "***".
+std::string RedactedUrl(std::string_view url);
+
+bool ValidRunId(std::string_view run);
+// 16 random letters and digits.
+std::string NewRunId();
+std::string NatsBucketName(std::string_view run);
+std::string NatsStreamName(std::string_view run, size_t edge);
+std::string NatsSubjectPrefix(std::string_view run, size_t edge);  // "flow.<run>.e<edge>."
+inline constexpr const char* kNatsConsumerName = "takers";
+
+struct NatsEdgeOptions {
+  int64_t ack_wait_ns = 5'000'000'000;  // a lease not acknowledged by then goes to another consumer
+  int64_t max_deliver = -1;             // deliveries of one batch at most; -1: no limit
+  int64_t capacity_messages = 64;       // batches waiting in the edge before Push blocks
+  // How long a re-published batch is recognised and dropped: longer than
+  // a lease can take to come back after its holder died.
+  int64_t duplicate_window_ns = 600'000'000'000;
+};
+
+// The run's bucket and first heartbeat; `expiry_ns` is how long the run
+// survives without one. False with `*error` when the run exists already,
+// the id is invalid or the broker has no JetStream.
+bool CreateNatsRun(NatsLink& link, std::string_view run, int64_t expiry_ns, std::string* error);
+// One edge's stream and its durable consumer.
+bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEdgeOptions& options,
+                 std::string* error);
+bool TouchNatsRun(NatsLink& link, std::string_view run, std::string* error);
+// Every stream of the run, then its bucket (so a crash half-way leaves the
+// bucket, and with it the heartbeat that lets a sweep finish the job).
+bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error);
+// Removes the runs whose heartbeat is older than their expiry, and streams
+// left without a bucket. Returns how many runs it removed; -1 on error.
+int SweepStaleNatsRuns(NatsLink& link, std::string* error);
+
+}  // namespace flow
