@@ -57,6 +57,10 @@ bool ResolveCommandOptions(CommandOptions& options) {
       return false;
     }
   }
+  if (options.broker_url && options.broker_url->empty()) {
+    std::fprintf(stderr, "flowrun: error: --broker takes a URL (nats://HOST:PORT), got ''\n");
+    return false;
+  }
   if (options.grace_text && !ParseDurationNanos(*options.grace_text)) {
     std::fprintf(stderr, "flowrun: error: --grace takes a duration (250ms, 5s, 2m), got '%s'\n",
                  options.grace_text->c_str());
@@ -147,6 +151,7 @@ int RunRunCommand(CommandOptions& options) {
   if (options.max_restarts) run.max_restarts = *options.max_restarts;
   run.stats_path = options.stats_path.value_or("");
   run.progress = options.progress;
+  run.broker_url = options.broker_url.value_or("");
   int64_t sort_memory = options.sort_memory_text ? ParseQueueCapacity(*options.sort_memory_text)->bytes
                                                  : StageContext().sort_memory_bytes;
   const char* tmpdir = std::getenv("TMPDIR");

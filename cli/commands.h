@@ -27,6 +27,7 @@ struct CommandOptions {
   std::optional<std::string> grace_text;
   std::optional<int> max_restarts;
   std::optional<std::string> sort_memory_text;  // "256MiB"
+  std::optional<std::string> broker_url;  // run --broker nats://HOST:PORT
   bool no_jit = false;
   bool dry_run = false;
   std::string graph_format = "text";

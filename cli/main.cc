@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
                   "how many times the workers of one stage may be replaced after dying (100)")
       ->check(CLI::NonNegativeNumber)
       ->type_name("N");
+  run->add_option("--broker", run_options.broker_url,
+                  "put every edge on this NATS JetStream broker instead of shared memory")
+      ->type_name("nats://HOST:PORT");
   run->add_flag("--no-jit", run_options.no_jit, "run inline blocks on the reference interpreter");
   run->add_flag("--dry-run", run_options.dry_run, "check and print the plan, run nothing (= flowrun check)");
 

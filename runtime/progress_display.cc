@@ -99,6 +99,7 @@ std::vector<std::string> ProgressDisplay::Lines(double seconds) {
     double fill = -1;
     for (int e : node.inputs) {
       const ShmQueue* q = queues_[static_cast<size_t>(e)];
+      if (q == nullptr) continue;  // an edge on a broker: its fill is not known here
       ShmQueueStats s = q->Stats();
       fill = std::max({fill, static_cast<double>(s.records) / static_cast<double>(q->capacity_records()),
                        static_cast<double>(s.bytes) / static_cast<double>(q->capacity_bytes())});

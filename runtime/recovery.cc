@@ -60,11 +60,20 @@ std::string Recovery::Recover(const WorkerExited& event) {
   // Outputs first: a run it was copying is dropped, and the books then say
   // exactly what it published.
   std::vector<ProducerProgress> books;
+  // An edge on a broker (null here) has nothing to repair: a batch is
+  // published whole or not at all, and its books are the broker's, which
+  // the supervisor does not read (no libnats call in a process that forks).
+  bool on_broker = false;
   for (int e : node.outputs) {
     ShmQueue* q = queues_[static_cast<size_t>(e)];
+    if (q == nullptr) {
+      on_broker = true;
+      continue;
+    }
     q->RecoverProducer(instance);
     books.push_back(q->PublishedBy(instance));
   }
+  if (on_broker) books.clear();  // no floors: the broker's message ids drop what is published again
   RedoEntry* entry = nullptr;
   if (std::string why = NoteLease(node, event.slot, event, books, &entry); !why.empty()) return why;
 
@@ -74,6 +83,12 @@ std::string Recovery::Recover(const WorkerExited& event) {
   const uint64_t key = journal.lease.load(std::memory_order_relaxed) - 1;
   bool requeued = false;
   for (int e : node.inputs) {
+    // The broker gives the dead worker's batches back after their ack wait;
+    // the redo entry waits for them.
+    if (queues_[static_cast<size_t>(e)] == nullptr) {
+      requeued = true;
+      continue;
+    }
     RecoveryReport report = queues_[static_cast<size_t>(e)]->RecoverConsumer(instance);
     if (!report.lost.empty()) {
       return "a record of " + std::to_string(report.lost.front().bytes) +

@@ -30,7 +30,8 @@ namespace flow {
 
 class Recovery {
  public:
-  // `queues[e]` is edge e's queue; `first_slot[n]` the pool slot of node
+  // `queues[e]` is edge e's queue, null for an edge on a broker (whose
+  // ack wait returns a dead worker's batches); `first_slot[n]` the pool slot of node
   // n's first instance (StatsSlots). Everything must outlive this object.
   Recovery(const StageGraph& graph, std::vector<ShmQueue*> queues, std::vector<size_t> first_slot,
            RecoveryBook* book, RunControl* control, int max_restarts);

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 
+#include "runtime/broker_edges.h"
 #include "runtime/progress_display.h"
 #include "runtime/recovery.h"
 #include "runtime/recovery_book.h"
@@ -68,6 +69,25 @@ bool WriteFile(const std::string& path, const std::string& text, std::string* er
   return true;
 }
 
+// A worker that replaces one that died, on a broker: the dead one's books
+// on the broker say how far it got publishing the outputs of the lease it
+// held, which comes back after its ack wait; those outputs must not go out
+// again. The supervisor writes these floors itself for a shared-memory
+// edge (Recovery::NoteLease), but it cannot read the broker, so the
+// replacement, which starts long before the ack wait is over, does.
+void RaiseFloorsFromBroker(const StageNode& node, int instance, const std::vector<Queue*>& edge_queues,
+                           RecoveryBook* book) {
+  if (node.inputs.empty() || node.outputs.size() > kMaxRedoOutputs) return;
+  for (size_t k = 0; k < node.outputs.size(); ++k) {
+    const ProducerProgress p = edge_queues[static_cast<size_t>(node.outputs[k])]->PublishedBy(instance);
+    if (p.origin == 0) continue;  // nothing published yet: a first start
+    RedoEntry* entry = book->Find(p.origin - 1);
+    if (entry == nullptr) continue;  // that lease was acknowledged: nothing to redo
+    const uint64_t floor = static_cast<uint64_t>(p.last_seq) + 1;
+    if (floor > entry->floors[k].load(std::memory_order_relaxed)) entry->floors[k].store(floor, std::memory_order_relaxed);
+  }
+}
+
 class Runner {
  public:
   Runner(const StageGraph& graph, const std::vector<BlockFunction>& blocks,
@@ -92,7 +112,11 @@ class Runner {
   const std::vector<BlockFunction>& blocks_;
   const StageMaker& make_stage_;
   const RunOptions& options_;
-  std::vector<std::unique_ptr<ShmQueue>> queues_;  // by edge id
+  std::vector<std::unique_ptr<ShmQueue>> queues_;  // by edge id; empty with a broker
+  // By edge id: what the workers use. The ShmQueues; with a broker, null in
+  // the supervisor and, in a worker, its own NatsQueues for its edges.
+  std::vector<Queue*> edge_queues_;
+  std::unique_ptr<BrokerKeeper> keeper_;  // with a broker: the run on it
   std::unique_ptr<RunControl> control_;
   std::unique_ptr<RunStats> stats_;
   std::unique_ptr<RecoveryBook> book_;
@@ -114,6 +138,7 @@ bool Runner::Prepare() {
     }
   }
   for (const QueueEdge& edge : graph_.edges) {
+    if (!options_.broker_url.empty()) break;  // the keeper makes them on the broker (Run)
     ShmQueueOptions q;
     q.producers = graph_.nodes[static_cast<size_t>(edge.from)].replicas;
     q.consumers = graph_.nodes[static_cast<size_t>(edge.to)].replicas;
@@ -127,6 +152,8 @@ bool Runner::Prepare() {
     }
     queues_.push_back(std::move(queue));
   }
+  edge_queues_.assign(graph_.edges.size(), nullptr);
+  for (size_t e = 0; e < queues_.size(); ++e) edge_queues_[e] = queues_[e].get();
   first_slot_ = StatsSlots(graph_);
   control_ = RunControl::Create(graph_.nodes.size(), graph_.edges.size(), &error);
   if (control_) stats_ = RunStats::Create(first_slot_.back(), &error);
@@ -167,12 +194,15 @@ WorkerSetup Runner::SetupFor(size_t n, int instance) const {
   s.instance = instance;
   for (int e : node.inputs) {
     s.input_edges.push_back(static_cast<size_t>(e));
-    s.inputs.push_back(queues_[static_cast<size_t>(e)].get());
+    s.inputs.push_back(edge_queues_[static_cast<size_t>(e)]);
     s.input_hints.push_back(&control_->batch_hint(static_cast<size_t>(e)));
   }
   for (int e : node.outputs) {
-    s.outputs.push_back(queues_[static_cast<size_t>(e)].get());
-    s.output_hints.push_back(&control_->batch_hint(static_cast<size_t>(e)));
+    s.outputs.push_back(edge_queues_[static_cast<size_t>(e)]);
+    // On a broker, a batch's message id names its records, and a lease
+    // redone elsewhere is dropped as a duplicate only if it is cut into
+    // the same batches: full batches, never a size that changes over time.
+    s.output_hints.push_back(keeper_ ? nullptr : &control_->batch_hint(static_cast<size_t>(e)));
   }
   if (node.options.ordered && node.replicas > 1) s.order_gate = &control_->gate(n);
   s.on_error = node.options.on_error;
@@ -189,6 +219,23 @@ WorkerSetup Runner::SetupFor(size_t n, int instance) const {
 
 int Runner::WorkerMain(size_t n, int instance) {
   const StageNode& node = graph_.nodes[n];
+  // With a broker: this process's own connection, made after the fork
+  // (libnats is not fork-safe), and its NatsQueues in edge_queues_ (this
+  // process's copy). Declared first: it outlives the stage and the loop.
+  std::unique_ptr<BrokerEdges> broker;
+  if (keeper_) {
+    for (int fd : keeper_->descriptors()) close(fd);
+    std::string error;
+    broker = BrokerEdges::Open(keeper_->url(), keeper_->run(), graph_, n, &error);
+    if (!broker) {
+      Say(STDERR_FILENO, Location(node) + ": error: '" + node.label + "#" + std::to_string(instance + 1) +
+                             "': " + error);
+      return 1;
+    }
+    for (int e : node.inputs) edge_queues_[static_cast<size_t>(e)] = broker->edge(static_cast<size_t>(e));
+    for (int e : node.outputs) edge_queues_[static_cast<size_t>(e)] = broker->edge(static_cast<size_t>(e));
+    RaiseFloorsFromBroker(node, instance, edge_queues_, book_.get());
+  }
   WorkerSetup setup = SetupFor(n, instance);
   StageInstance what;
   what.node = &node;
@@ -266,14 +313,22 @@ int Runner::Conclude(int exit_code) {
 int Runner::Run() {
   if (!Prepare()) return prepare_exit_;
   const uint64_t start = MonotonicNanos();
-  std::vector<ShmQueue*> queues;
-  for (const auto& q : queues_) queues.push_back(q.get());
+  if (!options_.broker_url.empty()) {
+    std::string error;
+    keeper_ = BrokerKeeper::Start(graph_, options_.broker_url, &error);
+    if (!keeper_) {
+      Say(options_.log_fd, "flowrun: error: " + error);
+      return 1;
+    }
+  }
+  // Null for an edge on the broker: recovery and the display leave it be.
+  std::vector<ShmQueue*> queues(graph_.edges.size(), nullptr);
+  for (size_t e = 0; e < queues_.size(); ++e) queues[e] = queues_[e].get();
   Recovery recovery(graph_, queues, first_slot_, book_.get(), control_.get(), options_.max_restarts);
   RecoveringPolicy policy(&recovery, [this] { control_->RequestStop(); }, options_.grace);
   std::unique_ptr<ProgressDisplay> display;
   if (options_.progress && isatty(options_.log_fd)) {
-    std::vector<const ShmQueue*> shown;
-    for (const auto& q : queues_) shown.push_back(q.get());
+    std::vector<const ShmQueue*> shown(queues.begin(), queues.end());
     display = std::make_unique<ProgressDisplay>(graph_, *stats_, shown, options_.log_fd);
     std::string error;
     if (!display->Start(&error)) {
@@ -298,6 +353,12 @@ int Runner::Run() {
     }
   }  // every worker is reaped here, and its last log lines are out
   if (display) display->Finish();
+  if (keeper_) {
+    // Every worker is gone: the run's streams and bucket go too.
+    std::string error;
+    if (!keeper_->Finish(&error))
+      Say(options_.log_fd, "flowrun: warning: the run's streams may be left on the broker: " + error);
+  }
   const uint64_t elapsed = MonotonicNanos() - start;
   if (result.exit_code != 0 && !result.reason.empty()) {
     bool interrupted = result.exit_code == 128 + SIGINT || result.exit_code == 128 + SIGTERM;

@@ -57,6 +57,9 @@ struct RunOptions {
   bool progress = false;         // drawn only when `log_fd` is a terminal
   int log_fd = STDERR_FILENO;    // the run's messages and the workers' log lines
   int max_restarts = kDefaultMaxRestarts;  // per stage, before a dying stage stops the run
+  // nats://[user:password@]host:port: every edge on that NATS JetStream
+  // broker instead of shared memory (runtime/broker_edges.h); "" for local.
+  std::string broker_url;
 };
 
 // Runs `graph` to its end. `blocks[i]` is node i's block function (made in

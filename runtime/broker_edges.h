@@ -1,0 +1,100 @@
+// A run's edges on a NATS JetStream broker (`flowrun run --broker URL`,
+// issue 8): every edge of the stage graph is a NatsQueue instead of a
+// ShmQueue; the workers are still forked on this machine.
+//
+// libnats starts threads and has no fork handlers, so the supervisor never
+// calls it: it would fork its workers afterwards. Two kinds of process do:
+//
+//   - the keeper (BrokerKeeper), one child forked before any worker: it
+//     sweeps the broker of stale runs, creates this run's bucket and one
+//     stream per edge, says so on a pipe, keeps the run's heartbeat while
+//     the run lasts, and removes the run when the supervisor closes its
+//     end of the control pipe. If the supervisor dies, the keeper dies
+//     with it (PR_SET_PDEATHSIG) and the run is swept after its expiry;
+//   - each worker (BrokerEdges), which opens its own connection after the
+//     fork and its NatsQueue for the edges of its stage.
+//
+// Nothing but pipes passes between the supervisor and the keeper; the run
+// id is drawn in the supervisor (no libnats call) and inherited.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compiler/stage_graph.h"
+#include "runtime/queue.h"
+
+namespace flow {
+
+class NatsLink;
+class NatsQueue;
+
+// How long a run survives on the broker without a heartbeat (an origin
+// that crashed), and how often the keeper beats.
+inline constexpr int64_t kBrokerRunExpiryNs = 60'000'000'000;
+inline constexpr int64_t kBrokerHeartbeatMs = 10'000;
+// The ack wait of an edge whose consumer has no [timeout]: a dead
+// worker's batches go to another after this long.
+inline constexpr int64_t kBrokerAckWaitNs = 5'000'000'000;
+
+class BrokerKeeper {
+ public:
+  // Forks the keeper and waits until the run exists on the broker. Null
+  // with `*error` ("cannot reach the broker at 'nats://host:4222': ...",
+  // without credentials) when it cannot be made. The caller must be
+  // single-threaded and must not have called libnats.
+  static std::unique_ptr<BrokerKeeper> Start(const StageGraph& graph, const std::string& url, std::string* error);
+  // Finishes (ignoring errors) if Finish was not called.
+  ~BrokerKeeper();
+  BrokerKeeper(const BrokerKeeper&) = delete;
+  BrokerKeeper& operator=(const BrokerKeeper&) = delete;
+
+  const std::string& run() const { return run_; }
+  const std::string& url() const { return url_; }
+  // The keeper's pipes, which a forked worker closes first: the keeper
+  // must see the control pipe close when the supervisor closes it.
+  std::vector<int> descriptors() const { return {report_fd_, control_fd_}; }
+
+  // Tells the keeper to remove the run's streams and bucket, and waits for
+  // it. False with `*error` when it could not.
+  bool Finish(std::string* error);
+
+ private:
+  BrokerKeeper(std::string url, std::string run) : url_(std::move(url)), run_(std::move(run)) {}
+  // One line from the keeper; false at end of file.
+  bool ReadReport(std::string* line);
+
+  std::string url_;
+  std::string run_;
+  pid_t pid_ = -1;
+  int report_fd_ = -1;   // the keeper's reports: "ok", or an error message
+  int control_fd_ = -1;  // closed to say "the run is over"
+};
+
+// One worker's ends of its stage's edges, on its own connection. Made in
+// the worker process, after the fork.
+class BrokerEdges {
+ public:
+  // Connects and opens node `node`'s input and output edges. Null with
+  // `*error` when the broker or the run's streams cannot be reached.
+  static std::unique_ptr<BrokerEdges> Open(const std::string& url, const std::string& run, const StageGraph& graph,
+                                           size_t node, std::string* error);
+  ~BrokerEdges();  // the queues first, then the link (which flushes the acks)
+  BrokerEdges(const BrokerEdges&) = delete;
+  BrokerEdges& operator=(const BrokerEdges&) = delete;
+
+  // Edge `edge`'s queue; null for an edge that is not the node's.
+  Queue* edge(size_t edge) const;
+
+ private:
+  BrokerEdges() = default;
+
+  std::shared_ptr<NatsLink> link_;
+  std::vector<std::unique_ptr<NatsQueue>> queues_;  // by edge id
+};
+
+}  // namespace flow
