@@ -71,6 +71,26 @@ bool Accepts(int port) {
   return ok;
 }
 
+// libnats starts threads (at its first call, and per connection) that
+// inherit the signal mask of the thread that makes them, and stay for the
+// life of the test binary. Left with the signals unblocked, they would take
+// a SIGTERM or SIGCHLD that a later test (process_test's SignalWatch) means
+// for its own thread and signalfd. So each NATS test blocks those signals
+// while it runs, and every libnats thread is born with them blocked.
+class BlockedSignals {
+ public:
+  BlockedSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&set, sig);
+    pthread_sigmask(SIG_BLOCK, &set, &old_);
+  }
+  ~BlockedSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+ private:
+  sigset_t old_;
+};
+
 // A nats-server of the test's own, stopped and its store removed at the end.
 class Server {
  public:
@@ -112,6 +132,7 @@ class Server {
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
 
  private:
+  BlockedSignals blocked_;  // first member: in force before any libnats call
   pid_t pid_ = 0;
   int port_ = 0;
   std::string dir_;
