@@ -163,7 +163,7 @@ def slower_than_timeout_is_a_record_error(t):
 def no_entry_and_ipv6_answers(t):
     with responder() as port:
         r = run_flowrun(t, ["-e", f'lines("example.com\\n2001:db8::1\\n8.8.8.8") | '
-                                  f'whois(server = "localhost:{port}", fields = "netname, country")'])
+                                  f'whois(server = "127.0.0.1:{port}", fields = "netname, country")'])
     t.expect(r.returncode == 0 and r.stderr == b"", "mixed queries", r)
     t.equal(r.stdout.decode(), "example.com\t\t\n2001:db8::1\tDOC-NET6\tNL\n8.8.8.8\tNET-8-8\tBR\n",
             "no entry gives empty fields; IPv6 and made-up networks")

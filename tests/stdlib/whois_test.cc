@@ -2,6 +2,7 @@
 // against a small TCP server in this process (a thread on a free loopback
 // port) that answers, stays silent, resets, drips or floods.
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -287,6 +288,14 @@ TEST_SUITE("whois") {
   }
 
   TEST_CASE("a name resolves: localhost, trying each of its addresses") {
+    // A bare root (the CI's) may have no /etc/hosts: then there is no name
+    // to resolve, which is the system's state, not the client's fault.
+    addrinfo* found = nullptr;
+    if (getaddrinfo("localhost", nullptr, nullptr, &found) != 0) {
+      MESSAGE("'localhost' does not resolve on this machine: skipped");
+      return;
+    }
+    freeaddrinfo(found);
     FakeWhoisServer server(NetAnswer);
     std::string answer, error;
     WhoisClient client("localhost:" + std::to_string(server.port()), 2'000'000'000);
