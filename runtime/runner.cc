@@ -173,6 +173,15 @@ bool Runner::Prepare() {
   for (const StageNode& node : graph_.nodes) {
     std::string target = OutputPath(node);
     if (target == "-") target.clear();
+    // A device, a FIFO or a socket (/dev/null, a named pipe) is written in
+    // place: renaming a file onto it would replace it (as root, /dev/null
+    // would become a plain file), and it has no half-written state to hide.
+    struct stat info {};
+    if (!target.empty() && stat(target.c_str(), &info) == 0 && !S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {
+      temp_paths_.push_back(target);
+      targets_.push_back("");
+      continue;
+    }
     temp_paths_.push_back(target.empty() ? "" : SinkTempPath(target, node.id));
     // The name is this supervisor's; a file of a dead one with the same pid
     // must not be taken for the output so far.
@@ -287,7 +296,7 @@ void Runner::ReportSkips() {
 int Runner::Conclude(int exit_code) {
   for (size_t n = 0; n < graph_.nodes.size(); ++n) {
     const std::string& temp = temp_paths_[n];
-    if (temp.empty()) continue;
+    if (temp.empty() || targets_[n].empty()) continue;  // none, or written in place
     if (exit_code != 0) {
       unlink(temp.c_str());
       continue;

@@ -117,9 +117,11 @@ std::unique_ptr<Stage> MakeReportStage(ReportSpec spec, std::string* error) {
     return nullptr;
   }
   if (spec.target == "-") return std::make_unique<ReportStage>(STDOUT_FILENO, spec.target, std::move(formatter));
-  // O_EXCL: the temporary name is the supervisor's and must be new; mode
-  // 0666 less the umask, as any tool that creates a file.
-  int fd = open(spec.temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  // The temporary name is the supervisor's (it removed any stale file of
+  // that name), or the target itself when that is a device or a FIFO
+  // written in place; mode 0666 less the umask, as any tool that creates a
+  // file.
+  int fd = open(spec.temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) {
     *error = "cannot write '" + spec.target + "': cannot create '" + spec.temp_path + "': " + std::strerror(errno);
     return nullptr;

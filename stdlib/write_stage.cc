@@ -22,6 +22,7 @@
 // EFBIG ("File too large") because the worker ignores SIGXFSZ too.
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -60,7 +61,10 @@ class WriteStage : public Stage {
   bool Resume(uint64_t token, int64_t nr) override {
     (void)nr;
     written_ = token;
-    if (fd_ == STDOUT_FILENO) return true;
+    // Only a regular file can be cut back: a device or a FIFO the run
+    // writes in place (/dev/null) takes what comes.
+    struct stat info {};
+    if (fd_ == STDOUT_FILENO || fstat(fd_, &info) != 0 || !S_ISREG(info.st_mode)) return true;
     if (ftruncate(fd_, static_cast<off_t>(token)) != 0 || lseek(fd_, static_cast<off_t>(token), SEEK_SET) < 0) {
       Fail(errno);
       return false;

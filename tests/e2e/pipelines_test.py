@@ -224,5 +224,27 @@ def stats_file(t):
     t.expect(stats["elapsed_seconds"] > 0, "elapsed time")
 
 
+@test
+def a_fifo_or_device_target_is_written_in_place(t):
+    # Not renamed over (as root, write("/dev/null") would have turned
+    # /dev/null into a plain file): a FIFO stays a FIFO and its reader gets
+    # the records; report writes the same way.
+    import stat as stat_module
+    import threading
+    for sink in ('write("pipe")', 'report("pipe", format = "csv")'):
+        fifo = t.path("pipe")
+        os.mkfifo(fifo)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+        reader.start()
+        r = t.run(f'lines("a\\tb\\nc") | {sink}')
+        reader.join(timeout=30)
+        t.equal(r.returncode, 0, f"{sink}: exit code")
+        t.expect(stat_module.S_ISFIFO(os.stat(fifo).st_mode), f"{sink}: the target is still a FIFO")
+        t.equal(got, [b"a\tb\nc\n" if sink.startswith("write") else b"a,b\r\nc\r\n"], f"{sink}: what the reader got")
+        t.equal(sorted(os.listdir(t.dir)), ["pipe"], f"{sink}: no temporary file left")
+        os.unlink(fifo)
+
+
 if __name__ == "__main__":
     main()

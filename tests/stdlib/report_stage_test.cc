@@ -1,6 +1,6 @@
 // report: each format's exact text (quoting, escaping, ragged rows, empty
 // input), JSON's treatment of bytes that are not UTF-8, streaming past the
-// write buffer, and the sink's errors (a taken temporary name, a full
+// write buffer, and the sink's errors (a missing directory, a full
 // device, an unknown format).
 #include <fcntl.h>
 #include <unistd.h>
@@ -212,13 +212,19 @@ TEST_SUITE("report") {
     CHECK(again == first);
   }
 
-  TEST_CASE("report creates its temporary file new, and refuses an unknown format") {
+  TEST_CASE("report writes over what its file held, cannot create one in a missing directory, and refuses an unknown format") {
     TempDir dir;
-    std::string temp = dir.Write("taken.tmp", "old");
+    std::string temp = dir.Write("taken.tmp", "old old old");
     std::string error;
-    CHECK(MakeReportStage({"out.csv", temp, "csv", false}, &error) == nullptr);
-    CHECK(error == "cannot write 'out.csv': cannot create '" + temp + "': File exists");
-    CHECK(stagetest::ReadFile(temp) == "old");
+    std::unique_ptr<Stage> stage = MakeReportStage({"out.tsv", temp, "tsv", false}, &error);
+    REQUIRE(stage != nullptr);
+    stagetest::CollectingEmitter sink;
+    CHECK(stage->OnRecord(RecordView{"a\tb", 1, 0}, sink).ok());
+    CHECK(stage->Finish(sink).ok());
+    CHECK(stagetest::ReadFile(temp) == "a\tb\n");
+    const std::string missing = dir.File("no/such/dir/x.tmp");
+    CHECK(MakeReportStage({"out.csv", missing, "csv", false}, &error) == nullptr);
+    CHECK(error == "cannot write 'out.csv': cannot create '" + missing + "': No such file or directory");
     CHECK(MakeReportStage({"out.x", dir.File("x.tmp"), "xml", false}, &error) == nullptr);
     CHECK(error == "unknown report format 'xml' (tsv, csv, json or markdown)");
     CHECK(dir.Entries() == std::vector<std::string>{"taken.tmp"});
