@@ -12,7 +12,6 @@
 // are Fatal, name the target, and read as write()'s do ("stdout closed"
 // when the reader of stdout has gone; the worker ignores SIGPIPE).
 #include <fcntl.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +19,7 @@
 #include <memory>
 
 #include "stdlib/report_format.h"
+#include "stdlib/sink_output.h"
 #include "stdlib/stages.h"
 
 namespace flow {
@@ -73,30 +73,14 @@ class ReportStage : public Stage {
   }
 
   bool WriteAll(const char* data, size_t size) {
-    while (size > 0) {
-      ssize_t n = write(fd_, data, size);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) {
-          // A non-blocking stdout (set by whoever shares it): wait for room.
-          pollfd ready = {fd_, POLLOUT, 0};
-          poll(&ready, 1, -1);
-          continue;
-        }
-        Fail(errno);
-        return false;
-      }
-      data += n;
-      size -= static_cast<size_t>(n);
-    }
-    return true;
+    uint64_t written = 0;
+    if (WriteFully(fd_, data, size, &written)) return true;
+    Fail(errno);
+    return false;
   }
 
   StageStatus Fail(int error) {
-    if (fd_ == STDOUT_FILENO)
-      error_ = error == EPIPE ? "stdout closed" : std::string("cannot write to stdout: ") + std::strerror(error);
-    else
-      error_ = "cannot write '" + target_ + "': " + std::strerror(error);
+    error_ = SinkError(fd_, target_, error);
     return StageStatus::Fatal(error_);
   }
 

@@ -21,7 +21,6 @@
 // relies on the worker ignoring SIGPIPE. A file over RLIMIT_FSIZE fails with
 // EFBIG ("File too large") because the worker ignores SIGXFSZ too.
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +28,7 @@
 #include <cstring>
 #include <memory>
 
+#include "stdlib/sink_output.h"
 #include "stdlib/stages.h"
 
 namespace flow {
@@ -107,31 +107,13 @@ class WriteStage : public Stage {
   }
 
   bool WriteAll(const char* data, size_t size) {
-    while (size > 0) {
-      ssize_t n = write(fd_, data, size);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) {
-          // A non-blocking stdout (set by whoever shares it): wait for room.
-          pollfd ready = {fd_, POLLOUT, 0};
-          poll(&ready, 1, -1);
-          continue;
-        }
-        Fail(errno);
-        return false;
-      }
-      data += n;
-      size -= static_cast<size_t>(n);
-      written_ += static_cast<uint64_t>(n);
-    }
-    return true;
+    if (WriteFully(fd_, data, size, &written_)) return true;
+    Fail(errno);
+    return false;
   }
 
   StageStatus Fail(int error) {
-    if (fd_ == STDOUT_FILENO)
-      error_ = error == EPIPE ? "stdout closed" : std::string("cannot write to stdout: ") + std::strerror(error);
-    else
-      error_ = "cannot write '" + target_ + "': " + std::strerror(error);
+    error_ = SinkError(fd_, target_, error);
     return StageStatus::Fatal(error_);
   }
 
