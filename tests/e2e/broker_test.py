@@ -21,7 +21,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import Failure, children_of, main, test, wait_until  # noqa: E402
+from e2e import Failure, Feed, children_of, main, test, wait_until  # noqa: E402
 
 MAIN = 'seq(1, 100000) | map { $0 + "x" } * 3 | filter { len($0) % 2 == 0 } * 2 | write("out.txt")'
 
@@ -185,15 +185,21 @@ def a_killed_worker_loses_and_doubles_nothing(t):
         return
     # Its batches come back after the ack wait (5 s) to its replacement or
     # a sibling; what it had published of them is not published again.
-    program = 'seq(1, 300000) | map { $0 + "x" } * 3 | write("out.txt")'
+    # The run reads a FIFO fed in halves: the kill lands mid-run whatever
+    # the machine's speed.
+    n = 300000
+    numbers = [b"%d\n" % i for i in range(1, n + 1)]
+    feed = Feed(t, "in.fifo", b"".join(numbers[:n // 2]), b"".join(numbers[n // 2:]))
+    program = 'read("in.fifo") | map { $0 + "x" } * 3 | write("out.txt")'
     p = subprocess.Popen([t.flowrun, "run", "-e", program, "--broker", SERVER.url], cwd=t.dir,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_until(lambda: workers_named(p.pid, "map"), "a 'map' worker")
-        time.sleep(0.1)  # into the run
+        wait_until(lambda: feed.first_written.is_set() and workers_named(p.pid, "map"), "a 'map' worker mid-run")
         os.kill(workers_named(p.pid, "map")[0], signal.SIGKILL)
+        feed.resume()
         _, err = p.communicate(timeout=60)
     finally:
+        feed.resume()
         if p.poll() is None:
             p.kill()
             p.wait()

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -76,6 +77,33 @@ class T:
             g, w = repr(got), repr(want)
             raise Failure(f"{what}:\n  got  {g[:600]}{' ...' if len(g) > 600 else ''}"
                           f"\n  want {w[:600]}{' ...' if len(w) > 600 else ''}")
+
+
+class Feed:
+    """Writes `first` into the FIFO `name` that the run reads, then waits for
+    `resume()` before writing `rest`: the run cannot end before the test has
+    done what it wanted to do in the middle of it."""
+
+    def __init__(self, t, name, first, rest):
+        os.mkfifo(t.path(name))
+        self.first_written = threading.Event()
+        self.go_on = threading.Event()
+
+        def write():
+            try:
+                with open(t.path(name), "wb") as f:  # blocks until the run opens it
+                    f.write(first)
+                    f.flush()
+                    self.first_written.set()
+                    self.go_on.wait(60)
+                    f.write(rest)
+            except BrokenPipeError:
+                pass  # the run ended early; its exit code tells the story
+        self.thread = threading.Thread(target=write, daemon=True)
+        self.thread.start()
+
+    def resume(self):
+        self.go_on.set()
 
 
 def wait_until(condition, what, timeout=30.0):

@@ -12,11 +12,10 @@ import resource
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import Failure, children_of, group_members, main, still_running, test, wait_until  # noqa: E402
+from e2e import Failure, Feed, children_of, group_members, main, still_running, test, wait_until  # noqa: E402
 
 # An exec whose command kills its own worker ($PPID of the shell) on the
 # record "3": a record that crashes whoever processes it.
@@ -33,33 +32,6 @@ def workers_named(pid, prefix):
         except OSError:
             pass  # ended meanwhile
     return found
-
-
-class Feed:
-    """Writes `first` into the FIFO `name` that the run reads, then waits for
-    `resume()` before writing `rest`: the run cannot end before the test has
-    done what it wanted to do in the middle of it."""
-
-    def __init__(self, t, name, first, rest):
-        os.mkfifo(t.path(name))
-        self.first_written = threading.Event()
-        self.go_on = threading.Event()
-
-        def write():
-            try:
-                with open(t.path(name), "wb") as f:  # blocks until the run opens it
-                    f.write(first)
-                    f.flush()
-                    self.first_written.set()
-                    self.go_on.wait(60)
-                    f.write(rest)
-            except BrokenPipeError:
-                pass  # the run ended early; its exit code tells the story
-        self.thread = threading.Thread(target=write, daemon=True)
-        self.thread.start()
-
-    def resume(self):
-        self.go_on.set()
 
 
 def kill_worker_once(t, program, prefix, *args, feed=None):
