@@ -9,6 +9,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   # libraries
   tao-pegtl-dev llvm-19-dev libfmt-dev doctest-dev libcli11-dev libpcre2-dev libssl-dev libnats-dev
+  # what LLVM's static libraries link against (CMakeLists.txt: FLOWRUN_STATIC_LLVM)
+  zlib1g-dev libzstd-dev
   # the broker for runs across machines (the tests start their own)
   nats-server
   # tests: the fuzzer (clang + libFuzzer runtime), oracles, Graphviz to render `graph --format dot`
