@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 #include <vector>
 
 #include "cli/option_values.h"
@@ -12,11 +13,47 @@
 #include "compiler/interpreted_block.h"
 #include "compiler/planner.h"
 #include "compiler/system_limits.h"
+#include "runtime/broker_edges.h"
+#include "runtime/broker_probe.h"
 #include "runtime/runner.h"
 #include "stdlib/stage_factory.h"
 
 namespace flow {
 namespace {
+
+// --broker and the --nats-* options into options.broker.
+bool ResolveBrokerOptions(CommandOptions& options) {
+  if (options.broker_url && options.broker_url->empty()) {
+    std::fprintf(stderr, "flowrun: error: --broker takes a URL (nats://HOST:PORT), got ''\n");
+    return false;
+  }
+  const std::pair<const char*, const std::optional<std::string>*> files[] = {
+      {"--nats-creds", &options.nats_creds},
+      {"--nats-tls-ca", &options.nats_tls_ca},
+      {"--nats-tls-cert", &options.nats_tls_cert},
+      {"--nats-tls-key", &options.nats_tls_key}};
+  for (const auto& [name, value] : files) {
+    if (!*value) continue;
+    if (value->value().empty()) {
+      std::fprintf(stderr, "flowrun: error: %s takes a file, got ''\n", name);
+      return false;
+    }
+    if (!options.broker_url) {
+      std::fprintf(stderr, "flowrun: error: %s is for a broker: give --broker nats://HOST:PORT too\n", name);
+      return false;
+    }
+  }
+  if (options.nats_tls_cert.has_value() != options.nats_tls_key.has_value()) {
+    std::fprintf(stderr, "flowrun: error: --nats-tls-cert and --nats-tls-key go together: give both\n");
+    return false;
+  }
+  options.broker.url = options.broker_url.value_or("");
+  options.broker.creds_file = options.nats_creds.value_or("");
+  options.broker.tls_ca_file = options.nats_tls_ca.value_or("");
+  options.broker.tls_cert_file = options.nats_tls_cert.value_or("");
+  options.broker.tls_key_file = options.nats_tls_key.value_or("");
+  return true;
+}
 
 // Turns the typed text of the command line into FrontEndOptions; prints a
 // usage error and returns false when something is malformed.
@@ -57,10 +94,7 @@ bool ResolveCommandOptions(CommandOptions& options) {
       return false;
     }
   }
-  if (options.broker_url && options.broker_url->empty()) {
-    std::fprintf(stderr, "flowrun: error: --broker takes a URL (nats://HOST:PORT), got ''\n");
-    return false;
-  }
+  if (!ResolveBrokerOptions(options)) return false;
   if (options.grace_text && !ParseDurationNanos(*options.grace_text)) {
     std::fprintf(stderr, "flowrun: error: --grace takes a duration (250ms, 5s, 2m), got '%s'\n",
                  options.grace_text->c_str());
@@ -79,6 +113,23 @@ bool CheckPlanHere(const CompiledProgram& program, const Plan& plan, const Syste
   return ok && !sink.has_errors();
 }
 
+// `check --broker`: connects as the run's processes would, and says what
+// it found for the plan; `*error` says why the broker cannot be used.
+// libnats starts threads and has no fork handlers, which is why `run`
+// never calls it in the supervisor; `check` forks nothing, before or after.
+BrokerPlacement ProbeForPlan(const BrokerAccess& broker, std::string* error) {
+  BrokerPlacement placement;
+  placement.edge_batches = kBrokerEdgeBatches;
+  *error = BrokerFilesProblem(broker);
+  BrokerFacts facts;
+  if (error->empty() && ProbeBroker(broker, &facts, error)) {
+    placement.broker = DescribeBroker(facts);
+  } else {
+    placement.broker = RedactedUrl(broker.url) + ": cannot be used (see the error)";
+  }
+  return placement;
+}
+
 }  // namespace
 
 int RunCheckCommand(CommandOptions& options) {
@@ -91,9 +142,16 @@ int RunCheckCommand(CommandOptions& options) {
   PlanFormatOptions format;
   format.file_path = program->file->path();
   format.show_limits = !options.plan_without_limits;
+  std::string broker_error;
+  if (!options.broker.empty()) format.broker = ProbeForPlan(options.broker, &broker_error);
   std::fputs(FormatPlan(plan, program->graph, limits, format).c_str(), stdout);
   std::fflush(stdout);
-  return CheckPlanHere(*program, plan, limits) ? kExitSuccess : kExitRuntimeFailure;
+  bool ok = CheckPlanHere(*program, plan, limits);
+  if (!broker_error.empty()) {
+    std::fprintf(stderr, "flowrun: error: %s\n", broker_error.c_str());
+    ok = false;
+  }
+  return ok ? kExitSuccess : kExitRuntimeFailure;
 }
 
 int RunGraphCommand(CommandOptions& options) {
@@ -119,6 +177,12 @@ int RunRunCommand(CommandOptions& options) {
   if (!program) return kExitUsageOrCompileError;
   Plan plan = BuildPlan(program->graph);
   if (!CheckPlanHere(*program, plan, limits)) return kExitRuntimeFailure;
+  // A missing credentials or TLS file is said here, once, rather than by
+  // the broker keeper through the library's words.
+  if (std::string problem = BrokerFilesProblem(options.broker); !problem.empty()) {
+    std::fprintf(stderr, "flowrun: error: %s\n", problem.c_str());
+    return kExitRuntimeFailure;
+  }
 
   // Block functions are made here, before the fork, so every worker
   // inherits them: the JIT compiles every block in the supervisor and looks
@@ -151,7 +215,7 @@ int RunRunCommand(CommandOptions& options) {
   if (options.max_restarts) run.max_restarts = *options.max_restarts;
   run.stats_path = options.stats_path.value_or("");
   run.progress = options.progress;
-  run.broker_url = options.broker_url.value_or("");
+  run.broker = options.broker;
   int64_t sort_memory = options.sort_memory_text ? ParseQueueCapacity(*options.sort_memory_text)->bytes
                                                  : StageContext().sort_memory_bytes;
   const char* tmpdir = std::getenv("TMPDIR");

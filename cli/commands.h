@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/front_end.h"
+#include "runtime/broker_access.h"
 
 namespace flow {
 
@@ -27,7 +28,12 @@ struct CommandOptions {
   std::optional<std::string> grace_text;
   std::optional<int> max_restarts;
   std::optional<std::string> sort_memory_text;  // "256MiB"
-  std::optional<std::string> broker_url;  // run --broker nats://HOST:PORT
+  std::optional<std::string> broker_url;  // --broker nats://HOST:PORT (run, check)
+  std::optional<std::string> nats_creds;     // --nats-creds FILE
+  std::optional<std::string> nats_tls_ca;    // --nats-tls-ca FILE
+  std::optional<std::string> nats_tls_cert;  // --nats-tls-cert FILE
+  std::optional<std::string> nats_tls_key;   // --nats-tls-key FILE
+  BrokerAccess broker;  // all of the above, once resolved
   bool no_jit = false;
   bool dry_run = false;
   std::string graph_format = "text";

@@ -39,6 +39,25 @@ void AddProgramOptions(CLI::App* command, flow::CommandOptions* options) {
       ->type_name("N|SIZE");
 }
 
+// Where the edges of a run go instead of shared memory, and how to connect
+// there: `run` runs on the broker, `check` also checks that it answers.
+void AddBrokerOptions(CLI::App* command, flow::CommandOptions* options, const char* broker_help) {
+  // CREDS: user:password or a token; never shown in messages or output.
+  command->add_option("--broker", options->broker_url, broker_help)
+      ->type_name("nats://[CREDS@]HOST:PORT");
+  command->add_option("--nats-creds", options->nats_creds,
+                      "connect to the broker with this NATS credentials file (JWT and NKey seed)")
+      ->type_name("FILE");
+  command->add_option("--nats-tls-ca", options->nats_tls_ca,
+                      "connect to the broker over TLS; its certificate must chain to these PEM certificates")
+      ->type_name("FILE");
+  command->add_option("--nats-tls-cert", options->nats_tls_cert,
+                      "our TLS certificate (PEM), for a broker that verifies clients; with --nats-tls-key")
+      ->type_name("FILE");
+  command->add_option("--nats-tls-key", options->nats_tls_key, "the private key (PEM) of --nats-tls-cert")
+      ->type_name("FILE");
+}
+
 // The supervisor holds a few descriptors per worker (log pipes, queues); the
 // soft limit on open files is often far below the hard one, which any
 // process may raise itself to. Done first, so `check` plans against the
@@ -79,9 +98,7 @@ int main(int argc, char** argv) {
                   "how many times the workers of one stage may be replaced after dying (100)")
       ->check(CLI::NonNegativeNumber)
       ->type_name("N");
-  run->add_option("--broker", run_options.broker_url,
-                  "put every edge on this NATS JetStream broker instead of shared memory")
-      ->type_name("nats://HOST:PORT");
+  AddBrokerOptions(run, &run_options, "put every edge on this NATS JetStream broker instead of shared memory");
   run->add_flag("--no-jit", run_options.no_jit, "run inline blocks on the reference interpreter");
   run->add_flag("--dry-run", run_options.dry_run, "check and print the plan, run nothing (= flowrun check)");
 
@@ -89,6 +106,8 @@ int main(int argc, char** argv) {
   AddProgramOptions(check, &check_options);
   check->add_flag("--no-limits", check_options.plan_without_limits,
                   "leave this machine's limits out of the plan (to compare plans across machines)");
+  AddBrokerOptions(check, &check_options,
+                   "check that this NATS JetStream broker answers, and plan a run on it (where each stage runs)");
 
   CLI::App* graph = app.add_subcommand("graph", "print the stage graph");
   AddProgramOptions(graph, &graph_options);

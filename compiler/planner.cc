@@ -258,9 +258,21 @@ std::string LocationText(const std::string& file_path, SourceLoc loc) {
   return file_path.empty() ? line_col : file_path + ":" + line_col;
 }
 
+// Where a stage's instances run on a broker. Sources and sinks own the
+// local files and the terminal: they stay where the run was started. The
+// others could run on other machines, but no `flowrun worker` takes them
+// yet: today every instance runs here.
+std::string RunsOn(const StageNode& node) {
+  if (node.inputs.empty()) return "this machine (source)";
+  if (node.outputs.empty()) return "this machine (sink)";
+  return "this machine";
+}
+
 std::string StagesSection(const Plan& plan, const StageGraph& graph, const PlanFormatOptions& options) {
+  const bool placed = options.broker.has_value();
   std::vector<std::vector<std::string>> rows = {
       {"stage", "replicas", "instances", "source", "waits for", "arguments and options"}};
+  if (placed) rows[0].insert(rows[0].begin() + 3, "runs on");
   for (const StageNode& node : graph.nodes) {
     int64_t markers = static_cast<size_t>(node.id) < plan.stages.size() ? plan.stages[node.id].end_markers : 0;
     std::string details = StageArgsText(node, CallDetail::kAllArgs, 40, false);
@@ -269,8 +281,20 @@ std::string StagesSection(const Plan& plan, const StageGraph& graph, const PlanF
     rows.push_back({node.label, FormatCount(node.replicas) + (node.replicas_auto ? " (auto)" : ""),
                     InstanceRange(node), LocationText(options.file_path, node.loc),
                     markers == 0 ? "-" : CountOf(markers, "end marker"), details});
+    if (placed) rows.back().insert(rows.back().begin() + 3, RunsOn(node));
   }
-  return "stages\n" + FormatTable(rows, "lrllll", 2);
+  return "stages\n" + FormatTable(rows, placed ? "lrlllll" : "lrllll", 2);
+}
+
+// On a broker an edge is a JetStream stream bounded in batches (of up to
+// 4,096 records or 256 KiB), not a shared-memory queue.
+std::string BrokerQueuesSection(const StageGraph& graph, const BrokerPlacement& broker) {
+  if (graph.edges.empty()) return "queues\n  none\n";
+  std::vector<std::vector<std::string>> rows = {{"from", "", "to", "travels", "batches"}};
+  for (const QueueEdge& edge : graph.edges)
+    rows.push_back({graph.nodes[edge.from].label, "→", graph.nodes[edge.to].label, "on the broker",
+                    FormatCount(broker.edge_batches)});
+  return "queues\n" + FormatTable(rows, "llllr", 2);
 }
 
 std::string QueuesSection(const StageGraph& graph) {
@@ -310,15 +334,30 @@ std::string FormatPlan(const Plan& plan, const StageGraph& graph, const SystemLi
   std::string processes = CountOf(plan.worker_processes, "stage instance");
   if (plan.child_processes > 0)
     processes += fmt::format(", {} of sh/exec", CountOf(plan.child_processes, "child process"));
-  std::vector<std::vector<std::string>> summary = {
-      {"processes", fmt::format("{} ({}, 1 supervisor)", FormatCount(plan.total_processes), processes)},
-      {"queue memory", fmt::format("at most {} in {}", FormatBytes(plan.queue_memory_bytes),
-                                   CountOf(plan.queues, "queue"))},
-      {"open files", fmt::format("about {} in the supervisor", FormatCount(plan.open_files))},
-  };
+  std::vector<std::vector<std::string>> summary;
+  if (!options.broker) {
+    summary = {
+        {"processes", fmt::format("{} ({}, 1 supervisor)", FormatCount(plan.total_processes), processes)},
+        {"queue memory", fmt::format("at most {} in {}", FormatBytes(plan.queue_memory_bytes),
+                                     CountOf(plan.queues, "queue"))},
+    };
+  } else {
+    // One more process: the keeper, which makes and removes the run's
+    // streams on the broker (runtime/broker_edges.h).
+    summary = {
+        {"processes", fmt::format("{} ({}, 1 supervisor, 1 broker keeper)", FormatCount(plan.total_processes + 1),
+                                  processes)},
+        {"runs on", fmt::format("this machine: all {} (no `flowrun worker` takes any elsewhere yet)",
+                                CountOf(plan.worker_processes, "stage instance"))},
+        {"queue memory", fmt::format("none here: {} on the broker", CountOf(plan.queues, "stream"))},
+        {"broker", options.broker->broker},
+    };
+  }
+  summary.push_back({"open files", fmt::format("about {} in the supervisor", FormatCount(plan.open_files))});
   if (options.show_limits)
     for (auto& row : LimitRows(limits)) summary.push_back(std::move(row));
-  return StagesSection(plan, graph, options) + "\n" + QueuesSection(graph) + "\n" + FormatTable(summary, "ll", 0);
+  const std::string queues = options.broker ? BrokerQueuesSection(graph, *options.broker) : QueuesSection(graph);
+  return StagesSection(plan, graph, options) + "\n" + queues + "\n" + FormatTable(summary, "ll", 0);
 }
 
 }  // namespace flow

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,13 +62,24 @@ bool CheckPlanAgainst(const Plan& plan, const StageGraph& graph, const SystemLim
 std::string InputPathProblem(const std::string& path, PathProbe& probe);
 std::string OutputPathProblem(const std::string& path, PathProbe& probe);
 
+// With `--broker`: every edge is a stream on the broker, and the plan says
+// where each stage instance runs. The compiler knows no broker: the caller
+// says what it found there.
+struct BrokerPlacement {
+  std::string broker;        // the broker and what it answered (no credentials): printed as is
+  int64_t edge_batches = 0;  // batches one edge holds on the broker before its producers wait
+};
+
 struct PlanFormatOptions {
   std::string file_path;     // the program's path, for "file:line:col"
   bool show_limits = true;   // false: leave out the machine's figures (golden tests)
+  std::optional<BrokerPlacement> broker;  // set for a run on a broker
 };
 
 // The text `flowrun check` prints: every stage and its instances, every
-// queue, the process count, the queues' memory bound and the limits.
+// queue, the process count, the queues' memory bound and the limits. With
+// a broker: where each stage runs, the edges as streams on the broker, and
+// the broker.
 std::string FormatPlan(const Plan& plan, const StageGraph& graph, const SystemLimits& limits,
                        const PlanFormatOptions& options);
 

@@ -33,6 +33,7 @@ void Report(int fd, const std::string& line) {
 
 NatsEdgeOptions EdgeOptions(const StageGraph& graph, const QueueEdge& edge) {
   NatsEdgeOptions options;
+  options.capacity_messages = kBrokerEdgeBatches;
   // A record may take up to its [timeout]; its batch must not be taken for
   // a dead worker's before that.
   const int64_t timeout = graph.nodes[static_cast<size_t>(edge.to)].options.timeout_ns;
@@ -41,10 +42,10 @@ NatsEdgeOptions EdgeOptions(const StageGraph& graph, const QueueEdge& edge) {
 }
 
 // The keeper's life, in its own process: make the run, beat, remove it.
-int KeeperMain(const StageGraph& graph, const std::string& url, const std::string& run, int report_fd,
+int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::string& run, int report_fd,
                int control_fd) {
   NatsLinkOptions options;
-  options.url = url;
+  options.broker = broker;
   options.name = "flowrun keeper " + run;
   std::string error;
   std::unique_ptr<NatsLink> link = NatsLink::Connect(options, &error);
@@ -85,9 +86,9 @@ int KeeperMain(const StageGraph& graph, const std::string& url, const std::strin
 
 }  // namespace
 
-std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const std::string& url,
+std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const BrokerAccess& broker,
                                                   std::string* error) {
-  std::unique_ptr<BrokerKeeper> keeper(new BrokerKeeper(url, NewRunId()));
+  std::unique_ptr<BrokerKeeper> keeper(new BrokerKeeper(broker, NewRunId()));
   int report[2], control[2];
   if (pipe2(report, O_CLOEXEC) != 0) {
     *error = std::string("cannot make a pipe for the broker keeper: ") + strerror(errno);
@@ -110,7 +111,8 @@ std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const
   const int report_w = report[1], control_r = control[0];
   Child child;
   const bool started = StartChild(
-      options, [&graph, &url, &run, report_w, control_r] { return KeeperMain(graph, url, run, report_w, control_r); },
+      options,
+      [&graph, &broker, &run, report_w, control_r] { return KeeperMain(graph, broker, run, report_w, control_r); },
       &child, error);
   close(report[1]);
   close(control[0]);
@@ -172,10 +174,10 @@ bool BrokerKeeper::Finish(std::string* error) {
   return ok;
 }
 
-std::unique_ptr<BrokerEdges> BrokerEdges::Open(const std::string& url, const std::string& run,
+std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const std::string& run,
                                                const StageGraph& graph, size_t node, std::string* error) {
   NatsLinkOptions options;
-  options.url = url;
+  options.broker = broker;
   options.name = "flowrun " + graph.nodes[node].label;
   std::unique_ptr<BrokerEdges> edges(new BrokerEdges());
   edges->link_ = NatsLink::Connect(options, error);

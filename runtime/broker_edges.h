@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "compiler/stage_graph.h"
+#include "runtime/broker_access.h"
 #include "runtime/queue.h"
 
 namespace flow {
@@ -40,6 +41,8 @@ inline constexpr int64_t kBrokerHeartbeatMs = 10'000;
 // The ack wait of an edge whose consumer has no [timeout]: a dead
 // worker's batches go to another after this long.
 inline constexpr int64_t kBrokerAckWaitNs = 5'000'000'000;
+// Batches an edge holds on the broker before its producers wait.
+inline constexpr int64_t kBrokerEdgeBatches = 64;
 
 class BrokerKeeper {
  public:
@@ -47,14 +50,16 @@ class BrokerKeeper {
   // with `*error` ("cannot reach the broker at 'nats://host:4222': ...",
   // without credentials) when it cannot be made. The caller must be
   // single-threaded and must not have called libnats.
-  static std::unique_ptr<BrokerKeeper> Start(const StageGraph& graph, const std::string& url, std::string* error);
+  static std::unique_ptr<BrokerKeeper> Start(const StageGraph& graph, const BrokerAccess& broker,
+                                             std::string* error);
   // Finishes (ignoring errors) if Finish was not called.
   ~BrokerKeeper();
   BrokerKeeper(const BrokerKeeper&) = delete;
   BrokerKeeper& operator=(const BrokerKeeper&) = delete;
 
   const std::string& run() const { return run_; }
-  const std::string& url() const { return url_; }
+  // How the keeper connected: the workers connect alike.
+  const BrokerAccess& broker() const { return broker_; }
   // The keeper's pipes, which a forked worker closes first: the keeper
   // must see the control pipe close when the supervisor closes it.
   std::vector<int> descriptors() const { return {report_fd_, control_fd_}; }
@@ -64,11 +69,11 @@ class BrokerKeeper {
   bool Finish(std::string* error);
 
  private:
-  BrokerKeeper(std::string url, std::string run) : url_(std::move(url)), run_(std::move(run)) {}
+  BrokerKeeper(BrokerAccess broker, std::string run) : broker_(std::move(broker)), run_(std::move(run)) {}
   // One line from the keeper; false at end of file.
   bool ReadReport(std::string* line);
 
-  std::string url_;
+  BrokerAccess broker_;
   std::string run_;
   pid_t pid_ = -1;
   int report_fd_ = -1;   // the keeper's reports: "ok", or an error message
@@ -81,8 +86,8 @@ class BrokerEdges {
  public:
   // Connects and opens node `node`'s input and output edges. Null with
   // `*error` when the broker or the run's streams cannot be reached.
-  static std::unique_ptr<BrokerEdges> Open(const std::string& url, const std::string& run, const StageGraph& graph,
-                                           size_t node, std::string* error);
+  static std::unique_ptr<BrokerEdges> Open(const BrokerAccess& broker, const std::string& run,
+                                           const StageGraph& graph, size_t node, std::string* error);
   ~BrokerEdges();  // the queues first, then the link (which flushes the acks)
   BrokerEdges(const BrokerEdges&) = delete;
   BrokerEdges& operator=(const BrokerEdges&) = delete;

@@ -34,6 +34,8 @@ std::string Reason(natsStatus status) {
     const size_t close = text.find("): ");
     if (close != std::string::npos) text.erase(0, close + 3);
   }
+  // A system error the library did not name ("... '/x': (null)").
+  if (text.size() > 8 && text.compare(text.size() - 8, 8, ": (null)") == 0) text.resize(text.size() - 8);
   if (text.empty()) text = natsStatus_GetText(status);
   if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z' && (text.size() < 2 || text[1] > 'Z')) text[0] = static_cast<char>(text[0] - 'A' + 'a');
   return text;
@@ -53,10 +55,93 @@ std::vector<std::string> StreamNames(NatsLink& link, natsStatus* status, jsErrCo
 }
 
 // A broker without JetStream is told apart: the fix is on its command line.
+std::string JetStreamNotEnabled(const std::string& shown_url) {
+  return "JetStream is not enabled on the broker at '" + shown_url + "' (start nats-server with -js)";
+}
+
 std::string ApiError(const NatsLink& link, const std::string& what, natsStatus status, jsErrCode code) {
-  if (status == NATS_NO_RESPONDERS || code == JSNotEnabledErr)
-    return "the broker at '" + link.url() + "' has no JetStream (start nats-server with -js)";
+  if (status == NATS_NO_RESPONDERS || code == JSNotEnabledErr) return JetStreamNotEnabled(link.url());
+  if (code == JSNotEnabledForAccountErr)
+    return "JetStream is not enabled for our account on the broker at '" + link.url() + "' (see its account limits)";
   return link.Describe(what, status, code);
+}
+
+// The library's reason about `path` without its own mention of the file
+// ("error loading trusted certificates 'ca.pem': no certificate found"
+// reads "no certificate found"): our message names the file already.
+std::string ReasonAbout(const std::string& path, natsStatus status) {
+  std::string text = Reason(status);
+  const std::string quoted = "'" + path + "'";
+  const size_t at = text.find(quoted + ": ");
+  if (at != std::string::npos) return text.substr(at + quoted.size() + 2);
+  if (text.size() > quoted.size() + 4 && text.compare(text.size() - quoted.size() - 4, std::string::npos,
+                                                      " in " + quoted) == 0)
+    text.resize(text.size() - quoted.size() - 4);  // "no nkey user seed found in 'x.creds'"
+  return text;
+}
+
+// The library's options for `broker`; false with `*error` naming the
+// option or file that it refused.
+bool SetAccess(natsOptions* opts, const BrokerAccess& broker, std::string* error) {
+  natsStatus s = natsOptions_SetURL(opts, broker.url.c_str());
+  if (s != NATS_OK) {
+    *error = "invalid broker URL '" + RedactedUrl(broker.url) + "': " + Reason(s);
+    return false;
+  }
+  if (!broker.creds_file.empty()) {
+    // The library reads the file when it connects, and again on every
+    // reconnection: a rotated file is picked up.
+    s = natsOptions_SetUserCredentialsFromFiles(opts, broker.creds_file.c_str(), nullptr);
+    if (s != NATS_OK) {
+      *error = "cannot use the credentials file '" + broker.creds_file + "': " + Reason(s);
+      return false;
+    }
+  }
+  if (!broker.tls()) return true;
+  s = natsOptions_SetSecure(opts, true);
+  if (s != NATS_OK) {
+    *error = "cannot use TLS for the broker: " + Reason(s);
+    return false;
+  }
+  if (!broker.tls_ca_file.empty()) {
+    s = natsOptions_LoadCATrustedCertificates(opts, broker.tls_ca_file.c_str());
+    if (s != NATS_OK) {
+      *error = "cannot load the TLS CA file '" + broker.tls_ca_file + "': " + ReasonAbout(broker.tls_ca_file, s);
+      return false;
+    }
+  }
+  if (!broker.tls_cert_file.empty() || !broker.tls_key_file.empty()) {
+    s = natsOptions_LoadCertificatesChain(opts, broker.tls_cert_file.c_str(), broker.tls_key_file.c_str());
+    if (s != NATS_OK) {
+      *error = "cannot load the TLS certificate '" + broker.tls_cert_file + "' and key '" + broker.tls_key_file +
+               "': " + Reason(s);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Why a connection failed, in the user's terms: refused credentials or an
+// unusable credentials file are not an absent broker.
+std::string ConnectError(const BrokerAccess& broker, natsStatus s) {
+  const std::string url = RedactedUrl(broker.url);
+  if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED) {
+    if (broker.has_credentials())
+      return "the broker at '" + url + "' refused the credentials (authorization violation)";
+    return "the broker at '" + url + "' wants credentials (authorization violation): give them in the URL " +
+           "(nats://USER:PASSWORD@HOST:PORT, nats://TOKEN@HOST:PORT) or with --nats-creds FILE";
+  }
+  const std::string reason = Reason(s);
+  if (!broker.creds_file.empty() && reason.find("'" + broker.creds_file + "'") != std::string::npos)
+    return "cannot use the credentials file '" + broker.creds_file + "': " + ReasonAbout(broker.creds_file, s);
+  std::string text = "cannot reach the broker at '" + url + "': " + reason;
+  if (s == NATS_SECURE_CONNECTION_WANTED)
+    text += " (TLS was asked for, by a tls:// URL or --nats-tls-*, and the server does not offer it)";
+  else if (reason.find("SSL handshake") != std::string::npos && broker.tls_ca_file.empty())
+    text += " (give the CA that signed the server's certificate with --nats-tls-ca)";
+  else if (broker.tls() && broker.tls_cert_file.empty() && reason.find("expected 'PONG'") != std::string::npos)
+    text += " (does the server want a client certificate? --nats-tls-cert and --nats-tls-key)";
+  return text;
 }
 
 bool PutAlive(NatsLink& link, kvStore* kv, int64_t expiry_ns, std::string* error) {
@@ -69,14 +154,23 @@ bool PutAlive(NatsLink& link, kvStore* kv, int64_t expiry_ns, std::string* error
 }  // namespace
 
 NatsLink::NatsLink(natsConnection* nc, jsCtx* js, const NatsLinkOptions& options)
-    : nc_(nc), js_(js), options_(options), shown_url_(RedactedUrl(options.url)) {}
+    : nc_(nc), js_(js), options_(options), shown_url_(RedactedUrl(options.broker.url)) {}
 
 std::unique_ptr<NatsLink> NatsLink::Connect(const NatsLinkOptions& options, std::string* error) {
   natsOptions* opts = nullptr;
   natsConnection* nc = nullptr;
   natsStatus s = natsOptions_Create(&opts);
-  if (s == NATS_OK) s = natsOptions_SetURL(opts, options.url.c_str());
-  if (s == NATS_OK) s = natsOptions_SetName(opts, options.name.c_str());
+  if (s != NATS_OK) {
+    *error = "cannot use the NATS library: " + Reason(s);
+    return nullptr;
+  }
+  std::string refused;
+  if (!SetAccess(opts, options.broker, &refused)) {
+    natsOptions_Destroy(opts);
+    *error = WithoutSecrets(refused, options.broker);
+    return nullptr;
+  }
+  s = natsOptions_SetName(opts, options.name.c_str());
   if (s == NATS_OK) s = natsOptions_SetTimeout(opts, options.connect_timeout_ms);
   // Reconnection never gives up by itself: each call bounds its own wait
   // by broker_wait_ms and fails with a message naming the broker.
@@ -85,7 +179,7 @@ std::unique_ptr<NatsLink> NatsLink::Connect(const NatsLinkOptions& options, std:
   if (s == NATS_OK) s = natsConnection_Connect(&nc, opts);
   natsOptions_Destroy(opts);
   if (s != NATS_OK) {
-    *error = "cannot reach the broker at '" + RedactedUrl(options.url) + "': " + Reason(s);
+    *error = WithoutSecrets(ConnectError(options.broker, s), options.broker);
     return nullptr;
   }
   jsOptions jo;
@@ -94,7 +188,8 @@ std::unique_ptr<NatsLink> NatsLink::Connect(const NatsLinkOptions& options, std:
   jsCtx* js = nullptr;
   s = natsConnection_JetStream(&js, nc, &jo);
   if (s != NATS_OK) {
-    *error = "cannot use JetStream at '" + RedactedUrl(options.url) + "': " + Reason(s);
+    *error = WithoutSecrets("cannot use JetStream at '" + RedactedUrl(options.broker.url) + "': " + Reason(s),
+                            options.broker);
     natsConnection_Destroy(nc);
     return nullptr;
   }
@@ -115,25 +210,20 @@ std::string NatsLink::Describe(const std::string& what, natsStatus status, jsErr
   return text;
 }
 
-std::string RedactedUrl(std::string_view url) {
-  std::string out;
-  size_t start = 0;
-  while (start <= url.size()) {
-    size_t end = url.find(',', start);
-    if (end == std::string_view::npos) end = url.size();
-    std::string_view one = url.substr(start, end - start);
-    const size_t scheme = one.find("://");
-    const size_t host = scheme == std::string_view::npos ? 0 : scheme + 3;
-    const size_t at = one.find('@', host);
-    if (!out.empty()) out += ',';
-    if (at != std::string_view::npos) {
-      out.append(one.substr(0, host)).append("***").append(one.substr(at));
-    } else {
-      out.append(one);
-    }
-    start = end + 1;
+bool GetJetStreamAccount(NatsLink& link, JetStreamAccount* account, std::string* error) {
+  jsAccountInfo* info = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetAccountInfo(&info, link.js(), nullptr, &code);
+  if (s != NATS_OK) {
+    *error = ApiError(link, "cannot read the JetStream account", s, code);
+    return false;
   }
-  return out;
+  account->streams = info->Streams;
+  account->consumers = info->Consumers;
+  account->stored_bytes = static_cast<int64_t>(info->Store);
+  account->max_store_bytes = info->Limits.MaxStore;
+  jsAccountInfo_Destroy(info);
+  return true;
 }
 
 bool ValidRunId(std::string_view run) {

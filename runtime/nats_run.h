@@ -31,10 +31,12 @@
 
 #include <nats/nats.h>
 
+#include "runtime/broker_access.h"
+
 namespace flow {
 
 struct NatsLinkOptions {
-  std::string url;  // nats://[user:password@]host:port, or several, comma-separated
+  BrokerAccess broker;  // the URL, credentials and TLS files
   std::string name = "flowrun";    // how the connection shows on the server
   int64_t connect_timeout_ms = 2000;
   // How long a call waits for a lost broker to come back before it fails
@@ -48,7 +50,9 @@ struct NatsLinkOptions {
 class NatsLink {
  public:
   // Null with `*error` set ("cannot reach the broker at 'nats://host:4222':
-  // ...") when the broker does not answer within the connect timeout.
+  // ...") when the broker does not answer within the connect timeout,
+  // refuses the credentials, or a TLS file cannot be loaded. Never a
+  // password, token or the contents of a file in the message.
   static std::unique_ptr<NatsLink> Connect(const NatsLinkOptions& options, std::string* error);
   ~NatsLink();  // flushes first: acknowledgements are buffered
   NatsLink(const NatsLink&) = delete;
@@ -76,8 +80,17 @@ class NatsLink {
   std::string shown_url_;
 };
 
-// `url` with any user, password or token replaced by "***".
-std::string RedactedUrl(std::string_view url);
+// What JetStream holds for our account on the broker.
+struct JetStreamAccount {
+  int64_t streams = 0;
+  int64_t consumers = 0;
+  int64_t stored_bytes = 0;      // in file storage
+  int64_t max_store_bytes = -1;  // -1: no limit
+};
+// One account-info request: false with `*error` ("JetStream is not
+// enabled on the broker at 'nats://host:4222' (start nats-server with
+// -js)") when JetStream does not answer.
+bool GetJetStreamAccount(NatsLink& link, JetStreamAccount* account, std::string* error);
 
 bool ValidRunId(std::string_view run);
 // 16 random letters and digits.

@@ -138,7 +138,7 @@ bool Runner::Prepare() {
     }
   }
   for (const QueueEdge& edge : graph_.edges) {
-    if (!options_.broker_url.empty()) break;  // the keeper makes them on the broker (Run)
+    if (!options_.broker.empty()) break;  // the keeper makes them on the broker (Run)
     ShmQueueOptions q;
     q.producers = graph_.nodes[static_cast<size_t>(edge.from)].replicas;
     q.consumers = graph_.nodes[static_cast<size_t>(edge.to)].replicas;
@@ -235,7 +235,7 @@ int Runner::WorkerMain(size_t n, int instance) {
   if (keeper_) {
     for (int fd : keeper_->descriptors()) close(fd);
     std::string error;
-    broker = BrokerEdges::Open(keeper_->url(), keeper_->run(), graph_, n, &error);
+    broker = BrokerEdges::Open(keeper_->broker(), keeper_->run(), graph_, n, &error);
     if (!broker) {
       Say(STDERR_FILENO, Location(node) + ": error: '" + node.label + "#" + std::to_string(instance + 1) +
                              "': " + error);
@@ -322,9 +322,9 @@ int Runner::Conclude(int exit_code) {
 int Runner::Run() {
   if (!Prepare()) return prepare_exit_;
   const uint64_t start = MonotonicNanos();
-  if (!options_.broker_url.empty()) {
+  if (!options_.broker.empty()) {
     std::string error;
-    keeper_ = BrokerKeeper::Start(graph_, options_.broker_url, &error);
+    keeper_ = BrokerKeeper::Start(graph_, options_.broker, &error);
     if (!keeper_) {
       Say(options_.log_fd, "flowrun: error: " + error);
       return 1;

@@ -29,6 +29,7 @@
 
 #include "compiler/block_function.h"
 #include "compiler/stage_graph.h"
+#include "runtime/broker_access.h"
 #include "runtime/stage.h"
 #include "runtime/worker_policy.h"
 
@@ -57,9 +58,10 @@ struct RunOptions {
   bool progress = false;         // drawn only when `log_fd` is a terminal
   int log_fd = STDERR_FILENO;    // the run's messages and the workers' log lines
   int max_restarts = kDefaultMaxRestarts;  // per stage, before a dying stage stops the run
-  // nats://[user:password@]host:port: every edge on that NATS JetStream
-  // broker instead of shared memory (runtime/broker_edges.h); "" for local.
-  std::string broker_url;
+  // A broker URL (nats://[user:password@]host:port) and how to connect:
+  // every edge on that NATS JetStream broker instead of shared memory
+  // (runtime/broker_edges.h); an empty URL for a local run.
+  BrokerAccess broker;
 };
 
 // Runs `graph` to its end. `blocks[i]` is node i's block function (made in

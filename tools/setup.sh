@@ -15,6 +15,8 @@ packages=(
   nats-server
   # tests: the fuzzer (clang + libFuzzer runtime), oracles, Graphviz to render `graph --format dot`
   clang libclang-rt-14-dev python3 gawk mawk coreutils graphviz
+  # tests of a broker with TLS and NATS credentials: certificates and keys made at test time
+  openssl python3-cryptography
   # benchmarks
   parallel
 )

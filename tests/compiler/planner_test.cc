@@ -104,7 +104,7 @@ TEST_SUITE("planner") {
     HandGraph g = testing::WhoisExample();
     g.node(4).options.queue_records = 1024;
     Plan plan = BuildPlan(g.graph);
-    CHECK(FormatPlan(plan, g.graph, RoomyLimits(), {"whois.flow", false}) == R"(stages
+    CHECK(FormatPlan(plan, g.graph, RoomyLimits(), {"whois.flow", false, {}}) == R"(stages
   stage     replicas  instances    source           waits for       arguments and options
   read             1  read#1       whois.flow:4:5   -               path="examples/data/access.log"
   map              1  map#1        whois.flow:4:5   1 end marker
@@ -133,7 +133,7 @@ open files    about 64 in the supervisor
     HandGraph g = Linear();
     Plan plan = BuildPlan(g.graph);
     SystemLimits limits = RoomyLimits();
-    CHECK(FormatPlan(plan, g.graph, limits, {"", true}) == R"(stages
+    CHECK(FormatPlan(plan, g.graph, limits, {"", true, {}}) == R"(stages
   stage  replicas  instances  source  waits for     arguments and options
   read          1  read#1     1:5     -             path="access.log"
   map           1  map#1      2:5     1 end marker
@@ -154,7 +154,7 @@ limits        127,431 processes for this user (RLIMIT_NPROC, 212 running)
 )");
     limits.max_processes = limits.max_open_files = limits.available_memory_bytes = SystemLimits::kUnlimited;
     limits.online_cpus = 1;
-    std::string text = FormatPlan(plan, g.graph, limits, {"", true});
+    std::string text = FormatPlan(plan, g.graph, limits, {"", true, {}});
     CHECK(text.substr(text.find("limits")) == R"(limits        no limit on processes
               no limit on open files
               available memory unknown
@@ -174,7 +174,7 @@ limits        127,431 processes for this user (RLIMIT_NPROC, 212 running)
     int discard = g.Add("discard", "discard");
     g.Connect(read, sh, 8192, 1 << 20);
     g.Connect(sh, discard);
-    CHECK(FormatPlan(BuildPlan(g.graph), g.graph, RoomyLimits(), {"x.flow", false}) == R"(stages
+    CHECK(FormatPlan(BuildPlan(g.graph), g.graph, RoomyLimits(), {"x.flow", false, {}}) == R"(stages
   stage    replicas  instances  source      waits for      arguments and options
   read            1  read#1     x.flow:1:5  -              path="logs/2024/very/deep/directory/with/many/…"
   sh       2 (auto)  sh#1..2    x.flow:2:5  1 end marker   cmd="tr a-z A-Z" [retries=0, on_error=skip, queue=1MiB]
@@ -191,12 +191,36 @@ open files    about 32 in the supervisor
 )");
   }
 
+  TEST_CASE("on a broker: where each stage runs, the edges as streams, the broker") {
+    HandGraph g = Linear();
+    g.node(1).replicas = 3;
+    Plan plan = BuildPlan(g.graph);
+    PlanFormatOptions options{"x.flow", false, BrokerPlacement{"nats://***@host:4222: answered", 64}};
+    CHECK(FormatPlan(plan, g.graph, RoomyLimits(), options) == R"(stages
+  stage  replicas  instances  runs on                source      waits for      arguments and options
+  read          1  read#1     this machine (source)  x.flow:1:5  -              path="access.log"
+  map           3  map#1..3   this machine           x.flow:2:5  1 end marker
+  write         1  write#1    this machine (sink)    x.flow:3:5  3 end markers  path="-"
+
+queues
+  from     to     travels        batches
+  read  →  map    on the broker       64
+  map   →  write  on the broker       64
+
+processes     7 (5 stage instances, 1 supervisor, 1 broker keeper)
+runs on       this machine: all 5 stage instances (no `flowrun worker` takes any elsewhere yet)
+queue memory  none here: 2 streams on the broker
+broker        nats://***@host:4222: answered
+open files    about 30 in the supervisor
+)");
+  }
+
   TEST_CASE("an empty plan") {
     StageGraph empty;
     Plan plan = BuildPlan(empty);
     CHECK(plan.errors.empty());
     CHECK(plan.total_processes == 1);
-    CHECK(FormatPlan(plan, empty, RoomyLimits(), {"x.flow", false}) == R"(stages
+    CHECK(FormatPlan(plan, empty, RoomyLimits(), {"x.flow", false, {}}) == R"(stages
   stage  replicas  instances  source  waits for  arguments and options
 
 queues

@@ -4,13 +4,18 @@ must be those of the local run (as multisets; exactly with [ordered]),
 tee, merge and head(n) behave as locally, an unreachable broker is a clear
 error without credentials, two runs share one broker, and no stream is
 left on the broker after a run (read from the server's monitoring port).
+Then security and `check --broker` (issue 8, items 5 and 6): a wrong token
+or password is a clear error that shows neither, TLS with a CA and a
+client certificate (made with openssl at test time), files that cannot be
+used, and the plan `check --broker` prints.
 
-Starts its own nats-server on free loopback ports and stops it; skipped,
+Starts its own nats-servers on free loopback ports and stops them; skipped,
 with the reason printed, when nats-server is not installed.
 usage: python3 broker_test.py FLOWRUN [NAME-SUBSTRING]
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,6 +27,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e import Failure, Feed, children_of, main, test, wait_until  # noqa: E402
+from nats_auth import have_credentials_maker, make_certificates, make_credentials  # noqa: E402
 
 MAIN = 'seq(1, 100000) | map { $0 + "x" } * 3 | filter { len($0) % 2 == 0 } * 2 | write("out.txt")'
 
@@ -43,11 +49,12 @@ def accepts(port):
 class Server:
     """A nats-server of the test's own, with JetStream and monitoring."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, *extra, jetstream=True):
         self.dir = tempfile.mkdtemp(prefix="flowrun-nats-")
         self.port, self.monitor = free_port(), free_port()
         self.proc = subprocess.Popen(
-            [binary, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor), "-sd", self.dir],
+            [binary, *(["-js"] if jetstream else []), "-a", "127.0.0.1", "-p", str(self.port),
+             "-m", str(self.monitor), "-sd", self.dir, *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(lambda: accepts(self.port) and accepts(self.monitor), "nats-server to listen", timeout=10)
         self.url = f"nats://127.0.0.1:{self.port}"
@@ -68,6 +75,7 @@ class Server:
 
 
 SERVER = None
+NATS_SERVER = None  # the binary, for the tests that start a server of their own
 
 
 def lines(data):
@@ -211,6 +219,203 @@ def a_killed_worker_loses_and_doubles_nothing(t):
     t.equal(SERVER.streams(), 0, "streams left after the run")
 
 
+def check(t, program, *args, timeout=30):
+    """flowrun check -e PROGRAM ARGS..., in the scratch directory."""
+    try:
+        return subprocess.run([t.flowrun, "check", "-e", program, *args], cwd=t.dir, capture_output=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise Failure(f"check timed out after {timeout} s (a hang?): {program!r}") from e
+
+
+def shows_none(t, r, secrets, what):
+    """Neither stdout nor stderr of `r` holds any of `secrets`."""
+    for secret in secrets:
+        t.expect(secret.encode() not in r.stdout and secret.encode() not in r.stderr,
+                 f"{what}: {secret!r} is not shown", r)
+
+
+def own_server(*extra, jetstream=True):
+    return Server(NATS_SERVER, *extra, jetstream=jetstream)
+
+
+@test
+def a_wrong_token_or_password_is_a_clear_error(t):
+    token, wrong = "r1ght-t0ken-42", "wr0ng-t0ken-42"
+    server = own_server("--auth", token)
+    try:
+        shown = f"'nats://***@127.0.0.1:{server.port}'"
+        r = t.run(MAIN, "--broker", f"nats://{wrong}@127.0.0.1:{server.port}", timeout=30)
+        t.expect(r.returncode == 1, "exit 1 for a wrong token", r)
+        t.expect(f"flowrun: error: the broker at {shown} refused the credentials".encode() in r.stderr,
+                 "the message names the broker and says why", r)
+        shows_none(t, r, [token, wrong], "a wrong token")
+        t.expect(r.stdout == b"" and not os.path.exists(t.path("out.txt")), "nothing ran", r)
+
+        r = t.run(MAIN, "--broker", f"nats://127.0.0.1:{server.port}", timeout=30)
+        t.expect(r.returncode == 1 and b"wants credentials" in r.stderr and b"--nats-creds" in r.stderr,
+                 "no credentials at all: the message says how to give them", r)
+
+        # The right token: the run works, and the token is in no output.
+        url = f"nats://{token}@127.0.0.1:{server.port}"
+        r = t.run(MAIN, "--broker", url, "--stats", "stats.json", timeout=60)
+        t.expect(r.returncode == 0 and r.stderr == b"", "the run with the right token", r)
+        t.equal(len(lines(t.read("out.txt"))), 90909, "records with the right token")
+        t.expect(token.encode() not in t.read("stats.json"), "the token is not in --stats")
+        t.equal(server.streams(), 0, "streams left after the run with a token")
+        r = check(t, MAIN, "--broker", url)
+        t.expect(r.returncode == 0 and f"nats://***@127.0.0.1:{server.port}: answered".encode() in r.stdout,
+                 "check with the right token", r)
+        shows_none(t, r, [token], "check with a token")
+    finally:
+        server.stop()
+
+    server = own_server("--user", "alice", "--pass", "s3cret-pw")
+    try:
+        r = t.run('seq(1, 3) | write("-")', "--broker", f"nats://alice:wrong-pw@127.0.0.1:{server.port}")
+        t.expect(r.returncode == 1 and b"refused the credentials" in r.stderr, "exit 1 for a wrong password", r)
+        shows_none(t, r, ["alice", "wrong-pw", "s3cret-pw"], "a wrong password")
+        out = t.ok('seq(1, 3) | map { $0 } * 2 | write("-")', "--broker",
+                   f"nats://alice:s3cret-pw@127.0.0.1:{server.port}")
+        t.equal(sorted(lines(out)), ["1", "2", "3"], "the run with the right password")
+    finally:
+        server.stop()
+
+
+PLACED = 'seq(1, 3) | map { $0 } * 4 | count'
+
+
+@test
+def check_with_a_broker_says_where_each_stage_runs(t):
+    began = time.monotonic()
+    r = check(t, PLACED, "--broker", SERVER.url)
+    t.expect(r.returncode == 0 and r.stderr == b"", "check --broker on a good broker", r)
+    out = r.stdout.decode()
+    rows = {line.split()[0]: line for line in out.splitlines()[2:6]}
+    t.expect("seq#1      this machine (source)" in rows.get("seq", ""), f"seq runs here, a source:\n{out}")
+    t.expect("map#1..4   this machine  " in rows.get("map", ""), f"map's 4 instances run here:\n{out}")
+    t.expect("this machine (sink)" in rows.get("write", ""), f"write runs here, a sink:\n{out}")
+    t.equal(out.count("on the broker       64"), 3, "three edges on the broker, 64 batches each")
+    t.expect("processes     9 (7 stage instances, 1 supervisor, 1 broker keeper)" in out, f"the processes:\n{out}")
+    t.expect(f"broker        {SERVER.url}: answered in " in out and "JetStream enabled" in out,
+             f"what the broker answered:\n{out}")
+    t.expect(time.monotonic() - began < 2, "check --broker is fast")
+    t.equal(SERVER.streams(), 0, "check leaves no stream on the broker")
+    # The same plan from run --dry-run, but for the round trip and the
+    # machine's figures, which move.
+    plan = lambda text: re.sub(rb"answered in [^,]*,", b"", text.split(b"\nlimits ")[0])
+    dry = subprocess.run([t.flowrun, "run", "-e", PLACED, "--broker", SERVER.url, "--dry-run"], cwd=t.dir,
+                         capture_output=True, timeout=30)
+    t.expect(dry.returncode == 0 and plan(dry.stdout) == plan(r.stdout), "run --dry-run --broker: the same plan", dry)
+    local = check(t, PLACED)
+    t.expect(b"runs on" not in local.stdout and b"broker" not in local.stdout, "no placement without --broker",
+             local)
+
+
+@test
+def check_with_an_unreachable_broker_fails_clearly(t):
+    port = free_port()  # nobody listens there
+    began = time.monotonic()
+    r = check(t, PLACED, "--broker", f"nats://alice:s3cret@127.0.0.1:{port}")
+    t.expect(r.returncode == 1, "exit 1 when the broker does not answer", r)
+    t.expect(f"flowrun: error: cannot reach the broker at 'nats://***@127.0.0.1:{port}'".encode() in r.stderr,
+             "the message names the URL", r)
+    t.expect(b"stages" in r.stdout, "the plan is still printed", r)
+    shows_none(t, r, ["alice", "s3cret"], "an unreachable broker")
+    t.expect(time.monotonic() - began < 2, "no long wait for an absent broker")
+
+
+@test
+def a_broker_without_jetstream_is_named(t):
+    server = own_server(jetstream=False)
+    try:
+        url = f"nats://127.0.0.1:{server.port}"
+        want = f"JetStream is not enabled on the broker at '{url}' (start nats-server with -js)".encode()
+        r = check(t, PLACED, "--broker", url)
+        t.expect(r.returncode == 1 and want in r.stderr, "check says JetStream is not enabled", r)
+        r = t.run(PLACED, "--broker", url, timeout=30)
+        t.expect(r.returncode == 1 and want in r.stderr and r.stdout == b"", "run says so too", r)
+    finally:
+        server.stop()
+
+
+@test
+def tls_with_a_ca_and_a_client_certificate(t):
+    openssl = shutil.which("openssl")
+    if not openssl:
+        print("     tls_with_a_ca_and_a_client_certificate: skipped, openssl is not installed")
+        return
+    make_certificates(t.dir, openssl)
+    # The server verifies clients: a run needs all three files.
+    server = own_server("--tlsverify", "--tlscert", t.path("server.pem"), "--tlskey", t.path("server.key"),
+                        "--tlscacert", t.path("ca.pem"))
+    try:
+        url = f"nats://127.0.0.1:{server.port}"
+        tls = ["--nats-tls-ca", "ca.pem", "--nats-tls-cert", "client.pem", "--nats-tls-key", "client.key"]
+        out = t.ok('seq(1, 5000) | map { $0 + "x" } * 3 | write("-")', "--broker", url, *tls)
+        t.equal(sorted(lines(out)), sorted(f"{i}x" for i in range(1, 5001)), "records over TLS")
+        t.equal(server.streams(), 0, "streams left after the run over TLS")
+        r = check(t, PLACED, "--broker", url, *tls)
+        t.expect(r.returncode == 0 and f"{url} (TLS): answered".encode() in r.stdout, "check over TLS", r)
+
+        r = t.run(PLACED, "--broker", url, "--nats-tls-ca", "ca.pem", timeout=30)
+        t.expect(r.returncode == 1 and f"cannot reach the broker at '{url}'".encode() in r.stderr,
+                 "without a client certificate: a clear error", r)
+        r = t.run(PLACED, "--broker", url, timeout=30)
+        t.expect(r.returncode == 1 and b"--nats-tls-ca" in r.stderr, "without the CA: the message names the option", r)
+    finally:
+        server.stop()
+
+
+@test
+def a_credentials_file_is_used_by_every_process(t):
+    if not have_credentials_maker():
+        print("     a_credentials_file_is_used_by_every_process: skipped, python3-cryptography is not installed")
+        return
+    seed, stranger_seed = make_credentials(t.dir)
+    server = own_server("-c", t.path("server.conf"))  # operator mode: a user needs a JWT the server trusts
+    try:
+        url = f"nats://127.0.0.1:{server.port}"
+        out = t.ok('seq(1, 5000) | map { $0 + "x" } * 3 | write("-")', "--broker", url,
+                   "--nats-creds", "user.creds", "--stats", "stats.json")
+        t.equal(sorted(lines(out)), sorted(f"{i}x" for i in range(1, 5001)), "records with a credentials file")
+        t.expect(seed.encode() not in t.read("stats.json"), "the seed is not in --stats")
+        t.equal(server.streams(), 0, "streams left after the run with a credentials file")
+        r = check(t, PLACED, "--broker", url, "--nats-creds", "user.creds")
+        t.expect(r.returncode == 0 and f"{url}: answered".encode() in r.stdout, "check with a credentials file", r)
+        shows_none(t, r, [seed], "check with a credentials file")
+        r = t.run(PLACED, "--broker", url, "--nats-creds", "stranger.creds", timeout=30)
+        t.expect(r.returncode == 1 and f"the broker at '{url}' refused the credentials".encode() in r.stderr,
+                 "a user of an unknown account is refused", r)
+        shows_none(t, r, [stranger_seed, seed], "refused credentials")
+    finally:
+        server.stop()
+
+
+@test
+def unusable_credentials_and_tls_files_are_clear_errors(t):
+    # Files are read before anything connects, by run and by check.
+    for command in (t.run, lambda *a, **k: check(t, *a, **k)):
+        r = command(PLACED, "--broker", SERVER.url, "--nats-tls-ca", "missing-ca.pem")
+        t.expect(r.returncode == 1 and
+                 b"flowrun: error: cannot read the TLS CA file 'missing-ca.pem' (--nats-tls-ca): No such file"
+                 in r.stderr, "a missing CA file", r)
+    # A file that is not what it should be: named, its content never shown.
+    t.write("bad.creds", "-----BEGIN NATS USER JWT-----\nnot-a-jwt-secret-content\n")
+    t.write("bad-ca.pem", "not a certificate: secret-ca-content\n")
+    for option, name, want in (("--nats-creds", "bad.creds", b"cannot use the credentials file 'bad.creds'"),
+                               ("--nats-tls-ca", "bad-ca.pem", b"cannot load the TLS CA file 'bad-ca.pem'")):
+        r = t.run(PLACED, "--broker", SERVER.url, option, name, timeout=30)
+        t.expect(r.returncode == 1 and want in r.stderr, f"a bad {option} file", r)
+        shows_none(t, r, ["secret-content", "secret-ca-content"], f"a bad {option} file")
+    # Usage errors: exit 2.
+    for args, want in ((["--nats-creds", "x.creds"], b"--nats-creds is for a broker"),
+                       (["--broker", SERVER.url, "--nats-tls-cert", "c.pem"], b"go together"),
+                       (["--broker", SERVER.url, "--nats-tls-key", ""], b"--nats-tls-key takes a file")):
+        r = t.run(PLACED, *args)
+        t.expect(r.returncode == 2 and want in r.stderr, f"usage error for {args}", r)
+
+
 def find_server():
     found = shutil.which("nats-server")
     for path in ("/usr/sbin/nats-server", "/usr/local/sbin/nats-server", "/usr/local/bin/nats-server"):
@@ -225,6 +430,7 @@ if __name__ == "__main__":
         print("skipped: nats-server is not installed (apt-get install nats-server)")
         sys.exit(0)
     SANITIZED = "libasan" in subprocess.run(["ldd", sys.argv[1]], capture_output=True, text=True).stdout
+    NATS_SERVER = binary
     SERVER = Server(binary)
     try:
         main()

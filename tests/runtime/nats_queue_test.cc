@@ -146,7 +146,7 @@ class Server {
 
 std::shared_ptr<NatsLink> Link(const Server& server, int64_t broker_wait_ms = 10000) {
   NatsLinkOptions o;
-  o.url = server.url();
+  o.broker.url = server.url();
   o.broker_wait_ms = broker_wait_ms;
   o.api_wait_ms = std::min<int64_t>(broker_wait_ms, 2000);
   std::string error;
@@ -552,7 +552,7 @@ TEST_SUITE("nats_queue") {
     SKIP_WITHOUT_SERVER(server);
     const int port = FreePort();
     NatsLinkOptions o;
-    o.url = "nats://user:secret@127.0.0.1:" + std::to_string(port);
+    o.broker.url = "nats://user:secret@127.0.0.1:" + std::to_string(port);
     std::string error;
     const auto start = Clock::now();
     CHECK(NatsLink::Connect(o, &error) == nullptr);
@@ -563,7 +563,7 @@ TEST_SUITE("nats_queue") {
 
     auto plain = Link(server);
     CHECK(!CreateNatsRun(*plain, "nojs", 1'000'000'000, &error));
-    CHECK(error == "the broker at '" + server.url() + "' has no JetStream (start nats-server with -js)");
+    CHECK(error == "JetStream is not enabled on the broker at '" + server.url() + "' (start nats-server with -js)");
     CHECK(!CreateNatsRun(*plain, "bad_id", 1'000'000'000, &error));
     CHECK(error == "invalid run id 'bad_id' (1 to 32 letters and digits)");
 
