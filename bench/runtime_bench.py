@@ -6,14 +6,16 @@ CPU share).
 
   records  seq(1, 20000000) | map { $0 } | filter { true } | count, records/s;
            and 01_mpqueue.py's records (16-64 B, upper-cased) through
-           gen -> upper -> count; beside 01_mpqueue.py (one record per put,
-           and batched by 1000), rerun here
+           gen -> upper -> count, generated in the pipeline and read from
+           a file; beside 01_mpqueue.py (one record per put, and batched by
+           1000), rerun here
   bytes    read(f) | write("-") > /dev/null on a 1 GB file, GB/s, beside
            cat f | cat > /dev/null
   fanout   seq(1, 120) | sleep(50ms) * 12 | discard, s, beside the ideal 0.5 s
            and seq 120 | xargs -P12 -I{} sleep 0.05
   startup  64 worker processes on an empty input, end to end, ms, beside
-           64 multiprocessing.Process start + join
+           64 multiprocessing.Process start + join; each run after a quiet
+           wait (the harness's way), and back to back
 
 usage: bench/runtime_bench.py [--flowrun PATH] [--reps N] [--only NAME,...]
        [--anchors DIR] [--log PATH]
@@ -102,11 +104,24 @@ def bench_records():
     rates2 = [m / w for w in timed(flowrun(gen), "flowrun_mpqueue_records", args.reps)]
     med2 = report("flowrun_mpqueue_records", rates2, "records/s", "gen -> upper -> count, 01's records",
                   key="flowrun_mpqueue_records")
+    # The same records from a file (in the page cache): the source is then
+    # what a pipeline's source usually is, a read, and what is measured is
+    # the queues and the upper-casing, as in the anchor's transform -> sink.
+    records = os.path.join(SCRATCH, "records01.txt")
+    with open(records, "w") as f:
+        for start in range(0, m, 100_000):
+            f.write("".join(f"{i:010d}{fill[:6 + (i * 7) % 49]}\n" for i in range(start, min(m, start + 100_000))))
+    from_file = f'read("{records}") | map {{ upper($0) }} | count'
+    check_output(from_file, f"{m}\n")
+    rates3 = [m / w for w in timed(flowrun(from_file), "flowrun_mpqueue_records_read", args.reps)]
+    med3 = report("flowrun_mpqueue_records_read", rates3, "records/s", "read(file of 01's records) -> upper -> count",
+                  key="flowrun_mpqueue_records_read")
     anchor = anchor_mpqueue(args.reps)
     for name in ("mpqueue_pipe3", "mpqueue_pipe3_seqrecs", "mpqueue_pipe3_batch", "mpqueue_pipe3_batch_seqrecs"):
         if name in anchor:
             print(f"#   seq|map|filter|count / {name}: {med / anchor[name]:.1f}x; "
-                  f"01's records / {name}: {med2 / anchor[name]:.1f}x")
+                  f"01's records generated / {name}: {med2 / anchor[name]:.1f}x; "
+                  f"01's records read / {name}: {med3 / anchor[name]:.1f}x")
 
 
 def bench_bytes():
@@ -160,6 +175,28 @@ def bench_startup():
         theirs.append(m.wall * 1e3)
     report("flowrun_64_workers_empty", ours, "ms", program, key="flowrun_64_workers")
     report("py_64_process", theirs, "ms", "64 mp.Process(noop) start + join (fork)", key="py_64_process")
+
+    # The harness waits for a quiet machine before each run, so every run
+    # above starts on idle CPUs (on this VM, idle CPUs wake slowly: both
+    # sides take 20-40 ms longer than back to back). The same, back to back
+    # after one warm-up, the two interleaved: what a script starting
+    # flowrun in a loop sees.
+    cmd = ["/bin/bash", "-c", flowrun(program)]
+
+    def once_ours():
+        subprocess.run(cmd, check=True)
+
+    warm = {"flowrun": [], "python": []}
+    for rep in range(args.reps * 10 + 1):
+        for name, fn in (("flowrun", once_ours), ("python", p64)):
+            t0 = time.perf_counter()
+            fn()
+            if rep:
+                warm[name].append((time.perf_counter() - t0) * 1e3)
+    a = report("flowrun_64_workers_warm", warm["flowrun"], "ms", program + ", back to back",
+               key="flowrun_64_workers_warm")
+    b = report("py_64_process_warm", warm["python"], "ms", "64 mp.Process, back to back", key="py_64_process_warm")
+    print(f"#   back to back: flowrun / Python: {a / b:.2f}x")
 
 
 header(f"flowrun runtime benchmarks: {FLOWRUN}")
