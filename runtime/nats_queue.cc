@@ -337,7 +337,7 @@ QueueStatus NatsQueue::Publish(const std::string& subject, std::string_view data
     const bool full = code == JSStreamStoreFailedErr && last != nullptr && std::strstr(last, "maximum messages") != nullptr;
     if (!full) {
       // A timed-out publish may have been stored: the same id again is safe.
-      if (s != NATS_TIMEOUT && link_->connected()) return Fail(link_->Describe("cannot publish to '" + stream_ + "'", s, code));
+      if (!BrokerAway(s)) return Fail(link_->Describe("cannot publish to '" + stream_ + "'", s, code));
       if (Troubled(&trouble_since, true)) return QueueStatus::kClosed;
     }
     QueueStatus status;
@@ -372,7 +372,7 @@ bool NatsQueue::SaveBooks(int producer, const Books& books) {
     if (!AwaitBroker()) return false;
     const natsStatus s = kvStore_PutString(nullptr, kv_, BooksKey(producer).c_str(), value.c_str());
     if (s == NATS_OK) return true;
-    if (s != NATS_TIMEOUT && link_->connected()) {
+    if (!BrokerAway(s)) {
       Fail(link_->Describe("cannot record what producer " + std::to_string(producer) + " published", s));
       return false;
     }
@@ -424,6 +424,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
   std::lock_guard lock(t.mu);
   QueueStatus status = Subscribe(t);
   if (status != QueueStatus::kOk) return status;
+  int64_t trouble_since = 0;
   for (;;) {
     if (Stopped(&status)) return status;
     KeepBuffered(t);
@@ -455,7 +456,13 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     }
     natsMsgList_Destroy(&list);
     if (!t.buffer.empty() || !link_->connected()) continue;
-    if (s != NATS_OK && s != NATS_TIMEOUT) return Fail(link_->Describe("cannot take from '" + stream_ + "'", s, code));
+    if (s != NATS_OK && s != NATS_TIMEOUT) {
+      if (!BrokerAway(s)) return Fail(link_->Describe("cannot take from '" + stream_ + "'", s, code));
+      if (Troubled(&trouble_since, true)) return QueueStatus::kClosed;
+      nats_Sleep(25);
+      continue;
+    }
+    Troubled(&trouble_since, false);
     if (mode == PopMode::kNoWait) return QueueStatus::kEmpty;
     if (AllProducersEnded() && Drained(true, &pending)) return QueueStatus::kEnd;
   }
@@ -637,6 +644,19 @@ bool NatsQueue::Stopped(QueueStatus* status) {
     return true;
   }
   return false;
+}
+
+// True when `s` says the broker is away or going away rather than that
+// the request was wrong: the caller waits for it (bounded by Troubled)
+// instead of failing at once. A server that shuts down cleanly answers
+// pending pulls with "Server Shutdown" while the connection still stands.
+bool NatsQueue::BrokerAway(natsStatus s) const {
+  if (s == NATS_TIMEOUT || s == NATS_CONNECTION_CLOSED || s == NATS_CONNECTION_DISCONNECTED || s == NATS_NO_SERVER ||
+      s == NATS_STALE_CONNECTION || !link_->connected()) {
+    return true;
+  }
+  const char* last = nats_GetLastError(nullptr);
+  return last != nullptr && strcasestr(last, "shutdown") != nullptr;
 }
 
 // True (after Fail) once the broker has been in trouble (unreachable, or

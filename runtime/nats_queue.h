@@ -99,6 +99,7 @@ class NatsQueue final : public Queue {
   // Why calls return kClosed when nobody closed the queue (the broker lost
   // for longer than its wait, a message that is not a batch); "" if not.
   std::string error() const;
+  std::string Failure() const override { return error(); }
 
  private:
   struct Taker;
@@ -127,6 +128,7 @@ class NatsQueue final : public Queue {
   bool Drained(bool producers_ended, uint64_t* pending);
 
   bool Stopped(QueueStatus* status);
+  bool BrokerAway(natsStatus s) const;
   bool Troubled(int64_t* since_ms, bool trouble);
   bool AwaitBroker();
   QueueStatus Fail(const std::string& message);

@@ -160,6 +160,10 @@ class Queue {
   virtual void Cancel() = 0;
   // Shuts the queue down: every call, blocked or later, returns kClosed.
   virtual void Close() = 0;
+  // Why the queue closed itself, when it did (a transport that lost its
+  // broker): what the worker then says, instead of a bare "shutting down".
+  // Empty when the run closed it.
+  virtual std::string Failure() const { return ""; }
 };
 
 }  // namespace flow

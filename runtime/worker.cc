@@ -259,7 +259,10 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     const uint64_t taken = MonotonicNanos();
     InstanceCounters::Add(c.wait_input_ns, taken - waiting_since);
     if (status == QueueStatus::kEnd || status == QueueStatus::kCancelled) break;
-    if (status == QueueStatus::kClosed) return failures.Fatal("the run is shutting down");
+    if (status == QueueStatus::kClosed) {
+      const std::string why = input.Failure();
+      return failures.Fatal(why.empty() ? "the run is shutting down" : why);
+    }
 
     const LeaseRun run = BeginLease(setup, out, lease, input.current_edge(), position);
     const uint64_t pushed_before = out.push_ns();

@@ -136,6 +136,13 @@ size_t WorkerInput::current_edge() const {
   return current_ < setup_.input_edges.size() ? setup_.input_edges[current_] : current_;
 }
 
+std::string WorkerInput::Failure() const {
+  for (Queue* queue : setup_.inputs) {
+    if (std::string why = queue->Failure(); !why.empty()) return why;
+  }
+  return "";
+}
+
 void WorkerInput::Progress(const Lease& lease, size_t finished) {
   setup_.inputs[current_]->Progress(setup_.instance, lease, finished);
 }

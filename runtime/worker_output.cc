@@ -79,7 +79,10 @@ bool WorkerOutput::AddAfterRedo(std::string_view bytes, int64_t nr, int64_t seq)
   one.Add(bytes, nr, seq);
   for (size_t k = 0; k < setup_.outputs.size() && !closed_; ++k) {
     if (!open_[k] || static_cast<uint64_t>(seq) < floors_[k]) continue;
-    if (setup_.outputs[k]->Push(setup_.instance, one) == QueueStatus::kClosed) closed_ = true;
+    if (setup_.outputs[k]->Push(setup_.instance, one) == QueueStatus::kClosed) {
+      closed_ = true;
+      if (error_.empty()) error_ = setup_.outputs[k]->Failure();
+    }
   }
   return wants_more();
 }
@@ -97,6 +100,7 @@ void WorkerOutput::Flush() {
       --open_count_;
     } else if (status == QueueStatus::kClosed) {
       closed_ = true;
+      if (error_.empty()) error_ = setup_.outputs[k]->Failure();
     }
   }
   InstanceCounters& c = *setup_.counters;

@@ -219,6 +219,37 @@ def a_killed_worker_loses_and_doubles_nothing(t):
     t.equal(SERVER.streams(), 0, "streams left after the run")
 
 
+@test
+def a_broker_lost_mid_run_fails_the_run_clearly(t):
+    """The broker shuts down while records flow: the workers wait for it
+    (10 s, the link's broker wait), then the run stops with a message naming
+    it, never hangs, and leaves no worker and no output file behind."""
+    server = own_server()
+    feed = Feed(t, "in.fifo", b"".join(b"%d\n" % i for i in range(1, 20001)), b"")
+    p = subprocess.Popen([t.flowrun, "run", "-e", 'read("in.fifo") | map { $0 + "x" } * 2 | write("out.txt")',
+                          "--broker", server.url], cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: feed.first_written.is_set() and workers_named(p.pid, "map"), "the run under way")
+        workers = list(children_of(p.pid))
+        server.stop()
+        started = time.monotonic()
+        _, err = p.communicate(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        feed.resume()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        server.stop()
+    text = err.decode(errors="replace")
+    t.equal(p.returncode, 1, f"exit code (stderr: {text[:600]!r})")
+    t.expect(f"lost the broker at '{server.url}' for more than" in text, f"the message names the broker: {text[:600]!r}")
+    t.expect(took < 45, f"the run stopped in bounded time, took {took:.1f} s")
+    t.expect(not os.path.exists(t.path("out.txt")), "no output file")
+    t.equal([w for w in workers if os.path.exists(f"/proc/{w}") and open(f"/proc/{w}/stat").read().split()[2] != "Z"],
+            [], "workers left")
+
+
 def check(t, program, *args, timeout=30):
     """flowrun check -e PROGRAM ARGS..., in the scratch directory."""
     try:
