@@ -5,8 +5,13 @@ anchors of ../shared/anchors/, with their noise control, harness.py).
 
   whois   120 lookups, 50 ms server latency, 12 at a time (ideal 0.5 s).
           Every tool does the same job: one TCP whois query per address
-          against the same responder (tools/whois_responder.py on a free
-          loopback port), output `address\\tnetname\\tcountry`:
+          against the same responder on a free loopback port, output
+          `address\\tnetname\\tcountry`. The responder (--responder) is by
+          default whois_respond, a C program built here (a thread per
+          connection, the answer sent 50 ms after the query arrived, to
+          within a fraction of a millisecond); `python` is
+          tools/whois_responder.py, whose asyncio loop answers 3-5 ms late
+          (a floor of about 0.54 s for every tool, not the clients' cost):
             flowrun   read(ips) | whois(server = ..., fields = "netname,country") * 12
             xargs     xargs -P12 -n1 whois_query HOST PORT < ips
             parallel  parallel -j12 whois_query HOST PORT {} < ips
@@ -30,7 +35,7 @@ Outputs are checked to agree across tools (whois: sorted lines; sha512:
 every digest of every timed run against Python's).
 
 usage: bench/seeds_bench.py [--flowrun PATH] [--reps N] [--only whois,sha512,exec]
-       [--rounds R] [--jobs N] [--lookups N] [--anchors DIR]
+       [--rounds R] [--jobs N] [--lookups N] [--responder c|python] [--anchors DIR]
 --rounds defaults to 200000 (a quick run); the anchors use 800000.
 Run by hand on a Release build, never in CI. See bench/README.md.
 """
@@ -42,6 +47,8 @@ import os
 import random
 import shlex
 import shutil
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,6 +65,7 @@ ap.add_argument("--only", default="whois,sha512,exec")
 ap.add_argument("--rounds", type=int, default=200_000)
 ap.add_argument("--jobs", type=int, default=5000)
 ap.add_argument("--lookups", type=int, default=120)
+ap.add_argument("--responder", choices=("c", "python"), default="c")
 ap.add_argument("--anchors", default=os.path.join(PROJECT, "..", "shared", "anchors"))
 args = ap.parse_args()
 sys.path.insert(0, os.path.abspath(args.anchors))
@@ -69,6 +77,85 @@ SCRATCH = tempfile.mkdtemp(prefix="flowrun-seedsbench-")
 atexit.register(shutil.rmtree, SCRATCH, True)
 LATENCY_S = 0.05
 WORKERS = 12
+
+WHOIS_RESPOND_C = r"""
+/* whois_respond LATENCY_MS: a whois responder on a free loopback port
+   (printed alone on the first line). Each connection: a query line in,
+   the answer out LATENCY_MS after the line arrived (an absolute deadline,
+   a thread per connection, so twelve at once do not queue), closed.
+   The answer has the keys of tools/whois_responder.py's for any address. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long latency_ns;
+static const char* countries[] = {"NL", "DE", "FR", "JP", "BR", "US", "ZA", "SE", "IN", "AU", "CA", "KE"};
+
+static void* serve(void* arg) {
+  int fd = (int)(long)arg;
+  char line[1024];
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(fd, line + n, sizeof line - 1 - n);
+    if (r <= 0 || n + (size_t)r >= sizeof line - 1) { close(fd); return NULL; }
+    n += (size_t)r;
+    line[n] = 0;
+    if (strchr(line, '\n')) break;
+  }
+  struct timespec at;
+  clock_gettime(CLOCK_MONOTONIC, &at);
+  long long due = (long long)at.tv_nsec + latency_ns;
+  at.tv_sec += due / 1000000000LL;
+  at.tv_nsec = due % 1000000000LL;
+  line[strcspn(line, "\r\n")] = 0;
+  unsigned a = 0, b = 0;
+  sscanf(line, "%u.%u", &a, &b);
+  char answer[1400];
+  int len = snprintf(answer, sizeof answer,
+                     "%% flowrun's benchmark responder\n\n"
+                     "inetnum:        %u.%u.0.0 - %u.%u.255.255\nnetname:        NET-%u-%u\n"
+                     "descr:          Made-up network\ncountry:        %s\nsource:         FLOWRUN-TEST\n\n"
+                     "%% query: %s\n", a, b, a, b, a, b, countries[(a * 256 + b) % 12], line);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR) {}
+  for (int sent = 0; sent < len;) {
+    ssize_t w = write(fd, answer + sent, (size_t)(len - sent));
+    if (w <= 0) break;
+    sent += (int)w;
+  }
+  close(fd);
+  return NULL;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) { fprintf(stderr, "usage: whois_respond LATENCY_MS\n"); return 2; }
+  latency_ns = atoll(argv[1]) * 1000000LL;
+  int srv = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(srv, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof addr;
+  if (bind(srv, (struct sockaddr*)&addr, sizeof addr) != 0 || listen(srv, 512) != 0 ||
+      getsockname(srv, (struct sockaddr*)&addr, &alen) != 0) { perror("whois_respond"); return 1; }
+  printf("%u\n", ntohs(addr.sin_port));
+  fflush(stdout);
+  pthread_attr_t detached;
+  pthread_attr_init(&detached);
+  pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
+  for (;;) {
+    int fd = accept(srv, NULL, NULL);
+    if (fd < 0) continue;
+    pthread_t t;
+    if (pthread_create(&t, &detached, serve, (void*)(long)fd) != 0) close(fd);
+  }
+}
+"""
 
 WHOIS_QUERY_C = r"""
 /* whois_query HOST PORT QUERY: one RFC 3912 query; prints
@@ -203,13 +290,31 @@ def ratio_report(name, nums, dens, unit, method, key):
 
 # ---------------------------------------------------------------- whois
 def start_responder():
-    proc = subprocess.Popen([PY, os.path.join(PROJECT, "tools", "whois_responder.py"), "--port", "0", "--latency",
-                             f"{int(LATENCY_S * 1000)}ms"], stdout=subprocess.PIPE, text=True)
+    if args.responder == "c":
+        cmd = [compile_c("whois_respond", WHOIS_RESPOND_C, "-pthread"), str(int(LATENCY_S * 1000))]
+    else:
+        cmd = [PY, os.path.join(PROJECT, "tools", "whois_responder.py"), "--port", "0", "--latency",
+               f"{int(LATENCY_S * 1000)}ms"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     atexit.register(proc.terminate)
     port = proc.stdout.readline().strip()
     if not port.isdigit():
         sys.exit(f"the whois responder did not print its port (got {port!r})")
     return port
+
+
+def responder_latency(port, queries=20):
+    """The median time of one query alone, from a client here: the
+    responder's own floor (50 ms and what it adds)."""
+    times = []
+    for i in range(queries):
+        with socket.create_connection(("127.0.0.1", int(port))) as s:
+            start = time.perf_counter()
+            s.sendall(f"192.0.2.{i + 1}\r\n".encode())
+            while s.recv(65536):
+                pass
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def bench_whois():
@@ -222,6 +327,9 @@ def bench_whois():
     with open(pool, "w") as f:
         f.write(WHOIS_POOL_PY)
     server = f"127.0.0.1:{port}"
+    alone = responder_latency(port)
+    print(f"# whois responder: {args.responder}, one query alone answers in {alone * 1e3:.1f} ms "
+          f"(latency {LATENCY_S * 1e3:g} ms)", flush=True)
     cmds = {
         "flowrun": flowrun(f'read("{ips}") | whois(server = "{server}", fields = "netname,country") * {WORKERS}'
                            f' | write("-")'),
