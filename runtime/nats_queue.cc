@@ -649,10 +649,11 @@ bool NatsQueue::Stopped(QueueStatus* status) {
 // True when `s` says the broker is away or going away rather than that
 // the request was wrong: the caller waits for it (bounded by Troubled)
 // instead of failing at once. A server that shuts down cleanly answers
-// pending pulls with "Server Shutdown" while the connection still stands.
+// pending pulls with "Server Shutdown", and JetStream requests with "no
+// responders", while the connection still stands.
 bool NatsQueue::BrokerAway(natsStatus s) const {
   if (s == NATS_TIMEOUT || s == NATS_CONNECTION_CLOSED || s == NATS_CONNECTION_DISCONNECTED || s == NATS_NO_SERVER ||
-      s == NATS_STALE_CONNECTION || !link_->connected()) {
+      s == NATS_STALE_CONNECTION || s == NATS_NO_RESPONDERS || !link_->connected()) {
     return true;
   }
   const char* last = nats_GetLastError(nullptr);

@@ -100,6 +100,7 @@ class NatsQueue final : public Queue {
   // for longer than its wait, a message that is not a batch); "" if not.
   std::string error() const;
   std::string Failure() const override { return error(); }
+  bool MarksRedeliveries() const override { return false; }
 
  private:
   struct Taker;

@@ -160,6 +160,12 @@ class Queue {
   virtual void Cancel() = 0;
   // Shuts the queue down: every call, blocked or later, returns kClosed.
   virtual void Close() = 0;
+  // True when attempt() > 1 marks every lease handed out again after its
+  // consumer died. A broker may hand a dead consumer's batch out as a first
+  // delivery again (nats-server does when the redelivery meets an expired
+  // fetch), so a lease of such a queue is looked up in the recovery book
+  // whatever its attempt (a scan, cheap beside a fetch from the broker).
+  virtual bool MarksRedeliveries() const { return true; }
   // Why the queue closed itself, when it did (a transport that lost its
   // broker): what the worker then says, instead of a bare "shutting down".
   // Empty when the run closed it.

@@ -194,12 +194,13 @@ struct LeaseRun {
   uint64_t poison = 0;          // index + 1 of a record its holders died on too often
 };
 
+// `marked`: the lease's queue marks redeliveries (Queue::MarksRedeliveries).
 LeaseRun BeginLease(const WorkerSetup& setup, WorkerOutput& out, const Lease& lease, size_t edge,
-                    uint64_t position) {
+                    uint64_t position, bool marked) {
   LeaseRun run;
   run.key = RecoveryKey(edge, lease.ticket());
   if (setup.journal != nullptr) setup.journal->lease.store(run.key + 1, std::memory_order_relaxed);
-  if (setup.book != nullptr && lease.attempt() > 1) run.redo = setup.book->Find(run.key);
+  if (setup.book != nullptr && (lease.attempt() > 1 || !marked)) run.redo = setup.book->Find(run.key);
   if (run.redo != nullptr) {
     uint64_t floors[kMaxRedoOutputs];
     for (size_t k = 0; k < kMaxRedoOutputs; ++k) floors[k] = run.redo->floors[k].load(std::memory_order_relaxed);
@@ -264,7 +265,8 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
       return failures.Fatal(why.empty() ? "the run is shutting down" : why);
     }
 
-    const LeaseRun run = BeginLease(setup, out, lease, input.current_edge(), position);
+    const LeaseRun run = BeginLease(setup, out, lease, input.current_edge(), position,
+                                    input.CurrentMarksRedeliveries());
     const uint64_t pushed_before = out.push_ns();
     uint64_t flushes = out.flushes();
     uint64_t bytes = 0;

@@ -136,6 +136,10 @@ size_t WorkerInput::current_edge() const {
   return current_ < setup_.input_edges.size() ? setup_.input_edges[current_] : current_;
 }
 
+bool WorkerInput::CurrentMarksRedeliveries() const {
+  return current_ >= setup_.inputs.size() || setup_.inputs[current_]->MarksRedeliveries();
+}
+
 std::string WorkerInput::Failure() const {
   for (Queue* queue : setup_.inputs) {
     if (std::string why = queue->Failure(); !why.empty()) return why;
