@@ -137,6 +137,7 @@ bool ParseBooks(const char* text, ProducerProgress* p, uint64_t* messages) {
 // and remembers its pieces, purged after the Ack.
 struct NatsQueue::Held {
   natsMsg* msg = nullptr;
+  int64_t touched_ms = 0;  // last told InProgress (0: not yet, since it was taken)
   std::vector<int64_t> nrs, seqs;
   std::vector<uint32_t> ends;
   std::string pieces;  // the pieces' subject filter; "" for a batch
@@ -203,6 +204,7 @@ std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const
 }
 
 NatsQueue::~NatsQueue() {
+  StopHeartbeat();
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);
     for (auto& f : t->buffer) {
@@ -424,9 +426,11 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
   std::lock_guard lock(t.mu);
   QueueStatus status = Subscribe(t);
   if (status != QueueStatus::kOk) return status;
+  std::call_once(heartbeat_started_, [this] { StartHeartbeat(); });
   int64_t trouble_since = 0;
   for (;;) {
     if (Stopped(&status)) return status;
+    KeepHeld(t);
     KeepBuffered(t);
     if (!t.buffer.empty()) {
       natsMsg* msg = t.buffer.front().msg;
@@ -554,6 +558,51 @@ void NatsQueue::KeepBuffered(Taker& t) {
   }
 }
 
+// Held batches: told InProgress at half their ack wait, like buffered ones.
+void NatsQueue::KeepHeld(Taker& t) {
+  const int64_t now = NowMs();
+  for (auto& [key, h] : t.held) {
+    if (now - h.touched_ms < ack_wait_ms_ / 2) continue;
+    natsMsg_InProgress(h.msg, nullptr);
+    h.touched_ms = now;
+  }
+}
+
+void NatsQueue::StartHeartbeat() {
+  heartbeat_ = std::thread([this] { Heartbeat(); });
+}
+
+void NatsQueue::StopHeartbeat() {
+  if (!heartbeat_.joinable()) return;
+  {
+    std::lock_guard lock(heartbeat_mu_);
+    heartbeat_stop_ = true;
+  }
+  heartbeat_cv_.notify_all();
+  heartbeat_.join();
+}
+
+// A tick at a quarter of the ack wait: a batch is told InProgress at the
+// latest three quarters into it (or by Pop's own loop, every poll_ms, while
+// Pop holds the taker). Signals stay with the worker's main thread where
+// it matters: SIGALRM (a record's timeout) ends the process from any thread.
+void NatsQueue::Heartbeat() {
+  const auto tick = std::chrono::milliseconds(std::max<int64_t>(ack_wait_ms_ / 4, 50));
+  std::unique_lock lock(heartbeat_mu_);
+  while (!heartbeat_cv_.wait_for(lock, tick, [this] { return heartbeat_stop_; })) {
+    lock.unlock();
+    for (auto& t : takers_) {
+      // A taker in Pop holds its lock while it waits for batches, and
+      // keeps its own batches alive meanwhile: skipped, never waited for.
+      std::unique_lock taker(t->mu, std::try_to_lock);
+      if (!taker.owns_lock()) continue;
+      KeepHeld(*t);
+      KeepBuffered(*t);
+    }
+    lock.lock();
+  }
+}
+
 bool NatsQueue::AllProducersEnded() {
   std::lock_guard lock(ended_mu_);
   for (size_t p = 0; p < ended_seen_.size(); ++p) {
@@ -582,7 +631,10 @@ void NatsQueue::Progress(int consumer, const Lease& lease, size_t finished) {
   std::lock_guard lock(t.mu);
   auto it = t.held.find({lease.ticket(), lease.attempt()});
   assert(it != t.held.end() && "progress on a lease this consumer does not hold");
-  if (it != t.held.end()) natsMsg_InProgress(it->second.msg, nullptr);
+  if (it != t.held.end()) {
+    natsMsg_InProgress(it->second.msg, nullptr);
+    it->second.touched_ms = NowMs();
+  }
   KeepBuffered(t);
 }
 

@@ -51,10 +51,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/nats_run.h"
@@ -100,6 +102,10 @@ class NatsQueue final : public Queue {
   // for longer than its wait, a message that is not a batch); "" if not.
   std::string error() const;
   std::string Failure() const override { return error(); }
+  // Stops keeping the batches this process holds alive, as its death
+  // would: they go to another consumer after their ack wait. (The tests
+  // play a dead consumer this way; the destructor calls it.)
+  void StopHeartbeat();
   bool MarksRedeliveries() const override { return false; }
 
  private:
@@ -123,6 +129,9 @@ class NatsQueue final : public Queue {
   Taken Take(Taker& t, natsMsg* msg, Lease* lease);
   Taken ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes);
   void KeepBuffered(Taker& t);
+  void KeepHeld(Taker& t);
+  void StartHeartbeat();
+  void Heartbeat();
   bool AllProducersEnded();
   // Consumer info: the batches not yet delivered, and whether the edge is
   // drained (every producer ended, nothing pending or unacknowledged).
@@ -151,6 +160,16 @@ class NatsQueue final : public Queue {
   std::atomic<int64_t> stop_checked_ms_{0};
   mutable std::mutex error_mu_;
   std::string error_;
+  // Keeps every batch this process holds alive on the broker (InProgress)
+  // while its consumer is busy or blocked, so that a record slower than the
+  // ack wait, or a push waiting on a full edge, does not hand the batch to
+  // another replica too (its side effects would happen twice). Started at
+  // the first Pop; a dead process stops it, and its batches come back.
+  std::once_flag heartbeat_started_;
+  std::thread heartbeat_;
+  std::mutex heartbeat_mu_;
+  std::condition_variable heartbeat_cv_;
+  bool heartbeat_stop_ = false;  // under heartbeat_mu_
 };
 
 }  // namespace flow

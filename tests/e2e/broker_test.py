@@ -265,6 +265,16 @@ def a_killed_ordered_replica_stops_the_run_with_its_reason(t):
     t.expect(not os.path.exists(t.path("out.txt")), "no output file")
 
 
+@test
+def a_record_slower_than_the_ack_wait_runs_once(t):
+    """A record that takes longer than its edge's ack wait (5 s) stays with
+    the replica working on it (InProgress heartbeats): the idle sibling
+    never gets it, so its side effect happens once."""
+    out = on_broker(t, 'seq(1, 1) | exec("echo {} >> side.txt; sleep 5.6; echo {}") * 2')
+    t.equal(out, b"1\n", "the output")
+    t.equal(t.read("side.txt"), b"1\n", "the command ran once")
+
+
 def check(t, program, *args, timeout=30):
     """flowrun check -e PROGRAM ARGS..., in the scratch directory."""
     try:

@@ -368,6 +368,7 @@ TEST_SUITE("nats_queue") {
     dies->EndOfStream(0);
     Lease first, second;
     REQUIRE(dies->Pop(0, &first, PopMode::kWait) == QueueStatus::kOk);
+    dies->StopHeartbeat();  // as its death would
     const auto start = Clock::now();
     REQUIRE(lives->Pop(1, &second, PopMode::kWait) == QueueStatus::kOk);
     const double waited = Seconds(start);
