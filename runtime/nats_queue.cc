@@ -7,6 +7,7 @@
 #include <cassert>
 #include <chrono>
 #include <cinttypes>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -569,7 +570,13 @@ void NatsQueue::KeepHeld(Taker& t) {
 }
 
 void NatsQueue::StartHeartbeat() {
+  // Born with every signal blocked (a thread inherits its creator's mask):
+  // signals meant for the worker never run their handlers here.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
   heartbeat_ = std::thread([this] { Heartbeat(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 void NatsQueue::StopHeartbeat() {
@@ -584,8 +591,7 @@ void NatsQueue::StopHeartbeat() {
 
 // A tick at a quarter of the ack wait: a batch is told InProgress at the
 // latest three quarters into it (or by Pop's own loop, every poll_ms, while
-// Pop holds the taker). Signals stay with the worker's main thread where
-// it matters: SIGALRM (a record's timeout) ends the process from any thread.
+// Pop holds the taker).
 void NatsQueue::Heartbeat() {
   const auto tick = std::chrono::milliseconds(std::max<int64_t>(ack_wait_ms_ / 4, 50));
   std::unique_lock lock(heartbeat_mu_);
