@@ -552,21 +552,21 @@ NatsQueue::Taken NatsQueue::ReadPieces(const std::string& token, uint32_t pieces
 // InProgress at half of it, so that they are not handed to someone else.
 void NatsQueue::KeepBuffered(Taker& t) {
   const int64_t now = NowMs();
-  for (Taker::Fetched& f : t.buffer) {
-    if (now - f.touched_ms < ack_wait_ms_ / 2) continue;
-    natsMsg_InProgress(f.msg, nullptr);
-    f.touched_ms = now;
-  }
+  for (Taker::Fetched& f : t.buffer) KeepAlive(f.msg, &f.touched_ms, now);
+}
+
+// Tells the broker `msg` is being worked on once half its ack wait has
+// gone by since `*touched_ms` (0: at once).
+void NatsQueue::KeepAlive(natsMsg* msg, int64_t* touched_ms, int64_t now) const {
+  if (*touched_ms != 0 && now - *touched_ms < ack_wait_ms_ / 2) return;
+  natsMsg_InProgress(msg, nullptr);
+  *touched_ms = now;
 }
 
 // Held batches: told InProgress at half their ack wait, like buffered ones.
 void NatsQueue::KeepHeld(Taker& t) {
   const int64_t now = NowMs();
-  for (auto& [key, h] : t.held) {
-    if (now - h.touched_ms < ack_wait_ms_ / 2) continue;
-    natsMsg_InProgress(h.msg, nullptr);
-    h.touched_ms = now;
-  }
+  for (auto& [key, h] : t.held) KeepAlive(h.msg, &h.touched_ms, now);
 }
 
 void NatsQueue::StartHeartbeat() {
@@ -638,8 +638,8 @@ void NatsQueue::Progress(int consumer, const Lease& lease, size_t finished) {
   auto it = t.held.find({lease.ticket(), lease.attempt()});
   assert(it != t.held.end() && "progress on a lease this consumer does not hold");
   if (it != t.held.end()) {
-    natsMsg_InProgress(it->second.msg, nullptr);
-    it->second.touched_ms = NowMs();
+    it->second.touched_ms = 0;  // told at once: records were finished
+    KeepAlive(it->second.msg, &it->second.touched_ms, NowMs());
   }
   KeepBuffered(t);
 }

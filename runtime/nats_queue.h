@@ -130,6 +130,7 @@ class NatsQueue final : public Queue {
   Taken ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes);
   void KeepBuffered(Taker& t);
   void KeepHeld(Taker& t);
+  void KeepAlive(natsMsg* msg, int64_t* touched_ms, int64_t now) const;
   void StartHeartbeat();
   void Heartbeat();
   bool AllProducersEnded();

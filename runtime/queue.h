@@ -166,6 +166,9 @@ class Queue {
   // fetch), so a lease of such a queue is looked up in the recovery book
   // whatever its attempt (a scan, cheap beside a fetch from the broker).
   virtual bool MarksRedeliveries() const { return true; }
+  // Whether `lease`, taken from this queue, may be handed out again after
+  // a death, and so must be looked up in the recovery book.
+  bool MayBeRedone(const Lease& lease) const { return lease.attempt() > 1 || !MarksRedeliveries(); }
   // Why the queue closed itself, when it did (a transport that lost its
   // broker): what the worker then says, instead of a bare "shutting down".
   // Empty when the run closed it.

@@ -47,8 +47,7 @@ QueueStatus OrderGate::Take(Queue& queue, int consumer, Lease* lease, uint64_t* 
   if (status == QueueStatus::kOk) {
     const uint64_t key = RecoveryKey(edge, lease->ticket());
     journal->lease.store(key + 1, std::memory_order_relaxed);
-    const bool redone = lease->attempt() > 1 || !queue.MarksRedeliveries();
-    const RedoEntry* redo = book != nullptr && redone ? book->Find(key) : nullptr;
+    const RedoEntry* redo = book != nullptr && queue.MayBeRedone(*lease) ? book->Find(key) : nullptr;
     const uint64_t kept = redo != nullptr ? redo->position.load(std::memory_order_acquire) : 0;
     if (kept != 0) {
       *position = kept - 1;

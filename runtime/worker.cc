@@ -194,13 +194,13 @@ struct LeaseRun {
   uint64_t poison = 0;          // index + 1 of a record its holders died on too often
 };
 
-// `marked`: the lease's queue marks redeliveries (Queue::MarksRedeliveries).
+// `may_be_redone`: WorkerInput::MayBeRedone of the lease.
 LeaseRun BeginLease(const WorkerSetup& setup, WorkerOutput& out, const Lease& lease, size_t edge,
-                    uint64_t position, bool marked) {
+                    uint64_t position, bool may_be_redone) {
   LeaseRun run;
   run.key = RecoveryKey(edge, lease.ticket());
   if (setup.journal != nullptr) setup.journal->lease.store(run.key + 1, std::memory_order_relaxed);
-  if (setup.book != nullptr && (lease.attempt() > 1 || !marked)) run.redo = setup.book->Find(run.key);
+  if (setup.book != nullptr && may_be_redone) run.redo = setup.book->Find(run.key);
   if (run.redo != nullptr) {
     uint64_t floors[kMaxRedoOutputs];
     for (size_t k = 0; k < kMaxRedoOutputs; ++k) floors[k] = run.redo->floors[k].load(std::memory_order_relaxed);
@@ -266,7 +266,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     }
 
     const LeaseRun run = BeginLease(setup, out, lease, input.current_edge(), position,
-                                    input.CurrentMarksRedeliveries());
+                                    input.MayBeRedone(lease));
     const uint64_t pushed_before = out.push_ns();
     uint64_t flushes = out.flushes();
     uint64_t bytes = 0;

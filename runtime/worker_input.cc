@@ -136,8 +136,8 @@ size_t WorkerInput::current_edge() const {
   return current_ < setup_.input_edges.size() ? setup_.input_edges[current_] : current_;
 }
 
-bool WorkerInput::CurrentMarksRedeliveries() const {
-  return current_ >= setup_.inputs.size() || setup_.inputs[current_]->MarksRedeliveries();
+bool WorkerInput::MayBeRedone(const Lease& lease) const {
+  return current_ < setup_.inputs.size() ? setup_.inputs[current_]->MayBeRedone(lease) : lease.attempt() > 1;
 }
 
 std::string WorkerInput::Failure() const {

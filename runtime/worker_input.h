@@ -39,8 +39,8 @@ class WorkerInput {
   // Records [0, finished) of the current lease have all their outputs pushed.
   void Progress(const Lease& lease, size_t finished);
   void Ack(Lease* lease);
-  // Whether the current lease's queue marks redeliveries (Queue::MarksRedeliveries).
-  bool CurrentMarksRedeliveries() const;
+  // Whether `lease`, the current one, may be redone (Queue::MayBeRedone).
+  bool MayBeRedone(const Lease& lease) const;
   // Why an input queue closed itself (see Queue::Failure); empty if none did.
   std::string Failure() const;
   // No more input wanted: cancels every input queue (upstream stops).

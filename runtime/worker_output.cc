@@ -31,6 +31,11 @@ size_t WorkerOutput::HintedLimit() const {
   return wants_more();
 }
 
+void WorkerOutput::OutputClosed(size_t k) {
+  closed_ = true;
+  if (error_.empty()) error_ = setup_.outputs[k]->Failure();
+}
+
 bool WorkerOutput::TooLarge(size_t bytes) {
   error_ = "a record of " + std::to_string(bytes) + " bytes is larger than the largest a queue carries (4 GiB - 1)";
   closed_ = true;
@@ -79,10 +84,7 @@ bool WorkerOutput::AddAfterRedo(std::string_view bytes, int64_t nr, int64_t seq)
   one.Add(bytes, nr, seq);
   for (size_t k = 0; k < setup_.outputs.size() && !closed_; ++k) {
     if (!open_[k] || static_cast<uint64_t>(seq) < floors_[k]) continue;
-    if (setup_.outputs[k]->Push(setup_.instance, one) == QueueStatus::kClosed) {
-      closed_ = true;
-      if (error_.empty()) error_ = setup_.outputs[k]->Failure();
-    }
+    if (setup_.outputs[k]->Push(setup_.instance, one) == QueueStatus::kClosed) OutputClosed(k);
   }
   return wants_more();
 }
@@ -99,8 +101,7 @@ void WorkerOutput::Flush() {
       open_[k] = false;
       --open_count_;
     } else if (status == QueueStatus::kClosed) {
-      closed_ = true;
-      if (error_.empty()) error_ = setup_.outputs[k]->Failure();
+      OutputClosed(k);
     }
   }
   InstanceCounters& c = *setup_.counters;

@@ -65,6 +65,9 @@ class WorkerOutput final : public Emitter {
   size_t HintedLimit() const;
   bool Add(std::string_view bytes, int64_t nr, int64_t seq);
   bool TooLarge(size_t bytes);
+  // Output k returned kClosed: no more pushes, and its reason (if it
+  // closed itself) becomes this worker's error.
+  void OutputClosed(size_t k);
   // [ordered]: waits until this lease may publish (once per lease).
   void TakeTurn();
   // In recovery: a record some outputs must not get again.

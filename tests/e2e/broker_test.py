@@ -26,7 +26,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import Failure, Feed, children_of, main, test, wait_until  # noqa: E402
+from e2e import Failure, Feed, children_of, main, still_running, test, wait_until  # noqa: E402
 from nats_auth import have_credentials_maker, make_certificates, make_credentials  # noqa: E402
 
 MAIN = 'seq(1, 100000) | map { $0 + "x" } * 3 | filter { len($0) % 2 == 0 } * 2 | write("out.txt")'
@@ -234,7 +234,7 @@ def a_broker_lost_mid_run_fails_the_run_clearly(t):
                           "--broker", server.url], cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_until(lambda: feed.first_written.is_set() and workers_named(p.pid, "map"), "the run under way")
-        workers = list(children_of(p.pid))
+        workers = children_of(p.pid)
         server.stop()
         started = time.monotonic()
         _, err = p.communicate(timeout=60)
@@ -250,8 +250,7 @@ def a_broker_lost_mid_run_fails_the_run_clearly(t):
     t.expect(f"lost the broker at '{server.url}'" in text, f"the message names the broker: {text[:600]!r}")
     t.expect(took < 45, f"the run stopped in bounded time, took {took:.1f} s")
     t.expect(not os.path.exists(t.path("out.txt")), "no output file")
-    t.equal([w for w in workers if os.path.exists(f"/proc/{w}") and open(f"/proc/{w}/stat").read().split()[2] != "Z"],
-            [], "workers left")
+    t.equal(still_running(workers), [], "workers left")
 
 
 @test
