@@ -15,11 +15,11 @@
 #include "compiler/system_limits.h"
 #include "runtime/broker_edges.h"
 #include "runtime/broker_probe.h"
+#include "runtime/run_description.h"
 #include "runtime/runner.h"
 #include "stdlib/stage_factory.h"
 
 namespace flow {
-namespace {
 
 // --broker and the --nats-* options into options.broker.
 bool ResolveBrokerOptions(CommandOptions& options) {
@@ -54,6 +54,8 @@ bool ResolveBrokerOptions(CommandOptions& options) {
   options.broker.tls_key_file = options.nats_tls_key.value_or("");
   return true;
 }
+
+namespace {
 
 // Turns the typed text of the command line into FrontEndOptions; prints a
 // usage error and returns false when something is malformed.
@@ -173,6 +175,8 @@ int RunRunCommand(CommandOptions& options) {
   if (!ResolveCommandOptions(options)) return kExitUsageOrCompileError;
   SystemLimits limits = ReadSystemLimits();
   options.front_end.online_cpus = limits.online_cpus;
+  std::map<std::string, std::string> environment_read;
+  options.front_end.environment_read = &environment_read;
   std::optional<CompiledProgram> program = CompileProgram(options.front_end);
   if (!program) return kExitUsageOrCompileError;
   Plan plan = BuildPlan(program->graph);
@@ -183,27 +187,6 @@ int RunRunCommand(CommandOptions& options) {
     std::fprintf(stderr, "flowrun: error: %s\n", problem.c_str());
     return kExitRuntimeFailure;
   }
-
-  // Block functions are made here, before the fork, so every worker
-  // inherits them: the JIT compiles every block in the supervisor and looks
-  // each one up (Finalize) so no worker ever runs LLVM. `--no-jit` runs the
-  // reference interpreter instead; the two give byte-identical output.
-  InterpretedBlocks interpreted;
-  CompiledBlocks compiled;
-  std::vector<BlockFunction> blocks;
-  for (const StageNode& node : program->graph.nodes) {
-    BlockFunction block;
-    if (node.block) {
-      auto fs = node.args.find("fs");
-      std::string separator = fs != node.args.end() && fs->second.type() == Type::kStr ? fs->second.as_str() : "";
-      block = options.no_jit ? interpreted.Make(*node.block, separator, StageBlockWant(node), *program->file)
-                             : compiled.Make(*node.block, separator, StageBlockWant(node), *program->file);
-    }
-    blocks.push_back(block);
-  }
-  std::string jit_error;
-  if (!options.no_jit && !compiled.Finalize(&jit_error))
-    std::fprintf(stderr, "flowrun: warning: %s; those blocks run in the interpreter\n", jit_error.c_str());
 
   RunOptions run;
   run.program_path = program->file->path();
@@ -216,8 +199,47 @@ int RunRunCommand(CommandOptions& options) {
   run.stats_path = options.stats_path.value_or("");
   run.progress = options.progress;
   run.broker = options.broker;
+  if (!run.broker.empty()) {
+    // What a `flowrun worker` needs to compile the same graph.
+    RunDescription description;
+    description.program = program->file->text();
+    description.program_path = program->file->path();
+    description.params = options.front_end.params;
+    description.environment = environment_read;
+    description.queue_records = options.front_end.queue_records;
+    description.queue_bytes = options.front_end.queue_bytes;
+    description.online_cpus = options.front_end.online_cpus;
+    description.no_jit = options.no_jit;
+    description.shape = FormatGraph(program->graph, GraphFormat::kText);
+    run.description = description.Encode();
+  }
   int64_t sort_memory = options.sort_memory_text ? ParseQueueCapacity(*options.sort_memory_text)->bytes
                                                  : StageContext().sort_memory_bytes;
+  return RunCompiled(*program, options.no_jit, sort_memory, run);
+}
+
+int RunCompiled(const CompiledProgram& program, bool no_jit, int64_t sort_memory, const RunOptions& run) {
+  // Block functions are made here, before the fork, so every worker
+  // inherits them: the JIT compiles every block in the supervisor and looks
+  // each one up (Finalize) so no worker ever runs LLVM. `--no-jit` runs the
+  // reference interpreter instead; the two give byte-identical output.
+  InterpretedBlocks interpreted;
+  CompiledBlocks compiled;
+  std::vector<BlockFunction> blocks;
+  for (const StageNode& node : program.graph.nodes) {
+    BlockFunction block;
+    if (node.block) {
+      auto fs = node.args.find("fs");
+      std::string separator = fs != node.args.end() && fs->second.type() == Type::kStr ? fs->second.as_str() : "";
+      block = no_jit ? interpreted.Make(*node.block, separator, StageBlockWant(node), *program.file)
+                     : compiled.Make(*node.block, separator, StageBlockWant(node), *program.file);
+    }
+    blocks.push_back(block);
+  }
+  std::string jit_error;
+  if (!no_jit && !compiled.Finalize(&jit_error))
+    std::fprintf(stderr, "flowrun: warning: %s; those blocks run in the interpreter\n", jit_error.c_str());
+
   const char* tmpdir = std::getenv("TMPDIR");
   std::string temp_dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
   StageMaker make_stage = [sort_memory, temp_dir](const StageInstance& instance, std::string* error) {
@@ -231,7 +253,7 @@ int RunRunCommand(CommandOptions& options) {
     context.stop_requested = instance.stop_requested;
     return MakeStage(context, error);
   };
-  return RunGraph(program->graph, blocks, make_stage, run);
+  return RunGraph(program.graph, blocks, make_stage, run);
 }
 
 }  // namespace flow

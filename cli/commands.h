@@ -7,6 +7,7 @@
 
 #include "cli/front_end.h"
 #include "runtime/broker_access.h"
+#include "runtime/runner.h"
 
 namespace flow {
 
@@ -40,8 +41,20 @@ struct CommandOptions {
   bool plan_without_limits = false;  // check --no-limits
 };
 
+// --broker and the --nats-* options into options.broker; prints a usage
+// error and returns false when they do not go together.
+bool ResolveBrokerOptions(CommandOptions& options);
+
 int RunCheckCommand(CommandOptions& options);
 int RunGraphCommand(CommandOptions& options);
 int RunRunCommand(CommandOptions& options);
+// `flowrun worker --broker URL [--slots N]` (cli/worker_commands.cc).
+int RunWorkerCommand(CommandOptions& options, int slots);
+// The hidden `flowrun worker-part`: one worker's part of one run, described
+// on stdin by the worker (runtime/worker_daemon.h).
+int RunWorkerPartCommand();
+
+// Builds the blocks (JIT, or interpreter with `no_jit`) and runs the graph.
+int RunCompiled(const CompiledProgram& program, bool no_jit, int64_t sort_memory, const RunOptions& run);
 
 }  // namespace flow

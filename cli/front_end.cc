@@ -34,7 +34,7 @@ std::optional<std::string> ReadWholeFile(const std::string& path, std::string* e
 std::optional<CompiledProgram> CompileProgram(const FrontEndOptions& options) {
   CompiledProgram compiled;
   if (options.program) {
-    compiled.file = std::make_unique<SourceFile>("<-e>", *options.program);
+    compiled.file = std::make_unique<SourceFile>(options.program_name, *options.program);
   } else {
     std::string error;
     std::optional<std::string> text = ReadWholeFile(options.path, &error);
@@ -54,10 +54,16 @@ std::optional<CompiledProgram> CompileProgram(const FrontEndOptions& options) {
   if (!sink.has_errors()) {
     CheckOptions check;
     check.params = options.params;
-    check.getenv = [](const std::string& name) -> std::optional<std::string> {
-      const char* value = std::getenv(name.c_str());
-      if (!value) return std::nullopt;
-      return std::string(value);
+    check.getenv = [&options](const std::string& name) -> std::optional<std::string> {
+      std::optional<std::string> value;
+      if (options.environment) {
+        auto it = options.environment->find(name);
+        if (it != options.environment->end()) value = it->second;
+      } else if (const char* found = std::getenv(name.c_str())) {
+        value = std::string(found);
+      }
+      if (value && options.environment_read != nullptr) (*options.environment_read)[name] = *value;
+      return value;
     };
     check.queue_records = options.queue_records;
     check.queue_bytes = options.queue_bytes;

@@ -19,6 +19,13 @@ struct FrontEndOptions {
   int64_t queue_records = kDefaultQueueRecords;
   int64_t queue_bytes = kDefaultQueueBytes;
   int online_cpus = 1;  // what `* auto` means
+  std::string program_name = "<-e>";  // how messages name a `program` given as text
+  // The environment that env() reads at compile time: the process's own
+  // when unset. A worker compiles with the origin's values (issue 8).
+  std::optional<std::map<std::string, std::string>> environment;
+  // When set, every variable the program read is noted here (unset ones
+  // are left out), so a worker can be given the same.
+  std::map<std::string, std::string>* environment_read = nullptr;
 };
 
 struct CompiledProgram {

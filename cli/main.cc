@@ -21,7 +21,8 @@ std::vector<std::string> WithDefaultSubcommand(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return args;
   const std::string& first = args[0];
-  bool is_subcommand = first == "run" || first == "check" || first == "graph";
+  bool is_subcommand = first == "run" || first == "check" || first == "graph" || first == "worker" ||
+                       first == "worker-part";
   bool is_global_flag = first == "-h" || first == "--help" || first == "--version";
   if (!is_subcommand && !is_global_flag) args.insert(args.begin(), "run");
   return args;
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("flowrun ") + FLOWRUN_VERSION);
   app.require_subcommand(1);
 
-  flow::CommandOptions run_options, check_options, graph_options;
+  flow::CommandOptions run_options, check_options, graph_options, worker_options;
 
   CLI::App* run = app.add_subcommand("run", "compile, check and run a program");
   AddProgramOptions(run, &run_options);
@@ -114,6 +115,16 @@ int main(int argc, char** argv) {
   graph->add_option("--format", graph_options.graph_format, "text, dot or mermaid")
       ->check(CLI::IsMember({"text", "dot", "mermaid"}));
 
+  CLI::App* worker = app.add_subcommand("worker", "take stage instances of the runs started on a broker (runs on many machines)");
+  AddBrokerOptions(worker, &worker_options, "the NATS JetStream broker whose runs this worker helps");
+  int slots = 0;
+  worker->add_option("--slots", slots, "stage instances this worker runs at most (the CPU count)")
+      ->check(CLI::PositiveNumber)
+      ->type_name("N");
+  // Started by `flowrun worker` for each run it joins; its input is on stdin.
+  CLI::App* worker_part = app.add_subcommand("worker-part", "");
+  worker_part->group("");  // hidden from --help
+
   RaiseOpenFileLimit();
   std::vector<std::string> args = WithDefaultSubcommand(argc, argv);
   std::reverse(args.begin(), args.end());  // CLI11 takes them last first
@@ -126,6 +137,8 @@ int main(int argc, char** argv) {
     return kUsageError;
   }
 
+  if (*worker) return flow::RunWorkerCommand(worker_options, slots);
+  if (*worker_part) return flow::RunWorkerPartCommand();
   if (*check) return flow::RunCheckCommand(check_options);
   if (*graph) return flow::RunGraphCommand(graph_options);
   if (run_options.dry_run) return flow::RunCheckCommand(run_options);

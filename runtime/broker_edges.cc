@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
+#include "runtime/broker_board.h"
 #include "runtime/nats_queue.h"
 #include "runtime/nats_run.h"
 #include "runtime/process.h"
+#include "runtime/run_stats.h"
 
 namespace flow {
 namespace {
@@ -19,6 +22,7 @@ namespace {
 // per batch while the replicas of a slow stage still share the work.
 constexpr int kFetchBatch = 4;
 constexpr const char* kReportOk = "ok";
+constexpr const char* kReportRemoved = "removed";
 
 void Report(int fd, const std::string& line) {
   const std::string text = line + "\n";
@@ -41,9 +45,113 @@ NatsEdgeOptions EdgeOptions(const StageGraph& graph, const QueueEdge& edge) {
   return options;
 }
 
-// The keeper's life, in its own process: make the run, beat, remove it.
-int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::string& run, int report_fd,
-               int control_fd) {
+// The workers' parts of a run, as the keeper watches them. A part beats by
+// putting "up" in the run's bucket; the keeper notes when each new value
+// appeared on its own clock, so that the clocks of the machines need not
+// agree.
+class PartWatch {
+ public:
+  PartWatch(BrokerBoard* run_board, const std::vector<WorkerOffer>& asked, int report_fd)
+      : board_(run_board), report_fd_(report_fd) {
+    const int64_t now = Now();
+    for (const WorkerOffer& w : asked) parts_.push_back({w.id, w.host, now, -1, false});
+  }
+  bool empty() const { return parts_.empty(); }
+
+  void Check() {
+    const int64_t now = Now();
+    for (Part& p : parts_) {
+      if (p.over) continue;
+      std::string value;
+      int64_t created = 0;
+      if (board_->Get("part." + p.worker, &value, &created)) {
+        if (value == "done") {
+          p.over = true;
+          continue;
+        }
+        if (value == "gone") {  // the worker was stopped, or fenced itself off
+          p.over = true;
+          Report(report_fd_, "lost " + p.worker + " " + (p.host.empty() ? "?" : p.host));
+          continue;
+        }
+        if (value.rfind("failed: ", 0) == 0) {
+          p.over = true;
+          Report(report_fd_, "failed " + p.worker + " " + OneLine(value.substr(8)));
+          continue;
+        }
+        if (created != p.seen_created) {
+          p.seen_created = created;
+          p.changed_at = now;
+        }
+      }
+      const int64_t allowed = p.seen_created < 0 ? kPartJoinNs : kPartStaleNs;
+      if (now - p.changed_at > allowed) {
+        p.over = true;
+        Report(report_fd_, "lost " + p.worker + " " + (p.host.empty() ? "?" : p.host));
+      }
+    }
+  }
+
+ private:
+  struct Part {
+    std::string worker, host;
+    int64_t changed_at;    // when its value last changed, on our clock
+    int64_t seen_created;  // the broker's time of the value seen last; -1: none yet
+    bool over;             // done, failed or lost: not watched any more
+  };
+  static int64_t Now() { return static_cast<int64_t>(MonotonicNanos()); }
+  static std::string OneLine(std::string text) {
+    for (char& c : text) {
+      if (c == '\n') c = ' ';
+    }
+    return text;
+  }
+  BrokerBoard* board_;
+  int report_fd_;
+  std::vector<Part> parts_;
+};
+
+bool Uses(const Placement& placement, const std::string& worker) {
+  for (const auto& node : placement.where) {
+    if (std::find(node.begin(), node.end(), worker) != node.end()) return true;
+  }
+  return false;
+}
+
+// Offers the run to the live workers: its description and placement in
+// the run's bucket, then a job key for each worker that has instances.
+// Returns the workers asked; false with *error when the broker refused.
+bool OfferRun(NatsLink& link, BrokerBoard& run_board, const StageGraph& graph, const std::string& run,
+              const std::string& description, Placement* placement, std::vector<WorkerOffer>* asked,
+              std::string* error) {
+  // No registry: no worker ever came to this broker (only workers make it,
+  // so a broker used without them is left as it was).
+  std::string missing;
+  std::unique_ptr<BrokerBoard> workers = BrokerBoard::Open(link, kWorkersBucket, false, 0, &missing);
+  if (!workers) return true;
+  const std::vector<WorkerOffer> live = LiveWorkers(*workers);
+  *placement = PlaceInstances(graph, live);
+  if (!run_board.Put("job", description, error) || !run_board.Put("place", placement->Encode(), error)) return false;
+  for (const WorkerOffer& w : live) {
+    if (!Uses(*placement, w.id)) continue;
+    if (!workers->Put("job." + w.id + "." + run, "", error)) return false;
+    asked->push_back(w);
+  }
+  return true;
+}
+
+void WithdrawRun(NatsLink& link, const std::vector<WorkerOffer>& asked, const std::string& run) {
+  if (asked.empty()) return;
+  std::string ignored;
+  std::unique_ptr<BrokerBoard> workers = BrokerBoard::Open(link, kWorkersBucket, false, 0, &ignored);
+  if (!workers) return;
+  for (const WorkerOffer& w : asked) workers->Delete("job." + w.id + "." + run, &ignored);
+}
+
+// The keeper's life, in its own process: make the run, offer it to the
+// workers, beat and watch their parts, remove it.
+int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::string& run,
+               const std::string& description, int report_fd, int control_fd) {
   NatsLinkOptions options;
   options.broker = broker;
   options.name = "flowrun keeper " + run;
@@ -61,33 +169,63 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   bool ok = CreateNatsRun(*link, run, kBrokerRunExpiryNs, &error);
   for (size_t e = 0; ok && e < graph.edges.size(); ++e)
     ok = AddNatsEdge(*link, run, e, EdgeOptions(graph, graph.edges[e]), &error);
+  std::unique_ptr<BrokerBoard> run_board;
+  if (ok) run_board = BrokerBoard::Open(*link, NatsBucketName(run), false, 0, &error);
+  ok = ok && run_board != nullptr;
+  Placement placement;
+  std::vector<WorkerOffer> asked;
+  if (ok && !description.empty()) ok = OfferRun(*link, *run_board, graph, run, description, &placement, &asked, &error);
   if (!ok) {
     std::string ignored;
+    WithdrawRun(*link, asked, run);
+    run_board.reset();
     RemoveNatsRun(*link, run, &ignored);
     Report(report_fd, error);
     return 1;
   }
+  for (size_t n = 0; n < placement.where.size(); ++n) {
+    for (size_t i = 0; i < placement.where[n].size(); ++i) {
+      if (!placement.where[n][i].empty())
+        Report(report_fd, "place " + std::to_string(n) + " " + std::to_string(i) + " " + placement.where[n][i]);
+    }
+  }
   Report(report_fd, kReportOk);
+  PartWatch parts(run_board.get(), asked, report_fd);
+  const int tick_ms = static_cast<int>(parts.empty() ? kBrokerHeartbeatMs : kPartBeatMs);
+  uint64_t touched = MonotonicNanos();
   for (;;) {
     pollfd p = {control_fd, POLLIN, 0};
-    const int ready = poll(&p, 1, static_cast<int>(kBrokerHeartbeatMs));
+    const int ready = poll(&p, 1, tick_ms);
     if (ready < 0 && errno == EINTR) continue;
     if (ready != 0) break;  // closed (or readable, or broken): the run is over
-    // A lost broker is the workers' to report: they fail after its wait.
-    TouchNatsRun(*link, run, &error);
+    parts.Check();
+    if (MonotonicNanos() - touched >= static_cast<uint64_t>(kBrokerHeartbeatMs) * 1'000'000) {
+      // A lost broker is the workers' to report: they fail after its wait.
+      TouchNatsRun(*link, run, &error);
+      touched = MonotonicNanos();
+    }
   }
+  WithdrawRun(*link, asked, run);
+  run_board.reset();
   if (!RemoveNatsRun(*link, run, &error)) {
     Report(report_fd, error);
     return 1;
   }
-  Report(report_fd, kReportOk);
+  Report(report_fd, kReportRemoved);
   return 0;
 }
 
 }  // namespace
 
+int BrokerBatchRecords(const StageGraph& graph, const QueueEdge& edge) {
+  const StageNode& to = graph.nodes[static_cast<size_t>(edge.to)];
+  if (to.outputs.empty() || to.signature == nullptr) return 0;  // a sink takes everything in bulk
+  const bool slow = to.signature->side_effects || to.name == "sleep" || to.name == "sha512";
+  return slow ? 1 : 0;
+}
+
 std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const BrokerAccess& broker,
-                                                  std::string* error) {
+                                                  const std::string& description, std::string* error) {
   std::unique_ptr<BrokerKeeper> keeper(new BrokerKeeper(broker, NewRunId()));
   int report[2], control[2];
   if (pipe2(report, O_CLOEXEC) != 0) {
@@ -112,7 +250,9 @@ std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const
   Child child;
   const bool started = StartChild(
       options,
-      [&graph, &broker, &run, report_w, control_r] { return KeeperMain(graph, broker, run, report_w, control_r); },
+      [&graph, &broker, &run, &description, report_w, control_r] {
+        return KeeperMain(graph, broker, run, description, report_w, control_r);
+      },
       &child, error);
   close(report[1]);
   close(control[0]);
@@ -120,8 +260,21 @@ std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const
   keeper->control_fd_ = control[1];
   if (!started) return nullptr;
   keeper->pid_ = child.pid;
+  keeper->placement_.where.resize(graph.nodes.size());
+  for (size_t n = 0; n < graph.nodes.size(); ++n)
+    keeper->placement_.where[n].assign(static_cast<size_t>(graph.nodes[n].replicas), "");
   std::string line;
-  if (!keeper->ReadReport(&line)) line = "the broker keeper process ended without a word";
+  for (;;) {
+    if (!keeper->ReadReport(&line)) line = "the broker keeper process ended without a word";
+    size_t n = 0, i = 0;
+    char worker[64];
+    if (std::sscanf(line.c_str(), "place %zu %zu %63s", &n, &i, worker) == 3 && n < graph.nodes.size() &&
+        i < keeper->placement_.where[n].size()) {
+      keeper->placement_.where[n][i] = worker;
+      continue;
+    }
+    break;
+  }
   if (line != kReportOk) {
     *error = line;
     return nullptr;  // the destructor reaps it
@@ -138,12 +291,35 @@ bool BrokerKeeper::ReadReport(std::string* line) {
   line->clear();
   for (;;) {
     char c;
+    if (!pending_.empty()) {  // left by Events
+      c = pending_[0];
+      pending_.erase(0, 1);
+      if (c == '\n') return true;
+      *line += c;
+      continue;
+    }
     const ssize_t n = read(report_fd_, &c, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     if (c == '\n') return true;
     *line += c;
   }
+}
+
+std::vector<std::string> BrokerKeeper::Events(bool* ended) {
+  std::vector<std::string> lines;
+  *ended = false;
+  char buffer[4096];
+  // One read: the loop polled the descriptor, so it does not block.
+  const ssize_t n = read(report_fd_, buffer, sizeof buffer);
+  if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) *ended = true;
+  if (n > 0) pending_.append(buffer, static_cast<size_t>(n));
+  size_t newline;
+  while ((newline = pending_.find('\n')) != std::string::npos) {
+    lines.push_back(pending_.substr(0, newline));
+    pending_.erase(0, newline + 1);
+  }
+  return lines;
 }
 
 bool BrokerKeeper::Finish(std::string* error) {
@@ -153,9 +329,13 @@ bool BrokerKeeper::Finish(std::string* error) {
   }
   bool ok = true;
   if (report_fd_ >= 0) {
+    // Events not read yet come first: skipped.
     std::string line;
-    if (pid_ > 0 && !ReadReport(&line)) line = "the broker keeper process ended without removing the run";
-    if (pid_ > 0 && line != kReportOk) {
+    bool got = false;
+    while (pid_ > 0 && (got = ReadReport(&line)) && (line.rfind("lost ", 0) == 0 || line.rfind("failed ", 0) == 0)) {
+    }
+    if (pid_ > 0 && !got) line = "the broker keeper process ended without removing the run";
+    if (pid_ > 0 && line != kReportRemoved) {
       *error = line;
       ok = false;
     }
@@ -196,7 +376,10 @@ std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const
     q.consumers = to.replicas;
     // [ordered] replicas take one batch at a time under their order gate:
     // a batch fetched ahead by one replica would be taken out of turn.
-    q.fetch_batch = to.options.ordered && to.replicas > 1 ? 1 : kFetchBatch;
+    // A stage slow per record takes one batch (one record) at a time, so
+    // that its replicas share the work evenly.
+    const bool one_at_a_time = (to.options.ordered && to.replicas > 1) || BrokerBatchRecords(graph, edge) == 1;
+    q.fetch_batch = one_at_a_time ? 1 : kFetchBatch;
     edges->queues_[static_cast<size_t>(e)] = NatsQueue::Open(edges->link_, q, error);
     if (!edges->queues_[static_cast<size_t>(e)]) return nullptr;
   }

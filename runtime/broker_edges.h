@@ -27,6 +27,7 @@
 
 #include "compiler/stage_graph.h"
 #include "runtime/broker_access.h"
+#include "runtime/placement.h"
 #include "runtime/queue.h"
 
 namespace flow {
@@ -44,20 +45,44 @@ inline constexpr int64_t kBrokerAckWaitNs = 5'000'000'000;
 // Batches an edge holds on the broker before its producers wait.
 inline constexpr int64_t kBrokerEdgeBatches = 64;
 
+// The records a producer puts in one batch on edge `edge` of a run on a
+// broker: 0 for full batches (4,096 records or 256 KiB), 1 for an edge
+// into a stage that is slow per record by nature (sleep, exec, whois,
+// sha512: side effects or heavy work). Why a rule fixed by the graph and
+// not the adaptive size of a local run: a lease redone on another machine
+// must be cut into the same batches, whose message ids then drop the
+// copies. Why 1: a batch goes to one replica, and a replica holding many
+// records of a 50 ms stage would keep its siblings idle.
+int BrokerBatchRecords(const StageGraph& graph, const QueueEdge& edge);
+
 class BrokerKeeper {
  public:
   // Forks the keeper and waits until the run exists on the broker. Null
   // with `*error` ("cannot reach the broker at 'nats://host:4222': ...",
   // without credentials) when it cannot be made. The caller must be
   // single-threaded and must not have called libnats.
+  //
+  // With a `description` (RunDescription::Encode), the keeper also offers
+  // the run to the `flowrun worker`s alive on the broker: it places the
+  // instances that may move on their slots (placement()), and watches their
+  // parts for the rest of the run (Events).
   static std::unique_ptr<BrokerKeeper> Start(const StageGraph& graph, const BrokerAccess& broker,
-                                             std::string* error);
+                                             const std::string& description, std::string* error);
   // Finishes (ignoring errors) if Finish was not called.
   ~BrokerKeeper();
   BrokerKeeper(const BrokerKeeper&) = delete;
   BrokerKeeper& operator=(const BrokerKeeper&) = delete;
 
   const std::string& run() const { return run_; }
+  const Placement& placement() const { return placement_; }
+  // Where the keeper reports on the workers' parts: readable when Events
+  // has something.
+  int events_fd() const { return report_fd_; }
+  // What happened to the workers' parts since the last call, one line each:
+  //   "lost WORKER HOST"     it stopped beating: its instances must run here
+  //   "failed WORKER TEXT"   its part failed (TEXT: the error it printed)
+  // Reads what is there without waiting; *ended when the keeper is gone.
+  std::vector<std::string> Events(bool* ended);
   // How the keeper connected: the workers connect alike.
   const BrokerAccess& broker() const { return broker_; }
   // The keeper's pipes, which a forked worker closes first: the keeper
@@ -75,6 +100,8 @@ class BrokerKeeper {
 
   BrokerAccess broker_;
   std::string run_;
+  Placement placement_;
+  std::string pending_;  // a report line read in part
   pid_t pid_ = -1;
   int report_fd_ = -1;   // the keeper's reports: "ok", or an error message
   int control_fd_ = -1;  // closed to say "the run is over"

@@ -309,6 +309,44 @@ bool StartChild(const ChildOptions& options, const std::function<int()>& body, C
   return true;
 }
 
+bool SpawnProgram(const std::vector<std::string>& argv, int stdin_fd, Child* child, std::string* err) {
+  // Everything the child needs is made before the fork: after it, a
+  // threaded parent's child may not allocate (another thread may have held
+  // a lock in the allocator at the fork).
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
+    *err = "cannot start '" + argv[0] + "': " + Errno("pipe2", errno);
+    return false;
+  }
+  sigset_t empty;
+  sigemptyset(&empty);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    *err = "cannot start '" + argv[0] + "': " + Errno("fork", errno);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    return false;
+  }
+  if (pid == 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(127);
+    if (dup2(stdin_fd, STDIN_FILENO) < 0 || dup2(pipe_fds[1], STDERR_FILENO) < 0) _exit(127);
+    // libnats ignores SIGPIPE process-wide, and exec keeps what is ignored.
+    signal(SIGPIPE, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &empty, nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+  child->pid = pid;
+  child->stderr_fd = pipe_fds[0];
+  return true;
+}
+
 bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_mask,
                       std::span<const int> close_in_child, pid_t* pid, std::string* err) {
   ChildOptions options;

@@ -112,6 +112,14 @@ struct Child {
 bool StartChild(const ChildOptions& options, const std::function<int()>& body, Child* child,
                 std::string* err);
 
+// Runs `argv` (argv[0] the program's path) in a child that dies with the
+// calling thread, with `stdin_fd` as its stdin and its stderr captured
+// (Child::stderr_fd), the signal mask emptied and caught signals reset.
+// Unlike StartChild it may be called from a threaded process (one that
+// uses libnats): between fork and exec the child makes only
+// async-signal-safe calls.
+bool SpawnProgram(const std::vector<std::string>& argv, int stdin_fd, Child* child, std::string* err);
+
 // Forks the leader of a new process group: a process that does nothing but
 // keep the group's id alive until it is killed (see WorkerPool for why).
 bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_mask,

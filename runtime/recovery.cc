@@ -7,13 +7,12 @@
 #include "compiler/value.h"
 
 namespace flow {
-namespace {
 
-// The stages that keep, in the worker's memory, something that the records
-// they have seen built up; their death loses it.
 bool KeepsState(const StageNode& node) {
   return (node.signature != nullptr && node.signature->stateful) || node.name == "sh" || node.name == "report";
 }
+
+namespace {
 
 std::string HowItDied(const StageNode& node, const WorkerExited& event) {
   if (event.timed_out || (event.status.signal == SIGALRM && node.options.timeout_ns > 0))

@@ -28,6 +28,10 @@
 
 namespace flow {
 
+// The stages that keep, in the worker's memory, something that the records
+// they have seen built up; their death loses it.
+bool KeepsState(const StageNode& node);
+
 class Recovery {
  public:
   // `queues[e]` is edge e's queue, null for an edge on a broker (whose

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <sstream>
 
 #include "runtime/broker_edges.h"
 #include "runtime/progress_display.h"
@@ -107,6 +108,11 @@ class Runner {
   std::string Location(const StageNode& node) const;
   int Conclude(int exit_code);
   void ReportSkips();
+  // True when instance `i` of node `n` runs in another process tree: on a
+  // worker (for the origin), or not on this worker (for a part).
+  bool RunsElsewhere(size_t n, int i) const;
+  // The keeper's news of the workers' parts, in the pool's loop.
+  Decision OnKeeperEvents(WorkerPool& pool);
 
   const StageGraph& graph_;
   const std::vector<BlockFunction>& blocks_;
@@ -116,7 +122,13 @@ class Runner {
   // By edge id: what the workers use. The ShmQueues; with a broker, null in
   // the supervisor and, in a worker, its own NatsQueues for its edges.
   std::vector<Queue*> edge_queues_;
-  std::unique_ptr<BrokerKeeper> keeper_;  // with a broker: the run on it
+  std::unique_ptr<BrokerKeeper> keeper_;  // with a broker, on the origin: the run on it
+  bool on_broker_ = false;  // every edge on the broker (the origin's, or a worker's part)
+  std::string run_id_;      // on a broker: the run's id
+  Placement placement_;     // on a broker: where each instance runs
+  // The batch size of broker edges into stages slow per record: never
+  // reported to, so it stays at one record.
+  mutable BatchHint one_record_;
   std::unique_ptr<RunControl> control_;
   std::unique_ptr<RunStats> stats_;
   std::unique_ptr<RecoveryBook> book_;
@@ -129,7 +141,9 @@ class Runner {
 
 bool Runner::Prepare() {
   std::string error;
+  on_broker_ = !options_.broker.empty();
   for (const StageNode& node : graph_.nodes) {
+    if (options_.part) break;  // a dead-letter stage stays on the origin
     if (node.options.on_error == OnError::kDeadLetter && options_.dead_letter_path.empty()) {
       Say(options_.log_fd, "flowrun: error: stage '" + node.label +
                                "' has [on_error = dead_letter]: give --dead-letter PATH");
@@ -138,7 +152,7 @@ bool Runner::Prepare() {
     }
   }
   for (const QueueEdge& edge : graph_.edges) {
-    if (!options_.broker.empty()) break;  // the keeper makes them on the broker (Run)
+    if (on_broker_) break;  // the keeper makes them on the broker (Run)
     ShmQueueOptions q;
     q.producers = graph_.nodes[static_cast<size_t>(edge.from)].replicas;
     q.consumers = graph_.nodes[static_cast<size_t>(edge.to)].replicas;
@@ -171,7 +185,7 @@ bool Runner::Prepare() {
     }
   }
   for (const StageNode& node : graph_.nodes) {
-    std::string target = OutputPath(node);
+    std::string target = options_.part ? "" : OutputPath(node);  // a worker's part has no sink
     if (target == "-") target.clear();
     // A device, a FIFO or a socket (/dev/null, a named pipe) is written in
     // place: renaming a file onto it would replace it (as root, /dev/null
@@ -210,8 +224,11 @@ WorkerSetup Runner::SetupFor(size_t n, int instance) const {
     s.outputs.push_back(edge_queues_[static_cast<size_t>(e)]);
     // On a broker, a batch's message id names its records, and a lease
     // redone elsewhere is dropped as a duplicate only if it is cut into
-    // the same batches: full batches, never a size that changes over time.
-    s.output_hints.push_back(keeper_ ? nullptr : &control_->batch_hint(static_cast<size_t>(e)));
+    // the same batches: a size fixed by the graph, never one that changes
+    // over time (BrokerBatchRecords).
+    BatchHint* hint = &control_->batch_hint(static_cast<size_t>(e));
+    if (on_broker_) hint = BrokerBatchRecords(graph_, graph_.edges[static_cast<size_t>(e)]) == 1 ? &one_record_ : nullptr;
+    s.output_hints.push_back(hint);
   }
   if (node.options.ordered && node.replicas > 1) s.order_gate = &control_->gate(n);
   s.on_error = node.options.on_error;
@@ -232,10 +249,12 @@ int Runner::WorkerMain(size_t n, int instance) {
   // (libnats is not fork-safe), and its NatsQueues in edge_queues_ (this
   // process's copy). Declared first: it outlives the stage and the loop.
   std::unique_ptr<BrokerEdges> broker;
-  if (keeper_) {
-    for (int fd : keeper_->descriptors()) close(fd);
+  if (on_broker_) {
+    if (keeper_) {
+      for (int fd : keeper_->descriptors()) close(fd);
+    }
     std::string error;
-    broker = BrokerEdges::Open(keeper_->broker(), keeper_->run(), graph_, n, &error);
+    broker = BrokerEdges::Open(options_.broker, run_id_, graph_, n, &error);
     if (!broker) {
       Say(STDERR_FILENO, Location(node) + ": error: '" + node.label + "#" + std::to_string(instance + 1) +
                              "': " + error);
@@ -266,10 +285,53 @@ std::vector<WorkerSpec> Runner::Specs() {
   for (size_t n = 0; n < graph_.nodes.size(); ++n) {
     for (int i = 0; i < graph_.nodes[n].replicas; ++i) {
       specs.push_back({graph_.nodes[n].label + "#" + std::to_string(i + 1),
-                       [this, n, i] { return WorkerMain(n, i); }});
+                       [this, n, i] { return WorkerMain(n, i); }, RunsElsewhere(n, i)});
     }
   }
   return specs;
+}
+
+bool Runner::RunsElsewhere(size_t n, int i) const {
+  if (!on_broker_) return false;
+  const std::string& where = placement_.where[n][static_cast<size_t>(i)];
+  return options_.part ? where != options_.part->worker : !where.empty();
+}
+
+Decision Runner::OnKeeperEvents(WorkerPool& pool) {
+  bool ended = false;
+  for (const std::string& line : keeper_->Events(&ended)) {
+    std::istringstream fields(line);
+    std::string what, worker;
+    fields >> what >> worker;
+    std::string rest;
+    std::getline(fields >> std::ws, rest);
+    if (what == "failed") {
+      return Decision::Stop(1, "the part of the run on worker '" + worker + "' failed: " + rest);
+    }
+    if (what != "lost") continue;
+    // Its machine died or was cut off: its instances run here from now
+    // on. The batches they held come back after their ack wait.
+    std::vector<std::string> moved;
+    for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+      int count = 0;
+      for (int i = 0; i < graph_.nodes[n].replicas; ++i) {
+        if (placement_.where[n][static_cast<size_t>(i)] != worker) continue;
+        placement_.where[n][static_cast<size_t>(i)].clear();
+        std::string error;
+        if (!pool.Wake(first_slot_[n] + static_cast<size_t>(i), &error)) return Decision::Stop(1, error);
+        ++count;
+      }
+      if (count > 0) moved.push_back(std::to_string(count) + " of '" + graph_.nodes[n].label + "'");
+    }
+    std::string list;
+    for (const std::string& m : moved) list += (list.empty() ? "" : ", ") + m;
+    Say(options_.log_fd, "flowrun: lost worker '" + worker + "' (" + rest + "); its instances run here now: " + list);
+  }
+  if (ended) {
+    pool.Unwatch(keeper_->events_fd());
+    return Decision::Stop(1, "the broker keeper process ended during the run");
+  }
+  return Decision::CarryOn();
 }
 
 void Runner::ReportSkips() {
@@ -322,13 +384,18 @@ int Runner::Conclude(int exit_code) {
 int Runner::Run() {
   if (!Prepare()) return prepare_exit_;
   const uint64_t start = MonotonicNanos();
-  if (!options_.broker.empty()) {
+  if (options_.part) {
+    run_id_ = options_.part->run;
+    placement_ = options_.part->placement;
+  } else if (on_broker_) {
     std::string error;
-    keeper_ = BrokerKeeper::Start(graph_, options_.broker, &error);
+    keeper_ = BrokerKeeper::Start(graph_, options_.broker, options_.description, &error);
     if (!keeper_) {
       Say(options_.log_fd, "flowrun: error: " + error);
       return 1;
     }
+    run_id_ = keeper_->run();
+    placement_ = keeper_->placement();
   }
   // Null for an edge on the broker: recovery and the display leave it be.
   std::vector<ShmQueue*> queues(graph_.edges.size(), nullptr);
@@ -352,6 +419,7 @@ int Runner::Run() {
     if (!pool.Start(Specs(), &error)) {
       result = {1, error};
     } else {
+      if (keeper_) pool.Watch(keeper_->events_fd(), [this, &pool] { return OnKeeperEvents(pool); });
       if (display) {
         pool.Watch(display->timer_fd(), [&display] {
           display->OnTick();

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@
 #include "compiler/block_function.h"
 #include "compiler/stage_graph.h"
 #include "runtime/broker_access.h"
+#include "runtime/placement.h"
 #include "runtime/stage.h"
 #include "runtime/worker_policy.h"
 
@@ -62,6 +64,19 @@ struct RunOptions {
   // every edge on that NATS JetStream broker instead of shared memory
   // (runtime/broker_edges.h); an empty URL for a local run.
   BrokerAccess broker;
+  // On a broker, for the origin: the run's description (RunDescription::
+  // Encode) offered to the `flowrun worker`s alive on the broker, which
+  // take the instances that may move; "" keeps every instance here.
+  std::string description;
+  // Set in a `flowrun worker`'s part of a run: join run `run`, made on the
+  // broker by its origin, and run only the instances that `placement` gives
+  // to `worker` (no source, no sink, no keeper).
+  struct Part {
+    std::string run;
+    std::string worker;
+    Placement placement;
+  };
+  std::optional<Part> part;
 };
 
 // Runs `graph` to its end. `blocks[i]` is node i's block function (made in

@@ -23,6 +23,7 @@ bool WorkerPool::Start(std::vector<WorkerSpec> slots, std::string* err) {
     Slot& slot = slots_.emplace_back();
     slot.name = std::move(spec.name);
     slot.body = std::move(spec.body);
+    slot.dormant = spec.dormant;
   }
   if (slots_.empty()) return true;
   // Before the first fork: a SIGINT or SIGCHLD from now on waits in the
@@ -42,6 +43,7 @@ bool WorkerPool::Start(std::vector<WorkerSpec> slots, std::string* err) {
   leader_alive_ = true;
   terminal_.Lend(group_);
   for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].dormant) continue;
     if (!StartSlot(i, err)) {
       Finish(1, *err);
       return false;
@@ -69,6 +71,12 @@ bool WorkerPool::StartSlot(size_t slot, std::string* err) {
   logs_.Add(s.log_fd, s.name);
   ++running_;
   return true;
+}
+
+bool WorkerPool::Wake(size_t slot, std::string* err) {
+  if (phase_ != Phase::kRunning || !slots_[slot].dormant) return true;
+  slots_[slot].dormant = false;
+  return StartSlot(slot, err);
 }
 
 std::vector<int> WorkerPool::PrivateFds() const {

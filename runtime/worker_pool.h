@@ -32,6 +32,9 @@ struct WorkerSpec {
   // Runs in the child after fork; its result is the child's exit code
   // (0-255). It may be run again in a new process when the slot restarts.
   std::function<int()> body;
+  // Not started by Start: a stage instance that runs on another machine
+  // unless Wake brings it here.
+  bool dormant = false;
 };
 
 class WorkerPool {
@@ -60,6 +63,10 @@ class WorkerPool {
   // otherwise) or the policy ends the run; every process is then reaped.
   Result Run();
 
+  // Starts a dormant slot that never ran (false with *err when the fork
+  // failed); does nothing once the run drains or when it runs already.
+  bool Wake(size_t slot, std::string* err);
+
   // The slot's current process must end by `deadline` or it is killed and
   // reported with WorkerExited::timed_out. A restarted process starts with
   // no deadline. May be called from policy and watch callbacks.
@@ -86,6 +93,7 @@ class WorkerPool {
   struct Slot {
     std::string name;
     std::function<int()> body;
+    bool dormant = false;
     pid_t pid = 0;
     int log_fd = -1;
     int restarts = 0;

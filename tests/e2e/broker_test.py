@@ -13,65 +13,20 @@ Starts its own nats-servers on free loopback ports and stops them; skipped,
 with the reason printed, when nats-server is not installed.
 usage: python3 broker_test.py FLOWRUN [NAME-SUBSTRING]
 """
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e import Failure, Feed, children_of, main, still_running, test, wait_until  # noqa: E402
 from nats_auth import have_credentials_maker, make_certificates, make_credentials  # noqa: E402
+from nats_server import Server, find_server, free_port  # noqa: E402
 
 MAIN = 'seq(1, 100000) | map { $0 + "x" } * 3 | filter { len($0) % 2 == 0 } * 2 | write("out.txt")'
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def accepts(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-class Server:
-    """A nats-server of the test's own, with JetStream and monitoring."""
-
-    def __init__(self, binary, *extra, jetstream=True):
-        self.dir = tempfile.mkdtemp(prefix="flowrun-nats-")
-        self.port, self.monitor = free_port(), free_port()
-        self.proc = subprocess.Popen(
-            [binary, *(["-js"] if jetstream else []), "-a", "127.0.0.1", "-p", str(self.port),
-             "-m", str(self.monitor), "-sd", self.dir, *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: accepts(self.port) and accepts(self.monitor), "nats-server to listen", timeout=10)
-        self.url = f"nats://127.0.0.1:{self.port}"
-
-    def streams(self):
-        """The streams on the server now (its /jsz monitoring page)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor}/jsz?streams=1", timeout=5) as r:
-            return json.load(r).get("streams", 0)
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 SERVER = None
@@ -469,14 +424,6 @@ def unusable_credentials_and_tls_files_are_clear_errors(t):
                        (["--broker", SERVER.url, "--nats-tls-key", ""], b"--nats-tls-key takes a file")):
         r = t.run(PLACED, *args)
         t.expect(r.returncode == 2 and want in r.stderr, f"usage error for {args}", r)
-
-
-def find_server():
-    found = shutil.which("nats-server")
-    for path in ("/usr/sbin/nats-server", "/usr/local/sbin/nats-server", "/usr/local/bin/nats-server"):
-        if not found and os.access(path, os.X_OK):
-            found = path
-    return found
 
 
 if __name__ == "__main__":

@@ -1,0 +1,110 @@
+// `flowrun worker` and its hidden helper `flowrun worker-part` (issue 8).
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "compiler/graph_format.h"
+#include "compiler/system_limits.h"
+#include "runtime/broker_edges.h"
+#include "runtime/run_description.h"
+#include "runtime/worker_daemon.h"
+#include "stdlib/stage_factory.h"
+
+namespace flow {
+namespace {
+
+std::string ReadAllStdin() {
+  std::string text;
+  char buffer[65536];
+  ssize_t n;
+  while ((n = read(STDIN_FILENO, buffer, sizeof buffer)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  return text;
+}
+
+}  // namespace
+
+int RunWorkerCommand(CommandOptions& options, int slots) {
+  if (!ResolveBrokerOptions(options)) return kExitUsageOrCompileError;
+  if (options.broker.empty()) {
+    std::fprintf(stderr, "flowrun: error: a worker takes its work from a broker: give --broker nats://HOST:PORT\n");
+    return kExitUsageOrCompileError;
+  }
+  if (std::string problem = BrokerFilesProblem(options.broker); !problem.empty()) {
+    std::fprintf(stderr, "flowrun: error: %s\n", problem.c_str());
+    return kExitRuntimeFailure;
+  }
+  WorkerDaemonOptions daemon;
+  daemon.broker = options.broker;
+  daemon.slots = slots > 0 ? slots : ReadSystemLimits().online_cpus;
+  // Its own path, as ps shows it for the parts; the binary replaced
+  // meanwhile (an upgrade) is still the one that runs them.
+  char self[4096];
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (length > 0 && access(std::string(self, static_cast<size_t>(length)).c_str(), X_OK) == 0)
+    daemon.program.assign(self, static_cast<size_t>(length));
+  return RunWorkerDaemon(daemon);
+}
+
+int RunWorkerPartCommand() {
+  Fields fields;
+  if (!DecodeFields(ReadAllStdin(), &fields)) {
+    std::fprintf(stderr, "flowrun: error: worker-part: its input is not a run's part (it is started by `flowrun worker`)\n");
+    return kExitUsageOrCompileError;
+  }
+  RunOptions run;
+  RunOptions::Part part;
+  std::string job, place;
+  for (const auto& [name, value] : fields) {
+    if (name == "url") run.broker.url = value;
+    else if (name == "creds") run.broker.creds_file = value;
+    else if (name == "tls_ca") run.broker.tls_ca_file = value;
+    else if (name == "tls_cert") run.broker.tls_cert_file = value;
+    else if (name == "tls_key") run.broker.tls_key_file = value;
+    else if (name == "run") part.run = value;
+    else if (name == "worker") part.worker = value;
+    else if (name == "job") job = value;
+    else if (name == "place") place = value;
+  }
+  RunDescription description;
+  if (!RunDescription::Decode(job, &description)) {
+    std::fprintf(stderr, "flowrun: error: run %s: its description on the broker cannot be read\n", part.run.c_str());
+    return kExitRuntimeFailure;
+  }
+  FrontEndOptions front_end;
+  front_end.program = description.program;
+  front_end.program_name = description.program_path;
+  front_end.params = description.params;
+  front_end.environment = description.environment;
+  front_end.queue_records = description.queue_records;
+  front_end.queue_bytes = description.queue_bytes;
+  front_end.online_cpus = description.online_cpus;
+  std::optional<CompiledProgram> program = CompileProgram(front_end);
+  if (!program) return kExitRuntimeFailure;
+  // Another flowrun may compile the same text into another graph: its
+  // instances would not fit the origin's edges.
+  if (FormatGraph(program->graph, GraphFormat::kText) != description.shape) {
+    std::fprintf(stderr,
+                 "flowrun: error: run %s: this worker's flowrun (%s) compiles '%s' into another stage graph than the "
+                 "origin's: run the same flowrun version on every machine\n",
+                 part.run.c_str(), FLOWRUN_VERSION, description.program_path.c_str());
+    return kExitRuntimeFailure;
+  }
+  if (!Placement::Decode(place, program->graph, &part.placement)) {
+    std::fprintf(stderr, "flowrun: error: run %s: its placement on the broker does not fit its graph\n",
+                 part.run.c_str());
+    return kExitRuntimeFailure;
+  }
+  run.program_path = description.program_path;
+  run.part = part;
+  return RunCompiled(*program, description.no_jit, StageContext().sort_memory_bytes, run);
+}
+
+}  // namespace flow

@@ -1,0 +1,77 @@
+// What the origin of a run and the `flowrun worker` processes tell each
+// other through the broker (issue 8), in JetStream key-value buckets:
+//
+//   flowrun_workers          the workers on this broker, and their jobs
+//     w.<worker>             "slots=N host=H": put every kWorkerBeatMs by a
+//                            live worker; older than kWorkerStaleNs: gone
+//     job.<worker>.<run>     a run asks this worker to take its part
+//   flow_<run>               the run's own bucket (runtime/nats_run.h)
+//     job                    the run's description (RunDescription)
+//     place                  where each instance runs (Placement::Encode)
+//     part.<worker>          that worker's part of the run: "up" (put every
+//                            kPartBeatMs while it runs), "done", or
+//                            "failed: <message>"
+//
+// The origin's keeper reads the workers, places the instances, and watches
+// the parts: a part that stops beating is lost (its machine died or was cut
+// off), and the origin runs its instances itself.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nats/nats.h>
+
+#include "runtime/nats_run.h"
+
+namespace flow {
+
+inline constexpr const char* kWorkersBucket = "flowrun_workers";
+inline constexpr int64_t kWorkerBeatMs = 1000;
+inline constexpr int64_t kWorkerStaleNs = 3'500'000'000;
+inline constexpr int64_t kPartBeatMs = 250;
+// A part whose beat is older than this is lost: a few beats missed, well
+// under the default ack wait (5 s), so that its instances run again on the
+// origin by the time their batches come back.
+inline constexpr int64_t kPartStaleNs = 1'500'000'000;
+// A worker asked to join that has not said "up" by then is lost too.
+inline constexpr int64_t kPartJoinNs = 10'000'000'000;
+
+class BrokerBoard {
+ public:
+  // The bucket `name`, made when `create` and missing (file storage, one
+  // value per key, values older than `ttl_ns` dropped: 0 keeps them).
+  static std::unique_ptr<BrokerBoard> Open(NatsLink& link, const std::string& name, bool create, int64_t ttl_ns,
+                                           std::string* error);
+  ~BrokerBoard();
+  BrokerBoard(const BrokerBoard&) = delete;
+  BrokerBoard& operator=(const BrokerBoard&) = delete;
+
+  bool Put(const std::string& key, const std::string& value, std::string* error);
+  // False (no error) when the key has no value.
+  bool Get(const std::string& key, std::string* value, int64_t* created_ns = nullptr);
+  bool Delete(const std::string& key, std::string* error);
+  // The keys that start with `prefix`.
+  std::vector<std::string> Keys(const std::string& prefix);
+
+  // Watches the keys matching `pattern` ("job.w1.*"). Next waits up to
+  // `timeout_ms` for a key put; false when there was none in that time.
+  bool Watch(const std::string& pattern, std::string* error);
+  bool Next(int64_t timeout_ms, std::string* key, std::string* value);
+
+ private:
+  BrokerBoard(NatsLink& link, kvStore* kv) : link_(link), kv_(kv) {}
+  NatsLink& link_;
+  kvStore* kv_;
+  kvWatcher* watcher_ = nullptr;
+};
+
+// The workers alive on the broker now, from flowrun_workers.
+struct WorkerOffer;
+std::vector<WorkerOffer> LiveWorkers(BrokerBoard& workers);
+
+int64_t WallClockNanos();
+
+}  // namespace flow

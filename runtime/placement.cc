@@ -1,0 +1,71 @@
+#include "runtime/placement.h"
+
+#include <sstream>
+
+#include "runtime/recovery.h"
+
+namespace flow {
+
+std::string WhyOnOrigin(const StageNode& node) {
+  if (node.inputs.empty()) return "a source";
+  if (node.outputs.empty()) return "a sink";
+  if (KeepsState(node)) return "keeps state";
+  if (node.options.ordered && node.replicas > 1) return "[ordered]";
+  if (node.options.on_error == OnError::kDeadLetter) return "dead letters";
+  return "";
+}
+
+Placement PlaceInstances(const StageGraph& graph, const std::vector<WorkerOffer>& workers) {
+  Placement placement;
+  placement.where.resize(graph.nodes.size());
+  std::vector<int> free;
+  for (const WorkerOffer& w : workers) free.push_back(w.slots);
+  size_t next = 0;  // the worker whose turn it is
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const StageNode& node = graph.nodes[n];
+    placement.where[n].assign(static_cast<size_t>(node.replicas), "");
+    if (!WhyOnOrigin(node).empty()) continue;
+    for (int i = 0; i < node.replicas; ++i) {
+      // The next worker with a free slot, in turn, so that the instances
+      // of one stage spread over the machines.
+      for (size_t tried = 0; tried < workers.size(); ++tried) {
+        const size_t w = (next + tried) % workers.size();
+        if (free[w] <= 0) continue;
+        --free[w];
+        placement.where[n][static_cast<size_t>(i)] = workers[w].id;
+        next = w + 1;
+        break;
+      }
+    }
+  }
+  return placement;
+}
+
+std::string Placement::Encode() const {
+  std::string text;
+  for (size_t n = 0; n < where.size(); ++n) {
+    for (size_t i = 0; i < where[n].size(); ++i) {
+      if (!where[n][i].empty()) text += std::to_string(n) + " " + std::to_string(i) + " " + where[n][i] + "\n";
+    }
+  }
+  return text;
+}
+
+bool Placement::Decode(const std::string& text, const StageGraph& graph, Placement* placement) {
+  placement->where.assign(graph.nodes.size(), {});
+  for (size_t n = 0; n < graph.nodes.size(); ++n) placement->where[n].assign(static_cast<size_t>(graph.nodes[n].replicas), "");
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    long long n = -1, i = -1;
+    std::string worker;
+    if (!(fields >> n >> i >> worker)) return false;
+    if (n < 0 || static_cast<size_t>(n) >= graph.nodes.size() || i < 0 || i >= graph.nodes[static_cast<size_t>(n)].replicas)
+      return false;
+    placement->where[static_cast<size_t>(n)][static_cast<size_t>(i)] = worker;
+  }
+  return true;
+}
+
+}  // namespace flow

@@ -1,0 +1,49 @@
+// Where each stage instance of a run on a broker runs (issue 8): on the
+// origin (the machine where `flowrun run` was started) or on one of the
+// `flowrun worker` processes that were alive on the broker when the run
+// started.
+//
+// Sources and sinks always stay on the origin: they own its files and its
+// terminal. So does a stage that cannot move yet:
+//   - one that keeps state across records (count, sort, sh, ...): if its
+//     machine died, what it had built up would be lost;
+//   - an [ordered] stage with several replicas: its order gate is shared
+//     memory on the origin;
+//   - [on_error = dead_letter]: the dead-letter file is the origin's.
+// The instances of the other stages (map, filter, exec, whois, sha512, ...)
+// fill the workers' slots, worker after worker in turn, one instance at a
+// time; whatever finds no free slot runs on the origin. `* N` is the total
+// across machines.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/stage_graph.h"
+
+namespace flow {
+
+struct WorkerOffer {
+  std::string id;  // the worker's id on the broker
+  std::string host;
+  int slots = 0;   // instances it takes at most, over every run it joins
+};
+
+struct Placement {
+  // where[node][instance]: the worker's id, "" for the origin.
+  std::vector<std::vector<std::string>> where;
+
+  bool remote(size_t node, int instance) const { return !where[node][static_cast<size_t>(instance)].empty(); }
+  // Text for the run's bucket: one "node instance worker" line per remote
+  // instance.
+  std::string Encode() const;
+  // The inverse over `graph`; false when the text does not fit it.
+  static bool Decode(const std::string& text, const StageGraph& graph, Placement* placement);
+};
+
+// Why `node` stays on the origin; "" when its instances may run anywhere.
+std::string WhyOnOrigin(const StageNode& node);
+
+Placement PlaceInstances(const StageGraph& graph, const std::vector<WorkerOffer>& workers);
+
+}  // namespace flow

@@ -1,0 +1,283 @@
+#include "runtime/worker_daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "runtime/broker_board.h"
+#include "runtime/nats_run.h"
+#include "runtime/process.h"
+#include "runtime/run_description.h"
+#include "runtime/run_stats.h"
+
+namespace flow {
+namespace {
+
+void Say(int fd, const std::string& line) {
+  const std::string text = line + "\n";
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+bool WriteAll(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "?";
+  std::string host = name;
+  for (char& c : host) {
+    if (c == ' ' || c == '\n') c = '_';
+  }
+  return host;
+}
+
+int64_t Millis() { return static_cast<int64_t>(MonotonicNanos() / 1'000'000); }
+
+// One run's part on this worker.
+struct Part {
+  std::string run;
+  pid_t pid = -1;
+  int stderr_fd = -1;
+  std::string partial;     // a log line read in part
+  std::string first_error;  // the first line that says "error:": the cause, not its consequences
+  std::unique_ptr<BrokerBoard> board;  // the run's bucket
+  bool fenced = false;  // killed because the broker was out of reach
+};
+
+class Daemon {
+ public:
+  explicit Daemon(const WorkerDaemonOptions& options) : options_(options) {}
+  int Run();
+
+ private:
+  bool StartPart(const std::string& run);
+  void ForwardLog(Part& part, bool to_end);
+  void EndPart(Part& part, int status);
+  void Beat();
+
+  const WorkerDaemonOptions& options_;
+  std::unique_ptr<NatsLink> link_;
+  std::unique_ptr<BrokerBoard> workers_;
+  std::string id_;
+  std::string host_;
+  std::vector<std::unique_ptr<Part>> parts_;
+  int64_t worker_beat_ms_ = 0;
+  int64_t part_beat_ms_ = 0;
+  int64_t beat_ok_ms_ = 0;  // the last time the broker took a beat
+};
+
+bool Daemon::StartPart(const std::string& run) {
+  for (const auto& p : parts_) {
+    if (p->run == run) return true;  // the watch said it twice
+  }
+  std::string error;
+  auto part = std::make_unique<Part>();
+  part->run = run;
+  part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
+  std::string job, place;
+  if (!part->board || !part->board->Get("job", &job) || !part->board->Get("place", &place)) {
+    // An origin that crashed left its job key: nothing to join.
+    Say(options_.log_fd, "flowrun worker: run " + run + " is gone from the broker; skipped");
+    workers_->Delete("job." + id_ + "." + run, &error);
+    return false;
+  }
+  const BrokerAccess& b = options_.broker;
+  const std::string handover = EncodeFields({{"url", b.url},
+                                             {"creds", b.creds_file},
+                                             {"tls_ca", b.tls_ca_file},
+                                             {"tls_cert", b.tls_cert_file},
+                                             {"tls_key", b.tls_key_file},
+                                             {"run", run},
+                                             {"worker", id_},
+                                             {"job", job},
+                                             {"place", place}});
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) != 0) {
+    Say(options_.log_fd, std::string("flowrun worker: cannot make a pipe: ") + strerror(errno));
+    return false;
+  }
+  Child child;
+  const bool started = SpawnProgram({options_.program, "worker-part"}, in[0], &child, &error);
+  close(in[0]);
+  if (!started) {
+    close(in[1]);
+    Say(options_.log_fd, "flowrun worker: run " + run + ": " + error);
+    part->board->Put("part." + id_, "failed: " + error, &error);
+    return false;
+  }
+  // The part reads all of it before anything else: no deadlock on a pipe
+  // smaller than the program.
+  WriteAll(in[1], handover);
+  close(in[1]);
+  part->pid = child.pid;
+  part->stderr_fd = child.stderr_fd;
+  part->board->Put("part." + id_, "up", &error);
+  Say(options_.log_fd, "flowrun worker: joined run " + run);
+  parts_.push_back(std::move(part));
+  return true;
+}
+
+void Daemon::ForwardLog(Part& part, bool to_end) {
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(part.stderr_fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n > 0) {
+      part.partial.append(buffer, static_cast<size_t>(n));
+      size_t newline;
+      while ((newline = part.partial.find('\n')) != std::string::npos) {
+        const std::string line = part.partial.substr(0, newline);
+        part.partial.erase(0, newline + 1);
+        if (part.first_error.empty() && line.find("error: ") != std::string::npos) part.first_error = line;
+        Say(options_.log_fd, "[run " + part.run + "] " + line);
+      }
+      continue;
+    }
+    if (n == 0 || !to_end) break;  // end of file, or nothing more for now
+    if (errno == EAGAIN) {
+      pollfd p = {part.stderr_fd, POLLIN, 0};
+      poll(&p, 1, 1000);  // the part has ended; its children may still hold the pipe
+      if ((p.revents & (POLLIN | POLLHUP)) == 0) break;
+      continue;
+    }
+    break;
+  }
+}
+
+void Daemon::EndPart(Part& part, int status) {
+  ForwardLog(part, true);
+  close(part.stderr_fd);
+  std::string error;
+  ExitStatus exit;
+  if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
+  else exit.code = WEXITSTATUS(status);
+  std::string value = "done";
+  if (part.fenced) {
+    value = "gone";  // we killed it: the origin runs its instances
+  } else if (!exit.Succeeded()) {
+    value = "failed: " + (part.first_error.empty() ? "the part " + DescribeExit(exit) : part.first_error);
+  }
+  part.board->Put("part." + id_, value, &error);
+  workers_->Delete("job." + id_ + "." + part.run, &error);
+  Say(options_.log_fd, "flowrun worker: run " + part.run + (exit.Succeeded() ? ": done" : ": " + value));
+}
+
+void Daemon::Beat() {
+  const int64_t now = Millis();
+  std::string error;
+  bool ok = true;
+  if (now - worker_beat_ms_ >= kWorkerBeatMs) {
+    ok = workers_->Put("w." + id_, "slots=" + std::to_string(options_.slots) + " host=" + host_, &error);
+    worker_beat_ms_ = now;
+  }
+  if (now - part_beat_ms_ >= kPartBeatMs) {
+    for (const auto& p : parts_) ok = p->board->Put("part." + id_, "up", &error) && ok;
+    part_beat_ms_ = now;
+  }
+  if (ok) {
+    beat_ok_ms_ = now;
+    return;
+  }
+  // Cut off from the broker: the origin takes our instances back once our
+  // beats stop, so ours must stop too, before it does.
+  if (now - beat_ok_ms_ > kPartStaleNs / 1'000'000 / 2) {
+    for (const auto& p : parts_) {
+      kill(p->pid, SIGKILL);
+      p->fenced = true;
+    }
+  }
+}
+
+int Daemon::Run() {
+  // Before any libnats call: its threads inherit this mask, so SIGINT and
+  // SIGTERM wait for sigtimedwait below instead of killing a thread.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+
+  id_ = NewRunId().substr(0, 12);
+  host_ = HostName();
+  NatsLinkOptions link_options;
+  link_options.broker = options_.broker;
+  link_options.name = "flowrun worker " + id_ + " on " + host_;
+  std::string error;
+  link_ = NatsLink::Connect(link_options, &error);
+  // Job keys that an origin which crashed left behind go after an hour.
+  if (link_) workers_ = BrokerBoard::Open(*link_, kWorkersBucket, true, 3600LL * 1'000'000'000, &error);
+  if (!workers_ || !workers_->Watch("job." + id_ + ".*", &error)) {
+    Say(options_.log_fd, "flowrun: error: " + error);
+    return 1;
+  }
+  Beat();
+  Say(options_.log_fd, "flowrun worker: " + id_ + " on " + host_ + ", " + std::to_string(options_.slots) +
+                           " slots, at " + link_->url());
+  int exit_code = 0;
+  for (;;) {
+    std::string key, value;
+    if (workers_->Next(50, &key, &value)) {
+      const std::string prefix = "job." + id_ + ".";
+      if (key.compare(0, prefix.size(), prefix) == 0) StartPart(key.substr(prefix.size()));
+    }
+    for (auto& p : parts_) ForwardLog(*p, false);
+    for (size_t i = 0; i < parts_.size();) {
+      int status = 0;
+      if (waitpid(parts_[i]->pid, &status, WNOHANG) == parts_[i]->pid) {
+        EndPart(*parts_[i], status);
+        parts_.erase(parts_.begin() + static_cast<long>(i));
+      } else {
+        ++i;
+      }
+    }
+    Beat();
+    timespec zero = {0, 0};
+    const int sig = sigtimedwait(&mask, nullptr, &zero);
+    if (sig == SIGINT || sig == SIGTERM) {
+      exit_code = 128 + sig;
+      break;
+    }
+  }
+  // Our instances run again on their origins once they see us gone; the
+  // sooner we say so, the sooner.
+  for (const auto& p : parts_) kill(p->pid, SIGKILL);
+  for (const auto& p : parts_) {
+    int status = 0;
+    waitpid(p->pid, &status, 0);
+    ForwardLog(*p, false);
+    close(p->stderr_fd);
+    p->board->Put("part." + id_, "gone", &error);
+  }
+  workers_->Delete("w." + id_, &error);
+  Say(options_.log_fd, "flowrun worker: stopped");
+  return exit_code;
+}
+
+}  // namespace
+
+int RunWorkerDaemon(const WorkerDaemonOptions& options) {
+  Daemon daemon(options);
+  return daemon.Run();
+}
+
+}  // namespace flow

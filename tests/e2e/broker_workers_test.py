@@ -1,0 +1,168 @@
+"""`flowrun worker --broker URL [--slots N]` end to end (issue 8): workers
+started before a run take the instances of its middle stages (sources and
+sinks stay on the origin) and give the local run's output; a worker
+SIGKILLed mid-run loses and doubles nothing (the origin sees it lost and
+runs its instances itself, its batches come back after the ack wait); a
+record that fails on a worker fails the run on the origin with the
+worker's message; a worker needs a broker.
+
+Each test starts its own nats-server on a free loopback port (so workers
+never join another test's run) and stops it and its workers; skipped, with
+the reason printed, when nats-server is not installed.
+usage: python3 broker_workers_test.py FLOWRUN [NAME-SUBSTRING]
+"""
+import os
+import signal
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nats_server import Server, find_server  # noqa: E402
+from e2e import Feed, main, test, wait_until  # noqa: E402
+
+def lines(data):
+    return data.decode("utf-8", "surrogateescape").splitlines()
+
+
+# After a run, only the workers' registry (KV_flowrun_workers) is left.
+REGISTRY_ONLY = 1
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NATS_SERVER = None
+
+
+class Workers:
+    """`count` flowrun workers of `slots` slots each on `server`, with their
+    logs in the test's directory."""
+
+    def __init__(self, t, server, count, slots=2):
+        self.t, self.procs, self.logs = t, [], []
+        for i in range(count):
+            log = t.path(f"worker{i}.log")
+            with open(log, "wb") as f:
+                self.procs.append(subprocess.Popen(
+                    [t.flowrun, "worker", "--broker", server.url, "--slots", str(slots)],
+                    cwd=t.dir, stdout=subprocess.DEVNULL, stderr=f))
+            self.logs.append(log)
+        # Registered: each says so once it is on the broker's list.
+        wait_until(lambda: all(b" slots, at " in self.log(i) for i in range(count)), "the workers to register")
+
+    def log(self, i):
+        with open(self.logs[i], "rb") as f:
+            return f.read()
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def with_workers(count, slots=2):
+    """Runs the test with a server of its own and `count` workers on it."""
+    def wrap(fn):
+        def run(t):
+            server = Server(NATS_SERVER)
+            workers = None
+            try:
+                workers = Workers(t, server, count, slots)
+                fn(t, server, workers)
+            finally:
+                if workers:
+                    workers.stop()
+                server.stop()
+        run.__name__ = fn.__name__
+        return run
+    return wrap
+
+
+@test
+@with_workers(2)
+def two_workers_give_the_local_output(t, server, workers):
+    program = 'seq(1, 100000) | map { $0 + "x" } * 3 | filter { len($0) % 2 == 0 } * 2 | write("out.txt")'
+    t.ok(program)
+    local = sorted(lines(t.read("out.txt")))
+    os.remove(t.path("out.txt"))
+    t.ok(program, "--broker", server.url)
+    t.equal(sorted(lines(t.read("out.txt"))), local, "the records through two workers")
+    # A part ends just after the origin's sink has its last record.
+    for i in range(2):
+        t.expect(b"joined run" in workers.log(i), f"worker {i} took a part: {workers.log(i)!r}")
+        wait_until(lambda: b": done" in workers.log(i), f"worker {i} to finish its part")
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left on the broker (the registry only)")
+
+
+@test
+@with_workers(3, slots=2)
+def three_workers_run_the_parallel_example(t, server, workers):
+    # exec * 4: its instances on the workers; sort and write on the origin.
+    local = subprocess.run([t.flowrun, "run", "examples/parallel.flow"], cwd=REPO, capture_output=True, timeout=60)
+    t.equal(local.returncode, 0, "the local run")
+    r = subprocess.run([t.flowrun, "run", "examples/parallel.flow", "--broker", server.url], cwd=REPO,
+                       capture_output=True, timeout=60)
+    t.equal((r.returncode, r.stderr), (0, b""), "exit code and stderr")
+    t.equal(r.stdout, local.stdout, "the example's output, as locally")
+    joined = sum(1 for i in range(3) if b"joined run" in workers.log(i))
+    t.expect(joined >= 2, f"the exec instances spread over the workers ({joined} of 3 joined)")
+
+
+@test
+@with_workers(2)
+def a_killed_worker_loses_and_doubles_nothing(t, server, workers):
+    n = 200000
+    numbers = [b"%d\n" % i for i in range(1, n + 1)]
+    feed = Feed(t, "in.fifo", b"".join(numbers[:n // 2]), b"".join(numbers[n // 2:]))
+    p = subprocess.Popen([t.flowrun, "run", "-e", 'read("in.fifo") | map { $0 + "x" } * 4 | write("out.txt")',
+                          "--broker", server.url], cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: feed.first_written.is_set() and b"joined run" in workers.log(0), "worker 0 mid-run")
+        workers.procs[0].kill()  # SIGKILL: its part and the part's workers die with it
+        feed.resume()
+        _, err = p.communicate(timeout=90)
+    finally:
+        feed.resume()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    t.expect(p.returncode == 0, f"exit 0 after a worker's death, got {p.returncode}: {err[:500]!r}")
+    t.expect(b"flowrun: lost worker '" in err and b"its instances run here now: 2 of 'map'" in err,
+             f"the origin says it took the instances back: {err[:500]!r}")
+    got = lines(t.read("out.txt"))
+    t.equal(len(got), n, "records written (none lost, none twice)")
+    t.equal(sorted(got), sorted(f"{i}x" for i in range(1, n + 1)), "every record once")
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left after the run (the registry only)")
+
+
+@test
+@with_workers(1)
+def a_record_that_fails_on_a_worker_fails_the_run(t, server, workers):
+    r = t.run('seq(1, 100) | map { int("x" + $0) } * 2 | write("out.txt")', "--broker", server.url)
+    err = r.stderr.decode()
+    t.expect(r.returncode == 1, "exit 1", r)
+    t.expect("flowrun: error: the part of the run on worker '" in err and "cannot convert 'x" in err,
+             f"the origin names the worker and the record's error: {err!r}")
+    t.expect(not os.path.exists(t.path("out.txt")), "no output file after a failed run")
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left after the run (the registry only)")
+
+
+@test
+def a_worker_needs_a_broker(t):
+    r = subprocess.run([t.flowrun, "worker"], cwd=t.dir, capture_output=True, timeout=30)
+    t.equal(r.returncode, 2, "exit code")
+    t.expect(b"give --broker nats://HOST:PORT" in r.stderr, "the message", r)
+    r = subprocess.run([t.flowrun, "worker", "--broker", "nats://127.0.0.1:1"], cwd=t.dir, capture_output=True,
+                       timeout=30)
+    t.equal(r.returncode, 1, "an unreachable broker: exit code")
+    t.expect(b"cannot reach the broker at 'nats://127.0.0.1:1'" in r.stderr, "the message", r)
+
+
+if __name__ == "__main__":
+    NATS_SERVER = find_server()
+    if not NATS_SERVER:
+        print("skipped: nats-server is not installed (apt-get install nats-server)")
+        sys.exit(0)
+    main()

@@ -1,0 +1,62 @@
+"""A nats-server of a test's own (tests/e2e/broker_test.py,
+broker_workers_test.py, bench/broker_bench.py): JetStream on a free
+loopback port, with its monitoring port, stopped and removed after."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import urllib.request
+
+from e2e import wait_until
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def accepts(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Server:
+    """A nats-server of the test's own, with JetStream and monitoring."""
+
+    def __init__(self, binary, *extra, jetstream=True):
+        self.dir = tempfile.mkdtemp(prefix="flowrun-nats-")
+        self.port, self.monitor = free_port(), free_port()
+        self.proc = subprocess.Popen(
+            [binary, *(["-js"] if jetstream else []), "-a", "127.0.0.1", "-p", str(self.port),
+             "-m", str(self.monitor), "-sd", self.dir, *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: accepts(self.port) and accepts(self.monitor), "nats-server to listen", timeout=10)
+        self.url = f"nats://127.0.0.1:{self.port}"
+
+    def streams(self):
+        """The streams on the server now (its /jsz monitoring page)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor}/jsz?streams=1", timeout=5) as r:
+            return json.load(r).get("streams", 0)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def find_server():
+    found = shutil.which("nats-server")
+    for path in ("/usr/sbin/nats-server", "/usr/local/sbin/nats-server", "/usr/local/bin/nats-server"):
+        if not found and os.access(path, os.X_OK):
+            found = path
+    return found
