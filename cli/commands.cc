@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -12,9 +13,11 @@
 #include "compiler/graph_format.h"
 #include "compiler/interpreted_block.h"
 #include "compiler/planner.h"
+#include "compiler/stage_text.h"
 #include "compiler/system_limits.h"
 #include "runtime/broker_edges.h"
 #include "runtime/broker_probe.h"
+#include "runtime/placement.h"
 #include "runtime/run_description.h"
 #include "runtime/runner.h"
 #include "stdlib/stage_factory.h"
@@ -119,13 +122,30 @@ bool CheckPlanHere(const CompiledProgram& program, const Plan& plan, const Syste
 // it found for the plan; `*error` says why the broker cannot be used.
 // libnats starts threads and has no fork handlers, which is why `run`
 // never calls it in the supervisor; `check` forks nothing, before or after.
-BrokerPlacement ProbeForPlan(const BrokerAccess& broker, std::string* error) {
+BrokerPlacement ProbeForPlan(const BrokerAccess& broker, const StageGraph& graph, std::string* error) {
   BrokerPlacement placement;
   placement.edge_batches = kBrokerEdgeBatches;
   *error = BrokerFilesProblem(broker);
   BrokerFacts facts;
   if (error->empty() && ProbeBroker(broker, &facts, error)) {
-    placement.broker = DescribeBroker(facts);
+    placement.broker = DescribeBroker(facts) + ", " + CountOf(static_cast<int64_t>(facts.workers.size()), "worker");
+    // What a run started now would do (runtime/placement.h).
+    const Placement where = PlaceInstances(graph, facts.workers);
+    for (size_t n = 0; n < graph.nodes.size(); ++n) {
+      std::map<std::string, int> count;
+      for (const std::string& w : where.where[n]) ++count[w];
+      std::string text;
+      for (const WorkerOffer& w : facts.workers) {
+        if (count.count(w.id) == 0) continue;
+        text += (text.empty() ? "" : ", ") + ("worker " + w.id + " (" + w.host + ") x" + std::to_string(count[w.id]));
+      }
+      if (count.count("") != 0) {
+        const std::string why = WhyOnOrigin(graph.nodes[n]);
+        text += (text.empty() ? "this machine" : ", this machine x" + std::to_string(count[""])) +
+                (why.empty() || why == "a source" || why == "a sink" ? "" : " (" + why + ")");
+      }
+      placement.runs_on.push_back(text);
+    }
   } else {
     placement.broker = RedactedUrl(broker.url) + ": cannot be used (see the error)";
   }
@@ -145,7 +165,7 @@ int RunCheckCommand(CommandOptions& options) {
   format.file_path = program->file->path();
   format.show_limits = !options.plan_without_limits;
   std::string broker_error;
-  if (!options.broker.empty()) format.broker = ProbeForPlan(options.broker, &broker_error);
+  if (!options.broker.empty()) format.broker = ProbeForPlan(options.broker, program->graph, &broker_error);
   std::fputs(FormatPlan(plan, program->graph, limits, format).c_str(), stdout);
   std::fflush(stdout);
   bool ok = CheckPlanHere(*program, plan, limits);

@@ -260,11 +260,12 @@ std::string LocationText(const std::string& file_path, SourceLoc loc) {
 
 // Where a stage's instances run on a broker. Sources and sinks own the
 // local files and the terminal: they stay where the run was started. The
-// others could run on other machines, but no `flowrun worker` takes them
-// yet: today every instance runs here.
-std::string RunsOn(const StageNode& node) {
+// others go to the `flowrun worker`s alive on the broker (the caller's
+// placement, runtime/placement.h), or run here.
+std::string RunsOn(const StageNode& node, const BrokerPlacement& broker) {
   if (node.inputs.empty()) return "this machine (source)";
   if (node.outputs.empty()) return "this machine (sink)";
+  if (static_cast<size_t>(node.id) < broker.runs_on.size()) return broker.runs_on[static_cast<size_t>(node.id)];
   return "this machine";
 }
 
@@ -281,7 +282,7 @@ std::string StagesSection(const Plan& plan, const StageGraph& graph, const PlanF
     rows.push_back({node.label, FormatCount(node.replicas) + (node.replicas_auto ? " (auto)" : ""),
                     InstanceRange(node), LocationText(options.file_path, node.loc),
                     markers == 0 ? "-" : CountOf(markers, "end marker"), details});
-    if (placed) rows.back().insert(rows.back().begin() + 3, RunsOn(node));
+    if (placed) rows.back().insert(rows.back().begin() + 3, RunsOn(node, *options.broker));
   }
   return "stages\n" + FormatTable(rows, placed ? "lrlllll" : "lrllll", 2);
 }

@@ -68,6 +68,9 @@ std::string OutputPathProblem(const std::string& path, PathProbe& probe);
 struct BrokerPlacement {
   std::string broker;        // the broker and what it answered (no credentials): printed as is
   int64_t edge_batches = 0;  // batches one edge holds on the broker before its producers wait
+  // By node id: where its instances run ("this machine", "worker a1b2 (host) x2, this machine x1");
+  // empty: every instance here.
+  std::vector<std::string> runs_on;
 };
 
 struct PlanFormatOptions {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "compiler/stage_text.h"
+#include "runtime/broker_board.h"
 #include "runtime/nats_run.h"
 
 namespace flow {
@@ -22,6 +23,9 @@ bool ProbeBroker(const BrokerAccess& access, BrokerFacts* facts, std::string* er
   facts->streams = account.streams;
   facts->stored_bytes = account.stored_bytes;
   facts->max_store_bytes = account.max_store_bytes;
+  std::string none;  // no registry: no worker ever came
+  if (std::unique_ptr<BrokerBoard> workers = BrokerBoard::Open(*link, kWorkersBucket, false, 0, &none))
+    facts->workers = LiveWorkers(*workers);
   return true;
 }
 

@@ -9,8 +9,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/broker_access.h"
+#include "runtime/placement.h"
 
 namespace flow {
 
@@ -21,6 +23,7 @@ struct BrokerFacts {
   int64_t streams = 0;     // JetStream streams already on the account
   int64_t stored_bytes = 0;
   int64_t max_store_bytes = -1;  // -1: no limit
+  std::vector<WorkerOffer> workers;  // the `flowrun worker`s alive on it now
 };
 
 // Connects as every process of a run would, asks JetStream for the

@@ -150,6 +150,21 @@ def a_record_that_fails_on_a_worker_fails_the_run(t, server, workers):
 
 
 @test
+@with_workers(2, slots=3)
+def check_says_which_worker_takes_what(t, server, workers):
+    r = subprocess.run([t.flowrun, "check", "-e", 'seq(1, 9) | sleep(1ms) * 4 | map { $0 } * 3 | count | write("-")',
+                        "--broker", server.url], cwd=t.dir, capture_output=True, timeout=30)
+    out = r.stdout.decode()
+    t.equal(r.returncode, 0, "exit code")
+    t.expect(", 2 workers" in out, f"the broker line counts the workers: {out}")
+    sleep_row = next(line for line in out.splitlines() if line.strip().startswith("sleep "))
+    map_row = next(line for line in out.splitlines() if line.strip().startswith("map "))
+    t.expect(sleep_row.count(" x2") == 2, f"sleep's 4 instances: 2 on each worker: {sleep_row}")
+    t.expect("worker " in map_row and "this machine x1" in map_row, f"map: 2 on the workers, 1 here: {map_row}")
+    t.expect("this machine (keeps state)" in out, f"count stays here, and says why: {out}")
+
+
+@test
 def a_worker_needs_a_broker(t):
     r = subprocess.run([t.flowrun, "worker"], cwd=t.dir, capture_output=True, timeout=30)
     t.equal(r.returncode, 2, "exit code")
