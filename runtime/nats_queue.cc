@@ -20,6 +20,13 @@ namespace {
 // sent in pieces.
 constexpr char kBatchKind = 'B';
 constexpr char kLargeKind = 'L';
+// A hint that a producer has ended: no records; it wakes a consumer waiting
+// in a fetch so that it looks at the end of stream now, not a poll later.
+constexpr char kEndHintKind = 'E';
+// How long a fetch waits, after a hint, for the last batches: the end of
+// stream is near, and each look costs a round trip.
+constexpr int64_t kEagerFetchMs = 5;
+constexpr int kEagerFetches = 40;
 constexpr uint8_t kVersion = 1;
 constexpr size_t kBatchHeader = 24;  // kind, version, 2 spare, count u32, origin u64, columns u32, data u32
 constexpr size_t kLargeHeader = 40;  // kind, version, 2 spare, pieces u32, origin u64, nr, seq, length u64; token
@@ -155,6 +162,7 @@ struct NatsQueue::Taker {
   // By (ticket, attempt): a batch redelivered to the consumer that still
   // holds it (it outlived its ack wait) is a second lease.
   std::map<std::pair<uint64_t, uint32_t>, Held> held;
+  int eager = 0;  // fetches left that wait kEagerFetchMs, after an end hint
 };
 
 struct NatsQueue::Books {
@@ -390,7 +398,18 @@ void NatsQueue::EndOfStream(int producer) {
   std::lock_guard lock(books.mu);
   if (books.progress.ended) return;
   books.progress.ended = true;
-  SaveBooks(producer, books);
+  if (!SaveBooks(producer, books)) return;
+  // Then one hint per consumer, after "ended" is written: a consumer woken
+  // by one finds it. Without them, a consumer waiting in a fetch would see
+  // the end only when its fetch expires (poll_ms), and every stage of a
+  // pipeline would add that much to the run. The same ids if a replaced
+  // producer ends again: the duplicate window drops them.
+  const std::string hint = Header(kEndHintKind, 0, 0);
+  for (int k = 0; k < options_.consumers; ++k) {
+    const std::string id = options_.run + "." + std::to_string(options_.edge) + ".h.p" + std::to_string(producer) +
+                           "." + std::to_string(k);
+    if (Publish(prefix_ + "b", hint, id) != QueueStatus::kOk) return;
+  }
 }
 
 ProducerProgress NatsQueue::PublishedBy(int producer) {
@@ -440,6 +459,12 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
         case Taken::kLease: return QueueStatus::kOk;
         case Taken::kStale: continue;
         case Taken::kBroken: return QueueStatus::kClosed;
+        case Taken::kEndHint: {
+          t.eager = kEagerFetches;
+          uint64_t left = 1;
+          if (t.buffer.empty() && AllProducersEnded() && Drained(true, &left)) return QueueStatus::kEnd;
+          continue;
+        }
       }
     }
     // Nothing to ask a broker that is away; and no end of stream to see.
@@ -452,8 +477,12 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     }
     natsMsgList list{};
     jsErrCode code = static_cast<jsErrCode>(0);
-    const natsStatus s = natsSubscription_Fetch(&list, t.sub, options_.fetch_batch,
-                                                mode == PopMode::kWait ? options_.poll_ms : kNoWaitFetchMs, &code);
+    int64_t wait_ms = mode == PopMode::kWait ? options_.poll_ms : kNoWaitFetchMs;
+    if (mode == PopMode::kWait && t.eager > 0) {
+      --t.eager;
+      wait_ms = kEagerFetchMs;
+    }
+    const natsStatus s = natsSubscription_Fetch(&list, t.sub, options_.fetch_batch, wait_ms, &code);
     const int64_t now = NowMs();
     for (int i = 0; i < list.Count; ++i) {
       t.buffer.push_back({list.Msgs[i], now});
@@ -489,6 +518,13 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
   const std::pair<uint64_t, uint32_t> key(ticket, attempt);
   assert(t.held.count(key) == 0 && "one delivery, one lease");
   const char* records = nullptr;
+  if (len >= 2 && data[0] == kEndHintKind && data[1] == kVersion) {
+    // Acknowledged at once and synchronously: a hint still unacknowledged
+    // would keep the edge from looking drained.
+    natsMsg_AckSync(msg, nullptr, nullptr);
+    natsMsg_Destroy(msg);
+    return Taken::kEndHint;
+  }
   if (ticket != 0 && len >= kBatchHeader && data[0] == kBatchKind && data[1] == kVersion) {
     if (DecodeBatch(data, len, &h.nrs, &h.seqs, &h.ends, &records)) {
       const Held& kept = t.held.emplace(key, std::move(h)).first->second;
@@ -512,6 +548,7 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
         natsMsg_Destroy(msg);
         return Taken::kStale;
       case Taken::kBroken:
+      case Taken::kEndHint:  // ReadPieces never says so
         natsMsg_Nak(msg, nullptr);
         natsMsg_Destroy(msg);
         return Taken::kBroken;

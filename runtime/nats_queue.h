@@ -125,7 +125,7 @@ class NatsQueue final : public Queue {
   bool SaveBooks(int producer, const Books& books);
 
   QueueStatus Subscribe(Taker& t);
-  enum class Taken { kLease, kStale, kBroken };
+  enum class Taken { kLease, kStale, kBroken, kEndHint };
   Taken Take(Taker& t, natsMsg* msg, Lease* lease);
   Taken ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes);
   void KeepBuffered(Taker& t);
