@@ -38,6 +38,10 @@ void Report(int fd, const std::string& line) {
 NatsEdgeOptions EdgeOptions(const StageGraph& graph, const QueueEdge& edge) {
   NatsEdgeOptions options;
   options.capacity_messages = kBrokerEdgeBatches;
+  // Batches of one record: as many records waiting as a local queue's
+  // batches would hold, or a source stalls on the full edge while the
+  // replicas starve.
+  if (BrokerBatchRecords(graph, edge) == 1) options.capacity_messages = kBrokerEdgeBatches * 16;
   // A record may take up to its [timeout]; its batch must not be taken for
   // a dead worker's before that.
   const int64_t timeout = graph.nodes[static_cast<size_t>(edge.to)].options.timeout_ns;
@@ -380,6 +384,7 @@ std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const
     // that its replicas share the work evenly.
     const bool one_at_a_time = (to.options.ordered && to.replicas > 1) || BrokerBatchRecords(graph, edge) == 1;
     q.fetch_batch = one_at_a_time ? 1 : kFetchBatch;
+    q.ack_wait_ns = EdgeOptions(graph, edge).ack_wait_ns;  // as the keeper made it: no request to ask
     edges->queues_[static_cast<size_t>(e)] = NatsQueue::Open(edges->link_, q, error);
     if (!edges->queues_[static_cast<size_t>(e)]) return nullptr;
   }

@@ -20,13 +20,15 @@ namespace {
 // sent in pieces.
 constexpr char kBatchKind = 'B';
 constexpr char kLargeKind = 'L';
-// A hint that a producer has ended: no records; it wakes a consumer waiting
-// in a fetch so that it looks at the end of stream now, not a poll later.
-constexpr char kEndHintKind = 'E';
-// How long a fetch waits, after a hint, for the last batches: the end of
-// stream is near, and each look costs a round trip.
-constexpr int64_t kEagerFetchMs = 5;
-constexpr int kEagerFetches = 40;
+// How long one fetch of an idle consumer waits. Short, so that it notices
+// an end signal soon (a fetch cannot be interrupted); an empty pull
+// request costs the broker little. The end of stream itself is looked at
+// only after a signal, or every poll_ms.
+constexpr int64_t kIdleFetchMs = 10;
+// The longest pause between two tries to publish to a full edge.
+constexpr int64_t kFullEdgePauseMs = 8;
+// How often a producer's books are written while it pushes.
+constexpr int64_t kBooksEveryMs = 20;
 constexpr uint8_t kVersion = 1;
 constexpr size_t kBatchHeader = 24;  // kind, version, 2 spare, count u32, origin u64, columns u32, data u32
 constexpr size_t kLargeHeader = 40;  // kind, version, 2 spare, pieces u32, origin u64, nr, seq, length u64; token
@@ -162,7 +164,8 @@ struct NatsQueue::Taker {
   // By (ticket, attempt): a batch redelivered to the consumer that still
   // holds it (it outlived its ack wait) is a second lease.
   std::map<std::pair<uint64_t, uint32_t>, Held> held;
-  int eager = 0;  // fetches left that wait kEagerFetchMs, after an end hint
+  uint64_t signals_seen = 0;  // end signals already looked into
+  int64_t end_checked_ms = 0;  // when the end of stream was last looked at
 };
 
 struct NatsQueue::Books {
@@ -170,6 +173,8 @@ struct NatsQueue::Books {
   bool loaded = false;
   ProducerProgress progress;
   uint64_t messages = 0;
+  bool dirty = false;     // pushed since the last save
+  int64_t saved_ms = 0;   // when last saved
 };
 
 NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options, kvStore* kv,
@@ -193,20 +198,26 @@ std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const
     *error = "a queue needs producers, consumers, fetch_batch and poll_ms of at least 1";
     return nullptr;
   }
-  const std::string stream = NatsStreamName(options.run, options.edge);
-  jsErrCode code = static_cast<jsErrCode>(0);
-  jsConsumerInfo* ci = nullptr;
-  natsStatus s = js_GetConsumerInfo(&ci, link->js(), stream.c_str(), kNatsConsumerName, nullptr, &code);
-  if (s != NATS_OK) {
-    *error = link->Describe("no edge " + std::to_string(options.edge) + " of run '" + options.run + "'", s, code);
-    return nullptr;
+  // Each request here is paid by every process that opens the edge (24
+  // replicas on a 2-core machine: tens of ms): the ack wait comes with the
+  // options when the caller knows it, the bucket is looked up once per link.
+  int64_t ack_wait_ms = options.ack_wait_ns / 1'000'000;
+  if (ack_wait_ms <= 0) {
+    const std::string stream = NatsStreamName(options.run, options.edge);
+    jsErrCode code = static_cast<jsErrCode>(0);
+    jsConsumerInfo* ci = nullptr;
+    const natsStatus s = js_GetConsumerInfo(&ci, link->js(), stream.c_str(), kNatsConsumerName, nullptr, &code);
+    if (s != NATS_OK) {
+      *error = link->Describe("no edge " + std::to_string(options.edge) + " of run '" + options.run + "'", s, code);
+      return nullptr;
+    }
+    ack_wait_ms = ci->Config->AckWait / 1'000'000;
+    jsConsumerInfo_Destroy(ci);
   }
-  const int64_t ack_wait_ms = ci->Config->AckWait / 1'000'000;
-  jsConsumerInfo_Destroy(ci);
-  kvStore* kv = nullptr;
-  s = js_KeyValue(&kv, link->js(), NatsBucketName(options.run).c_str());
-  if (s != NATS_OK) {
-    *error = link->Describe("no bucket for run '" + options.run + "'", s);
+  std::string missing;
+  kvStore* kv = link->Bucket(NatsBucketName(options.run), &missing);
+  if (kv == nullptr) {
+    *error = "no bucket for run '" + options.run + "': " + missing;
     return nullptr;
   }
   return std::unique_ptr<NatsQueue>(new NatsQueue(std::move(link), options, kv, ack_wait_ms));
@@ -214,6 +225,15 @@ std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const
 
 NatsQueue::~NatsQueue() {
   StopHeartbeat();
+  if (end_sub_ != nullptr) {
+    // Drained, so that no callback still runs when end_signals_ goes; with
+    // the broker away no signal can come, and nothing is waited for.
+    if (link_->connected() && natsSubscription_Drain(end_sub_) == NATS_OK)
+      natsSubscription_WaitForDrainCompletion(end_sub_, 1000);
+    else
+      natsSubscription_Unsubscribe(end_sub_);
+    natsSubscription_Destroy(end_sub_);
+  }
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);
     for (auto& f : t->buffer) {
@@ -230,8 +250,13 @@ NatsQueue::~NatsQueue() {
       natsSubscription_Destroy(t->sub);
     }
   }
+  // Books not yet written: best effort (a replacement reading older books
+  // only publishes again what the duplicate window drops).
+  for (size_t p = 0; p < books_.size(); ++p) {
+    std::lock_guard lock(books_[p]->mu);
+    if (books_[p]->dirty && link_->connected()) SaveBooks(static_cast<int>(p), *books_[p]);
+  }
   if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
-  kvStore_Destroy(kv_);
 }
 
 // ---- producer side ----
@@ -284,6 +309,14 @@ QueueStatus NatsQueue::Push(int producer, const RecordBatch& batch) {
   p.last_nr = batch.nrs()[batch.size() - 1];
   p.last_seq = batch.seqs()[batch.size() - 1];
   p.origin = batch.origin();
+  // Saved at most every kBooksEveryMs (a round trip each; a producer of
+  // one-record batches would spend half its time on them), and always at
+  // the end. Books a little behind are safe: a replacement that reads them
+  // publishes again what the dead one had published since, and the
+  // duplicate window drops it (the message ids name the records).
+  books.dirty = true;
+  const int64_t now = NowMs();
+  if (now - books.saved_ms < kBooksEveryMs) return QueueStatus::kOk;
   return SaveBooks(producer, books) ? QueueStatus::kOk : QueueStatus::kClosed;
 }
 
@@ -354,7 +387,9 @@ QueueStatus NatsQueue::Publish(const std::string& subject, std::string_view data
     QueueStatus status;
     if (Stopped(&status)) return status;
     nats_Sleep(pause_ms);
-    pause_ms = std::min(pause_ms * 2, options_.poll_ms);
+    // A full edge frees a slot per batch a consumer acknowledges: looked
+    // at again soon, or a producer of small batches starves its consumers.
+    pause_ms = std::min<int64_t>(pause_ms * 2, std::min<int64_t>(kFullEdgePauseMs, options_.poll_ms));
   }
 }
 
@@ -376,7 +411,9 @@ NatsQueue::Books& NatsQueue::LoadBooks(int producer) {
   return books;
 }
 
-bool NatsQueue::SaveBooks(int producer, const Books& books) {
+bool NatsQueue::SaveBooks(int producer, Books& books) {
+  books.dirty = false;
+  books.saved_ms = NowMs();
   const std::string value = FormatBooks(books.progress, books.messages);
   int64_t trouble_since = 0;
   for (;;) {
@@ -399,17 +436,14 @@ void NatsQueue::EndOfStream(int producer) {
   if (books.progress.ended) return;
   books.progress.ended = true;
   if (!SaveBooks(producer, books)) return;
-  // Then one hint per consumer, after "ended" is written: a consumer woken
-  // by one finds it. Without them, a consumer waiting in a fetch would see
-  // the end only when its fetch expires (poll_ms), and every stage of a
-  // pipeline would add that much to the run. The same ids if a replaced
-  // producer ends again: the duplicate window drops them.
-  const std::string hint = Header(kEndHintKind, 0, 0);
-  for (int k = 0; k < options_.consumers; ++k) {
-    const std::string id = options_.run + "." + std::to_string(options_.edge) + ".h.p" + std::to_string(producer) +
-                           "." + std::to_string(k);
-    if (Publish(prefix_ + "b", hint, id) != QueueStatus::kOk) return;
-  }
+  // Then a signal to every consumer, after "ended" is written: a consumer
+  // that gets it looks at the end of stream at once, instead of a poll
+  // later (each stage of a pipeline would add that much to the run). Core
+  // NATS, not JetStream: every subscriber gets it, and nothing is stored.
+  // Lost (the broker away a moment), it costs a poll, nothing more.
+  // libnats's flusher sends it within a moment; no flush here, which would
+  // wait for a broker that is away.
+  natsConnection_PublishString(link_->connection(), (prefix_ + "end").c_str(), "");
 }
 
 ProducerProgress NatsQueue::PublishedBy(int producer) {
@@ -423,8 +457,25 @@ ProducerProgress NatsQueue::PublishedBy(int producer) {
 
 // ---- consumer side ----
 
+void NatsQueue::OnEndSignal(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  static_cast<std::atomic<uint64_t>*>(closure)->fetch_add(1);
+  natsMsg_Destroy(msg);
+}
+
 QueueStatus NatsQueue::Subscribe(Taker& t) {
   if (t.sub != nullptr) return QueueStatus::kOk;
+  {
+    std::lock_guard lock(end_mu_);
+    if (end_sub_ == nullptr) {
+      // Before the first fetch: a signal sent after it is not missed.
+      const natsStatus s = natsConnection_Subscribe(&end_sub_, link_->connection(), (prefix_ + "end").c_str(),
+                                                    &NatsQueue::OnEndSignal, end_signals_.get());
+      if (s != NATS_OK) end_sub_ = nullptr;  // no signals: the end is seen every poll_ms
+      // Registered before the first fetch, so that a signal is not missed;
+      // bounded, for a broker that is away (a miss costs one poll_ms).
+      else if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), 200);
+    }
+  }
   // Bound to the durable consumer that AddNatsEdge made: every replica, on
   // every machine, pulls from the same one.
   jsSubOptions so;
@@ -459,12 +510,6 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
         case Taken::kLease: return QueueStatus::kOk;
         case Taken::kStale: continue;
         case Taken::kBroken: return QueueStatus::kClosed;
-        case Taken::kEndHint: {
-          t.eager = kEagerFetches;
-          uint64_t left = 1;
-          if (t.buffer.empty() && AllProducersEnded() && Drained(true, &left)) return QueueStatus::kEnd;
-          continue;
-        }
       }
     }
     // Nothing to ask a broker that is away; and no end of stream to see.
@@ -477,11 +522,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     }
     natsMsgList list{};
     jsErrCode code = static_cast<jsErrCode>(0);
-    int64_t wait_ms = mode == PopMode::kWait ? options_.poll_ms : kNoWaitFetchMs;
-    if (mode == PopMode::kWait && t.eager > 0) {
-      --t.eager;
-      wait_ms = kEagerFetchMs;
-    }
+    const int64_t wait_ms = mode == PopMode::kWait ? std::min(kIdleFetchMs, options_.poll_ms) : kNoWaitFetchMs;
     const natsStatus s = natsSubscription_Fetch(&list, t.sub, options_.fetch_batch, wait_ms, &code);
     const int64_t now = NowMs();
     for (int i = 0; i < list.Count; ++i) {
@@ -498,6 +539,12 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     }
     Troubled(&trouble_since, false);
     if (mode == PopMode::kNoWait) return QueueStatus::kEmpty;
+    // The end of stream costs API requests: looked at after a producer's
+    // end signal, and every poll_ms (a signal may be lost).
+    const uint64_t signals = end_signals_->load();
+    if (signals == t.signals_seen && now - t.end_checked_ms < options_.poll_ms) continue;
+    t.signals_seen = signals;
+    t.end_checked_ms = now;
     if (AllProducersEnded() && Drained(true, &pending)) return QueueStatus::kEnd;
   }
 }
@@ -518,13 +565,6 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
   const std::pair<uint64_t, uint32_t> key(ticket, attempt);
   assert(t.held.count(key) == 0 && "one delivery, one lease");
   const char* records = nullptr;
-  if (len >= 2 && data[0] == kEndHintKind && data[1] == kVersion) {
-    // Acknowledged at once and synchronously: a hint still unacknowledged
-    // would keep the edge from looking drained.
-    natsMsg_AckSync(msg, nullptr, nullptr);
-    natsMsg_Destroy(msg);
-    return Taken::kEndHint;
-  }
   if (ticket != 0 && len >= kBatchHeader && data[0] == kBatchKind && data[1] == kVersion) {
     if (DecodeBatch(data, len, &h.nrs, &h.seqs, &h.ends, &records)) {
       const Held& kept = t.held.emplace(key, std::move(h)).first->second;
@@ -548,7 +588,6 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
         natsMsg_Destroy(msg);
         return Taken::kStale;
       case Taken::kBroken:
-      case Taken::kEndHint:  // ReadPieces never says so
         natsMsg_Nak(msg, nullptr);
         natsMsg_Destroy(msg);
         return Taken::kBroken;

@@ -16,9 +16,10 @@
 // by the stream's duplicate window: exactly once, as the recovery book
 // gives on one machine, provided the redo cuts its batches where the first
 // attempt did (the worker's batch size must not depend on the machine).
-// After each Push the producer's books (records, last nr and seq, origin,
-// messages, ended) are written to its key in the run's bucket, which is
-// what PublishedBy reads. A full edge refuses the publish; Push waits and
+// After a Push the producer's books (records, last nr and seq, origin,
+// messages, ended) are written to its key in the run's bucket, at most
+// every 20 ms and always at EndOfStream; PublishedBy reads them (a little
+// behind is safe: what a replacement publishes again is dropped). A full edge refuses the publish; Push waits and
 // tries again, looking at the edge's stop flag (Cancel, Close) meanwhile.
 //
 // Large records. A record too large for one message is published in
@@ -44,7 +45,10 @@
 // one consumer): Pop returns kEnd when every producer's books say ended
 // and then the consumer has nothing pending and nothing unacknowledged on
 // any machine. The order of those two reads matters: a producer writes
-// "ended" after its last publish was stored.
+// "ended" after its last publish was stored. Those reads are API requests,
+// so a waiting consumer makes them after a producer's end signal (core
+// NATS, to every consumer), and every poll_ms in case a signal was lost;
+// its fetches wait 10 ms each, so a signal is noticed that soon.
 //
 // Calls for one consumer index are serialised; different indexes, and the
 // producer side, may run on different threads.
@@ -71,6 +75,9 @@ struct NatsQueueOptions {
   int consumers = 1;
   int fetch_batch = 4;   // messages one fetch asks for
   int64_t poll_ms = 100;  // how often a blocked call looks at the stop flag and the end of stream
+  // The edge consumer's ack wait, as AddNatsEdge made it; 0: asked of the
+  // broker (a request more for each queue opened).
+  int64_t ack_wait_ns = 0;
 };
 
 class NatsQueue final : public Queue {
@@ -122,10 +129,10 @@ class NatsQueue final : public Queue {
   std::string MessageId(const RecordBatch& batch, int producer, size_t i, size_t count) const;
   std::string BooksKey(int producer) const;  // "e<edge>.p<producer>"
   Books& LoadBooks(int producer);
-  bool SaveBooks(int producer, const Books& books);
+  bool SaveBooks(int producer, Books& books);
 
   QueueStatus Subscribe(Taker& t);
-  enum class Taken { kLease, kStale, kBroken, kEndHint };
+  enum class Taken { kLease, kStale, kBroken };
   Taken Take(Taker& t, natsMsg* msg, Lease* lease);
   Taken ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes);
   void KeepBuffered(Taker& t);
@@ -146,7 +153,7 @@ class NatsQueue final : public Queue {
 
   std::shared_ptr<NatsLink> link_;
   NatsQueueOptions options_;
-  kvStore* kv_;
+  kvStore* kv_;  // the run's bucket, owned by the link
   int64_t ack_wait_ms_;
   std::string stream_;
   std::string prefix_;    // "flow.<run>.e<edge>."
@@ -166,6 +173,14 @@ class NatsQueue final : public Queue {
   // ack wait, or a push waiting on a full edge, does not hand the batch to
   // another replica too (its side effects would happen twice). Started at
   // the first Pop; a dead process stops it, and its batches come back.
+  // End signals (core NATS, "flow.<run>.e<edge>.end"): each producer's
+  // EndOfStream sends one; a waiting consumer then looks at the end of
+  // stream at once. Counted by libnats's thread; on the heap so that a
+  // callback that is late finds it (see the destructor).
+  static void OnEndSignal(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
+  std::mutex end_mu_;
+  natsSubscription* end_sub_ = nullptr;  // under end_mu_
+  std::unique_ptr<std::atomic<uint64_t>> end_signals_ = std::make_unique<std::atomic<uint64_t>>(0);
   std::once_flag heartbeat_started_;
   std::thread heartbeat_;
   std::mutex heartbeat_mu_;

@@ -198,8 +198,23 @@ std::unique_ptr<NatsLink> NatsLink::Connect(const NatsLinkOptions& options, std:
 
 NatsLink::~NatsLink() {
   if (connected()) natsConnection_FlushTimeout(nc_, options_.api_wait_ms);
+  for (auto& [name, kv] : buckets_) kvStore_Destroy(kv);
   jsCtx_Destroy(js_);
   natsConnection_Destroy(nc_);
+}
+
+kvStore* NatsLink::Bucket(const std::string& name, std::string* error) {
+  std::lock_guard lock(buckets_mu_);
+  auto it = buckets_.find(name);
+  if (it != buckets_.end()) return it->second;
+  kvStore* kv = nullptr;
+  const natsStatus s = js_KeyValue(&kv, js_, name.c_str());
+  if (s != NATS_OK) {
+    *error = Describe("no bucket '" + name + "'", s);
+    return nullptr;
+  }
+  buckets_[name] = kv;
+  return kv;
 }
 
 std::string NatsLink::Describe(const std::string& what, natsStatus status, jsErrCode code) const {

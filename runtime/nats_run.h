@@ -25,7 +25,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -68,6 +70,10 @@ class NatsLink {
   int64_t max_payload() const { return natsConnection_GetMaxPayload(nc_); }
   bool connected() const { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
 
+  // The key-value bucket `name`, looked up once per link (a request to the
+  // broker) and kept until the link goes; null with `*error` when missing.
+  kvStore* Bucket(const std::string& name, std::string* error);
+
   // "what: the broker's or the library's reason", for a failed call.
   std::string Describe(const std::string& what, natsStatus status, jsErrCode code = static_cast<jsErrCode>(0)) const;
 
@@ -78,6 +84,8 @@ class NatsLink {
   jsCtx* js_;
   NatsLinkOptions options_;
   std::string shown_url_;
+  std::mutex buckets_mu_;
+  std::map<std::string, kvStore*> buckets_;  // under buckets_mu_
 };
 
 // What JetStream holds for our account on the broker.
