@@ -13,9 +13,7 @@ void Arena::Grow(size_t n) {
   used_ = 0;
 }
 
-void Arena::Reset() {
-  used_ = 0;
-  if (chunks_.size() <= 1) return;
+void Arena::Merge() {
   // This record needed several chunks: the next one gets a single chunk of
   // their total, so a steady stream of records settles on one chunk.
   const size_t total = total_;

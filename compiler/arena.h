@@ -24,11 +24,17 @@ class Arena {
     return p;
   }
   // Forgets every allocation; merges the chunks of a record that needed
-  // more than one into one chunk of their total size.
-  void Reset();
+  // more than one into one chunk of their total size. Inline: it runs
+  // before every record a block sees.
+  void Reset() {
+    used_ = 0;
+    if (chunks_.size() > 1) [[unlikely]]
+      Merge();
+  }
 
  private:
   void Grow(size_t n);
+  void Merge();
 
   std::vector<std::unique_ptr<char[]>> chunks_;
   size_t total_ = 0;  // bytes in all chunks

@@ -48,13 +48,6 @@ FieldSplitter::FieldSplitter(std::string_view fs) : fs_(fs) {}
 
 FieldSplitter::FieldSplitter(std::string_view record, std::string_view fs) : fs_(fs) { Reset(record); }
 
-void FieldSplitter::Reset(std::string_view record) {
-  record_ = record;
-  fields_.clear();
-  pos_ = 0;
-  done_ = false;
-}
-
 bool FieldSplitter::SplitNext() {
   std::string_view field;
   if (!NextField(record_, fs_, &pos_, &done_, &field)) return false;

@@ -22,7 +22,12 @@ class FieldSplitter {
   explicit FieldSplitter(std::string_view fs);
   FieldSplitter(std::string_view record, std::string_view fs);
 
-  void Reset(std::string_view record);
+  void Reset(std::string_view record) {
+    record_ = record;
+    fields_.clear();
+    pos_ = 0;
+    done_ = false;
+  }
 
   // Field `i` (i >= 0): 0 is the whole record, one past the last is "".
   std::string_view Field(int64_t i);

@@ -1,29 +1,40 @@
 #include "runtime/queue.h"
 
+#include <algorithm>
 #include <cassert>
+#include <cstring>
 
 namespace flow {
 
-bool RecordBatch::Add(std::string_view bytes, int64_t nr, int64_t seq) {
-  if (bytes.size() > kMaxRecordBytes) return false;
-  nr_.push_back(nr);
-  seq_.push_back(seq);
-  data_.append(bytes);
-  end_.push_back(data_.size());
-  return true;
-}
-
-void RecordBatch::Clear() {
-  nr_.clear();
-  seq_.clear();
-  end_.clear();
-  data_.clear();
+void RecordBatch::Grow(size_t bytes) {
+  if (size_ == records_room_) {
+    const size_t room = std::max<size_t>(64, records_room_ * 2);
+    auto nr = std::make_unique<int64_t[]>(room);
+    auto seq = std::make_unique<int64_t[]>(room);
+    auto end = std::make_unique<uint64_t[]>(room);
+    if (size_ > 0) {
+      std::memcpy(nr.get(), nr_.get(), size_ * sizeof(int64_t));
+      std::memcpy(seq.get(), seq_.get(), size_ * sizeof(int64_t));
+      std::memcpy(end.get(), end_.get(), size_ * sizeof(uint64_t));
+    }
+    nr_ = std::move(nr);
+    seq_ = std::move(seq);
+    end_ = std::move(end);
+    records_room_ = room;
+  }
+  if (bytes > data_room_ - data_size_ || !data_) {  // data() is never null, even for empty records
+    const uint64_t room = std::max<uint64_t>({uint64_t{4096}, data_room_ * 2, data_size_ + bytes});
+    auto data = std::make_unique_for_overwrite<char[]>(room);
+    if (data_size_ > 0) std::memcpy(data.get(), data_.get(), data_size_);
+    data_ = std::move(data);
+    data_room_ = room;
+  }
 }
 
 RecordView RecordBatch::operator[](size_t i) const {
   assert(i < size() && "record index out of range");
   uint64_t b = begin(i);
-  return {std::string_view(data_.data() + b, end_[i] - b), nr_[i], seq_[i]};
+  return {std::string_view(data_.get() + b, end_[i] - b), nr_[i], seq_[i]};
 }
 
 Lease Lease::OfColumns(uint64_t ticket, uint32_t attempt, uint32_t first, uint32_t count,
@@ -53,16 +64,6 @@ Lease Lease::OfRecord(uint64_t ticket, uint32_t attempt, std::string bytes, int6
   lease.record_nr_ = nr;
   lease.record_seq_ = seq;
   return lease;
-}
-
-RecordView Lease::operator[](size_t i) const {
-  assert(i < size() && "record index out of range");
-  // The view is made on each access, never stored: a moved lease keeps
-  // working even when its own record sat in the string's inline buffer.
-  if (owns_record_) return {record_, record_nr_, record_seq_};
-  size_t k = first_ + i;
-  uint32_t b = k == 0 ? 0 : ends_[k - 1];
-  return {std::string_view(data_ + b, ends_[k] - b), nrs_[k], seqs_[k]};
 }
 
 const char* QueueStatusName(QueueStatus status) {

@@ -5,8 +5,12 @@
 // interface. Instances are named by their index on that side of the edge.
 #pragma once
 
+#include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,35 +35,113 @@ struct RecordView {
 // Stored by columns, as the shared-memory queue stores them.
 class RecordBatch {
  public:
+  RecordBatch() = default;
+  RecordBatch(const RecordBatch&) = delete;
+  RecordBatch& operator=(const RecordBatch&) = delete;
+  RecordBatch(RecordBatch&&) = default;
+  RecordBatch& operator=(RecordBatch&&) = default;
+
   // False, adding nothing, when `bytes` is longer than kMaxRecordBytes.
-  bool Add(std::string_view bytes, int64_t nr, int64_t seq);
-  // Clears the records; the origin stays.
-  void Clear();
+  // Inline, with the columns' room checked once: it runs for every record
+  // every stage emits.
+  bool Add(std::string_view bytes, int64_t nr, int64_t seq) {
+    const size_t n = bytes.size();
+    if (n > kMaxRecordBytes) [[unlikely]]
+      return false;
+    if (size_ == records_room_ || n > data_room_ - data_size_) [[unlikely]]
+      Grow(n);
+    nr_[size_] = nr;
+    seq_[size_] = seq;
+    CopyBytes(data_.get() + data_size_, bytes.data(), n);
+    data_size_ += n;
+    end_[size_] = data_size_;
+    if (n > longest_) longest_ = n;
+    ++size_;
+    return true;
+  }
+  // Clears the records; the origin stays, and so does the memory.
+  void Clear() {
+    size_ = 0;
+    data_size_ = 0;
+    longest_ = 0;
+  }
 
   // The lease (RecoveryKey + 1) whose records these are made from; 0 for a
   // source's. A batch never mixes two leases' outputs.
   void set_origin(uint64_t origin) { origin_ = origin; }
   uint64_t origin() const { return origin_; }
 
-  size_t size() const { return nr_.size(); }
-  bool empty() const { return nr_.empty(); }
-  uint64_t data_bytes() const { return data_.size(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  uint64_t data_bytes() const { return data_size_; }
+  // The longest record's length (a queue pushes a batch whose records are
+  // all short in one piece without looking at each).
+  uint64_t longest() const { return longest_; }
   RecordView operator[](size_t i) const;
 
   // The columns, for transports that copy runs of records whole. Record i
   // is data()[begin(i) .. end(i)).
-  const int64_t* nrs() const { return nr_.data(); }
-  const int64_t* seqs() const { return seq_.data(); }
+  const int64_t* nrs() const { return nr_.get(); }
+  const int64_t* seqs() const { return seq_.get(); }
   uint64_t begin(size_t i) const { return i == 0 ? 0 : end_[i - 1]; }
   uint64_t end(size_t i) const { return end_[i]; }
-  const char* data() const { return data_.data(); }
+  const char* data() const { return data_.get(); }
+
+  // memcpy of a few bytes, without the call: most records are short. The
+  // two overlapping moves of a power-of-two size cover every length in
+  // [k, 2k] and read nothing outside the source.
+  static void CopyBytes(char* dst, const char* src, size_t n) {
+    if (n >= 8 && n <= 16) {
+      uint64_t a, b;
+      std::memcpy(&a, src, 8);
+      std::memcpy(&b, src + n - 8, 8);
+      std::memcpy(dst, &a, 8);
+      std::memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+      uint32_t a, b;
+      std::memcpy(&a, src, 4);
+      std::memcpy(&b, src + n - 4, 4);
+      std::memcpy(dst, &a, 4);
+      std::memcpy(dst + n - 4, &b, 4);
+    } else if (n > 0 && n < 4) {
+      dst[0] = src[0];
+      dst[n / 2] = src[n / 2];
+      dst[n - 1] = src[n - 1];
+    } else if (n > 16) {
+      std::memcpy(dst, src, n);
+    }
+  }
 
  private:
-  std::vector<int64_t> nr_;
-  std::vector<int64_t> seq_;
-  std::vector<uint64_t> end_;
-  std::string data_;
+  // Room for one more record and `bytes` more data.
+  void Grow(size_t bytes);
+
+  std::unique_ptr<int64_t[]> nr_;
+  std::unique_ptr<int64_t[]> seq_;
+  std::unique_ptr<uint64_t[]> end_;
+  std::unique_ptr<char[]> data_;
+  size_t size_ = 0;
+  size_t records_room_ = 0;
+  uint64_t data_size_ = 0;
+  uint64_t data_room_ = 0;
+  uint64_t longest_ = 0;
   uint64_t origin_ = 0;
+};
+
+// Consecutive records stored by columns, as a lease holds them: what a
+// stage's OnRun sees. Record i is data[begin(i) .. ends[i]).
+struct RecordRun {
+  const char* data = nullptr;
+  const uint32_t* ends = nullptr;  // ends[-1], when i == 0, is `base`
+  const int64_t* nrs = nullptr;
+  const int64_t* seqs = nullptr;
+  uint32_t base = 0;  // where record 0 begins
+  size_t count = 0;
+
+  size_t size() const { return count; }
+  uint32_t begin(size_t i) const { return i == 0 ? base : ends[i - 1]; }
+  std::string_view bytes(size_t i) const { return {data + begin(i), ends[i] - begin(i)}; }
+  RecordView operator[](size_t i) const { return {bytes(i), nrs[i], seqs[i]}; }
 };
 
 // The records one consumer has taken and not yet acknowledged. They stay
@@ -80,7 +162,55 @@ class Lease {
 
   size_t size() const { return count_ - first_; }
   bool empty() const { return size() == 0; }
-  RecordView operator[](size_t i) const;
+  // Inline: the worker reads every record of every lease through it.
+  RecordView operator[](size_t i) const {
+    assert(i < size() && "record index out of range");
+    // The view is made on each access, never stored: a moved lease keeps
+    // working even when its own record sat in the string's inline buffer.
+    if (owns_record_) [[unlikely]]
+      return {record_, record_nr_, record_seq_};
+    const size_t k = first_ + i;
+    const uint32_t b = k == 0 ? 0 : ends_[k - 1];
+    return {std::string_view(data_ + b, ends_[k] - b), nrs_[k], seqs_[k]};
+  }
+
+  // Records [i, j) as a run; false (a record the lease holds in its own
+  // memory) when it has no columns.
+  bool Run(size_t i, size_t j, RecordRun* run) const {
+    assert(i <= j && j <= size() && "records out of range");
+    if (owns_record_) return false;
+    const size_t k = first_ + i;
+    run->data = data_;
+    run->ends = ends_ + k;
+    run->nrs = nrs_ + k;
+    run->seqs = seqs_ + k;
+    run->base = k == 0 ? 0 : ends_[k - 1];
+    run->count = j - i;
+    return true;
+  }
+
+  // Asks for the cache lines that records [i, i + n) + kPrefetchRecords
+  // will read, before they are read: a lease's columns were written by
+  // another core, and a load that misses on each of them in turn costs more
+  // than the stage's work on a short record. Called every n records;
+  // `*data_ahead` (0 at the start of the lease) says how far the data was
+  // asked for, which goes kPrefetchBytes past the record i.
+  void Prefetch(size_t i, size_t n, uint64_t* data_ahead) const {
+    if (owns_record_) return;
+    const size_t at = first_ + i;
+    if (at >= count_) return;
+    const size_t from = at + kPrefetchRecords, to = std::min<size_t>(count_, from + n);
+    for (size_t k = from; k < to; k += 8) {
+      __builtin_prefetch(nrs_ + k);
+      __builtin_prefetch(seqs_ + k);
+      if (k % 16 < 8) __builtin_prefetch(ends_ + k);
+    }
+    const uint64_t want = std::min<uint64_t>(ends_[count_ - 1], uint64_t{ends_[at]} + kPrefetchBytes);
+    for (uint64_t p = std::max(*data_ahead, uint64_t{ends_[at]}); p < want; p += 64) __builtin_prefetch(data_ + p);
+    if (want > *data_ahead) *data_ahead = want;
+  }
+  static constexpr size_t kPrefetchRecords = 64;
+  static constexpr uint64_t kPrefetchBytes = 1024;
 
   // The transport's name for what was taken (the shared-memory queue: the
   // batch's descriptor number).

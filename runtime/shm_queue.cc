@@ -56,6 +56,13 @@ bool ShmQueue::IsLarge(const RecordBatch& batch, uint64_t i) const {
 
 // The end of the run that starts at record i (which is not large).
 uint64_t ShmQueue::RunEnd(const RecordBatch& batch, uint64_t i) const {
+  // The usual case, in O(1): no record of the batch is large and the rest
+  // of it, up to the record limit, fits the byte limit (the footprint grows
+  // with every record, so the loop below would stop at the same place).
+  if (QueueFootprint(1, batch.longest()) <= h_->capacity_bytes) {
+    const uint64_t last = std::min<uint64_t>(batch.size(), i + h_->max_batch_records);
+    if (QueueFootprint(last - i, batch.end(last - 1) - batch.begin(i)) <= h_->max_batch_bytes) return last;
+  }
   uint64_t j = i + 1;
   while (j < batch.size() && j - i < h_->max_batch_records && !IsLarge(batch, j) &&
          QueueFootprint(j + 1 - i, batch.end(j) - batch.begin(i)) <= h_->max_batch_bytes) {

@@ -29,6 +29,12 @@ class Emitter {
     (void)token;
     return Emit(bytes, nr);
   }
+  // OnRun's Emit: the one output of record `i` of the run (a run's stage
+  // makes at most one output per record). False as Emit.
+  virtual bool EmitOf(size_t i, std::string_view bytes, int64_t nr) {
+    (void)i;
+    return Emit(bytes, nr);
+  }
   // Sends on what was emitted and is still gathered into a batch. A source
   // about to wait for input (a pipe, a terminal) calls it, so that records
   // that trickle in do not wait for a full batch.
@@ -67,6 +73,26 @@ class Stage {
     (void)record;
     (void)out;
     return StageStatus::Fatal("internal error: a source takes no input");
+  }
+
+  // Transforms and sinks that make at most one output per record may also
+  // take a run of records in one call (TakesRuns): no per-record call into
+  // the stage and no per-record bookkeeping in the worker, which is most
+  // of the cost of a short record through a cheap stage. OnRun goes
+  // through the run in order, emitting record i's output with out.EmitOf(i,
+  // ...), and returns how many records it finished: all of them, or fewer
+  // when EmitOf returned false (it stops there) or when record i failed:
+  // it then returns i with `*status` saying why, having emitted nothing for
+  // record i, and the worker handles that record alone (retries, on_error:
+  // with OnRecord) before it calls OnRun on the rest. The worker uses runs
+  // only where per-record supervision is not needed (no timeout, a lease
+  // not being redone after a death).
+  virtual bool TakesRuns() const { return false; }
+  virtual size_t OnRun(const RecordRun& run, Emitter& out, StageStatus* status) {
+    (void)run;
+    (void)out;
+    *status = StageStatus::Fatal("internal error: the stage takes no runs");
+    return 0;
   }
 
   // After the last input record (or, for a source, after Produce): emit

@@ -109,6 +109,7 @@ void WorkerOutput::Flush() {
   InstanceCounters::Add(c.bytes_out, batch_.data_bytes());
   batch_.Clear();
   ++flushes_;
+  flushed_index_ = index_;
   limit_ = HintedLimit();
   wanting_ = !closed_ && (setup_.outputs.empty() || open_count_ > 0);
   const uint64_t waited = MonotonicNanos() - start;

@@ -18,6 +18,12 @@ class WorkerOutput final : public Emitter {
 
   bool Emit(std::string_view bytes, int64_t nr) override;
   bool EmitAt(std::string_view bytes, int64_t nr, uint64_t token) override;
+  // Stage::OnRun's records are numbered from `index` (in the lease's batch).
+  void BeginRun(uint64_t index) { run_index_ = index; }
+  bool EmitOf(size_t i, std::string_view bytes, int64_t nr) override {
+    BeginRecord(run_index_ + i);
+    return Emit(bytes, nr);
+  }
 
   // Recovery (runtime/recovery_book.h). A consumer: the stage is now on
   // input record `index` of the lease; its outputs are numbered from 0.
@@ -57,6 +63,9 @@ class WorkerOutput final : public Emitter {
   const std::string& error() const { return error_; }
   // How many pushes so far (to tell that a lease's first records are done).
   uint64_t flushes() const { return flushes_; }
+  // The input record being worked on at the last push: every record before
+  // it has all its outputs pushed.
+  uint64_t flushed_index() const { return flushed_index_; }
   // Time spent waiting in Flush (the order gate and the queues).
   uint64_t push_ns() const { return push_ns_; }
 
@@ -87,6 +96,8 @@ class WorkerOutput final : public Emitter {
   uint64_t push_ns_ = 0;
   uint64_t index_ = 0;  // consumer: the input record being worked on
   uint64_t rank_ = 0;   // and how many outputs it made so far
+  uint64_t run_index_ = 0;
+  uint64_t flushed_index_ = 0;
   bool redo_ = false;   // some floor is set
   std::vector<uint64_t> floors_;
   bool in_lease_ = false;

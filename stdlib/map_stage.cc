@@ -16,6 +16,20 @@ class MapStage : public Stage {
     return StageStatus::Ok();
   }
 
+  bool TakesRuns() const override { return true; }
+  size_t OnRun(const RecordRun& run, Emitter& out, StageStatus* status) override {
+    for (size_t i = 0; i < run.size(); ++i) {
+      const std::string_view bytes = run.bytes(i);
+      block_(bytes.data(), bytes.size(), run.nrs[i], &result_);
+      if (result_.ok == 0) [[unlikely]] {
+        *status = BlockRecordError(result_);
+        return i;
+      }
+      if (!out.EmitOf(i, BlockText(result_), run.nrs[i])) return i + 1;
+    }
+    return run.size();
+  }
+
  private:
   BlockFunction block_;
   FlowBlockResult result_{};

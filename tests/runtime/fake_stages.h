@@ -66,6 +66,50 @@ class UpperStage : public Stage {
   }
 };
 
+// Upper-cases each record as map does, in runs (Stage::OnRun) where the
+// worker allows them. A record equal to `fail_on` fails `fails` times (in a
+// run or alone), then passes. Counts its calls.
+class RunUpperStage : public Stage {
+ public:
+  std::string fail_on = "\x01never";
+  int fails = 1 << 30;
+  int runs = 0, alone = 0;
+
+  bool TakesRuns() const override { return true; }
+  size_t OnRun(const RecordRun& run, Emitter& out, StageStatus* status) override {
+    ++runs;
+    for (size_t i = 0; i < run.size(); ++i) {
+      if (Fails(run.bytes(i))) {
+        *status = Error(run.bytes(i));
+        return i;
+      }
+      if (!out.EmitOf(i, Upper(run.bytes(i)), run.nrs[i])) return i + 1;
+    }
+    return run.size();
+  }
+  StageStatus OnRecord(const RecordView& record, Emitter& out) override {
+    ++alone;
+    if (Fails(record.bytes)) return Error(record.bytes);
+    out.Emit(Upper(record.bytes), record.nr);
+    return StageStatus::Ok();
+  }
+
+ private:
+  bool Fails(std::string_view bytes) {
+    if (bytes != fail_on || fails == 0) return false;
+    --fails;
+    return true;
+  }
+  static StageStatus Error(std::string_view bytes) {
+    return StageStatus::RecordError("t.flow:1:9: cannot convert '" + std::string(bytes) + "' to int");
+  }
+  static std::string Upper(std::string_view bytes) {
+    std::string up(bytes);
+    for (char& c : up) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return up;
+  }
+};
+
 // Passes records on (tee, merge).
 class PassStage : public Stage {
  public:

@@ -396,6 +396,65 @@ TEST_SUITE("worker") {
     close(dead);
   }
 
+  TEST_CASE("a stage that takes runs gets them, and a failed record alone, with on_error") {
+    std::vector<std::string> records = Numbers(1, 1000);
+    records[500] = "bad";
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*in, 0, records, 300);
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    w.setup.on_error = OnError::kSkip;
+    w.setup.retries = 1;
+    testing::RunUpperStage upper;
+    upper.fail_on = "bad";
+    CHECK(RunWorker(upper, w.setup) == 0);
+    records.erase(records.begin() + 500);
+    CHECK(DrainEnded(*out) == records);
+    CHECK(upper.runs > 0);
+    CHECK(upper.alone == 1);  // the retry; its first try was in the run
+    CHECK(w.counters.skipped.load() == 1);
+    CHECK(w.counters.records_in.load() == 1000);
+    CHECK(w.counters.records_out.load() == 999);
+    CHECK(w.counters.bytes_in.load() == 2893);  // "501" became "bad": as long
+  }
+
+  TEST_CASE("a record that fails in a run and then passes on a retry keeps its place") {
+    std::vector<std::string> records = Numbers(1, 200);
+    records[70] = "flaky";
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*in, 0, records, 200);
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    w.setup.retries = 2;
+    testing::RunUpperStage upper;
+    upper.fail_on = "flaky";
+    upper.fails = 2;
+    CHECK(RunWorker(upper, w.setup) == 0);
+    records[70] = "FLAKY";
+    CHECK(DrainEnded(*out) == records);
+    CHECK(upper.alone == 2);
+    CHECK(w.errors() == "");
+  }
+
+  TEST_CASE("a stage with a timeout gets its records one by one, never in runs") {
+    auto in = MakeQueue(1, 1);
+    auto out = MakeQueue(1, 1);
+    Fill(*in, 0, {"a", "b"});
+    Wiring w;
+    w.In(in.get());
+    w.Out(out.get());
+    w.setup.timeout_ns = 10'000'000'000;
+    testing::RunUpperStage upper;
+    CHECK(RunWorker(upper, w.setup) == 0);
+    CHECK(DrainEnded(*out) == std::vector<std::string>{"A", "B"});
+    CHECK(upper.runs == 0);
+    CHECK(upper.alone == 2);
+  }
+
   TEST_CASE("a fatal error stops the worker with its message") {
     auto in = MakeQueue(1, 1);
     auto out = MakeQueue(1, 1);
