@@ -222,6 +222,10 @@ int Daemon::Run() {
   NatsLinkOptions link_options;
   link_options.broker = options_.broker;
   link_options.name = "flowrun worker " + id_ + " on " + host_;
+  // A beat that cannot get through must fail fast: the parts are killed
+  // (fenced) within kPartStaleNs / 2 of the last beat taken, before the
+  // origin, at kPartStaleNs, starts their instances again.
+  link_options.api_wait_ms = 400;
   std::string error;
   link_ = NatsLink::Connect(link_options, &error);
   // Job keys that an origin which crashed left behind go after an hour.

@@ -18,9 +18,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def accepts(port):
+def accepts(port, host="127.0.0.1"):
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        with socket.create_connection((host, port), timeout=0.2):
             return True
     except OSError:
         return False
@@ -29,19 +29,23 @@ def accepts(port):
 class Server:
     """A nats-server of the test's own, with JetStream and monitoring."""
 
-    def __init__(self, binary, *extra, jetstream=True):
+    def __init__(self, binary, *extra, jetstream=True, host="127.0.0.1"):
+        """`host`: the address it listens on (loopback unless a test's
+        network namespace needs another)."""
         self.dir = tempfile.mkdtemp(prefix="flowrun-nats-")
+        self.host = host
         self.port, self.monitor = free_port(), free_port()
         self.proc = subprocess.Popen(
-            [binary, *(["-js"] if jetstream else []), "-a", "127.0.0.1", "-p", str(self.port),
+            [binary, *(["-js"] if jetstream else []), "-a", host, "-p", str(self.port),
              "-m", str(self.monitor), "-sd", self.dir, *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: accepts(self.port) and accepts(self.monitor), "nats-server to listen", timeout=10)
-        self.url = f"nats://127.0.0.1:{self.port}"
+        wait_until(lambda: accepts(self.port, host) and accepts(self.monitor, host), "nats-server to listen",
+                   timeout=10)
+        self.url = f"nats://{host}:{self.port}"
 
     def streams(self):
         """The streams on the server now (its /jsz monitoring page)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor}/jsz?streams=1", timeout=5) as r:
+        with urllib.request.urlopen(f"http://{self.host}:{self.monitor}/jsz?streams=1", timeout=5) as r:
             return json.load(r).get("streams", 0)
 
     def stop(self):
