@@ -138,6 +138,37 @@ def a_killed_worker_loses_and_doubles_nothing(t, server, workers):
 
 
 @test
+@with_workers(2)
+def the_examples_give_the_local_output(t, server, workers):
+    """etl, logstats, hash and parallel: stdout and every file they write,
+    byte for byte, as a local run (their single chains keep their order)."""
+    def run(flow, out_dir, *params):
+        os.makedirs(out_dir, exist_ok=True)
+        r = subprocess.run([t.flowrun, "run", f"examples/{flow}", *params, *extra], cwd=REPO, capture_output=True,
+                           timeout=120)
+        t.equal((r.returncode, r.stderr), (0, b""), f"{flow} {' '.join(extra)}: exit code and stderr")
+        files = {name: open(os.path.join(out_dir, name), "rb").read() for name in sorted(os.listdir(out_dir))}
+        return r.stdout, files
+
+    cases = [("etl.flow", lambda d: ["-p", f"adults={d}/adults.tsv"]),
+             ("logstats.flow", lambda d: ["-p", f"out={d}"]),
+             ("hash.flow", lambda d: ["-p", "rounds=1000"]),
+             ("parallel.flow", lambda d: [])]
+    for flow, params in cases:
+        extra = []
+        local_dir = t.path(f"local-{flow}")
+        local = run(flow, local_dir, *params(local_dir))
+        extra = ["--broker", server.url]
+        broker_dir = t.path(f"broker-{flow}")
+        joined_before = sum(workers.log(i).count(b"joined run") for i in range(2))
+        on_broker = run(flow, broker_dir, *params(broker_dir))
+        t.equal(on_broker, local, f"{flow}: stdout and files through the workers")
+        joined = sum(workers.log(i).count(b"joined run") for i in range(2)) - joined_before
+        if flow != "hash.flow":  # hash's only middle stage is [ordered]: it stays here
+            t.expect(joined >= 1, f"{flow}: a worker took part ({joined} joined)")
+
+
+@test
 @with_workers(1)
 def a_record_that_fails_on_a_worker_fails_the_run(t, server, workers):
     r = t.run('seq(1, 100) | map { int("x" + $0) } * 2 | write("out.txt")', "--broker", server.url)
@@ -162,6 +193,34 @@ def check_says_which_worker_takes_what(t, server, workers):
     t.expect(sleep_row.count(" x2") == 2, f"sleep's 4 instances: 2 on each worker: {sleep_row}")
     t.expect("worker " in map_row and "this machine x1" in map_row, f"map: 2 on the workers, 1 here: {map_row}")
     t.expect("this machine (keeps state)" in out, f"count stays here, and says why: {out}")
+
+
+@test
+@with_workers(2)
+def two_runs_share_the_workers(t, server, workers):
+    program = 'seq(1, 50000) | map { $0 + "x" } * 3 | filter { len($0) % 2 == 0 } * 2 | write("{}")'
+    runs = [subprocess.Popen([t.flowrun, "run", "-e", program.replace("{}", out), "--broker", server.url],
+                             cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for out in ("a.txt", "b.txt")]
+    for r in runs:
+        _, err = r.communicate(timeout=120)
+        t.expect(r.returncode == 0 and err == b"", f"a run sharing the workers: exit {r.returncode}, {err[:500]!r}")
+    want = sorted(f"{i}x" for i in range(1, 50001) if len(f"{i}x") % 2 == 0)
+    t.equal(sorted(lines(t.read("a.txt"))), want, "the first run's records")
+    t.equal(sorted(lines(t.read("b.txt"))), want, "the second run's records")
+    t.expect(all(workers.log(i).count(b"joined run") == 2 for i in range(2)), "each worker joined both runs")
+
+
+@test
+@with_workers(2)
+def a_poison_record_is_dead_lettered_on_the_origin(t, server, workers):
+    # A dead-letter stage stays on the origin (the file is its); the others move.
+    program = 'seq(1, 20) | map { $0 } * 2 | map { int(replace($0, "7", "x")) } [on_error = dead_letter] | write("-")'
+    r = t.run(program, "--broker", server.url, "--dead-letter", "dl.txt")
+    t.equal(r.returncode, 0, "exit code")
+    t.equal(sorted(lines(r.stdout)), sorted(str(i) for i in range(1, 21) if "7" not in str(i)), "the good records")
+    letters = sorted(line.split("\t")[-1] for line in lines(t.read("dl.txt")))
+    t.equal(letters, ["17", "7"], "the poison records, dead-lettered with their reason")
+    t.expect(b"wrote 2 records that failed to 'dl.txt'" in r.stderr, "the report", r)
 
 
 @test
