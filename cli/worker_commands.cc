@@ -72,6 +72,7 @@ int RunWorkerPartCommand() {
     else if (name == "worker") part.worker = value;
     else if (name == "job") job = value;
     else if (name == "place") place = value;
+    else if (name == "counters") part.counters_path = value;
   }
   RunDescription description;
   if (!RunDescription::Decode(job, &description)) {

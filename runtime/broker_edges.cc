@@ -23,6 +23,8 @@ namespace {
 constexpr int kFetchBatch = 4;
 constexpr const char* kReportOk = "ok";
 constexpr const char* kReportRemoved = "removed";
+// How long the end of a run waits for the workers' parts to say they ended.
+constexpr int64_t kPartEndWaitMs = 2000;
 
 void Report(int fd, const std::string& line) {
   const std::string text = line + "\n";
@@ -61,6 +63,29 @@ class PartWatch {
     for (const WorkerOffer& w : asked) parts_.push_back({w.id, w.host, now, -1, false});
   }
   bool empty() const { return parts_.empty(); }
+
+  // At the end of the run: waits up to kPartEndWaitMs for the parts still
+  // watched to say done (their instances have ended: the sinks had every
+  // end of stream), then reports what each part counted.
+  void Conclude() {
+    const int64_t deadline = Now() + kPartEndWaitMs * 1'000'000;
+    for (;;) {
+      Check();
+      bool all_over = true;
+      for (const Part& p : parts_) all_over = all_over && p.over;
+      if (all_over || Now() > deadline) break;
+      poll(nullptr, 0, 10);
+    }
+    for (const Part& p : parts_) {
+      std::string text;
+      if (!board_->Get("counters." + p.worker, &text)) continue;
+      size_t start = 0, end;
+      while ((end = text.find('\n', start)) != std::string::npos) {
+        Report(report_fd_, "counters " + text.substr(start, end - start));
+        start = end + 1;
+      }
+    }
+  }
 
   void Check() {
     const int64_t now = Now();
@@ -209,6 +234,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
       touched = MonotonicNanos();
     }
   }
+  parts.Conclude();
   WithdrawRun(*link, asked, run);
   run_board.reset();
   if (!RemoveNatsRun(*link, run, &error)) {
@@ -326,7 +352,7 @@ std::vector<std::string> BrokerKeeper::Events(bool* ended) {
   return lines;
 }
 
-bool BrokerKeeper::Finish(std::string* error) {
+bool BrokerKeeper::Finish(std::string* error, std::vector<std::string>* counters) {
   if (control_fd_ >= 0) {
     close(control_fd_);
     control_fd_ = -1;
@@ -336,7 +362,9 @@ bool BrokerKeeper::Finish(std::string* error) {
     // Events not read yet come first: skipped.
     std::string line;
     bool got = false;
-    while (pid_ > 0 && (got = ReadReport(&line)) && (line.rfind("lost ", 0) == 0 || line.rfind("failed ", 0) == 0)) {
+    while (pid_ > 0 && (got = ReadReport(&line)) &&
+           (line.rfind("lost ", 0) == 0 || line.rfind("failed ", 0) == 0 || line.rfind("counters ", 0) == 0)) {
+      if (counters != nullptr && line.rfind("counters ", 0) == 0) counters->push_back(line.substr(9));
     }
     if (pid_ > 0 && !got) line = "the broker keeper process ended without removing the run";
     if (pid_ > 0 && line != kReportRemoved) {

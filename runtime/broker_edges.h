@@ -90,8 +90,10 @@ class BrokerKeeper {
   std::vector<int> descriptors() const { return {report_fd_, control_fd_}; }
 
   // Tells the keeper to remove the run's streams and bucket, and waits for
-  // it. False with `*error` when it could not.
-  bool Finish(std::string* error);
+  // it. False with `*error` when it could not. Before, the keeper waits a
+  // moment for the workers' parts to end and hands over what they counted:
+  // "node instance counters" lines (CountersLine) in `*counters`.
+  bool Finish(std::string* error, std::vector<std::string>* counters = nullptr);
 
  private:
   BrokerKeeper(BrokerAccess broker, std::string run) : broker_(std::move(broker)), run_(std::move(run)) {}

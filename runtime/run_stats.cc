@@ -2,8 +2,10 @@
 
 #include <sys/mman.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -80,6 +82,35 @@ void AppendInstance(std::string& out, int instance, const InstanceCounters& c) {
 }
 
 }  // namespace
+
+namespace {
+// The counters in CountersLine's order.
+std::array<std::atomic<uint64_t>*, 9> CounterFields(InstanceCounters& c) {
+  return {&c.records_in, &c.bytes_in, &c.records_out, &c.bytes_out, &c.busy_ns,
+          &c.wait_input_ns, &c.wait_output_ns, &c.skipped, &c.dead_letters};
+}
+}  // namespace
+
+std::string CountersLine(const InstanceCounters& counters) {
+  std::string line;
+  for (auto* f : CounterFields(const_cast<InstanceCounters&>(counters)))
+    line += (line.empty() ? "" : " ") + std::to_string(f->load(std::memory_order_relaxed));
+  return line;
+}
+
+bool AddCountersLine(const std::string& line, InstanceCounters* counters) {
+  const auto fields = CounterFields(*counters);
+  std::array<uint64_t, 9> values{};
+  const char* at = line.c_str();
+  for (uint64_t& v : values) {
+    char* end = nullptr;
+    v = std::strtoull(at, &end, 10);
+    if (end == at) return false;
+    at = end;
+  }
+  for (size_t i = 0; i < fields.size(); ++i) InstanceCounters::Add(*fields[i], values[i]);
+  return true;
+}
 
 std::string StatsJson(const StageGraph& graph, const RunStats& stats, uint64_t elapsed_ns) {
   std::vector<size_t> first = StatsSlots(graph);

@@ -62,6 +62,12 @@ class RunStats {
   size_t instances_;
 };
 
+// An instance's counters as one line of numbers, and back (added to what
+// `counters` holds): how a worker's part tells the origin what its
+// instances did (issue 8). False when the line is not such a line.
+std::string CountersLine(const InstanceCounters& counters);
+bool AddCountersLine(const std::string& line, InstanceCounters* counters);
+
 // Slots are numbered node by node, instances of a node consecutive:
 // first[node] is the slot of the node's instance #1; first.back() the total.
 std::vector<size_t> StatsSlots(const StageGraph& graph);

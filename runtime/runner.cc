@@ -113,6 +113,11 @@ class Runner {
   bool RunsElsewhere(size_t n, int i) const;
   // The keeper's news of the workers' parts, in the pool's loop.
   Decision OnKeeperEvents(WorkerPool& pool);
+  // The counters of instances that ran on workers ("node instance ..."
+  // lines from the keeper), added to this run's; and, in a part, ours for
+  // the worker to pass on.
+  void AddRemoteCounters(const std::vector<std::string>& lines);
+  void WriteOurCounters();
 
   const StageGraph& graph_;
   const std::vector<BlockFunction>& blocks_;
@@ -334,6 +339,31 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
   return Decision::CarryOn();
 }
 
+void Runner::AddRemoteCounters(const std::vector<std::string>& lines) {
+  for (const std::string& line : lines) {
+    size_t n = 0, i = 0;
+    int used = 0;
+    if (std::sscanf(line.c_str(), "%zu %zu %n", &n, &i, &used) < 2 || n >= graph_.nodes.size() ||
+        i >= static_cast<size_t>(graph_.nodes[n].replicas))
+      continue;
+    AddCountersLine(line.substr(static_cast<size_t>(used)), &stats_->at(first_slot_[n] + i));
+  }
+}
+
+void Runner::WriteOurCounters() {
+  std::string text;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    for (int i = 0; i < graph_.nodes[n].replicas; ++i) {
+      if (RunsElsewhere(n, i)) continue;
+      text += std::to_string(n) + " " + std::to_string(i) + " " +
+              CountersLine(stats_->at(first_slot_[n] + static_cast<size_t>(i))) + "\n";
+    }
+  }
+  std::string error;
+  if (!WriteFile(options_.part->counters_path, text, &error))
+    Say(options_.log_fd, "flowrun: warning: cannot write the part's counters: " + error);
+}
+
 void Runner::ReportSkips() {
   for (size_t n = 0; n < graph_.nodes.size(); ++n) {
     uint64_t skipped = 0, dead = 0;
@@ -431,11 +461,15 @@ int Runner::Run() {
   }  // every worker is reaped here, and its last log lines are out
   if (display) display->Finish();
   if (keeper_) {
-    // Every worker is gone: the run's streams and bucket go too.
+    // Every worker is gone: the run's streams and bucket go too. Before,
+    // the keeper passes on what the workers' parts counted.
     std::string error;
-    if (!keeper_->Finish(&error))
+    std::vector<std::string> counters;
+    if (!keeper_->Finish(&error, &counters))
       Say(options_.log_fd, "flowrun: warning: the run's streams may be left on the broker: " + error);
+    AddRemoteCounters(counters);
   }
+  if (options_.part && !options_.part->counters_path.empty()) WriteOurCounters();
   const uint64_t elapsed = MonotonicNanos() - start;
   if (result.exit_code != 0 && !result.reason.empty()) {
     bool interrupted = result.exit_code == 128 + SIGINT || result.exit_code == 128 + SIGTERM;

@@ -75,6 +75,10 @@ struct RunOptions {
     std::string run;
     std::string worker;
     Placement placement;
+    // Where the part writes, at its end, one "node instance counters" line
+    // (CountersLine) per instance it ran: the worker hands them to the
+    // origin, whose --stats and reports then count them.
+    std::string counters_path;
   };
   std::optional<Part> part;
 };

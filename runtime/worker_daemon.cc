@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -62,7 +63,19 @@ struct Part {
   std::string first_error;  // the first line that says "error:": the cause, not its consequences
   std::unique_ptr<BrokerBoard> board;  // the run's bucket
   bool fenced = false;  // killed because the broker was out of reach
+  std::string counters_path;  // where the part writes what its instances counted
 };
+
+std::string ReadFileText(const std::string& path) {
+  std::string text;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(n));
+  close(fd);
+  return text;
+}
 
 class Daemon {
  public:
@@ -101,6 +114,10 @@ bool Daemon::StartPart(const std::string& run) {
     workers_->Delete("job." + id_ + "." + run, &error);
     return false;
   }
+  const char* tmpdir = std::getenv("TMPDIR");
+  part->counters_path = std::string(tmpdir != nullptr && *tmpdir ? tmpdir : "/tmp") + "/.flowrun-part-" + id_ +
+                        "-" + run + ".counters";
+  unlink(part->counters_path.c_str());
   const BrokerAccess& b = options_.broker;
   const std::string handover = EncodeFields({{"url", b.url},
                                              {"creds", b.creds_file},
@@ -110,7 +127,8 @@ bool Daemon::StartPart(const std::string& run) {
                                              {"run", run},
                                              {"worker", id_},
                                              {"job", job},
-                                             {"place", place}});
+                                             {"place", place},
+                                             {"counters", part->counters_path}});
   int in[2];
   if (pipe2(in, O_CLOEXEC) != 0) {
     Say(options_.log_fd, std::string("flowrun worker: cannot make a pipe: ") + strerror(errno));
@@ -177,6 +195,10 @@ void Daemon::EndPart(Part& part, int status) {
   } else if (!exit.Succeeded()) {
     value = "failed: " + (part.first_error.empty() ? "the part " + DescribeExit(exit) : part.first_error);
   }
+  // What its instances counted, before "done": the origin reads it then.
+  const std::string counters = ReadFileText(part.counters_path);
+  unlink(part.counters_path.c_str());
+  if (!counters.empty()) part.board->Put("counters." + id_, counters, &error);
   part.board->Put("part." + id_, value, &error);
   workers_->Delete("job." + id_ + "." + part.run, &error);
   Say(options_.log_fd, "flowrun worker: run " + part.run + (exit.Succeeded() ? ": done" : ": " + value));
@@ -270,6 +292,7 @@ int Daemon::Run() {
     waitpid(p->pid, &status, 0);
     ForwardLog(*p, false);
     close(p->stderr_fd);
+    unlink(p->counters_path.c_str());
     p->board->Put("part." + id_, "gone", &error);
   }
   workers_->Delete("w." + id_, &error);

@@ -11,6 +11,7 @@ never join another test's run) and stops it and its workers; skipped, with
 the reason printed, when nats-server is not installed.
 usage: python3 broker_workers_test.py FLOWRUN [NAME-SUBSTRING]
 """
+import json
 import os
 import signal
 import subprocess
@@ -87,8 +88,14 @@ def two_workers_give_the_local_output(t, server, workers):
     t.ok(program)
     local = sorted(lines(t.read("out.txt")))
     os.remove(t.path("out.txt"))
-    t.ok(program, "--broker", server.url)
+    t.ok(program, "--broker", server.url, "--stats", "stats.json")
     t.equal(sorted(lines(t.read("out.txt"))), local, "the records through two workers")
+    # The workers' instances are counted in the origin's --stats.
+    stages = {s["label"]: s for s in json.loads(t.read("stats.json"))["stages"]}
+    t.equal(sum(i["records_in"] for i in stages["map"]["instances"]), 100000, "map's records in, over every machine")
+    t.equal(sum(i["records_out"] for i in stages["filter"]["instances"]), len(local), "filter's records out")
+    t.expect(all(i["records_in"] > 0 for i in stages["map"]["instances"]),
+             f"every map instance counted: {[i['records_in'] for i in stages['map']['instances']]}")
     # A part ends just after the origin's sink has its last record.
     for i in range(2):
         t.expect(b"joined run" in workers.log(i), f"worker {i} took a part: {workers.log(i)!r}")
