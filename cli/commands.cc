@@ -122,13 +122,15 @@ bool CheckPlanHere(const CompiledProgram& program, const Plan& plan, const Syste
 // it found for the plan; `*error` says why the broker cannot be used.
 // libnats starts threads and has no fork handlers, which is why `run`
 // never calls it in the supervisor; `check` forks nothing, before or after.
-BrokerPlacement ProbeForPlan(const BrokerAccess& broker, const StageGraph& graph, std::string* error) {
+BrokerPlacement ProbeForPlan(const BrokerAccess& broker, StageGraph* widened, std::string* error) {
+  const StageGraph& graph = *widened;
   BrokerPlacement placement;
   placement.edge_batches = kBrokerEdgeBatches;
   *error = BrokerFilesProblem(broker);
   BrokerFacts facts;
   if (error->empty() && ProbeBroker(broker, &facts, error)) {
     placement.broker = DescribeBroker(facts) + ", " + CountOf(static_cast<int64_t>(facts.workers.size()), "worker");
+    WidenAutoStages(widened, TotalSlots(facts.workers));
     // What a run started now would do (runtime/placement.h).
     const Placement where = PlaceInstances(graph, facts.workers);
     for (size_t n = 0; n < graph.nodes.size(); ++n) {
@@ -160,12 +162,13 @@ int RunCheckCommand(CommandOptions& options) {
   options.front_end.online_cpus = limits.online_cpus;
   std::optional<CompiledProgram> program = CompileProgram(options.front_end);
   if (!program) return kExitUsageOrCompileError;
-  Plan plan = BuildPlan(program->graph);
   PlanFormatOptions format;
   format.file_path = program->file->path();
   format.show_limits = !options.plan_without_limits;
   std::string broker_error;
-  if (!options.broker.empty()) format.broker = ProbeForPlan(options.broker, program->graph, &broker_error);
+  // First: with workers on the broker, `* auto` counts their slots too.
+  if (!options.broker.empty()) format.broker = ProbeForPlan(options.broker, &program->graph, &broker_error);
+  Plan plan = BuildPlan(program->graph);
   std::fputs(FormatPlan(plan, program->graph, limits, format).c_str(), stdout);
   std::fflush(stdout);
   bool ok = CheckPlanHere(*program, plan, limits);
@@ -199,6 +202,15 @@ int RunRunCommand(CommandOptions& options) {
   options.front_end.environment_read = &environment_read;
   std::optional<CompiledProgram> program = CompileProgram(options.front_end);
   if (!program) return kExitUsageOrCompileError;
+  // `* auto` on a broker counts the workers' slots too (before anything
+  // else forks: the probe is a child of its own).
+  int auto_extra = 0;
+  if (!options.broker.empty()) {
+    bool has_auto = false;
+    for (const StageNode& node : program->graph.nodes) has_auto = has_auto || node.replicas_auto;
+    if (has_auto && BrokerFilesProblem(options.broker).empty()) auto_extra = WorkerSlotsOnBroker(options.broker);
+    WidenAutoStages(&program->graph, auto_extra);
+  }
   Plan plan = BuildPlan(program->graph);
   if (!CheckPlanHere(*program, plan, limits)) return kExitRuntimeFailure;
   // A missing credentials or TLS file is said here, once, rather than by
@@ -229,6 +241,7 @@ int RunRunCommand(CommandOptions& options) {
     description.queue_records = options.front_end.queue_records;
     description.queue_bytes = options.front_end.queue_bytes;
     description.online_cpus = options.front_end.online_cpus;
+    description.auto_extra = auto_extra;
     description.no_jit = options.no_jit;
     description.shape = FormatGraph(program->graph, GraphFormat::kText);
     run.description = description.Encode();

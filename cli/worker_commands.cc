@@ -8,6 +8,7 @@
 #include "compiler/graph_format.h"
 #include "compiler/system_limits.h"
 #include "runtime/broker_edges.h"
+#include "runtime/placement.h"
 #include "runtime/run_description.h"
 #include "runtime/worker_daemon.h"
 #include "stdlib/stage_factory.h"
@@ -89,6 +90,7 @@ int RunWorkerPartCommand() {
   front_end.online_cpus = description.online_cpus;
   std::optional<CompiledProgram> program = CompileProgram(front_end);
   if (!program) return kExitRuntimeFailure;
+  WidenAutoStages(&program->graph, description.auto_extra);
   // Another flowrun may compile the same text into another graph: its
   // instances would not fit the origin's edges.
   if (FormatGraph(program->graph, GraphFormat::kText) != description.shape) {

@@ -1,10 +1,17 @@
 #include "runtime/broker_probe.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "compiler/stage_text.h"
 #include "runtime/broker_board.h"
 #include "runtime/nats_run.h"
+#include "runtime/process.h"
 
 namespace flow {
 
@@ -27,6 +34,48 @@ bool ProbeBroker(const BrokerAccess& access, BrokerFacts* facts, std::string* er
   if (std::unique_ptr<BrokerBoard> workers = BrokerBoard::Open(*link, kWorkersBucket, false, 0, &none))
     facts->workers = LiveWorkers(*workers);
   return true;
+}
+
+int WorkerSlotsOnBroker(const BrokerAccess& access) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return 0;
+  ChildOptions options;
+  options.name = "flowrun-probe";
+  const int write_end = fds[1];
+  Child child;
+  std::string error;
+  const bool started = StartChild(
+      options,
+      [&access, write_end] {
+        NatsLinkOptions link_options;
+        link_options.broker = access;
+        link_options.name = "flowrun probe";
+        std::string ignored;
+        std::unique_ptr<NatsLink> link = NatsLink::Connect(link_options, &ignored);
+        int slots = 0;
+        if (link) {
+          if (std::unique_ptr<BrokerBoard> workers = BrokerBoard::Open(*link, kWorkersBucket, false, 0, &ignored))
+            slots = TotalSlots(LiveWorkers(*workers));
+        }
+        const std::string text = std::to_string(slots);
+        return write(write_end, text.data(), text.size()) == static_cast<ssize_t>(text.size()) ? 0 : 1;
+      },
+      &child, &error);
+  close(fds[1]);
+  std::string text;
+  char buffer[32];
+  ssize_t n;
+  while (started && (n = read(fds[0], buffer, sizeof buffer)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  if (started) {
+    ExitStatus status;
+    WaitForChild(child.pid, &status, &error);
+  }
+  return std::atoi(text.c_str());
 }
 
 std::string DescribeBroker(const BrokerFacts& facts) {

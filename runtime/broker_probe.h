@@ -32,6 +32,12 @@ struct BrokerFacts {
 // file cannot be used, or JetStream is not enabled.
 bool ProbeBroker(const BrokerAccess& access, BrokerFacts* facts, std::string* error);
 
+// The slots of the `flowrun worker`s alive on the broker now, asked by a
+// child process (the caller, which forks workers later, must not call
+// libnats itself). 0 when there are none or the broker cannot be asked
+// (the run then says why, when its keeper connects).
+int WorkerSlotsOnBroker(const BrokerAccess& access);
+
 // "nats://host:4222: answered in 1 ms, JetStream enabled (2 streams, 5 MiB stored)".
 std::string DescribeBroker(const BrokerFacts& facts);
 

@@ -41,6 +41,19 @@ Placement PlaceInstances(const StageGraph& graph, const std::vector<WorkerOffer>
   return placement;
 }
 
+void WidenAutoStages(StageGraph* graph, int extra_slots) {
+  if (extra_slots <= 0) return;
+  for (StageNode& node : graph->nodes) {
+    if (node.replicas_auto && WhyOnOrigin(node).empty()) node.replicas += extra_slots;
+  }
+}
+
+int TotalSlots(const std::vector<WorkerOffer>& workers) {
+  int total = 0;
+  for (const WorkerOffer& w : workers) total += w.slots;
+  return total;
+}
+
 std::string Placement::Encode() const {
   std::string text;
   for (size_t n = 0; n < where.size(); ++n) {

@@ -46,4 +46,11 @@ std::string WhyOnOrigin(const StageNode& node);
 
 Placement PlaceInstances(const StageGraph& graph, const std::vector<WorkerOffer>& workers);
 
+// `* auto` on a broker: the stages that may move get `extra_slots` more
+// instances (the slots of the workers alive when the run starts) on top of
+// the origin's CPUs; those that stay on the origin keep its CPU count. The
+// origin and every worker apply it alike, so their graphs stay the same.
+void WidenAutoStages(StageGraph* graph, int extra_slots);
+int TotalSlots(const std::vector<WorkerOffer>& workers);
+
 }  // namespace flow

@@ -34,6 +34,7 @@ std::string RunDescription::Encode() const {
                    {"queue_records", std::to_string(queue_records)},
                    {"queue_bytes", std::to_string(queue_bytes)},
                    {"cpus", std::to_string(online_cpus)},
+                   {"auto_extra", std::to_string(auto_extra)},
                    {"no_jit", no_jit ? "1" : "0"},
                    {"shape", shape}};
   for (const auto& [name, value] : params) fields.emplace_back("param", name + "=" + value);
@@ -51,6 +52,7 @@ bool RunDescription::Decode(const std::string& text, RunDescription* d) {
     else if (name == "queue_records") d->queue_records = std::atoll(value.c_str());
     else if (name == "queue_bytes") d->queue_bytes = std::atoll(value.c_str());
     else if (name == "cpus") d->online_cpus = std::atoi(value.c_str());
+    else if (name == "auto_extra") d->auto_extra = std::atoi(value.c_str());
     else if (name == "no_jit") d->no_jit = value == "1";
     else if (name == "shape") d->shape = value;
     else if (name == "param" || name == "env") {

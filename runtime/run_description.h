@@ -23,6 +23,7 @@ struct RunDescription {
   int64_t queue_records = 0;
   int64_t queue_bytes = 0;
   int online_cpus = 1;  // the origin's: what `* auto` meant there
+  int auto_extra = 0;   // the workers' slots that widened `* auto` (WidenAutoStages)
   bool no_jit = false;
   // The origin's graph as `flowrun graph` prints it: a worker whose compile
   // gives another (another flowrun version) refuses the run.

@@ -203,6 +203,24 @@ def check_says_which_worker_takes_what(t, server, workers):
 
 
 @test
+@with_workers(2, slots=3)
+def auto_counts_the_workers_slots(t, server, workers):
+    program = 'seq(1, 3000) | map { $0 + "x" } * auto | sha512(rounds = 2) * auto [ordered] | count | write("-")'
+
+    def replicas(out, stage):
+        row = next(line for line in out.splitlines() if line.strip().startswith(stage + " "))
+        return int(row.split()[1])
+    local = subprocess.run([t.flowrun, "check", "-e", program], cwd=t.dir, capture_output=True, text=True, timeout=30)
+    here = replicas(local.stdout, "map")
+    r = subprocess.run([t.flowrun, "check", "-e", program, "--broker", server.url], cwd=t.dir, capture_output=True,
+                       text=True, timeout=30)
+    t.equal(replicas(r.stdout, "map"), here + 6, "map * auto: this machine's CPUs and the 6 slots of the workers")
+    t.equal(replicas(r.stdout, "sha512"), here, "an [ordered] stage stays here: this machine's CPUs only")
+    t.equal(t.ok(program, "--broker", server.url), t.ok(program), "the run's output, as locally")
+    t.expect(all(b"joined run" in workers.log(i) for i in range(2)), "both workers took part")
+
+
+@test
 @with_workers(2)
 def two_runs_share_the_workers(t, server, workers):
     program = 'seq(1, 50000) | map { $0 + "x" } * 3 | filter { len($0) % 2 == 0 } * 2 | write("{}")'
