@@ -190,8 +190,10 @@ void Daemon::EndPart(Part& part, int status) {
   if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
   else exit.code = WEXITSTATUS(status);
   std::string value = "done";
-  if (part.fenced) {
-    value = "gone";  // we killed it: the origin runs its instances
+  if (part.fenced || exit.signal != 0) {
+    // We killed it, or something did (the OOM killer): not the program's
+    // failure, so the origin runs its instances itself.
+    value = "gone";
   } else if (!exit.Succeeded()) {
     value = "failed: " + (part.first_error.empty() ? "the part " + DescribeExit(exit) : part.first_error);
   }
