@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import Feed, main, test, wait_until  # noqa: E402
+from e2e import main, run_fed, test, wait_until  # noqa: E402
 from nats_server import Server, find_server  # noqa: E402
 
 NATS_SERVER = None
@@ -78,21 +78,13 @@ def a_worker_cut_off_mid_run_loses_and_doubles_nothing(t):
         wait_until(lambda: all(b" slots, at " in log(k) for k in (0, 1)), "both workers to register")
 
         n = 200000
-        numbers = [b"%d\n" % i for i in range(1, n + 1)]
-        feed = Feed(t, "in.fifo", b"".join(numbers[:n // 2]), b"".join(numbers[n // 2:]))
-        p = subprocess.Popen([t.flowrun, "run", "-e", 'read("in.fifo") | map { $0 + "x" } * 4 | write("out.txt")',
-                              "--broker", server.url], cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            wait_until(lambda: feed.first_written.is_set() and b"joined run" in log(1), "worker 1 mid-run")
+
+        def cut(_):
+            wait_until(lambda: b"joined run" in log(1), "worker 1 mid-run")
             machines[1].cut()
-            feed.resume()
-            _, err = p.communicate(timeout=120)
-        finally:
-            feed.resume()
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        t.expect(p.returncode == 0, f"exit 0 after a worker was cut off, got {p.returncode}: {err[:800]!r}")
+        code, err = run_fed(t, 'read("in.fifo") | map { $0 + "x" } * 4 | write("out.txt")', ["--broker", server.url],
+                            n, cut)
+        t.expect(code == 0, f"exit 0 after a worker was cut off, got {code}: {err[:800]!r}")
         t.expect(b"flowrun: lost worker '" in err and b"its instances run here now: 2 of 'map'" in err,
                  f"the origin took the cut worker's instances back: {err[:800]!r}")
         got = t.read("out.txt").decode().splitlines()

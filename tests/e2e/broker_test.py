@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import Failure, Feed, children_of, main, still_running, test, wait_until  # noqa: E402
+from e2e import Failure, Feed, children_of, main, run_fed, still_running, test, wait_until  # noqa: E402
 from nats_auth import have_credentials_maker, make_certificates, make_credentials  # noqa: E402
 from nats_server import Server, find_server, free_port  # noqa: E402
 
@@ -144,23 +144,12 @@ def workers_named(pid, prefix):
 
 def kill_a_map_mid_run(t, program, n):
     """Runs `program` on the shared server, reading "in.fifo" fed with the
-    numbers 1..n in two halves, and SIGKILLs a 'map' worker between them:
-    the kill lands mid-run whatever the machine's speed. (exit code, stderr)."""
-    numbers = [b"%d\n" % i for i in range(1, n + 1)]
-    feed = Feed(t, "in.fifo", b"".join(numbers[:n // 2]), b"".join(numbers[n // 2:]))
-    p = subprocess.Popen([t.flowrun, "run", "-e", program, "--broker", SERVER.url], cwd=t.dir,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        wait_until(lambda: feed.first_written.is_set() and workers_named(p.pid, "map"), "a 'map' worker mid-run")
-        os.kill(workers_named(p.pid, "map")[0], signal.SIGKILL)
-        feed.resume()
-        _, err = p.communicate(timeout=60)
-    finally:
-        feed.resume()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    return p.returncode, err
+    numbers 1..n in two halves, and SIGKILLs a 'map' worker between them.
+    (exit code, stderr)."""
+    def kill(pid):
+        wait_until(lambda: workers_named(pid, "map"), "a 'map' worker mid-run")
+        os.kill(workers_named(pid, "map")[0], signal.SIGKILL)
+    return run_fed(t, program, ["--broker", SERVER.url], n, kill, timeout=60)
 
 
 @test

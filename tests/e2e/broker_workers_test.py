@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nats_server import Server, find_server  # noqa: E402
-from e2e import Feed, main, test, wait_until  # noqa: E402
+from e2e import main, run_fed, test, wait_until  # noqa: E402
 
 def lines(data):
     return data.decode("utf-8", "surrogateescape").splitlines()
@@ -121,21 +121,13 @@ def three_workers_run_the_parallel_example(t, server, workers):
 @with_workers(2)
 def a_killed_worker_loses_and_doubles_nothing(t, server, workers):
     n = 200000
-    numbers = [b"%d\n" % i for i in range(1, n + 1)]
-    feed = Feed(t, "in.fifo", b"".join(numbers[:n // 2]), b"".join(numbers[n // 2:]))
-    p = subprocess.Popen([t.flowrun, "run", "-e", 'read("in.fifo") | map { $0 + "x" } * 4 | write("out.txt")',
-                          "--broker", server.url], cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        wait_until(lambda: feed.first_written.is_set() and b"joined run" in workers.log(0), "worker 0 mid-run")
+
+    def kill(pid):
+        wait_until(lambda: b"joined run" in workers.log(0), "worker 0 mid-run")
         workers.procs[0].kill()  # SIGKILL: its part and the part's workers die with it
-        feed.resume()
-        _, err = p.communicate(timeout=90)
-    finally:
-        feed.resume()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    t.expect(p.returncode == 0, f"exit 0 after a worker's death, got {p.returncode}: {err[:500]!r}")
+    code, err = run_fed(t, 'read("in.fifo") | map { $0 + "x" } * 4 | write("out.txt")', ["--broker", server.url],
+                        n, kill)
+    t.expect(code == 0, f"exit 0 after a worker's death, got {code}: {err[:500]!r}")
     t.expect(b"flowrun: lost worker '" in err and b"its instances run here now: 2 of 'map'" in err,
              f"the origin says it took the instances back: {err[:500]!r}")
     got = lines(t.read("out.txt"))

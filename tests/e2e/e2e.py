@@ -106,6 +106,29 @@ class Feed:
         self.go_on.set()
 
 
+def run_fed(t, program, args, n, mid_run, timeout=120):
+    """Runs `flowrun run -e program args...` reading "in.fifo", fed with the
+    numbers 1..n in two halves; between them, calls `mid_run(pid)` (which
+    waits for what it needs and acts: kills a worker, cuts a link): it acts
+    while the run is provably alive, whatever the machine's speed. Returns
+    (exit code, stderr)."""
+    numbers = [b"%d\n" % i for i in range(1, n + 1)]
+    feed = Feed(t, "in.fifo", b"".join(numbers[:n // 2]), b"".join(numbers[n // 2:]))
+    p = subprocess.Popen([t.flowrun, "run", "-e", program, *args], cwd=t.dir, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        wait_until(feed.first_written.is_set, "the first half to be read")
+        mid_run(p.pid)
+        feed.resume()
+        _, err = p.communicate(timeout=timeout)
+    finally:
+        feed.resume()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.returncode, err
+
+
 def wait_until(condition, what, timeout=30.0):
     """Polls `condition` (a cheap look at /proc or a file) until it holds."""
     deadline = time.monotonic() + timeout
