@@ -16,6 +16,11 @@
 namespace flow {
 namespace {
 
+// A part that cannot take part (its input unreadable, the program does not
+// compile here, another graph than the origin's): its worker says "gone"
+// and the origin runs its instances, rather than failing the run.
+constexpr int kExitCannotJoin = kPartCannotJoin;
+
 std::string ReadAllStdin() {
   std::string text;
   char buffer[65536];
@@ -58,7 +63,7 @@ int RunWorkerPartCommand() {
   Fields fields;
   if (!DecodeFields(ReadAllStdin(), &fields)) {
     std::fprintf(stderr, "flowrun: error: worker-part: its input is not a run's part (it is started by `flowrun worker`)\n");
-    return kExitUsageOrCompileError;
+    return kExitCannotJoin;
   }
   RunOptions run;
   RunOptions::Part part;
@@ -78,7 +83,7 @@ int RunWorkerPartCommand() {
   RunDescription description;
   if (!RunDescription::Decode(job, &description)) {
     std::fprintf(stderr, "flowrun: error: run %s: its description on the broker cannot be read\n", part.run.c_str());
-    return kExitRuntimeFailure;
+    return kExitCannotJoin;
   }
   FrontEndOptions front_end;
   front_end.program = description.program;
@@ -89,7 +94,7 @@ int RunWorkerPartCommand() {
   front_end.queue_bytes = description.queue_bytes;
   front_end.online_cpus = description.online_cpus;
   std::optional<CompiledProgram> program = CompileProgram(front_end);
-  if (!program) return kExitRuntimeFailure;
+  if (!program) return kExitCannotJoin;
   WidenAutoStages(&program->graph, description.auto_extra);
   // Another flowrun may compile the same text into another graph: its
   // instances would not fit the origin's edges.
@@ -98,12 +103,12 @@ int RunWorkerPartCommand() {
                  "flowrun: error: run %s: this worker's flowrun (%s) compiles '%s' into another stage graph than the "
                  "origin's: run the same flowrun version on every machine\n",
                  part.run.c_str(), FLOWRUN_VERSION, description.program_path.c_str());
-    return kExitRuntimeFailure;
+    return kExitCannotJoin;
   }
   if (!Placement::Decode(place, program->graph, &part.placement)) {
     std::fprintf(stderr, "flowrun: error: run %s: its placement on the broker does not fit its graph\n",
                  part.run.c_str());
-    return kExitRuntimeFailure;
+    return kExitCannotJoin;
   }
   run.program_path = description.program_path;
   run.part = part;

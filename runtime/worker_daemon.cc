@@ -190,7 +190,10 @@ void Daemon::EndPart(Part& part, int status) {
   if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
   else exit.code = WEXITSTATUS(status);
   std::string value = "done";
-  if (part.fenced || exit.signal != 0) {
+  if (exit.signal == 0 && exit.code == kPartCannotJoin) {
+    // Its reason is in our log; the origin runs the instances.
+    value = "gone";
+  } else if (part.fenced || exit.signal != 0) {
     // We killed it, or something did (the OOM killer): not the program's
     // failure, so the origin runs its instances itself.
     value = "gone";

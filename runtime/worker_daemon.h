@@ -31,6 +31,11 @@
 
 namespace flow {
 
+// A part's exit code when it cannot take part in its run at all (another
+// flowrun version, a program that does not compile here): not the run's
+// failure; the worker says "gone" and the origin runs the instances.
+inline constexpr int kPartCannotJoin = 3;
+
 struct WorkerDaemonOptions {
   BrokerAccess broker;
   int slots = 1;
