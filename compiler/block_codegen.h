@@ -32,8 +32,9 @@ struct RuntimeFunctions {
   explicit RuntimeFunctions(llvm::Module& module);
 
   llvm::StructType* str_type;  // FlowStr: { ptr, i64 }
-  llvm::FunctionCallee begin, return_str, return_int_text, return_float_text, return_bool, return_int,
-      return_float, return_error;
+  llvm::FunctionCallee begin, begin_run, begin_record;
+  llvm::FunctionCallee return_str, return_int_text, return_float_text, return_bool, return_int, return_float,
+      return_error;
   llvm::FunctionCallee error_text, error_negative_field, error_convert_str, error_convert_float;
   llvm::FunctionCallee field, nf, split, nth_field;
   llvm::FunctionCallee compare, join, upper, lower, trim, substr, contains, starts_with, ends_with, find, replace,
@@ -56,10 +57,21 @@ class BlockCodegen {
   // when the block holds a node a checked block cannot hold.
   bool Emit(const Block& block, FlowBlockWant want, const std::string& symbol, BlockCode* code,
             std::string* error);
+  // Emits the block's run entry (FlowBlockRunFn of block_function.h), for
+  // kFlowWantText and kFlowWantBool; as Emit otherwise. `code` receives
+  // the same regexes as Emit's, in the same order.
+  bool EmitRun(const Block& block, FlowBlockWant want, const std::string& symbol, BlockCode* code,
+               std::string* error);
 
  private:
   // The block's value, as the stage wants it (codegen.cc).
   void EmitReturn(IrValue value, Type type, FlowBlockWant want);
+  // In a run entry: the value stored to run_value_ instead.
+  void EmitRunValue(IrValue value, Type type, FlowBlockWant want);
+  // The lets and the result, after the record's split (codegen.cc).
+  void EmitBody(const Block& block, FlowBlockWant want);
+  // Checks the function and erases it again on an error.
+  bool Verify(std::string* error);
 
   // Expressions (codegen_expr.cc).
   IrValue EmitExpr(const Expr& e);
@@ -129,6 +141,7 @@ class BlockCodegen {
   llvm::Value* record_len_ = nullptr;
   llvm::Value* nr_ = nullptr;
   llvm::Value* result_ = nullptr;
+  llvm::Value* run_value_ = nullptr;  // a run entry: &values[i]
   // The fields 1..split_count_ split at entry (flow_jit_split), when the
   // block reads constant fields.
   llvm::AllocaInst* split_fields_ = nullptr;

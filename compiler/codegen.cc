@@ -65,7 +65,17 @@ ModuleCodegen::~ModuleCodegen() {
 bool ModuleCodegen::AddBlock(const Block& block, FlowBlockWant want, const std::string& symbol, BlockCode* code,
                              std::string* error) {
   BlockCodegen codegen(*impl_->module, impl_->runtime, impl_->literals);
-  return codegen.Emit(block, want, symbol, code, error);
+  if (!codegen.Emit(block, want, symbol, code, error)) return false;
+  if (want != kFlowWantText && want != kFlowWantBool) return true;
+  // The same nodes again, in a loop: the regexes come out numbered as the
+  // first function numbered them.
+  BlockCodegen run(*impl_->module, impl_->runtime, impl_->literals);
+  BlockCode run_code;
+  std::string run_error;
+  code->has_run = run.EmitRun(block, want, symbol + "_run", &run_code, &run_error) &&
+                  run_code.regexes == code->regexes;
+  if (!code->has_run && run_error.empty()) impl_->module->getFunction(symbol + "_run")->eraseFromParent();
+  return true;
 }
 
 JitModule ModuleCodegen::Finish(llvm::TargetMachine& target) {
@@ -110,6 +120,95 @@ bool BlockCodegen::Emit(const Block& block, FlowBlockWant want, const std::strin
   fail_block_ = NewBlock("fail");
   builder_.SetInsertPoint(entry);
   builder_.CreateCall(rt_.begin, {state_, record_, record_len_});
+  EmitBody(block, want);
+  builder_.CreateRetVoid();
+  builder_.SetInsertPoint(fail_block_);
+  builder_.CreateCall(rt_.return_error, {state_, result_});
+  builder_.CreateRetVoid();
+  return Verify(error);
+}
+
+// The run entry of a block:
+//   u64 flow_block_N_run(state, data, ends, base, nrs, count, values, error)
+// `entry` resets the arena once for the whole run; `loop` takes record i
+// apart from the columns, evaluates the body as the function of one record
+// does, stores its value to values[i] and goes on with i + 1; `fail`
+// returns i, the record error in *error. No result is copied out of the
+// record (it outlives the values) and no runtime call is made per record
+// unless the block reads fields or calls a text function.
+bool BlockCodegen::EmitRun(const Block& block, FlowBlockWant want, const std::string& symbol, BlockCode* code,
+                           std::string* error) {
+  llvm::Type* ptr = builder_.getPtrTy();
+  llvm::Type* i64 = builder_.getInt64Ty();
+  llvm::Type* i32 = builder_.getInt32Ty();
+  auto* type = llvm::FunctionType::get(i64, {ptr, ptr, ptr, i32, ptr, i64, ptr, ptr}, /*isVarArg=*/false);
+  function_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, symbol, module_);
+  function_->setDoesNotThrow();
+  state_ = function_->getArg(0);
+  llvm::Value* data = function_->getArg(1);
+  llvm::Value* ends = function_->getArg(2);
+  llvm::Value* base = function_->getArg(3);
+  llvm::Value* nrs = function_->getArg(4);
+  llvm::Value* count = function_->getArg(5);
+  llvm::Value* values = function_->getArg(6);
+  result_ = function_->getArg(7);
+  code_ = code;
+  if (want != kFlowWantText && want != kFlowWantBool) {
+    error_ = "internal error: no run entry for this want";
+    return Verify(error);
+  }
+
+  llvm::BasicBlock* entry = NewBlock("entry");
+  llvm::BasicBlock* loop = NewBlock("loop");
+  llvm::BasicBlock* done = NewBlock("done");
+  fail_block_ = NewBlock("fail");
+  builder_.SetInsertPoint(entry);
+  builder_.CreateCall(rt_.begin_run, {state_});
+  builder_.CreateCondBr(builder_.CreateICmpEQ(count, I64(0)), done, loop);
+
+  builder_.SetInsertPoint(loop);
+  llvm::PHINode* i = builder_.CreatePHI(i64, 2, "i");
+  i->addIncoming(I64(0), entry);
+  llvm::Value* is_first = builder_.CreateICmpEQ(i, I64(0));
+  // ends[i - 1] is read only for i > 0: a select of two loads would read
+  // ends[-1], which the caller need not have.
+  llvm::Value* previous = builder_.CreateSelect(is_first, I64(1), i);
+  previous = builder_.CreateSub(previous, I64(1));
+  llvm::Value* previous_end = builder_.CreateLoad(i32, builder_.CreateInBoundsGEP(i32, ends, previous));
+  llvm::Value* begin = builder_.CreateSelect(is_first, base, previous_end);
+  llvm::Value* end = builder_.CreateLoad(i32, builder_.CreateInBoundsGEP(i32, ends, i));
+  record_ = builder_.CreateInBoundsGEP(builder_.getInt8Ty(), data, builder_.CreateZExt(begin, i64));
+  record_len_ = builder_.CreateZExt(builder_.CreateSub(end, begin), i64);
+  nr_ = builder_.CreateLoad(i64, builder_.CreateInBoundsGEP(i64, nrs, i));
+  auto* value_type = llvm::StructType::get(module_.getContext(), {ptr, i64});
+  run_value_ = builder_.CreateInBoundsGEP(value_type, values, i);
+  llvm::CallInst* begin_record = builder_.CreateCall(rt_.begin_record, {state_, record_, record_len_});
+  EmitBody(block, want);
+  llvm::Value* next = builder_.CreateAdd(i, I64(1));
+  i->addIncoming(next, builder_.GetInsertBlock());
+  builder_.CreateCondBr(builder_.CreateICmpULT(next, count), loop, done);
+  builder_.SetInsertPoint(done);
+  builder_.CreateRet(count);
+  builder_.SetInsertPoint(fail_block_);
+  builder_.CreateCall(rt_.return_error, {state_, result_});
+  builder_.CreateRet(i);
+
+  // The record is only the field functions' business: a block that reads
+  // none (`$0`, NR, literals) does without the call.
+  llvm::FunctionCallee field = rt_.field, nf = rt_.nf, split = rt_.split;
+  bool reads_fields = false;
+  for (llvm::BasicBlock& b : *function_)
+    for (llvm::Instruction& instruction : b)
+      if (auto* call = llvm::dyn_cast<llvm::CallInst>(&instruction)) {
+        const llvm::Function* callee = call->getCalledFunction();
+        reads_fields = reads_fields || callee == field.getCallee() || callee == nf.getCallee() ||
+                       callee == split.getCallee();
+      }
+  if (!reads_fields) begin_record->eraseFromParent();
+  return Verify(error);
+}
+
+void BlockCodegen::EmitBody(const Block& block, FlowBlockWant want) {
   // Splitting up front, as far as the highest constant field and no
   // further, costs one call; field reads are then loads.
   split_count_ = HighestConstantField(block);
@@ -119,13 +218,15 @@ bool BlockCodegen::Emit(const Block& block, FlowBlockWant want, const std::strin
     split_fields_ = EntryAlloca(array_type, "fields");
     builder_.CreateCall(rt_.split, {state_, I64(split_count_), split_fields_});
   }
+  lets_.clear();
   for (const BlockLet& let : block.lets) lets_.push_back(EmitExpr(*let.value));
-  EmitReturn(EmitExpr(*block.result), block.result->type, want);
-  builder_.CreateRetVoid();
-  builder_.SetInsertPoint(fail_block_);
-  builder_.CreateCall(rt_.return_error, {state_, result_});
-  builder_.CreateRetVoid();
+  if (run_value_ != nullptr)
+    EmitRunValue(EmitExpr(*block.result), block.result->type, want);
+  else
+    EmitReturn(EmitExpr(*block.result), block.result->type, want);
+}
 
+bool BlockCodegen::Verify(std::string* error) {
   if (error_.empty()) {
     std::string problems;
     llvm::raw_string_ostream out(problems);
@@ -137,6 +238,26 @@ bool BlockCodegen::Emit(const Block& block, FlowBlockWant want, const std::strin
     return false;
   }
   return true;
+}
+
+void BlockCodegen::EmitRunValue(IrValue value, Type type, FlowBlockWant want) {
+  IrValue out;
+  if (want == kFlowWantBool && type == Type::kBool) {
+    out = IrValue{llvm::ConstantPointerNull::get(builder_.getPtrTy()),
+                  builder_.CreateZExt(value.v, builder_.getInt64Ty())};
+  } else if (want == kFlowWantText && type == Type::kInt) {
+    out = CallForStr(rt_.int_text, {state_, value.v});
+  } else if (want == kFlowWantText && type == Type::kFloat) {
+    out = CallForStr(rt_.float_text, {state_, value.v});
+  } else if (want == kFlowWantText && (type == Type::kStr || type == Type::kBool)) {
+    out = ToText(value, type);
+  } else {
+    error_ = std::string("internal error: no run value of type ") + TypeName(type);
+    return;
+  }
+  auto* value_type = llvm::StructType::get(module_.getContext(), {builder_.getPtrTy(), builder_.getInt64Ty()});
+  builder_.CreateStore(out.v, builder_.CreateStructGEP(value_type, run_value_, 0));
+  builder_.CreateStore(out.len, builder_.CreateStructGEP(value_type, run_value_, 1));
 }
 
 void BlockCodegen::EmitReturn(IrValue value, Type type, FlowBlockWant want) {

@@ -28,6 +28,8 @@ namespace flow {
 // JitBlockState::regexes in this order.
 struct BlockCode {
   std::vector<std::string> regexes;
+  // The block also has a run entry (FlowBlockRunFn), `symbol` + "_run".
+  bool has_run = false;
 };
 
 // Builds one module, block by block.
@@ -39,7 +41,8 @@ class ModuleCodegen {
   ModuleCodegen& operator=(const ModuleCodegen&) = delete;
 
   // Emits the function `symbol` for `block` (which need not outlive the
-  // call), returning its value as `want` asks. False and `*error` when the
+  // call), returning its value as `want` asks, and its run entry when the
+  // want has one (BlockCode::has_run). False and `*error` when the
   // block holds something a checked block cannot (the caller interprets
   // such a block instead); the module is then as it was.
   bool AddBlock(const Block& block, FlowBlockWant want, const std::string& symbol, BlockCode* code,

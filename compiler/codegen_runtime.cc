@@ -53,6 +53,8 @@ RuntimeFunctions::RuntimeFunctions(llvm::Module& m) {
   str_type = llvm::StructType::get(c, {t.p, t.i64});
 
   begin = Declare(m, "flow_jit_begin", t.v, {t.p, t.p, t.i64});
+  begin_run = Declare(m, "flow_jit_begin_run", t.v, {t.p});
+  begin_record = Declare(m, "flow_jit_begin_record", t.v, {t.p, t.p, t.i64});
   return_str = Declare(m, "flow_jit_return_str", t.v, {t.p, t.p, t.p, t.i64});
   return_int_text = Declare(m, "flow_jit_return_int_text", t.v, {t.p, t.p, t.i64});
   return_float_text = Declare(m, "flow_jit_return_float_text", t.v, {t.p, t.p, t.f64});

@@ -34,8 +34,18 @@ struct CompiledBlock {
     result->error_len = sizeof kNotFinalized - 1;
   }
 
+  // The run entry's indirect call is paid once per run, not per record.
+  static uint64_t CallRun(void* self, const char* data, const uint32_t* ends, uint32_t base, const int64_t* nrs,
+                          uint64_t count, FlowRunValue* values, FlowBlockResult* error) {
+    auto* block = static_cast<CompiledBlock*>(self);
+    if (block->compiled_run) return block->compiled_run(&block->state, data, ends, base, nrs, count, values, error);
+    return kFlowNoRun;
+  }
+
   JitBlockState state;
   FlowBlockFn compiled = nullptr;
+  FlowBlockRunFn compiled_run = nullptr;  // null: the block has no run entry
+  bool has_run = false;                   // code generation made one
   BlockFunction interpreted;  // set when the block could not be compiled
   std::string fs;
   FlowBlockWant want;
@@ -100,12 +110,13 @@ BlockFunction CompiledBlocks::Make(const Block& block, std::string fs, FlowBlock
   std::string error;
   if (impl_->codegen->AddBlock(block, want, compiled->symbol, &code, &error) &&
       CompileRegexes(code, &compiled->state)) {
+    compiled->has_run = code.has_run;
     impl_->pending.push_back(compiled);
   } else {
     impl_->Interpret(compiled, file.path() + ":" + std::to_string(block.loc.line) + ":" +
                                    std::to_string(block.loc.column) + ": " + error);
   }
-  return BlockFunction{&CompiledBlock::Call, compiled};
+  return BlockFunction{&CompiledBlock::Call, compiled, &CompiledBlock::CallRun};
 }
 
 bool CompiledBlocks::Finalize(std::string* error) {
@@ -125,6 +136,10 @@ bool CompiledBlocks::Finalize(std::string* error) {
         continue;
       }
       block->compiled = reinterpret_cast<FlowBlockFn>(address);
+      // Without its run entry the block still works, record by record.
+      std::string no_run;
+      const uint64_t run = block->has_run ? impl_->jit->Lookup(block->symbol + "_run", &no_run) : 0;
+      block->compiled_run = reinterpret_cast<FlowBlockRunFn>(run);
       block->source.reset();
     }
     impl_->pending.clear();

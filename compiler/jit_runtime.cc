@@ -130,6 +130,18 @@ void flow_jit_begin(FlowJitState* s, const char* record, uint64_t len) {
   s->record_len = len;
 }
 
+void flow_jit_begin_run(FlowJitState* s) {
+  s->arena.Reset();
+  s->record = nullptr;
+  s->record_len = 0;
+}
+
+void flow_jit_begin_record(FlowJitState* s, const char* record, uint64_t len) {
+  s->fields.Reset(View(record, len));
+  s->record = record;
+  s->record_len = len;
+}
+
 void flow_jit_return_str(FlowJitState* s, FlowBlockResult* r, const char* p, uint64_t n) {
   // A view into the record (`map { $1 }`) would dangle once the caller
   // moves on to the next record, before the next call; literals and the
@@ -377,6 +389,8 @@ std::span<const RuntimeSymbol> RuntimeSymbols() {
 #define FLOW_SYMBOL(name) RuntimeSymbol{#name, Address(&name)}
   static const RuntimeSymbol kSymbols[] = {
       FLOW_SYMBOL(flow_jit_begin),
+      FLOW_SYMBOL(flow_jit_begin_run),
+      FLOW_SYMBOL(flow_jit_begin_record),
       FLOW_SYMBOL(flow_jit_return_str),
       FLOW_SYMBOL(flow_jit_return_int_text),
       FLOW_SYMBOL(flow_jit_return_float_text),

@@ -67,6 +67,12 @@ using FlowJitState = flow::JitBlockState;
 
 // Per record, before anything else.
 void flow_jit_begin(FlowJitState* s, const char* record, uint64_t len);
+// A run entry (FlowBlockRunFn): once per run, before its first record (the
+// arena is reset per run, so every value of the run stays valid until the
+// run's values are used); then per record, only when the block reads
+// fields, the record for the field functions.
+void flow_jit_begin_run(FlowJitState* s);
+void flow_jit_begin_record(FlowJitState* s, const char* record, uint64_t len);
 
 // Results: each writes the whole FlowBlockResult.
 void flow_jit_return_str(FlowJitState* s, FlowBlockResult* r, const char* p, uint64_t n);

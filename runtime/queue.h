@@ -50,13 +50,22 @@ class RecordBatch {
       return false;
     if (size_ == records_room_ || n > data_room_ - data_size_) [[unlikely]]
       Grow(n);
-    nr_[size_] = nr;
-    seq_[size_] = seq;
-    CopyBytes(data_.get() + data_size_, bytes.data(), n);
-    data_size_ += n;
-    end_[size_] = data_size_;
+    // Every member read and written before the columns are: a store through
+    // int64_t* or char* may alias the members, and each would be loaded
+    // again after it.
+    const size_t i = size_;
+    const uint64_t at = data_size_;
+    int64_t* const nrs = nr_.get();
+    int64_t* const seqs = seq_.get();
+    uint64_t* const ends = end_.get();
+    char* const data = data_.get();
+    size_ = i + 1;
+    data_size_ = at + n;
     if (n > longest_) longest_ = n;
-    ++size_;
+    nrs[i] = nr;
+    seqs[i] = seq;
+    ends[i] = at + n;
+    CopyBytes(data + at, bytes.data(), n);
     return true;
   }
   // Clears the records; the origin stays, and so does the memory.

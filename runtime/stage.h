@@ -35,6 +35,17 @@ class Emitter {
     (void)i;
     return Emit(bytes, nr);
   }
+  // OnRun's outputs of several records at once: for k < count,
+  // EmitOf(which[k], bytes[k], nrs[k]) (`which` ascending), in order,
+  // stopping after the first that returns false. Returns how many were
+  // emitted: count, or k + 1 when the k-th returned false. One call where a
+  // cheap stage would make one per record.
+  virtual size_t EmitEachOf(const uint32_t* which, const std::string_view* bytes, const int64_t* nrs,
+                            size_t count) {
+    for (size_t k = 0; k < count; ++k)
+      if (!EmitOf(which[k], bytes[k], nrs[k])) return k + 1;
+    return count;
+  }
   // Sends on what was emitted and is still gathered into a batch. A source
   // about to wait for input (a pipe, a terminal) calls it, so that records
   // that trickle in do not wait for a full batch.

@@ -25,6 +25,9 @@ class WorkerOutput final : public Emitter {
     return Emit(bytes, nr);
   }
 
+  size_t EmitEachOf(const uint32_t* which, const std::string_view* bytes, const int64_t* nrs,
+                    size_t count) override;
+
   // Recovery (runtime/recovery_book.h). A consumer: the stage is now on
   // input record `index` of the lease; its outputs are numbered from 0.
   void BeginRecord(uint64_t index) {

@@ -38,6 +38,19 @@ uint64_t EnvOr(const char* name, uint64_t fallback) {
   return text && *text ? std::strtoull(text, nullptr, 10) : fallback;
 }
 
+// Records stored by columns, as a RecordRun holds them (base 0).
+struct RunColumns {
+  explicit RunColumns(const std::vector<std::string>& records) {
+    for (const std::string& record : records) {
+      data += record;
+      ends.push_back(static_cast<uint32_t>(data.size()));
+    }
+    if (ends.empty()) ends.push_back(0);
+  }
+  std::string data;
+  std::vector<uint32_t> ends;
+};
+
 // One random program, made into a block function by both sides, once per
 // want that fits its type.
 struct Case {
@@ -85,9 +98,13 @@ TEST_SUITE("jit_differential") {
       REQUIRE_MESSAGE(compiled.Finalize(&error), error);
       REQUIRE(compiled.interpreted_count() == 0);
       for (const Case& c : cases) {
+        std::vector<std::string> records;
+        std::vector<int64_t> nrs;
         for (int r = 0; r < kRecordsPerProgram && mismatches < 3; ++r) {
           const std::string record = generator.Record(c.fs);
           const int64_t nr = generator.RecordNumber();
+          records.push_back(record);
+          nrs.push_back(nr);
           for (size_t w = 0; w < c.wants.size(); ++w) {
             FlowBlockResult a, b;
             c.jit[w](record.data(), record.size(), nr, &a);
@@ -102,6 +119,42 @@ TEST_SUITE("jit_differential") {
                        << c.checked->file->text() << "fs: \"" << Printable(c.fs) << "\"\nrecord: \""
                        << Printable(record) << "\"\nNR: " << nr << "\nwant: " << c.wants[w]
                        << "\njit:         " << Printable(jit) << "\ninterpreter: " << Printable(reference));
+          }
+        }
+        // The same records as one run, through the run entry: each value
+        // as the interpreter's, up to the first record error, which must
+        // be the interpreter's too.
+        RunColumns columns(records);
+        for (size_t w = 0; w < c.wants.size() && mismatches < 3; ++w) {
+          if (c.wants[w] == kFlowWantNumber) continue;
+          REQUIRE(static_cast<bool>(c.jit[w].run));
+          std::vector<FlowRunValue> values(records.size());
+          FlowBlockResult run_error{};
+          const uint64_t done = c.jit[w].run(c.jit[w].state, columns.data.data(), columns.ends.data(), 0,
+                                             nrs.data(), records.size(), values.data(), &run_error);
+          REQUIRE(done <= records.size());
+          for (size_t r = 0; r <= done && r < records.size(); ++r) {
+            FlowBlockResult b;
+            c.reference[w](records[r].data(), records[r].size(), nrs[r], &b);
+            std::string jit = Show(run_error, c.wants[w]);
+            if (r < done) {
+              FlowBlockResult a{};
+              a.ok = 1;
+              a.text = values[r].text;
+              a.text_len = values[r].len;
+              a.bool_value = static_cast<int32_t>(values[r].len);
+              jit = Show(a, c.wants[w]);
+            }
+            const std::string reference = Show(b, c.wants[w]);
+            ++compared;
+            if (jit == reference) continue;
+            ++mismatches;
+            FAIL_CHECK("the JIT's run entry and the interpreter disagree (FLOWRUN_DIFF_SEED="
+                       << seed << ")\nprogram:\n"
+                       << c.checked->file->text() << "fs: \"" << Printable(c.fs) << "\"\nrecord " << r
+                       << " of the run: \"" << Printable(records[r]) << "\"\nNR: " << nrs[r]
+                       << "\nwant: " << c.wants[w] << "\njit:         " << Printable(jit)
+                       << "\ninterpreter: " << Printable(reference));
           }
         }
       }
