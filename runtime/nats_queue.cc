@@ -20,11 +20,12 @@ namespace {
 // sent in pieces.
 constexpr char kBatchKind = 'B';
 constexpr char kLargeKind = 'L';
-// How long one fetch of an idle consumer waits. Short, so that it notices
-// an end signal soon (a fetch cannot be interrupted); an empty pull
-// request costs the broker little. The end of stream itself is looked at
-// only after a signal, or every poll_ms.
-constexpr int64_t kIdleFetchMs = 10;
+// A fetch of an idle consumer waits poll_ms, not less: nats-server 2.9.10
+// can hand a message to a pull request that the client has just given up
+// on, and the message then comes back only after the ack wait (5 s late;
+// for an [ordered] stage, out of order: seen with 1-10 ms fetches). So an
+// end signal cannot cut a fetch short; it saves the end-of-stream requests
+// of the fetches that find nothing before it.
 // The longest pause between two tries to publish to a full edge.
 constexpr int64_t kFullEdgePauseMs = 8;
 // How often a producer's books are written while it pushes.
@@ -522,7 +523,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     }
     natsMsgList list{};
     jsErrCode code = static_cast<jsErrCode>(0);
-    const int64_t wait_ms = mode == PopMode::kWait ? std::min(kIdleFetchMs, options_.poll_ms) : kNoWaitFetchMs;
+    const int64_t wait_ms = mode == PopMode::kWait ? options_.poll_ms : kNoWaitFetchMs;
     const natsStatus s = natsSubscription_Fetch(&list, t.sub, options_.fetch_batch, wait_ms, &code);
     const int64_t now = NowMs();
     for (int i = 0; i < list.Count; ++i) {

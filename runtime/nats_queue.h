@@ -47,8 +47,9 @@
 // any machine. The order of those two reads matters: a producer writes
 // "ended" after its last publish was stored. Those reads are API requests,
 // so a waiting consumer makes them after a producer's end signal (core
-// NATS, to every consumer), and every poll_ms in case a signal was lost;
-// its fetches wait 10 ms each, so a signal is noticed that soon.
+// NATS, to every consumer), and every poll_ms in case a signal was lost.
+// Its fetches wait poll_ms each (see nats_queue.cc, at its top, for why
+// not less), so a stage may see its end up to poll_ms late.
 //
 // Calls for one consumer index are serialised; different indexes, and the
 // producer side, may run on different threads.
