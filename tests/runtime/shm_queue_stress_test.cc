@@ -116,9 +116,9 @@ TEST_SUITE("shm_queue_stress") {
     std::string error;
     auto q = ShmQueue::Create({16, 2, 8, 4096}, &error);
     REQUIRE(q);
-    Children kids;
+    Children producers;
     for (int p = 0; p < 16; ++p) {
-      kids.Spawn([&, p] {
+      producers.Spawn([&, p] {
         RecordBatch b;
         for (int64_t k = 0;; ++k) {  // a source that never ends
           b.Clear();
@@ -128,8 +128,9 @@ TEST_SUITE("shm_queue_stress") {
         }
       });
     }
+    Children consumers;
     for (int c = 0; c < 2; ++c) {
-      kids.Spawn([&, c] {  // takes a little, then stops taking
+      consumers.Spawn([&, c] {  // takes a little, then stops taking
         for (int i = 0; i < 50; ++i) {
           Lease lease;
           QueueStatus status = q->Pop(c, &lease, PopMode::kWait);
@@ -139,14 +140,20 @@ TEST_SUITE("shm_queue_stress") {
         return true;
       });
     }
+    // Only once the consumers have stopped taking is "all 16 wait" a state
+    // that lasts: before, a pop can wake a producer just after the count
+    // reached 16 (CI saw 15 on the second read).
+    std::string why;
+    REQUIRE_MESSAGE(consumers.WaitAll(60000, &why), why);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (q->Stats().waiting_producers != 16 && std::chrono::steady_clock::now() < deadline) {
+    int waiting = 0;
+    while ((waiting = q->Stats().waiting_producers) != 16 &&
+           std::chrono::steady_clock::now() < deadline) {
       sched_yield();
     }
-    REQUIRE(q->Stats().waiting_producers == 16);
+    REQUIRE(waiting == 16);
     q->Cancel();
-    std::string why;
-    CHECK_MESSAGE(kids.WaitAll(60000, &why), why);
+    CHECK_MESSAGE(producers.WaitAll(60000, &why), why);
   }
 
   TEST_CASE("a consumer or a producer killed at its k-th write to shared state, k = 1..150") {
