@@ -18,12 +18,19 @@
 namespace flow {
 namespace {
 
-// A fetch of an idle consumer waits poll_ms, not less: nats-server 2.9.10
-// can hand a message to a pull request that the client has just given up
-// on, and the message then comes back only after the ack wait (5 s late;
-// for an [ordered] stage, out of order: seen with 1-10 ms fetches). So an
-// end signal cannot cut a fetch short; it saves the end-of-stream requests
-// of the fetches that find nothing before it.
+// Pulls are our own requests, not libnats's Fetch. A Fetch gives up on its
+// pull request after its timeout, and nats-server 2.9.10 can still hand a
+// message to that request: it then came back only an ack wait later (5 s;
+// for an [ordered] stage, out of order: seen with 1-10 ms fetches). So a
+// consumer here asks with a request that lives kPullExpiresMs on the
+// server, into an inbox of its own that it never stops reading: whatever
+// a request brings is taken, however late. And a wait can end early
+// without abandoning anything: a producer's end signal is relayed into the
+// same inbox, so a stage sees its input end at once, not a poll later.
+//
+// libnats's natsMsg_Ack and its kin refuse (3.4.1: crash on) a message of
+// a plain subscription, so acknowledgements are published by hand to the
+// message's reply subject, which is all they are.
 
 // The longest pause between two tries to publish to a full edge.
 constexpr int64_t kFullEdgePauseMs = 8;
@@ -35,6 +42,14 @@ constexpr int64_t kHeaderRoom = 512;
 // A Pop that must not wait still gives the broker this long to deliver
 // batches it says are pending.
 constexpr int64_t kNoWaitFetchMs = 50;
+// How long a pull request waits on the server for batches. Long: a wait
+// here is a request less, and it is never given up on (see above).
+constexpr int64_t kPullExpiresMs = 1000;
+// The acknowledgement protocol's words.
+constexpr const char* kAckWord = "+ACK";
+constexpr const char* kNakWord = "-NAK";
+constexpr const char* kInProgressWord = "+WPI";
+constexpr const char* kTermWord = "+TERM";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -56,7 +71,13 @@ struct NatsQueue::Held {
 
 struct NatsQueue::Taker {
   std::mutex mu;
-  natsSubscription* sub = nullptr;
+  // "<inbox>.*": our pull requests' replies ("<inbox>.<n>") and the end
+  // signals relayed to us ("<inbox>.w").
+  natsSubscription* inbox = nullptr;
+  std::string inbox_prefix;  // "<inbox>."
+  uint64_t requests = 0;     // pull requests sent; the last one's number
+  int64_t request_until_ms = 0;  // when the open request expires; 0: none open
+  int request_left = 0;          // batches it may still bring
   struct Fetched {
     natsMsg* msg;
     int64_t touched_ms;  // fetched, or last told InProgress
@@ -67,6 +88,16 @@ struct NatsQueue::Taker {
   std::map<std::pair<uint64_t, uint32_t>, Held> held;
   uint64_t signals_seen = 0;  // end signals already looked into
   int64_t end_checked_ms = 0;  // when the end of stream was last looked at
+};
+
+// End signals come on libnats's thread: counted, and relayed to every
+// taker's inbox, where a waiting Pop wakes. On the heap, so that a late
+// callback finds it (see the destructor).
+struct NatsQueue::Wakes {
+  std::atomic<uint64_t> signals{0};
+  std::mutex mu;
+  natsConnection* connection = nullptr;
+  std::vector<std::string> subjects;  // under mu
 };
 
 struct NatsQueue::Books {
@@ -88,9 +119,11 @@ NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& opt
       prefix_(NatsSubjectPrefix(options.run, options.edge)),
       stop_key_("e" + std::to_string(options.edge) + ".stop"),
       limit_(link_->max_payload() - kHeaderRoom),
-      ended_seen_(static_cast<size_t>(options.producers), false) {
+      ended_seen_(static_cast<size_t>(options.producers), false),
+      wakes_(std::make_unique<Wakes>()) {
   for (int i = 0; i < options.producers; ++i) books_.push_back(std::make_unique<Books>());
   for (int i = 0; i < options.consumers; ++i) takers_.push_back(std::make_unique<Taker>());
+  wakes_->connection = link_->connection();
 }
 
 std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options,
@@ -127,7 +160,7 @@ std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const
 NatsQueue::~NatsQueue() {
   StopHeartbeat();
   if (end_sub_ != nullptr) {
-    // Drained, so that no callback still runs when end_signals_ goes; with
+    // Drained, so that no callback still runs when wakes_ goes; with
     // the broker away no signal can come, and nothing is waited for.
     if (link_->connected() && natsSubscription_Drain(end_sub_) == NATS_OK)
       natsSubscription_WaitForDrainCompletion(end_sub_, 1000);
@@ -137,18 +170,18 @@ NatsQueue::~NatsQueue() {
   }
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);
+    if (t->inbox != nullptr) {
+      Collect(*t, 0);
+      natsSubscription_Unsubscribe(t->inbox);
+      natsSubscription_Destroy(t->inbox);
+    }
     for (auto& f : t->buffer) {
-      natsMsg_Nak(f.msg, nullptr);
+      Respond(f.msg, kNakWord);
       natsMsg_Destroy(f.msg);
     }
     for (auto& [key, h] : t->held) {
-      natsMsg_Nak(h.msg, nullptr);
+      Respond(h.msg, kNakWord);
       natsMsg_Destroy(h.msg);
-    }
-    // Unsubscribing a bound subscription leaves the durable consumer.
-    if (t->sub != nullptr) {
-      natsSubscription_Unsubscribe(t->sub);
-      natsSubscription_Destroy(t->sub);
     }
   }
   // Books not yet written: best effort (a replacement reading older books
@@ -359,37 +392,101 @@ ProducerProgress NatsQueue::PublishedBy(int producer) {
 // ---- consumer side ----
 
 void NatsQueue::OnEndSignal(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
-  static_cast<std::atomic<uint64_t>*>(closure)->fetch_add(1);
+  auto* wakes = static_cast<Wakes*>(closure);
+  wakes->signals.fetch_add(1);
   natsMsg_Destroy(msg);
+  std::lock_guard lock(wakes->mu);
+  for (const std::string& subject : wakes->subjects) natsConnection_PublishString(wakes->connection, subject.c_str(), "");
+}
+
+void NatsQueue::Respond(natsMsg* msg, const char* word) const {
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply != nullptr) natsConnection_PublishString(link_->connection(), reply, word);
 }
 
 QueueStatus NatsQueue::Subscribe(Taker& t) {
-  if (t.sub != nullptr) return QueueStatus::kOk;
-  {
-    std::lock_guard lock(end_mu_);
-    if (end_sub_ == nullptr) {
-      // Before the first fetch: a signal sent after it is not missed.
-      const natsStatus s = natsConnection_Subscribe(&end_sub_, link_->connection(), (prefix_ + "end").c_str(),
-                                                    &NatsQueue::OnEndSignal, end_signals_.get());
-      if (s != NATS_OK) end_sub_ = nullptr;  // no signals: the end is seen every poll_ms
-      // Registered before the first fetch, so that a signal is not missed;
-      // bounded, for a broker that is away (a miss costs one poll_ms).
-      else if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), 200);
-    }
+  if (t.inbox != nullptr) return QueueStatus::kOk;
+  natsInbox* inbox = nullptr;
+  natsStatus s = natsInbox_Create(&inbox);
+  if (s == NATS_OK) {
+    t.inbox_prefix = std::string(inbox) + ".";
+    natsInbox_Destroy(inbox);
+    s = natsConnection_SubscribeSync(&t.inbox, link_->connection(), (t.inbox_prefix + "*").c_str());
   }
-  // Bound to the durable consumer that AddNatsEdge made: every replica, on
-  // every machine, pulls from the same one.
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = stream_.c_str();
-  so.Consumer = kNatsConsumerName;
-  so.ManualAck = true;
-  jsErrCode code = static_cast<jsErrCode>(0);
-  const natsStatus s =
-      js_PullSubscribe(&t.sub, link_->js(), (prefix_ + "b").c_str(), kNatsConsumerName, nullptr, &so, &code);
-  if (s == NATS_OK) return QueueStatus::kOk;
-  t.sub = nullptr;
-  return Fail(link_->Describe("cannot take from '" + stream_ + "'", s, code));
+  if (s != NATS_OK) {
+    t.inbox = nullptr;
+    return Fail(link_->Describe("cannot take from '" + stream_ + "'", s));
+  }
+  // A queue of a lagging consumer holds a few fetches' batches, tens of KiB
+  // each: libnats's default limits (65,536 messages, 64 MiB) would drop
+  // batches of a consumer that is slow to read them.
+  natsSubscription_SetPendingLimits(t.inbox, -1, -1);
+  std::lock_guard lock(end_mu_);
+  {
+    std::lock_guard wakes(wakes_->mu);
+    wakes_->subjects.push_back(t.inbox_prefix + "w");
+  }
+  if (end_sub_ == nullptr) {
+    const natsStatus e = natsConnection_Subscribe(&end_sub_, link_->connection(), (prefix_ + "end").c_str(),
+                                                  &NatsQueue::OnEndSignal, wakes_.get());
+    if (e != NATS_OK) end_sub_ = nullptr;  // no signals: the end is seen every poll_ms
+  }
+  // Registered before the first pull, so that neither a batch nor a signal
+  // sent after it is missed; bounded, for a broker that is away (a missed
+  // signal costs one poll_ms).
+  if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), 200);
+  return QueueStatus::kOk;
+}
+
+// Asks the edge's durable consumer for up to fetch_batch batches (every
+// replica, on every machine, pulls from the same one), to wait on the
+// server for kPullExpiresMs, or not at all (`no_wait`).
+natsStatus NatsQueue::RequestPull(Taker& t, bool no_wait) {
+  const std::string subject = "$JS.API.CONSUMER.MSG.NEXT." + stream_ + "." + kNatsConsumerName;
+  const std::string body = "{\"batch\":" + std::to_string(options_.fetch_batch) +
+                           (no_wait ? std::string(",\"no_wait\":true}")
+                                    : ",\"expires\":" + std::to_string(kPullExpiresMs * 1'000'000) + "}");
+  ++t.requests;
+  const std::string reply = t.inbox_prefix + std::to_string(t.requests);
+  const natsStatus s = natsConnection_PublishRequestString(link_->connection(), subject.c_str(), reply.c_str(),
+                                                           body.c_str());
+  if (s == NATS_OK) {
+    // A no-wait request ends with the batches there are; counted as open
+    // for as long as a waiting one, so that its answer is waited for.
+    t.request_until_ms = NowMs() + kPullExpiresMs;
+    t.request_left = options_.fetch_batch;
+  }
+  return s;
+}
+
+// Moves what the inbox holds into the buffer, waiting up to `wait_ms` for
+// the first message. Returns early on a relayed end signal. A status from
+// the server (404 nothing there, 408 expired, 409 and others) closes the
+// request it answers; a 503 says nobody serves the edge (`*refused`).
+void NatsQueue::Collect(Taker& t, int64_t wait_ms, bool* refused) {
+  int64_t wait = wait_ms;
+  for (;;) {
+    natsMsg* msg = nullptr;
+    if (natsSubscription_NextMsg(&msg, t.inbox, wait) != NATS_OK) return;
+    wait = 0;  // then only what is already there
+    const char* reply = natsMsg_GetReply(msg);
+    if (reply != nullptr && std::strncmp(reply, "$JS.ACK.", 8) == 0) {
+      t.buffer.push_back({msg, NowMs()});
+      if (t.request_left > 0 && --t.request_left == 0) t.request_until_ms = 0;
+      continue;
+    }
+    const char* subject = natsMsg_GetSubject(msg);
+    const std::string_view tail = std::string_view(subject).substr(std::min(std::strlen(subject), t.inbox_prefix.size()));
+    const char* status = nullptr;
+    natsMsgHeader_Get(msg, "Status", &status);
+    const bool answers_last = tail == std::to_string(t.requests);
+    if (status != nullptr && std::strncmp(status, "100", 3) != 0 && answers_last) {
+      t.request_until_ms = 0;
+      if (std::strncmp(status, "503", 3) == 0 && refused != nullptr) *refused = true;
+    }
+    natsMsg_Destroy(msg);
+    if (tail == "w") return;  // an end signal: the caller looks at the end now
+  }
 }
 
 QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
@@ -403,6 +500,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
   for (;;) {
     if (Stopped(&status)) return status;
     KeepHeld(t);
+    if (t.buffer.empty()) Collect(t, 0);
     KeepBuffered(t);
     if (!t.buffer.empty()) {
       natsMsg* msg = t.buffer.front().msg;
@@ -421,19 +519,25 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
       if (Drained(AllProducersEnded(), &pending)) return QueueStatus::kEnd;
       if (pending == 0) return QueueStatus::kEmpty;
     }
-    natsMsgList list{};
-    jsErrCode code = static_cast<jsErrCode>(0);
-    const int64_t wait_ms = mode == PopMode::kWait ? options_.poll_ms : kNoWaitFetchMs;
-    const natsStatus s = natsSubscription_Fetch(&list, t.sub, options_.fetch_batch, wait_ms, &code);
-    const int64_t now = NowMs();
-    for (int i = 0; i < list.Count; ++i) {
-      t.buffer.push_back({list.Msgs[i], now});
-      list.Msgs[i] = nullptr;
+    int64_t now = NowMs();
+    // A request past its expiry with no answer seen (lost with a broker
+    // that went away) is open no longer.
+    if (t.request_until_ms != 0 && now > t.request_until_ms + options_.poll_ms) t.request_until_ms = 0;
+    if (t.request_until_ms == 0) {
+      const natsStatus s = RequestPull(t, false);
+      if (s != NATS_OK) {
+        if (!BrokerAway(s)) return Fail(link_->Describe("cannot take from '" + stream_ + "'", s));
+        if (Troubled(&trouble_since, true)) return QueueStatus::kClosed;
+        nats_Sleep(25);
+        continue;
+      }
     }
-    natsMsgList_Destroy(&list);
+    bool refused = false;
+    Collect(t, mode == PopMode::kWait ? options_.poll_ms : kNoWaitFetchMs, &refused);
     if (!t.buffer.empty() || !link_->connected()) continue;
-    if (s != NATS_OK && s != NATS_TIMEOUT) {
-      if (!BrokerAway(s)) return Fail(link_->Describe("cannot take from '" + stream_ + "'", s, code));
+    if (refused) {
+      // No responders: the server is going away, or the edge's consumer is
+      // gone; waited for as a broker that is away, bounded.
       if (Troubled(&trouble_since, true)) return QueueStatus::kClosed;
       nats_Sleep(25);
       continue;
@@ -442,7 +546,8 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     if (mode == PopMode::kNoWait) return QueueStatus::kEmpty;
     // The end of stream costs API requests: looked at after a producer's
     // end signal, and every poll_ms (a signal may be lost).
-    const uint64_t signals = end_signals_->load();
+    now = NowMs();
+    const uint64_t signals = wakes_->signals.load();
     if (signals == t.signals_seen && now - t.end_checked_ms < options_.poll_ms) continue;
     t.signals_seen = signals;
     t.end_checked_ms = now;
@@ -485,11 +590,11 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
       case Taken::kLease:
         break;
       case Taken::kStale:
-        natsMsg_Ack(msg, nullptr);
+        Respond(msg, kAckWord);
         natsMsg_Destroy(msg);
         return Taken::kStale;
       case Taken::kBroken:
-        natsMsg_Nak(msg, nullptr);
+        Respond(msg, kNakWord);
         natsMsg_Destroy(msg);
         return Taken::kBroken;
     }
@@ -502,7 +607,7 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
   }
   // Not ours, or damaged: taken out of the queue for good (Term), and the
   // run stops rather than skip records silently.
-  natsMsg_Term(msg, nullptr);
+  Respond(msg, kTermWord);
   natsMsg_Destroy(msg);
   Fail("message " + std::to_string(ticket) + " of '" + stream_ + "' is not a batch of records");
   return Taken::kBroken;
@@ -525,6 +630,16 @@ NatsQueue::Taken NatsQueue::ReadPieces(const std::string& token, uint32_t pieces
   return Taken::kLease;
 }
 
+// An acknowledgement the server has confirmed.
+bool NatsQueue::AckSync(natsMsg* msg) const {
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply == nullptr) return false;
+  natsMsg* answer = nullptr;
+  const natsStatus s = natsConnection_RequestString(&answer, link_->connection(), reply, kAckWord, link_->api_wait_ms());
+  natsMsg_Destroy(answer);
+  return s == NATS_OK;
+}
+
 // Fetched batches wait in the buffer with their ack wait running: told
 // InProgress at half of it, so that they are not handed to someone else.
 void NatsQueue::KeepBuffered(Taker& t) {
@@ -536,7 +651,7 @@ void NatsQueue::KeepBuffered(Taker& t) {
 // gone by since `*touched_ms` (0: at once).
 void NatsQueue::KeepAlive(natsMsg* msg, int64_t* touched_ms, int64_t now) const {
   if (*touched_ms != 0 && now - *touched_ms < ack_wait_ms_ / 2) return;
-  natsMsg_InProgress(msg, nullptr);
+  Respond(msg, kInProgressWord);
   *touched_ms = now;
 }
 
@@ -580,6 +695,8 @@ void NatsQueue::Heartbeat() {
       std::unique_lock taker(t->mu, std::try_to_lock);
       if (!taker.owns_lock()) continue;
       KeepHeld(*t);
+      // What a request brought while the consumer was busy is ours too.
+      if (t->inbox != nullptr) Collect(*t, 0);
       KeepBuffered(*t);
     }
     lock.lock();
@@ -631,9 +748,9 @@ void NatsQueue::Ack(int consumer, Lease* lease) {
     if (h.pieces.empty()) {
       // Acks are buffered by libnats: flushed here, so that they are not
       // lost if the process exits next, and the end of stream is seen soon.
-      natsMsg_Ack(h.msg, nullptr);
+      Respond(h.msg, kAckWord);
       natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
-    } else if (natsMsg_AckSync(h.msg, nullptr, nullptr) == NATS_OK) {
+    } else if (AckSync(h.msg)) {
       // Only once the server has the ack: pieces gone before it would turn
       // a redelivery of the reference into a lost record.
       jsOptions jo;

@@ -29,17 +29,15 @@
 // purges them after its Ack. A reference whose pieces are gone was
 // acknowledged by an earlier holder: it is dropped.
 //
-// Consumer side. Pop fetches up to fetch_batch messages at once and keeps
+// Consumer side. Pop asks for up to fetch_batch messages at once (its own
+// pull request, into an inbox of its own: see nats_queue.cc) and keeps
 // the extra locally (sending InProgress for them when they wait half an ack
 // wait); a lease is one message, its ticket the stream sequence (the same
 // on every machine), its attempt the delivery count. Progress sends
 // InProgress (the ack wait starts again; a redelivery still starts at the
 // lease's first record: a message cannot be changed). Ack acknowledges and
 // flushes. A consumer that dies, or hangs past the ack wait, loses its
-// leases to the others. Beware: nats-server 2.9.10 hands a redelivery that
-// meets an expired pull request out again as a new message (delivery 1,
-// and one ack wait late); the shorter poll_ms, the likelier. Nothing is
-// lost or doubled downstream (the message ids), but attempt can be 1.
+// leases to the others.
 //
 // End of stream is state, not a marker (a marker in a work queue reaches
 // one consumer): Pop returns kEnd when every producer's books say ended
@@ -47,9 +45,8 @@
 // any machine. The order of those two reads matters: a producer writes
 // "ended" after its last publish was stored. Those reads are API requests,
 // so a waiting consumer makes them after a producer's end signal (core
-// NATS, to every consumer), and every poll_ms in case a signal was lost.
-// Its fetches wait poll_ms each (see nats_queue.cc, at its top, for why
-// not less), so a stage may see its end up to poll_ms late.
+// NATS, to every consumer, which wakes it), and every poll_ms in case a
+// signal was lost.
 //
 // Calls for one consumer index are serialised; different indexes, and the
 // producer side, may run on different threads.
@@ -120,6 +117,7 @@ class NatsQueue final : public Queue {
   struct Taker;
   struct Books;
   struct Held;
+  struct Wakes;
   NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options, kvStore* kv, int64_t ack_wait_ms);
 
   QueueStatus PublishRun(int producer, const RecordBatch& batch, size_t i, size_t j);
@@ -133,6 +131,10 @@ class NatsQueue final : public Queue {
   bool SaveBooks(int producer, Books& books);
 
   QueueStatus Subscribe(Taker& t);
+  natsStatus RequestPull(Taker& t, bool no_wait);
+  void Collect(Taker& t, int64_t wait_ms, bool* refused = nullptr);
+  void Respond(natsMsg* msg, const char* word) const;
+  bool AckSync(natsMsg* msg) const;
   enum class Taken { kLease, kStale, kBroken };
   Taken Take(Taker& t, natsMsg* msg, Lease* lease);
   Taken ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes);
@@ -176,12 +178,11 @@ class NatsQueue final : public Queue {
   // the first Pop; a dead process stops it, and its batches come back.
   // End signals (core NATS, "flow.<run>.e<edge>.end"): each producer's
   // EndOfStream sends one; a waiting consumer then looks at the end of
-  // stream at once. Counted by libnats's thread; on the heap so that a
-  // callback that is late finds it (see the destructor).
+  // stream at once.
   static void OnEndSignal(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
   std::mutex end_mu_;
   natsSubscription* end_sub_ = nullptr;  // under end_mu_
-  std::unique_ptr<std::atomic<uint64_t>> end_signals_ = std::make_unique<std::atomic<uint64_t>>(0);
+  std::unique_ptr<Wakes> wakes_;
   std::once_flag heartbeat_started_;
   std::thread heartbeat_;
   std::mutex heartbeat_mu_;
