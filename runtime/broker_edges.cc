@@ -12,6 +12,7 @@
 #include "runtime/broker_board.h"
 #include "runtime/nats_queue.h"
 #include "runtime/nats_run.h"
+#include "runtime/poison_watch.h"
 #include "runtime/process.h"
 #include "runtime/run_stats.h"
 
@@ -25,6 +26,9 @@ constexpr const char* kReportOk = "ok";
 constexpr const char* kReportRemoved = "removed";
 // How long the end of a run waits for the workers' parts to say they ended.
 constexpr int64_t kPartEndWaitMs = 2000;
+// How often a keeper without workers looks for batches the broker gave up
+// on (with workers, at each look at their beats).
+constexpr int64_t kPoisonCheckMs = 100;
 
 void Report(int fd, const std::string& line) {
   const std::string text = line + "\n";
@@ -48,6 +52,7 @@ NatsEdgeOptions EdgeOptions(const StageGraph& graph, const QueueEdge& edge) {
   // a dead worker's before that.
   const int64_t timeout = graph.nodes[static_cast<size_t>(edge.to)].options.timeout_ns;
   options.ack_wait_ns = std::max(kBrokerAckWaitNs, timeout > 0 ? 2 * timeout + 1'000'000'000 : 0);
+  options.max_deliver = MaxDeliveries(graph, edge);
   return options;
 }
 
@@ -218,9 +223,15 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
         Report(report_fd, "place " + std::to_string(n) + " " + std::to_string(i) + " " + placement.where[n][i]);
     }
   }
+  // Watching before a batch can have had its last delivery: that takes an
+  // ack wait at least.
+  // (Without it, if the broker refuses the subscription, a batch given up
+  // on is left in its stream and its edge never ends: the run then fails
+  // on the workers' side, not silently.)
+  PoisonWatch poison(*link, graph, run, &error);
   Report(report_fd, kReportOk);
   PartWatch parts(run_board.get(), asked, report_fd);
-  const int tick_ms = static_cast<int>(parts.empty() ? kBrokerHeartbeatMs : kPartBeatMs);
+  const int tick_ms = static_cast<int>(parts.empty() ? kPoisonCheckMs : kPartBeatMs);
   uint64_t touched = MonotonicNanos();
   for (;;) {
     pollfd p = {control_fd, POLLIN, 0};
@@ -228,12 +239,16 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     if (ready < 0 && errno == EINTR) continue;
     if (ready != 0) break;  // closed (or readable, or broken): the run is over
     parts.Check();
+    for (const std::string& line : poison.Check()) Report(report_fd, line);
     if (MonotonicNanos() - touched >= static_cast<uint64_t>(kBrokerHeartbeatMs) * 1'000'000) {
       // A lost broker is the workers' to report: they fail after its wait.
       TouchNatsRun(*link, run, &error);
       touched = MonotonicNanos();
     }
   }
+  // The last deliveries' advisories come as the edges end, maybe just
+  // before the supervisor closed the pipe.
+  for (const std::string& line : poison.Check(true)) Report(report_fd, line);
   parts.Conclude();
   WithdrawRun(*link, asked, run);
   run_board.reset();
@@ -352,7 +367,7 @@ std::vector<std::string> BrokerKeeper::Events(bool* ended) {
   return lines;
 }
 
-bool BrokerKeeper::Finish(std::string* error, std::vector<std::string>* counters) {
+bool BrokerKeeper::Finish(std::string* error, std::vector<std::string>* counters, std::vector<std::string>* poison) {
   if (control_fd_ >= 0) {
     close(control_fd_);
     control_fd_ = -1;
@@ -363,8 +378,10 @@ bool BrokerKeeper::Finish(std::string* error, std::vector<std::string>* counters
     std::string line;
     bool got = false;
     while (pid_ > 0 && (got = ReadReport(&line)) &&
-           (line.rfind("lost ", 0) == 0 || line.rfind("failed ", 0) == 0 || line.rfind("counters ", 0) == 0)) {
+           (line.rfind("lost ", 0) == 0 || line.rfind("failed ", 0) == 0 || line.rfind("counters ", 0) == 0 ||
+            line.rfind("poison ", 0) == 0)) {
       if (counters != nullptr && line.rfind("counters ", 0) == 0) counters->push_back(line.substr(9));
+      if (poison != nullptr && line.rfind("poison ", 0) == 0) poison->push_back(line.substr(7));
     }
     if (pid_ > 0 && !got) line = "the broker keeper process ended without removing the run";
     if (pid_ > 0 && line != kReportRemoved) {

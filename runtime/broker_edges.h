@@ -92,8 +92,11 @@ class BrokerKeeper {
   // Tells the keeper to remove the run's streams and bucket, and waits for
   // it. False with `*error` when it could not. Before, the keeper waits a
   // moment for the workers' parts to end and hands over what they counted:
-  // "node instance counters" lines (CountersLine) in `*counters`.
-  bool Finish(std::string* error, std::vector<std::string>* counters = nullptr);
+  // "node instance counters" lines (CountersLine) in `*counters`, and the
+  // records of batches the broker gave up on late in the run (the "poison
+  // ..." lines of runtime/poison_watch.h, without "poison ") in `*poison`.
+  bool Finish(std::string* error, std::vector<std::string>* counters = nullptr,
+              std::vector<std::string>* poison = nullptr);
 
  private:
   BrokerKeeper(BrokerAccess broker, std::string run) : broker_(std::move(broker)), run_(std::move(run)) {}

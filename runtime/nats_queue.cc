@@ -43,8 +43,13 @@ constexpr int64_t kHeaderRoom = 512;
 // batches it says are pending.
 constexpr int64_t kNoWaitFetchMs = 50;
 // How long a pull request waits on the server for batches. Long: a wait
-// here is a request less, and it is never given up on (see above).
-constexpr int64_t kPullExpiresMs = 1000;
+// here is a request less, and it is never given up on (see above). And
+// nats-server 2.9.10 hands a redelivery that meets an expired request out
+// as a new message (its delivery count back at 1, which would defeat
+// MaxDeliver, runtime/poison_watch.h): the fewer requests expire, the
+// rarer that is. A request lost with a connection is known by the
+// reconnection (Reconnects), not by its expiry.
+constexpr int64_t kPullExpiresMs = 30'000;
 // The acknowledgement protocol's words.
 constexpr const char* kAckWord = "+ACK";
 constexpr const char* kNakWord = "-NAK";
@@ -78,6 +83,7 @@ struct NatsQueue::Taker {
   uint64_t requests = 0;     // pull requests sent; the last one's number
   int64_t request_until_ms = 0;  // when the open request expires; 0: none open
   int request_left = 0;          // batches it may still bring
+  uint64_t request_reconnects = 0;  // the link's reconnections when it was sent
   struct Fetched {
     natsMsg* msg;
     int64_t touched_ms;  // fetched, or last told InProgress
@@ -443,9 +449,10 @@ QueueStatus NatsQueue::Subscribe(Taker& t) {
 // server for kPullExpiresMs, or not at all (`no_wait`).
 natsStatus NatsQueue::RequestPull(Taker& t, bool no_wait) {
   const std::string subject = "$JS.API.CONSUMER.MSG.NEXT." + stream_ + "." + kNatsConsumerName;
+  const int64_t expires_ms = std::max(kPullExpiresMs, options_.poll_ms);
   const std::string body = "{\"batch\":" + std::to_string(options_.fetch_batch) +
                            (no_wait ? std::string(",\"no_wait\":true}")
-                                    : ",\"expires\":" + std::to_string(kPullExpiresMs * 1'000'000) + "}");
+                                    : ",\"expires\":" + std::to_string(expires_ms * 1'000'000) + "}");
   ++t.requests;
   const std::string reply = t.inbox_prefix + std::to_string(t.requests);
   const natsStatus s = natsConnection_PublishRequestString(link_->connection(), subject.c_str(), reply.c_str(),
@@ -453,8 +460,9 @@ natsStatus NatsQueue::RequestPull(Taker& t, bool no_wait) {
   if (s == NATS_OK) {
     // A no-wait request ends with the batches there are; counted as open
     // for as long as a waiting one, so that its answer is waited for.
-    t.request_until_ms = NowMs() + kPullExpiresMs;
+    t.request_until_ms = NowMs() + expires_ms;
     t.request_left = options_.fetch_batch;
+    t.request_reconnects = Reconnects();
   }
   return s;
 }
@@ -522,7 +530,9 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     int64_t now = NowMs();
     // A request past its expiry with no answer seen (lost with a broker
     // that went away) is open no longer.
-    if (t.request_until_ms != 0 && now > t.request_until_ms + options_.poll_ms) t.request_until_ms = 0;
+    if (t.request_until_ms != 0 &&
+        (now > t.request_until_ms + options_.poll_ms || Reconnects() != t.request_reconnects))
+      t.request_until_ms = 0;
     if (t.request_until_ms == 0) {
       const natsStatus s = RequestPull(t, false);
       if (s != NATS_OK) {
@@ -628,6 +638,17 @@ NatsQueue::Taken NatsQueue::ReadPieces(const std::string& token, uint32_t pieces
     natsMsg_Destroy(piece);
   }
   return Taken::kLease;
+}
+
+// How many times the link has reconnected: a pull request sent before the
+// last time is gone with the old connection.
+uint64_t NatsQueue::Reconnects() const {
+  natsStatistics* stats = nullptr;
+  uint64_t reconnects = 0;
+  if (natsStatistics_Create(&stats) == NATS_OK && natsConnection_GetStats(link_->connection(), stats) == NATS_OK)
+    natsStatistics_GetCounts(stats, nullptr, nullptr, nullptr, nullptr, &reconnects);
+  natsStatistics_Destroy(stats);
+  return reconnects;
 }
 
 // An acknowledgement the server has confirmed.

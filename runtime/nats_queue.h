@@ -135,6 +135,7 @@ class NatsQueue final : public Queue {
   void Collect(Taker& t, int64_t wait_ms, bool* refused = nullptr);
   void Respond(natsMsg* msg, const char* word) const;
   bool AckSync(natsMsg* msg) const;
+  uint64_t Reconnects() const;
   enum class Taken { kLease, kStale, kBroken };
   Taken Take(Taker& t, natsMsg* msg, Lease* lease);
   Taken ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes);

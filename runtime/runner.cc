@@ -22,6 +22,9 @@
 namespace flow {
 namespace {
 
+// How much of a failed record a message shows (escaped), as a worker's do.
+constexpr size_t kShownRecordChars = 200;
+
 // The file a sink writes ("-" for stdout), or "" when the node has none.
 std::string OutputPath(const StageNode& node) {
   if (node.signature == nullptr || !node.outputs.empty()) return "";
@@ -113,6 +116,9 @@ class Runner {
   bool RunsElsewhere(size_t n, int i) const;
   // The keeper's news of the workers' parts, in the pool's loop.
   Decision OnKeeperEvents(WorkerPool& pool);
+  // A record of a batch the broker gave up on ("node deliveries nr record",
+  // runtime/poison_watch.h): the stage's [on_error], here. Stop for fail.
+  Decision OnPoison(const std::string& line);
   // The counters of instances that ran on workers ("node instance ..."
   // lines from the keeper), added to this run's; and, in a part, ours for
   // the worker to pass on.
@@ -313,6 +319,11 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
     if (what == "failed") {
       return Decision::Stop(1, "the part of the run on worker '" + worker + "' failed: " + rest);
     }
+    if (what == "poison") {
+      const Decision d = OnPoison(line.substr(7));
+      if (d.kind != Decision::Kind::kCarryOn) return d;
+      continue;
+    }
     if (what != "lost") continue;
     // Its machine died or was cut off: its instances run here from now
     // on. The batches they held come back after their ack wait.
@@ -337,6 +348,40 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
     return Decision::Stop(1, "the broker keeper process ended during the run");
   }
   return Decision::CarryOn();
+}
+
+Decision Runner::OnPoison(const std::string& line) {
+  size_t n = 0;
+  long long deliveries = 0, nr = 0;
+  int used = 0;
+  if (std::sscanf(line.c_str(), "%zu %lld %lld %n", &n, &deliveries, &nr, &used) < 3 || n >= graph_.nodes.size())
+    return Decision::CarryOn();
+  const std::string record = line.substr(static_cast<size_t>(used));
+  const StageNode& node = graph_.nodes[n];
+  const std::string reason = "its batch was delivered " + std::to_string(deliveries) +
+                             (deliveries == 1 ? " time" : " times") +
+                             " by the broker and never finished (the workers that took it died or hung on it)";
+  InstanceCounters& counters = stats_->at(first_slot_[n]);
+  switch (node.options.on_error) {
+    case OnError::kSkip:
+      InstanceCounters::Add(counters.skipped, 1);
+      return Decision::CarryOn();
+    case OnError::kDeadLetter: {
+      // As a worker writes it (runtime/worker.cc): "reason\trecord\n".
+      const std::string text = reason + "\t" + record + "\n";
+      if (dead_letter_fd_ >= 0 && write(dead_letter_fd_, text.data(), text.size()) == static_cast<ssize_t>(text.size())) {
+        InstanceCounters::Add(counters.dead_letters, 1);
+        return Decision::CarryOn();
+      }
+      Say(options_.log_fd, "flowrun: error: cannot append to the dead-letter file '" + options_.dead_letter_path + "'");
+      return Decision::Stop(1, "");
+    }
+    case OnError::kFail:
+      break;
+  }
+  Say(options_.log_fd, Location(node) + ": error: '" + node.label + "' failed on record " + std::to_string(nr) + ": " +
+                           reason + "; the record: \"" + record.substr(0, kShownRecordChars) + "\"");
+  return Decision::Stop(1, "");
 }
 
 void Runner::AddRemoteCounters(const std::vector<std::string>& lines) {
@@ -464,10 +509,13 @@ int Runner::Run() {
     // Every worker is gone: the run's streams and bucket go too. Before,
     // the keeper passes on what the workers' parts counted.
     std::string error;
-    std::vector<std::string> counters;
-    if (!keeper_->Finish(&error, &counters))
+    std::vector<std::string> counters, poison;
+    if (!keeper_->Finish(&error, &counters, &poison))
       Say(options_.log_fd, "flowrun: warning: the run's streams may be left on the broker: " + error);
     AddRemoteCounters(counters);
+    for (const std::string& line : poison) {
+      if (OnPoison(line).kind != Decision::Kind::kCarryOn && result.exit_code == 0) result.exit_code = 1;
+    }
   }
   if (options_.part && !options_.part->counters_path.empty()) WriteOurCounters();
   const uint64_t elapsed = MonotonicNanos() - start;

@@ -241,6 +241,23 @@ def a_poison_record_is_dead_lettered_on_the_origin(t, server, workers):
 
 
 @test
+@with_workers(2, slots=1)
+def a_record_that_kills_its_workers_goes_to_on_error(t, server, workers):
+    # The exec kills its worker on record 3, on whichever machine takes it.
+    # Its batch comes back after each ack wait (5 s), to the same machine,
+    # whose recovery book counts the deaths, or to the other, where the
+    # broker's MaxDeliver counts them and the origin takes the batch out on
+    # the advisory (runtime/poison_watch.h). Either way, after [retries] + 1
+    # deaths it is skipped, and nothing else is lost or doubled.
+    program = ('seq(1, 6) | exec("if [ {} = 3 ]; then kill -9 $PPID; sleep 5; fi; echo {}") * 2 '
+               '[retries = 0, on_error = skip] | write("-")')
+    r = t.run(program, "--broker", server.url, timeout=60)
+    t.expect(r.returncode == 0, "exit code 0", r)
+    t.equal(sorted(lines(r.stdout)), ["1", "2", "4", "5", "6"], "every other record, once")
+    t.expect(b"skipped 1 record" in r.stderr, "the skip is reported", r)
+
+
+@test
 def a_worker_needs_a_broker(t):
     r = subprocess.run([t.flowrun, "worker"], cwd=t.dir, capture_output=True, timeout=30)
     t.equal(r.returncode, 2, "exit code")

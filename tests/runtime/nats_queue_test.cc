@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "runtime/nats_queue.h"
+#include "runtime/poison_watch.h"
 
 extern char** environ;
 
@@ -162,8 +163,9 @@ void MakeRun(NatsLink& link, const std::string& run, size_t edges, const NatsEdg
 }
 
 std::unique_ptr<NatsQueue> Open(std::shared_ptr<NatsLink> link, const std::string& run, int producers,
-                                int consumers, size_t edge = 0, int64_t poll_ms = 20) {
+                                int consumers, size_t edge = 0, int64_t poll_ms = 20, int fetch_batch = 4) {
   NatsQueueOptions o;
+  o.fetch_batch = fetch_batch;
   o.run = run;
   o.edge = edge;
   o.producers = producers;
@@ -360,7 +362,10 @@ TEST_SUITE("nats_queue") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
     MakeRun(*Link(server), "slow", 1, NatsEdgeOptions{.ack_wait_ns = 1'000'000'000});
-    auto dies = Open(Link(server), "slow", 1, 2);
+    // It asks for one batch: a pull request with room left would still
+    // take the redelivery into the inbox of a process that is only playing
+    // dead (a dead one's inbox is gone with its connection).
+    auto dies = Open(Link(server), "slow", 1, 2, 0, 20, /*fetch_batch=*/1);
     // One pull request that outlasts the ack wait: nats-server 2.9.10 takes
     // a redelivery that meets an expired request for a new message (its
     // consumer.go: "o.sseq--"), and reports it as delivery 1.
@@ -381,6 +386,59 @@ TEST_SUITE("nats_queue") {
     lives->Ack(1, &second);
     dies->Ack(0, &first);  // too late, and harmless
     CHECK(dies->Pop(0, &first, PopMode::kWait) == QueueStatus::kEnd);
+  }
+
+  TEST_CASE("a batch its holders died on max_deliver times is taken out by the poison watch; the edge then ends") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    MakeRun(*Link(server), "poison", 1, NatsEdgeOptions{.ack_wait_ns = 1'000'000'000, .max_deliver = 2});
+    StageGraph graph;  // what the watch reads of it: edge 0 goes into node 1
+    graph.edges.resize(1);
+    graph.edges[0].to = 1;
+    auto watch_link = Link(server);
+    std::string error;
+    PoisonWatch watch(*watch_link, graph, "poison", &error);
+    REQUIRE_MESSAGE(error.empty(), error);
+    auto producer = Open(Link(server), "poison", 1, 1);
+    REQUIRE(producer->Push(0, Batch({"x\ty", "z"}, 7)) == QueueStatus::kOk);
+    producer->EndOfStream(0);
+    // Two consumers take it and die holding it (kept open, without their
+    // heartbeat: a destructor would give the batch back at once). Each asks
+    // for one batch, and its pull request outlasts the test (poll_ms): a
+    // redelivery meeting an expired one would count as a first delivery
+    // (nats_queue.cc).
+    std::vector<std::unique_ptr<NatsQueue>> dead;
+    for (uint32_t delivery = 1; delivery <= 2; ++delivery) {
+      dead.push_back(Open(Link(server), "poison", 1, 1, 0, /*poll_ms=*/60000, /*fetch_batch=*/1));
+      Lease lease;
+      REQUIRE(dead.back()->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
+      CHECK(lease.attempt() == delivery);
+      dead.back()->StopHeartbeat();
+    }
+    // The broker gives up on it one ack wait after the last delivery, when
+    // it would hand it to a waiting consumer: then that one sees the end.
+    auto after = Open(Link(server), "poison", 1, 1);
+    std::atomic<int> after_status{-1};
+    std::thread waiting([&] {
+      Lease lease;
+      after_status = static_cast<int>(after->Pop(0, &lease, PopMode::kWait));
+    });
+    std::vector<std::string> lines;
+    const auto start = Clock::now();
+    while (lines.empty() && Seconds(start) < 10) {
+      lines = watch.Check();
+      if (lines.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::string got;
+    for (const std::string& line : lines) got += line + "|";
+    CHECK(got == "poison 1 2 7 x\\ty|poison 1 2 8 z|");
+    CHECK(watch.Check(true).empty());  // once only
+    waiting.join();
+    CHECK(after_status == static_cast<int>(QueueStatus::kEnd));
+    // Taken out of the stream: nothing is left for anyone.
+    auto last = Open(Link(server), "poison", 1, 1);
+    Lease lease;
+    CHECK(last->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
   }
 
   TEST_CASE("progress keeps a slow lease, and the batches fetched with it, past the ack wait") {
