@@ -34,8 +34,16 @@ namespace {
 
 // The longest pause between two tries to publish to a full edge.
 constexpr int64_t kFullEdgePauseMs = 8;
+// Once every producer has ended, a consumer that finds nothing to take
+// within this long looks whether the edge is drained at once, instead of
+// a poll later: the last replica to finish then sees the end, and says so.
+constexpr int64_t kTailPeekMs = 5;
+// What an end signal says: a producer ended (""), or a consumer found the
+// edge drained for good ("drained": every producer ended, nothing pending
+// or unacknowledged, so nothing can come any more).
+constexpr const char* kDrainedWord = "drained";
 // How often a producer's books are written while it pushes.
-constexpr int64_t kBooksEveryMs = 20;
+constexpr int64_t kBooksEveryMs = 200;
 // Left in a message for the protocol's and our headers (Nats-Msg-Id): the
 // server's maximum counts them.
 constexpr int64_t kHeaderRoom = 512;
@@ -94,6 +102,7 @@ struct NatsQueue::Taker {
   std::map<std::pair<uint64_t, uint32_t>, Held> held;
   uint64_t signals_seen = 0;  // end signals already looked into
   int64_t end_checked_ms = 0;  // when the end of stream was last looked at
+  bool peeked = false;         // looked at the end since the last lease, producers all ended
 };
 
 // End signals come on libnats's thread: counted, and relayed to every
@@ -101,6 +110,7 @@ struct NatsQueue::Taker {
 // callback finds it (see the destructor).
 struct NatsQueue::Wakes {
   std::atomic<uint64_t> signals{0};
+  std::atomic<bool> drained{false};
   std::mutex mu;
   natsConnection* connection = nullptr;
   std::vector<std::string> subjects;  // under mu
@@ -399,6 +409,8 @@ ProducerProgress NatsQueue::PublishedBy(int producer) {
 
 void NatsQueue::OnEndSignal(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto* wakes = static_cast<Wakes*>(closure);
+  if (std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))) == kDrainedWord)
+    wakes->drained.store(true);
   wakes->signals.fetch_add(1);
   natsMsg_Destroy(msg);
   std::lock_guard lock(wakes->mu);
@@ -513,6 +525,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     if (!t.buffer.empty()) {
       natsMsg* msg = t.buffer.front().msg;
       t.buffer.pop_front();
+      t.peeked = false;
       switch (Take(t, msg, lease)) {
         case Taken::kLease: return QueueStatus::kOk;
         case Taken::kStale: continue;
@@ -543,7 +556,9 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
       }
     }
     bool refused = false;
-    Collect(t, mode == PopMode::kWait ? options_.poll_ms : kNoWaitFetchMs, &refused);
+    const bool tail = mode == PopMode::kWait && ProducersKnownEnded();
+    Collect(t, mode == PopMode::kNoWait ? kNoWaitFetchMs : (tail && !t.peeked ? kTailPeekMs : options_.poll_ms),
+            &refused);
     if (!t.buffer.empty() || !link_->connected()) continue;
     if (refused) {
       // No responders: the server is going away, or the edge's consumer is
@@ -554,14 +569,22 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     }
     Troubled(&trouble_since, false);
     if (mode == PopMode::kNoWait) return QueueStatus::kEmpty;
-    // The end of stream costs API requests: looked at after a producer's
-    // end signal, and every poll_ms (a signal may be lost).
+    // A sibling found the edge drained for good: nothing can come.
+    if (wakes_->drained.load()) return QueueStatus::kEnd;
+    // The end of stream costs API requests: looked at after an end signal,
+    // once after each lease when every producer has ended, and every
+    // poll_ms (a signal may be lost).
     now = NowMs();
     const uint64_t signals = wakes_->signals.load();
-    if (signals == t.signals_seen && now - t.end_checked_ms < options_.poll_ms) continue;
+    if (signals == t.signals_seen && now - t.end_checked_ms < options_.poll_ms && !(tail && !t.peeked)) continue;
     t.signals_seen = signals;
     t.end_checked_ms = now;
-    if (AllProducersEnded() && Drained(true, &pending)) return QueueStatus::kEnd;
+    t.peeked = tail;
+    if (AllProducersEnded() && Drained(true, &pending)) {
+      // Said to the siblings on every machine, who then end without asking.
+      natsConnection_PublishString(link_->connection(), (prefix_ + "end").c_str(), kDrainedWord);
+      return QueueStatus::kEnd;
+    }
   }
 }
 
@@ -724,6 +747,11 @@ void NatsQueue::Heartbeat() {
   }
 }
 
+bool NatsQueue::ProducersKnownEnded() {
+  std::lock_guard lock(ended_mu_);
+  return std::all_of(ended_seen_.begin(), ended_seen_.end(), [](bool e) { return e; });
+}
+
 bool NatsQueue::AllProducersEnded() {
   std::lock_guard lock(ended_mu_);
   for (size_t p = 0; p < ended_seen_.size(); ++p) {
@@ -767,10 +795,12 @@ void NatsQueue::Ack(int consumer, Lease* lease) {
   if (it != t.held.end()) {
     Held& h = it->second;
     if (h.pieces.empty()) {
-      // Acks are buffered by libnats: flushed here, so that they are not
-      // lost if the process exits next, and the end of stream is seen soon.
+      // Buffered: libnats's flusher thread sends it at once, without the
+      // round trip a flush here would wait for (one per record into a slow
+      // stage). The destructor flushes what is left before the process
+      // exits; a worker that dies first has its lease come back, as if it
+      // had died before the ack.
       Respond(h.msg, kAckWord);
-      natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
     } else if (AckSync(h.msg)) {
       // Only once the server has the ack: pieces gone before it would turn
       // a redelivery of the reference into a lost record.

@@ -18,7 +18,7 @@
 // attempt did (the worker's batch size must not depend on the machine).
 // After a Push the producer's books (records, last nr and seq, origin,
 // messages, ended) are written to its key in the run's bucket, at most
-// every 20 ms and always at EndOfStream; PublishedBy reads them (a little
+// every 200 ms and always at EndOfStream; PublishedBy reads them (a little
 // behind is safe: what a replacement publishes again is dropped). A full edge refuses the publish; Push waits and
 // tries again, looking at the edge's stop flag (Cancel, Close) meanwhile.
 //
@@ -145,6 +145,7 @@ class NatsQueue final : public Queue {
   void StartHeartbeat();
   void Heartbeat();
   bool AllProducersEnded();
+  bool ProducersKnownEnded();  // from what AllProducersEnded saw: no request
   // Consumer info: the batches not yet delivered, and whether the edge is
   // drained (every producer ended, nothing pending or unacknowledged).
   bool Drained(bool producers_ended, uint64_t* pending);
