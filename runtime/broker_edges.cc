@@ -13,6 +13,7 @@
 #include "runtime/nats_queue.h"
 #include "runtime/nats_run.h"
 #include "runtime/poison_watch.h"
+#include "runtime/remote_log.h"
 #include "runtime/process.h"
 #include "runtime/run_stats.h"
 
@@ -229,6 +230,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   // on is left in its stream and its edge never ends: the run then fails
   // on the workers' side, not silently.)
   PoisonWatch poison(*link, graph, run, &error);
+  RemoteLogWatch logs(*link, run);  // before the run is offered: no line missed
   Report(report_fd, kReportOk);
   PartWatch parts(run_board.get(), asked, report_fd);
   const int tick_ms = static_cast<int>(parts.empty() ? kPoisonCheckMs : kPartBeatMs);
@@ -240,6 +242,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     if (ready != 0) break;  // closed (or readable, or broken): the run is over
     parts.Check();
     for (const std::string& line : poison.Check()) Report(report_fd, line);
+    for (const std::string& text : logs.Take()) Report(report_fd, "log " + text);
     if (MonotonicNanos() - touched >= static_cast<uint64_t>(kBrokerHeartbeatMs) * 1'000'000) {
       // A lost broker is the workers' to report: they fail after its wait.
       TouchNatsRun(*link, run, &error);
@@ -250,6 +253,8 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   // before the supervisor closed the pipe.
   for (const std::string& line : poison.Check(true)) Report(report_fd, line);
   parts.Conclude();
+  // The parts have said done: whatever they logged was published before.
+  for (const std::string& text : logs.Take(true)) Report(report_fd, "log " + text);
   WithdrawRun(*link, asked, run);
   run_board.reset();
   if (!RemoveNatsRun(*link, run, &error)) {
@@ -367,7 +372,8 @@ std::vector<std::string> BrokerKeeper::Events(bool* ended) {
   return lines;
 }
 
-bool BrokerKeeper::Finish(std::string* error, std::vector<std::string>* counters, std::vector<std::string>* poison) {
+bool BrokerKeeper::Finish(std::string* error, std::vector<std::string>* counters, std::vector<std::string>* poison,
+                          std::vector<std::string>* logs) {
   if (control_fd_ >= 0) {
     close(control_fd_);
     control_fd_ = -1;
@@ -379,9 +385,10 @@ bool BrokerKeeper::Finish(std::string* error, std::vector<std::string>* counters
     bool got = false;
     while (pid_ > 0 && (got = ReadReport(&line)) &&
            (line.rfind("lost ", 0) == 0 || line.rfind("failed ", 0) == 0 || line.rfind("counters ", 0) == 0 ||
-            line.rfind("poison ", 0) == 0)) {
+            line.rfind("poison ", 0) == 0 || line.rfind("log ", 0) == 0)) {
       if (counters != nullptr && line.rfind("counters ", 0) == 0) counters->push_back(line.substr(9));
       if (poison != nullptr && line.rfind("poison ", 0) == 0) poison->push_back(line.substr(7));
+      if (logs != nullptr && line.rfind("log ", 0) == 0) logs->push_back(line.substr(4));
     }
     if (pid_ > 0 && !got) line = "the broker keeper process ended without removing the run";
     if (pid_ > 0 && line != kReportRemoved) {

@@ -94,9 +94,10 @@ class BrokerKeeper {
   // moment for the workers' parts to end and hands over what they counted:
   // "node instance counters" lines (CountersLine) in `*counters`, and the
   // records of batches the broker gave up on late in the run (the "poison
-  // ..." lines of runtime/poison_watch.h, without "poison ") in `*poison`.
+  // ..." lines of runtime/poison_watch.h, without "poison ") in `*poison`,
+  // and the workers' last log lines (runtime/remote_log.h) in `*logs`.
   bool Finish(std::string* error, std::vector<std::string>* counters = nullptr,
-              std::vector<std::string>* poison = nullptr);
+              std::vector<std::string>* poison = nullptr, std::vector<std::string>* logs = nullptr);
 
  private:
   BrokerKeeper(BrokerAccess broker, std::string run) : broker_(std::move(broker)), run_(std::move(run)) {}

@@ -17,6 +17,7 @@
 #include "runtime/run_stats.h"
 #include "runtime/shm_queue.h"
 #include "runtime/worker.h"
+#include "runtime/remote_log.h"
 #include "runtime/worker_pool.h"
 
 namespace flow {
@@ -319,6 +320,10 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
     if (what == "failed") {
       return Decision::Stop(1, "the part of the run on worker '" + worker + "' failed: " + rest);
     }
+    if (what == "log") {
+      Say(options_.log_fd, RemoteLogLine(line.substr(4)));
+      continue;
+    }
     if (what == "poison") {
       const Decision d = OnPoison(line.substr(7));
       if (d.kind != Decision::Kind::kCarryOn) return d;
@@ -509,9 +514,10 @@ int Runner::Run() {
     // Every worker is gone: the run's streams and bucket go too. Before,
     // the keeper passes on what the workers' parts counted.
     std::string error;
-    std::vector<std::string> counters, poison;
-    if (!keeper_->Finish(&error, &counters, &poison))
+    std::vector<std::string> counters, poison, logs;
+    if (!keeper_->Finish(&error, &counters, &poison, &logs))
       Say(options_.log_fd, "flowrun: warning: the run's streams may be left on the broker: " + error);
+    for (const std::string& text : logs) Say(options_.log_fd, RemoteLogLine(text));
     AddRemoteCounters(counters);
     for (const std::string& line : poison) {
       if (OnPoison(line).kind != Decision::Kind::kCarryOn && result.exit_code == 0) result.exit_code = 1;

@@ -14,6 +14,7 @@
 #include "runtime/broker_board.h"
 #include "runtime/nats_run.h"
 #include "runtime/process.h"
+#include "runtime/remote_log.h"
 #include "runtime/run_description.h"
 #include "runtime/run_stats.h"
 
@@ -168,6 +169,9 @@ void Daemon::ForwardLog(Part& part, bool to_end) {
         part.partial.erase(0, newline + 1);
         if (part.first_error.empty() && line.find("error: ") != std::string::npos) part.first_error = line;
         Say(options_.log_fd, "[run " + part.run + "] " + line);
+        // And to the origin (runtime/remote_log.h); buffered, never waited for.
+        natsConnection_PublishString(link_->connection(), NatsLogSubject(part.run).c_str(),
+                                     (host_ + "\t" + line).c_str());
       }
       continue;
     }

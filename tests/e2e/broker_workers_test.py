@@ -13,6 +13,8 @@ usage: python3 broker_workers_test.py FLOWRUN [NAME-SUBSTRING]
 """
 import json
 import os
+import re
+import socket
 import signal
 import subprocess
 import sys
@@ -238,6 +240,22 @@ def a_poison_record_is_dead_lettered_on_the_origin(t, server, workers):
     letters = sorted(line.split("\t")[-1] for line in lines(t.read("dl.txt")))
     t.equal(letters, ["17", "7"], "the poison records, dead-lettered with their reason")
     t.expect(b"wrote 2 records that failed to 'dl.txt'" in r.stderr, "the report", r)
+
+
+@test
+@with_workers(2)
+def the_workers_log_lines_reach_the_origin(t, server, workers):
+    # The 4 slots take every exec instance; what they write to stderr is
+    # shown on the origin, once, with the worker's host in the prefix.
+    r = t.run('seq(1, 8) | exec("echo line-{} >&2; echo {}") * 4 | write("-")', "--broker", server.url)
+    t.expect(r.returncode == 0, "exit code 0", r)
+    t.equal(sorted(lines(r.stdout), key=int), [str(i) for i in range(1, 9)], "the records")
+    host = socket.gethostname()
+    shown = [line for line in r.stderr.decode().splitlines() if "line-" in line]
+    t.equal(sorted(line.split("] ", 1)[1] for line in shown), sorted(f"line-{i}" for i in range(1, 9)),
+            "each line once")
+    t.expect(all(re.match(rf"\[exec#\d@{re.escape(host)}\] line-\d$", line) for line in shown),
+             "prefixed with the instance and the worker's host", r)
 
 
 @test
