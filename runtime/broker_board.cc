@@ -1,5 +1,6 @@
 #include "runtime/broker_board.h"
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 
@@ -113,6 +114,18 @@ std::vector<WorkerOffer> LiveWorkers(BrokerBoard& workers) {
       if (field.rfind("host=", 0) == 0) offer.host = field.substr(5);
     }
     if (offer.slots > 0) live.push_back(offer);
+  }
+  // Slots that other runs have taken: each run's keeper puts a job key
+  // for each worker it placed instances on, with their number, and the
+  // key goes when the part ends. Best effort: two runs that place at the
+  // same moment may both count the same slots.
+  for (const std::string& key : workers.Keys("job.")) {
+    const size_t dot = key.find('.', 4);
+    std::string value;
+    if (dot == std::string::npos || !workers.Get(key, &value)) continue;
+    for (WorkerOffer& offer : live) {
+      if (offer.id == key.substr(4, dot - 4)) offer.slots = std::max(0, offer.slots - std::atoi(value.c_str()));
+    }
   }
   return live;
 }

@@ -68,7 +68,8 @@ class BrokerBoard {
   kvWatcher* watcher_ = nullptr;
 };
 
-// The workers alive on the broker now, from flowrun_workers.
+// The workers alive on the broker now, from flowrun_workers, each with the
+// slots that the runs it works for have left free (WorkerOffer::slots).
 struct WorkerOffer;
 std::vector<WorkerOffer> LiveWorkers(BrokerBoard& workers);
 

@@ -146,11 +146,11 @@ class PartWatch {
   std::vector<Part> parts_;
 };
 
-bool Uses(const Placement& placement, const std::string& worker) {
-  for (const auto& node : placement.where) {
-    if (std::find(node.begin(), node.end(), worker) != node.end()) return true;
-  }
-  return false;
+// The instances placed on `worker`.
+int Taken(const Placement& placement, const std::string& worker) {
+  int taken = 0;
+  for (const auto& node : placement.where) taken += static_cast<int>(std::count(node.begin(), node.end(), worker));
+  return taken;
 }
 
 // Offers the run to the live workers: its description and placement in
@@ -168,8 +168,10 @@ bool OfferRun(NatsLink& link, BrokerBoard& run_board, const StageGraph& graph, c
   *placement = PlaceInstances(graph, live);
   if (!run_board.Put("job", description, error) || !run_board.Put("place", placement->Encode(), error)) return false;
   for (const WorkerOffer& w : live) {
-    if (!Uses(*placement, w.id)) continue;
-    if (!workers->Put("job." + w.id + "." + run, "", error)) return false;
+    const int taken = Taken(*placement, w.id);
+    if (taken == 0) continue;
+    // The number of its slots this run takes: the next run counts them out.
+    if (!workers->Put("job." + w.id + "." + run, std::to_string(taken), error)) return false;
     asked->push_back(w);
   }
   return true;

@@ -26,7 +26,7 @@ namespace flow {
 struct WorkerOffer {
   std::string id;  // the worker's id on the broker
   std::string host;
-  int slots = 0;   // instances it takes at most, over every run it joins
+  int slots = 0;   // instances it takes at most: its slots less those other runs took
 };
 
 struct Placement {
