@@ -9,8 +9,10 @@
 //     job                    the run's description (RunDescription)
 //     place                  where each instance runs (Placement::Encode)
 //     part.<worker>          that worker's part of the run: "up" (put every
-//                            kPartBeatMs while it runs), "done", or
-//                            "failed: <message>"
+//                            kPartBeatMs while it runs; then, a line each,
+//                            "<node> <instance> <counters>" so far), "done",
+//                            or "failed: <message>"
+//     counters.<worker>      what its instances counted, put before "done"
 //
 // The origin's keeper reads the workers, places the instances, and watches
 // the parts: a part that stops beating is lost (its machine died or was cut

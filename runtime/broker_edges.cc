@@ -117,6 +117,12 @@ class PartWatch {
         if (created != p.seen_created) {
           p.seen_created = created;
           p.changed_at = now;
+          // "up\n" and the part's counters so far, a line per instance.
+          size_t start = value.find('\n'), end;
+          while (start != std::string::npos && (end = value.find('\n', start + 1)) != std::string::npos) {
+            if (end > start + 1) Report(report_fd_, "snapshot " + value.substr(start + 1, end - start - 1));
+            start = end;
+          }
         }
       }
       const int64_t allowed = p.seen_created < 0 ? kPartJoinNs : kPartStaleNs;
@@ -387,7 +393,7 @@ bool BrokerKeeper::Finish(std::string* error, std::vector<std::string>* counters
     bool got = false;
     while (pid_ > 0 && (got = ReadReport(&line)) &&
            (line.rfind("lost ", 0) == 0 || line.rfind("failed ", 0) == 0 || line.rfind("counters ", 0) == 0 ||
-            line.rfind("poison ", 0) == 0 || line.rfind("log ", 0) == 0)) {
+            line.rfind("poison ", 0) == 0 || line.rfind("log ", 0) == 0 || line.rfind("snapshot ", 0) == 0)) {
       if (counters != nullptr && line.rfind("counters ", 0) == 0) counters->push_back(line.substr(9));
       if (poison != nullptr && line.rfind("poison ", 0) == 0) poison->push_back(line.substr(7));
       if (logs != nullptr && line.rfind("log ", 0) == 0) logs->push_back(line.substr(4));

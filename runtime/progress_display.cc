@@ -84,10 +84,13 @@ std::vector<std::string> ProgressDisplay::Lines(double seconds) {
     const StageNode& node = graph_.nodes[n];
     uint64_t in = 0, out = 0, busy = 0;
     for (size_t slot = first_slot_[n]; slot < first_slot_[n + 1]; ++slot) {
-      const InstanceCounters& c = stats_.at(slot);
-      in += Get(c.records_in);
-      out += Get(c.records_out);
-      busy += Get(c.busy_ns);
+      for (const RunStats* stats : {&stats_, remote_}) {
+        if (stats == nullptr) continue;
+        const InstanceCounters& c = stats->at(slot);
+        in += Get(c.records_in);
+        out += Get(c.records_out);
+        busy += Get(c.busy_ns);
+      }
     }
     // A source's rate is what it makes; every other stage's, what it takes.
     const uint64_t records = node.inputs.empty() ? out : in;

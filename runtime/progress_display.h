@@ -43,6 +43,9 @@ class ProgressDisplay {
   void OnTick();
   // The end: erases the lines and passes the last log lines on.
   void Finish();
+  // Counters to add to `stats`' (by the same slots): what the instances on
+  // `flowrun worker`s counted so far, as their parts last said.
+  void SetRemote(const RunStats* remote) { remote_ = remote; }
 
   // The lines for the counters as they are now (no cursor movement), for
   // tests; `seconds` since the previous call.
@@ -51,6 +54,7 @@ class ProgressDisplay {
  private:
   const StageGraph& graph_;
   const RunStats& stats_;
+  const RunStats* remote_ = nullptr;
   std::vector<const ShmQueue*> queues_;
   std::vector<size_t> first_slot_;
   int fd_;

@@ -98,17 +98,32 @@ std::string CountersLine(const InstanceCounters& counters) {
   return line;
 }
 
-bool AddCountersLine(const std::string& line, InstanceCounters* counters) {
-  const auto fields = CounterFields(*counters);
-  std::array<uint64_t, 9> values{};
+namespace {
+bool ParseCountersLine(const std::string& line, std::array<uint64_t, 9>* values) {
   const char* at = line.c_str();
-  for (uint64_t& v : values) {
+  for (uint64_t& v : *values) {
     char* end = nullptr;
     v = std::strtoull(at, &end, 10);
     if (end == at) return false;
     at = end;
   }
+  return true;
+}
+}  // namespace
+
+bool AddCountersLine(const std::string& line, InstanceCounters* counters) {
+  const auto fields = CounterFields(*counters);
+  std::array<uint64_t, 9> values{};
+  if (!ParseCountersLine(line, &values)) return false;
   for (size_t i = 0; i < fields.size(); ++i) InstanceCounters::Add(*fields[i], values[i]);
+  return true;
+}
+
+bool StoreCountersLine(const std::string& line, InstanceCounters* counters) {
+  const auto fields = CounterFields(*counters);
+  std::array<uint64_t, 9> values{};
+  if (!ParseCountersLine(line, &values)) return false;
+  for (size_t i = 0; i < fields.size(); ++i) fields[i]->store(values[i], std::memory_order_relaxed);
   return true;
 }
 

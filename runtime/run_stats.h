@@ -67,6 +67,9 @@ class RunStats {
 // instances did (issue 8). False when the line is not such a line.
 std::string CountersLine(const InstanceCounters& counters);
 bool AddCountersLine(const std::string& line, InstanceCounters* counters);
+// The same, replacing what `counters` holds (a snapshot of counters that
+// only grow: the latest one is the truth).
+bool StoreCountersLine(const std::string& line, InstanceCounters* counters);
 
 // Slots are numbered node by node, instances of a node consecutive:
 // first[node] is the slot of the node's instance #1; first.back() the total.

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 
 #include <cstdio>
 #include <sstream>
@@ -25,6 +26,37 @@ namespace {
 
 // How much of a failed record a message shows (escaped), as a worker's do.
 constexpr size_t kShownRecordChars = 200;
+// How often a part writes its instances' counters for its worker to pass
+// on (with each beat of the part, runtime/broker_board.h: kPartBeatMs).
+constexpr int64_t kPartCountersEveryMs = 250;
+
+// A periodic timerfd for the supervisor's event loop; fd() < 0 when off.
+class Ticker {
+ public:
+  explicit Ticker(int64_t every_ms) {
+    if (every_ms <= 0) return;
+    fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    const timespec every = {every_ms / 1000, (every_ms % 1000) * 1'000'000};
+    const itimerspec spec = {every, every};
+    if (fd_ >= 0 && timerfd_settime(fd_, 0, &spec, nullptr) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~Ticker() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Ticker(const Ticker&) = delete;
+  Ticker& operator=(const Ticker&) = delete;
+  int fd() const { return fd_; }
+  void Consume() {
+    uint64_t expirations = 0;
+    if (read(fd_, &expirations, sizeof expirations) < 0) return;  // EAGAIN: nothing yet
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 // The file a sink writes ("-" for stdout), or "" when the node has none.
 std::string OutputPath(const StageNode& node) {
@@ -143,6 +175,10 @@ class Runner {
   mutable BatchHint one_record_;
   std::unique_ptr<RunControl> control_;
   std::unique_ptr<RunStats> stats_;
+  // On the origin, with workers: what their instances counted so far, for
+  // --progress (their final counters are added to stats_ at the end).
+  std::unique_ptr<RunStats> remote_stats_;
+  int events_log_fd_ = -1;  // where the keeper's news is told: the display's log while it is on
   std::unique_ptr<RecoveryBook> book_;
   std::vector<size_t> first_slot_;
   std::vector<std::string> targets_;     // by node: a sink's file, "" otherwise
@@ -321,7 +357,15 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
       return Decision::Stop(1, "the part of the run on worker '" + worker + "' failed: " + rest);
     }
     if (what == "log") {
-      Say(options_.log_fd, RemoteLogLine(line.substr(4)));
+      Say(events_log_fd_, RemoteLogLine(line.substr(4)));
+      continue;
+    }
+    if (what == "snapshot") {  // "snapshot <node> <instance> <counters>"
+      size_t n = 0, i = 0;
+      int used = 0;
+      if (remote_stats_ && std::sscanf(line.c_str(), "snapshot %zu %zu %n", &n, &i, &used) >= 2 &&
+          n < graph_.nodes.size() && i < static_cast<size_t>(graph_.nodes[n].replicas))
+        StoreCountersLine(line.substr(static_cast<size_t>(used)), &remote_stats_->at(first_slot_[n] + i));
       continue;
     }
     if (what == "poison") {
@@ -409,9 +453,13 @@ void Runner::WriteOurCounters() {
               CountersLine(stats_->at(first_slot_[n] + static_cast<size_t>(i))) + "\n";
     }
   }
+  // Whole or not at all: the worker reads it while the part runs.
   std::string error;
-  if (!WriteFile(options_.part->counters_path, text, &error))
+  const std::string temp = options_.part->counters_path + ".new";
+  if (!WriteFile(temp, text, &error) || rename(temp.c_str(), options_.part->counters_path.c_str()) != 0) {
+    if (error.empty()) error = strerror(errno);
     Say(options_.log_fd, "flowrun: warning: cannot write the part's counters: " + error);
+  }
 }
 
 void Runner::ReportSkips() {
@@ -487,12 +535,16 @@ int Runner::Run() {
     std::vector<const ShmQueue*> shown(queues.begin(), queues.end());
     display = std::make_unique<ProgressDisplay>(graph_, *stats_, shown, options_.log_fd);
     std::string error;
+    if (keeper_) remote_stats_ = RunStats::Create(stats_->size(), &error);
+    display->SetRemote(remote_stats_.get());
     if (!display->Start(&error)) {
       Say(options_.log_fd, "flowrun: warning: " + error);
       display.reset();
     }
   }
   WorkerPool::Result result;
+  events_log_fd_ = display ? display->log_fd() : options_.log_fd;
+  Ticker part_timer(options_.part && !options_.part->counters_path.empty() ? kPartCountersEveryMs : 0);
   {
     WorkerPool pool(&policy, display ? display->log_fd() : options_.log_fd);
     std::string error;
@@ -503,6 +555,15 @@ int Runner::Run() {
       if (display) {
         pool.Watch(display->timer_fd(), [&display] {
           display->OnTick();
+          return Decision::CarryOn();
+        });
+      }
+      if (part_timer.fd() >= 0) {
+        // A part's counters so far, for the origin's --progress: its worker
+        // passes them on with each beat.
+        pool.Watch(part_timer.fd(), [this, &part_timer] {
+          part_timer.Consume();
+          WriteOurCounters();
           return Decision::CarryOn();
         });
       }

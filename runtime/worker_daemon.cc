@@ -222,7 +222,9 @@ void Daemon::Beat() {
     worker_beat_ms_ = now;
   }
   if (now - part_beat_ms_ >= kPartBeatMs) {
-    for (const auto& p : parts_) ok = p->board->Put("part." + id_, "up", &error) && ok;
+    // With what its instances counted so far (the part writes them every
+    // kPartBeatMs), for the origin's --progress.
+    for (const auto& p : parts_) ok = p->board->Put("part." + id_, "up\n" + ReadFileText(p->counters_path), &error) && ok;
     part_beat_ms_ = now;
   }
   if (ok) {

@@ -13,7 +13,9 @@ usage: python3 broker_workers_test.py FLOWRUN [NAME-SUBSTRING]
 """
 import json
 import os
+import pty
 import re
+import select
 import socket
 import signal
 import subprocess
@@ -283,6 +285,37 @@ def the_workers_log_lines_reach_the_origin(t, server, workers):
             "each line once")
     t.expect(all(re.match(rf"\[exec#\d@{re.escape(host)}\] line-\d$", line) for line in shown),
              "prefixed with the instance and the worker's host", r)
+
+
+@test
+@with_workers(2)
+def progress_shows_what_the_workers_do(t, server, workers):
+    # Every sleep instance is on a worker: its counters reach the origin's
+    # progress line with the part's beats, while the run goes on.
+    master, slave = pty.openpty()
+    p = subprocess.Popen([t.flowrun, "run", "-e", 'seq(1, 120) | sleep(50ms) * 4 | count | write("-")', "--progress",
+                          "--broker", server.url], cwd=t.dir, stdout=subprocess.PIPE, stderr=slave,
+                         stdin=subprocess.DEVNULL)
+    os.close(slave)
+    screen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 1.0)
+        if not ready:
+            if p.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    out, _ = p.communicate(timeout=60)
+    os.close(master)
+    t.equal((p.returncode, out), (0, b"120\n"), "the run")
+    counts = [int(n.replace(b",", b"")) for n in re.findall(rb"sleep\s+x4\s+[\d,]+ rec/s\s+in\s+([\d,]+)", screen)]
+    t.expect(any(0 < n < 120 for n in counts), f"sleep's records in, counted on the workers, mid-run: {counts}")
 
 
 @test
