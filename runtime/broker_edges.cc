@@ -453,6 +453,10 @@ std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const
 
 BrokerEdges::~BrokerEdges() { queues_.clear(); }
 
-Queue* BrokerEdges::edge(size_t edge) const { return edge < queues_.size() ? queues_[edge].get() : nullptr; }
+Queue* BrokerEdges::edge(size_t edge) const { return nats_edge(edge); }
+
+NatsQueue* BrokerEdges::nats_edge(size_t edge) const {
+  return edge < queues_.size() ? queues_[edge].get() : nullptr;
+}
 
 }  // namespace flow

@@ -127,6 +127,8 @@ class BrokerEdges {
 
   // Edge `edge`'s queue; null for an edge that is not the node's.
   Queue* edge(size_t edge) const;
+  NatsQueue* nats_edge(size_t edge) const;
+  NatsLink& link() const { return *link_; }
 
  private:
   BrokerEdges() = default;

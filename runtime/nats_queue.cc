@@ -787,6 +787,18 @@ void NatsQueue::Progress(int consumer, const Lease& lease, size_t finished) {
   KeepBuffered(t);
 }
 
+uint64_t NatsQueue::DeliveryOf(int consumer, const Lease& lease) {
+  Taker& t = *takers_[static_cast<size_t>(consumer)];
+  std::lock_guard lock(t.mu);
+  auto it = t.held.find({lease.ticket(), lease.attempt()});
+  if (it == t.held.end()) return 0;
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, it->second.msg) != NATS_OK) return 0;
+  const uint64_t delivery = meta->Sequence.Consumer;
+  jsMsgMetaData_Destroy(meta);
+  return delivery;
+}
+
 void NatsQueue::Ack(int consumer, Lease* lease) {
   Taker& t = *takers_[static_cast<size_t>(consumer)];
   std::lock_guard lock(t.mu);

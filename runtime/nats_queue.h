@@ -112,6 +112,16 @@ class NatsQueue final : public Queue {
   // play a dead consumer this way; the destructor calls it.)
   void StopHeartbeat();
   bool MarksRedeliveries() const override { return false; }
+  // The edge consumer's delivery number of a lease `consumer` holds: 1, 2,
+  // 3... in the order the broker handed batches out, to any replica on
+  // any machine (a redelivery gets a new one). 0 if not known.
+  uint64_t DeliveryOf(int consumer, const Lease& lease);
+  // True once the edge was cancelled or closed, here or (seen every
+  // poll_ms) on another machine, or failed.
+  bool Stopping() {
+    QueueStatus status;
+    return Stopped(&status);
+  }
 
  private:
   struct Taker;

@@ -10,7 +10,6 @@ std::string WhyOnOrigin(const StageNode& node) {
   if (node.inputs.empty()) return "a source";
   if (node.outputs.empty()) return "a sink";
   if (KeepsState(node)) return "keeps state";
-  if (node.options.ordered && node.replicas > 1) return "[ordered]";
   if (node.options.on_error == OnError::kDeadLetter) return "dead letters";
   return "";
 }

@@ -25,6 +25,25 @@
 
 namespace flow {
 
+// The turns of an `[ordered]` stage's replicas: each lease taken gets a
+// position, and the outputs of position p go out only after those of every
+// position before it. OrderGate keeps them in shared memory on one machine;
+// BrokerOrderGate (runtime/broker_order_gate.h) on a broker, for replicas
+// on several machines.
+class OrderTurns {
+ public:
+  virtual ~OrderTurns() = default;
+  // Pops the next lease of `queue` (edge `edge`) and its position.
+  virtual QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position, InstanceJournal* journal,
+                           size_t edge, const RecoveryBook* book) = 0;
+  // Blocks until `position` may publish (or the turns are abandoned).
+  virtual void WaitTurn(uint64_t position) = 0;
+  // `position` has published everything: the next one may go.
+  virtual void Done(uint64_t position) = 0;
+  // A replica stops before publishing: order no longer matters.
+  virtual void Abandon() = 0;
+};
+
 // Restores input order over the replicas of one `[ordered]` stage.
 //
 // Input order is the order in which leases leave the input queue, so taking
@@ -40,7 +59,7 @@ namespace flow {
 // published (and taken) before an earlier one; replicas all waiting for a
 // ticket nobody is free to take would deadlock. Positions drawn at take time
 // are always held by a live replica.
-struct OrderGate {
+struct OrderGate final : OrderTurns {
   pthread_mutex_t take_lock;          // robust, process-shared
   uint64_t next_take = 0;             // under take_lock
   std::atomic<uint64_t> next_publish{0};
@@ -64,13 +83,13 @@ struct OrderGate {
   // replica held. A lease handed out again after its holder died keeps the
   // position that holder drew (its redo entry in `book` says which).
   QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position, InstanceJournal* journal,
-                   size_t edge, const RecoveryBook* book);
+                   size_t edge, const RecoveryBook* book) override;
   // Blocks until `position` may publish (or the gate is abandoned, or a
   // replica that died after publishing it let it go already).
-  void WaitTurn(uint64_t position);
+  void WaitTurn(uint64_t position) override;
   // `position` has published everything: the next one may go.
-  void Done(uint64_t position);
-  void Abandon();
+  void Done(uint64_t position) override;
+  void Abandon() override;
   // Supervisor, after the replica whose journal word is `held` died: the
   // position + 1 it held (0: none).
   uint64_t HeldBy(const std::atomic<uint64_t>* held) const;

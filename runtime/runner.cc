@@ -18,6 +18,7 @@
 #include "runtime/run_stats.h"
 #include "runtime/shm_queue.h"
 #include "runtime/worker.h"
+#include "runtime/broker_order_gate.h"
 #include "runtime/remote_log.h"
 #include "runtime/worker_pool.h"
 
@@ -313,6 +314,19 @@ int Runner::WorkerMain(size_t n, int instance) {
     RaiseFloorsFromBroker(node, instance, edge_queues_, book_.get());
   }
   WorkerSetup setup = SetupFor(n, instance);
+  // On a broker an [ordered] stage's turns are the broker's, shared by its
+  // replicas on every machine (runtime/broker_order_gate.h).
+  std::unique_ptr<BrokerOrderGate> broker_turns;
+  if (broker && setup.order_gate != nullptr) {
+    std::string error;
+    broker_turns = BrokerOrderGate::Open(broker->link(), run_id_, n,
+                                         broker->nats_edge(static_cast<size_t>(node.inputs[0])), &error);
+    if (!broker_turns) {
+      Say(STDERR_FILENO, Location(node) + ": error: '" + setup.name + "': " + error);
+      return 1;
+    }
+    setup.order_gate = broker_turns.get();
+  }
   StageInstance what;
   what.node = &node;
   what.instance = instance;
@@ -374,6 +388,18 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
       continue;
     }
     if (what != "lost") continue;
+    // An [ordered] stage's replica is never replaced on a broker (its
+    // batch would come back with a new position: runtime/broker_order_gate.h).
+    for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+      const StageNode& node = graph_.nodes[n];
+      if (!node.options.ordered || node.replicas < 2) continue;
+      for (const std::string& where : placement_.where[n]) {
+        if (where == worker)
+          return Decision::Stop(1, "lost worker '" + worker + "' (" + rest + "), which ran instances of the "
+                                   "[ordered] stage '" + node.label + "': an [ordered] stage on a broker cannot "
+                                   "replace a replica yet");
+      }
+    }
     // Its machine died or was cut off: its instances run here from now
     // on. The batches they held come back after their ack wait.
     std::vector<std::string> moved;

@@ -44,7 +44,7 @@ struct WorkerSetup {
   // (or empty vectors): no hint, full batches.
   std::vector<BatchHint*> input_hints;
   std::vector<BatchHint*> output_hints;
-  OrderGate* order_gate = nullptr;     // [ordered] on a replicated stage
+  OrderTurns* order_gate = nullptr;    // [ordered] on a replicated stage
   // Recovery (runtime/recovery_book.h): the edge ids of `inputs` (leases
   // are named by edge and ticket), the run's book and this instance's
   // journal in it. A null book: no recovery (unit tests of the loop).

@@ -141,6 +141,33 @@ def a_killed_worker_loses_and_doubles_nothing(t, server, workers):
 
 
 @test
+@with_workers(2, slots=3)
+def ordered_replicas_on_the_workers_keep_the_order(t, server, workers):
+    # The turns are the broker's (runtime/broker_order_gate.h): 4 replicas on
+    # two workers and 2 here, records of uneven cost, exactly in order.
+    program = 'seq(1, 3000) | map { $0 + "x" } | sleep(1ms) * 8 [ordered] | filter { int(substr($0, 1, len($0) - 1)) % 7 != 3 } | write("-")'
+    want = "".join(f"{i}x\n" for i in range(1, 3001) if i % 7 != 3).encode()
+    r = t.run(program, "--broker", server.url)
+    t.equal((r.returncode, r.stderr), (0, b""), "exit code and stderr")
+    t.expect(r.stdout == want, "every record, in input order")
+    t.expect(all(b"joined run" in workers.log(i) for i in range(2)), "both workers took part")
+
+
+@test
+@with_workers(2)
+def a_lost_worker_with_ordered_replicas_stops_the_run(t, server, workers):
+    def kill(pid):
+        wait_until(lambda: b"joined run" in workers.log(0), "worker 0 mid-run")
+        workers.procs[0].kill()
+    code, err = run_fed(t, 'read("in.fifo") | sleep(1ms) * 4 [ordered] | write("out.txt")', ["--broker", server.url],
+                        2000, kill)
+    t.equal(code, 1, "exit code")
+    t.expect(b"which ran instances of the [ordered] stage 'sleep': an [ordered] stage on a broker cannot replace "
+             b"a replica yet" in err, f"the reason: {err[:500]!r}")
+    t.expect(not os.path.exists(t.path("out.txt")), "no output file after a failed run")
+
+
+@test
 @with_workers(2)
 def the_examples_give_the_local_output(t, server, workers):
     """etl, logstats, hash and parallel: stdout and every file they write,
@@ -211,7 +238,7 @@ def auto_counts_the_workers_slots(t, server, workers):
     r = subprocess.run([t.flowrun, "check", "-e", program, "--broker", server.url], cwd=t.dir, capture_output=True,
                        text=True, timeout=30)
     t.equal(replicas(r.stdout, "map"), here + 6, "map * auto: this machine's CPUs and the 6 slots of the workers")
-    t.equal(replicas(r.stdout, "sha512"), here, "an [ordered] stage stays here: this machine's CPUs only")
+    t.equal(replicas(r.stdout, "sha512"), here + 6, "an [ordered] stage too")
     t.equal(t.ok(program, "--broker", server.url), t.ok(program), "the run's output, as locally")
     t.expect(all(b"joined run" in workers.log(i) for i in range(2)), "both workers took part")
 

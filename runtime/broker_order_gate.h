@@ -1,0 +1,57 @@
+// The turns of an `[ordered]` stage whose replicas run on a broker, on the
+// origin and on `flowrun worker`s alike (issue 8). One machine's OrderGate
+// lives in its shared memory; these live on the broker:
+//
+//   - a lease's position is its delivery number on the edge's one durable
+//     consumer (NatsQueue::DeliveryOf, less 1): the broker hands the
+//     batches of a work queue out in the order they were stored, one
+//     delivery after another, to whichever replica asks, on any machine;
+//   - the turn is a key of the run's bucket, "o<node>.turn": the position
+//     whose outputs may go out now. A replica waits (watching the key) until
+//     it holds its position, publishes, and puts the next one.
+//
+// A redelivery gets a new delivery number: the position its first holder
+// drew is then never done, and its successors wait for ever. So a replica
+// of such a stage is never replaced on a broker (Recovery refuses, and the
+// origin stops the run when a worker that ran one is lost), as for
+// replicas on the origin (docs/distributed.md).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "runtime/run_control.h"
+
+namespace flow {
+
+class BrokerBoard;
+class NatsLink;
+class NatsQueue;
+
+class BrokerOrderGate final : public OrderTurns {
+ public:
+  // Node `node`'s turns, `input` its input edge. Null with `*error` when
+  // the run's bucket cannot be watched.
+  static std::unique_ptr<BrokerOrderGate> Open(NatsLink& link, const std::string& run, size_t node,
+                                               NatsQueue* input, std::string* error);
+  ~BrokerOrderGate() override;
+
+  QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position, InstanceJournal* journal,
+                   size_t edge, const RecoveryBook* book) override;
+  void WaitTurn(uint64_t position) override;
+  void Done(uint64_t position) override;
+  void Abandon() override;
+
+ private:
+  BrokerOrderGate(NatsLink& link, std::unique_ptr<BrokerBoard> board, std::string key, NatsQueue* input);
+  void Note(const std::string& value);
+
+  NatsLink& link_;
+  std::unique_ptr<BrokerBoard> board_;  // the run's bucket, watching key_
+  std::string key_;
+  NatsQueue* input_;
+  uint64_t turn_ = 0;  // the latest turn seen
+};
+
+}  // namespace flow
