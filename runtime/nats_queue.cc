@@ -504,8 +504,9 @@ void NatsQueue::Collect(Taker& t, int64_t wait_ms, bool* refused) {
       t.request_until_ms = 0;
       if (std::strncmp(status, "503", 3) == 0 && refused != nullptr) *refused = true;
     }
-    natsMsg_Destroy(msg);
-    if (tail == "w") return;  // an end signal: the caller looks at the end now
+    const bool woken = tail == "w";  // an end signal: the caller looks at the end now
+    natsMsg_Destroy(msg);            // (tail points into it)
+    if (woken) return;
   }
 }
 
