@@ -100,20 +100,8 @@ def unreachable_broker_is_a_clear_error(t):
     t.expect(time.monotonic() - began < 15, "no long wait for an absent broker")
 
 
-def known_asan_flake(name):
-    """Two broker tests are not reliable on an ASan build yet: two runs at
-    once can time out, and a killed worker's lease was once seen written
-    twice (docs/distributed.md, "Known problems"). They run on Release."""
-    if SANITIZED:
-        print(f"     {name}: skipped on an ASan build (known problem, see docs/distributed.md)")
-        return True
-    return False
-
-
 @test
 def two_runs_share_one_broker(t):
-    if known_asan_flake("two_runs_share_one_broker"):
-        return
     cmd = lambda out: [t.flowrun, "run", "-e", MAIN.replace("out.txt", out), "--broker", SERVER.url]
     runs = [subprocess.Popen(cmd(name), cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for name in ("a.txt", "b.txt")]
@@ -154,8 +142,6 @@ def kill_a_map_mid_run(t, program, n):
 
 @test
 def a_killed_worker_loses_and_doubles_nothing(t):
-    if known_asan_flake("a_killed_worker_loses_and_doubles_nothing"):
-        return
     # Its batches come back after the ack wait (5 s) to its replacement or
     # a sibling; what it had published of them is not published again.
     code, err = kill_a_map_mid_run(t, 'read("in.fifo") | map { $0 + "x" } * 3 | write("out.txt")', 300000)
@@ -420,7 +406,6 @@ if __name__ == "__main__":
     if not binary:
         print("skipped: nats-server is not installed (apt-get install nats-server)")
         sys.exit(0)
-    SANITIZED = "libasan" in subprocess.run(["ldd", sys.argv[1]], capture_output=True, text=True).stdout
     NATS_SERVER = binary
     SERVER = Server(binary)
     try:
