@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import urllib.request
 
 from e2e import wait_until
@@ -35,13 +36,23 @@ class Server:
         self.dir = tempfile.mkdtemp(prefix="flowrun-nats-")
         self.host = host
         self.port, self.monitor = free_port(), free_port()
-        self.proc = subprocess.Popen(
-            [binary, *(["-js"] if jetstream else []), "-a", host, "-p", str(self.port),
-             "-m", str(self.monitor), "-sd", self.dir, *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: accepts(self.port, host) and accepts(self.monitor, host), "nats-server to listen",
-                   timeout=10)
+        self.argv = [binary, *(["-js"] if jetstream else []), "-a", host, "-p", str(self.port),
+                     "-m", str(self.monitor), "-sd", self.dir, *extra]
+        self.start()
         self.url = f"nats://{host}:{self.port}"
+
+    def start(self):
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: accepts(self.port, self.host) and accepts(self.monitor, self.host),
+                   "nats-server to listen", timeout=10)
+
+    def restart(self, down_s):
+        """Stops the server cleanly, waits `down_s`, starts it again on the
+        same port and storage: its streams and buckets come back."""
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        time.sleep(down_s)  # the outage itself is what is tested
+        self.start()
 
     def streams(self):
         """The streams on the server now (its /jsz monitoring page)."""
