@@ -13,8 +13,8 @@
 #include "runtime/nats_queue.h"
 #include "runtime/nats_run.h"
 #include "runtime/poison_watch.h"
-#include "runtime/remote_log.h"
 #include "runtime/process.h"
+#include "runtime/remote_log.h"
 #include "runtime/run_stats.h"
 
 namespace flow {
@@ -215,6 +215,16 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   std::unique_ptr<BrokerBoard> run_board;
   if (ok) run_board = BrokerBoard::Open(*link, NatsBucketName(run), false, 0, &error);
   ok = ok && run_board != nullptr;
+  // Watching before a batch can have had its last delivery (that takes an
+  // ack wait at least), and before the run is offered (no log line
+  // missed). A run that cannot watch the advisories would lose the
+  // batches the broker gives up on without a word: it does not start.
+  std::unique_ptr<PoisonWatch> poison;
+  if (ok) {
+    poison = std::make_unique<PoisonWatch>(*link, graph, run, &error);
+    ok = error.empty();
+  }
+  RemoteLogWatch logs(*link, run);
   Placement placement;
   std::vector<WorkerOffer> asked;
   if (ok && !description.empty()) ok = OfferRun(*link, *run_board, graph, run, description, &placement, &asked, &error);
@@ -232,13 +242,6 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
         Report(report_fd, "place " + std::to_string(n) + " " + std::to_string(i) + " " + placement.where[n][i]);
     }
   }
-  // Watching before a batch can have had its last delivery: that takes an
-  // ack wait at least.
-  // (Without it, if the broker refuses the subscription, a batch given up
-  // on is left in its stream and its edge never ends: the run then fails
-  // on the workers' side, not silently.)
-  PoisonWatch poison(*link, graph, run, &error);
-  RemoteLogWatch logs(*link, run);  // before the run is offered: no line missed
   Report(report_fd, kReportOk);
   PartWatch parts(run_board.get(), asked, report_fd);
   const int tick_ms = static_cast<int>(parts.empty() ? kPoisonCheckMs : kPartBeatMs);
@@ -249,7 +252,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     if (ready < 0 && errno == EINTR) continue;
     if (ready != 0) break;  // closed (or readable, or broken): the run is over
     parts.Check();
-    for (const std::string& line : poison.Check()) Report(report_fd, line);
+    for (const std::string& line : poison->Check()) Report(report_fd, line);
     for (const std::string& text : logs.Take()) Report(report_fd, "log " + text);
     if (MonotonicNanos() - touched >= static_cast<uint64_t>(kBrokerHeartbeatMs) * 1'000'000) {
       // A lost broker is the workers' to report: they fail after its wait.
@@ -259,7 +262,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   }
   // The last deliveries' advisories come as the edges end, maybe just
   // before the supervisor closed the pipe.
-  for (const std::string& line : poison.Check(true)) Report(report_fd, line);
+  for (const std::string& line : poison->Check(true)) Report(report_fd, line);
   parts.Conclude();
   // The parts have said done: whatever they logged was published before.
   for (const std::string& text : logs.Take(true)) Report(report_fd, "log " + text);

@@ -458,20 +458,17 @@ QueueStatus NatsQueue::Subscribe(Taker& t) {
 
 // Asks the edge's durable consumer for up to fetch_batch batches (every
 // replica, on every machine, pulls from the same one), to wait on the
-// server for kPullExpiresMs, or not at all (`no_wait`).
-natsStatus NatsQueue::RequestPull(Taker& t, bool no_wait) {
+// server for kPullExpiresMs.
+natsStatus NatsQueue::RequestPull(Taker& t) {
   const std::string subject = "$JS.API.CONSUMER.MSG.NEXT." + stream_ + "." + kNatsConsumerName;
   const int64_t expires_ms = std::max(kPullExpiresMs, options_.poll_ms);
   const std::string body = "{\"batch\":" + std::to_string(options_.fetch_batch) +
-                           (no_wait ? std::string(",\"no_wait\":true}")
-                                    : ",\"expires\":" + std::to_string(expires_ms * 1'000'000) + "}");
+                           ",\"expires\":" + std::to_string(expires_ms * 1'000'000) + "}";
   ++t.requests;
   const std::string reply = t.inbox_prefix + std::to_string(t.requests);
   const natsStatus s = natsConnection_PublishRequestString(link_->connection(), subject.c_str(), reply.c_str(),
                                                            body.c_str());
   if (s == NATS_OK) {
-    // A no-wait request ends with the batches there are; counted as open
-    // for as long as a waiting one, so that its answer is waited for.
     t.request_until_ms = NowMs() + expires_ms;
     t.request_left = options_.fetch_batch;
     t.request_reconnects = Reconnects();
@@ -542,13 +539,13 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
       if (pending == 0) return QueueStatus::kEmpty;
     }
     int64_t now = NowMs();
-    // A request past its expiry with no answer seen (lost with a broker
-    // that went away) is open no longer.
+    // A request sent before the link reconnected is gone with the old
+    // connection; one past its expiry with no answer seen, too.
     if (t.request_until_ms != 0 &&
         (now > t.request_until_ms + options_.poll_ms || Reconnects() != t.request_reconnects))
       t.request_until_ms = 0;
     if (t.request_until_ms == 0) {
-      const natsStatus s = RequestPull(t, false);
+      const natsStatus s = RequestPull(t);
       if (s != NATS_OK) {
         if (!BrokerAway(s)) return Fail(link_->Describe("cannot take from '" + stream_ + "'", s));
         if (Troubled(&trouble_since, true)) return QueueStatus::kClosed;

@@ -141,7 +141,7 @@ class NatsQueue final : public Queue {
   bool SaveBooks(int producer, Books& books);
 
   QueueStatus Subscribe(Taker& t);
-  natsStatus RequestPull(Taker& t, bool no_wait);
+  natsStatus RequestPull(Taker& t);
   void Collect(Taker& t, int64_t wait_ms, bool* refused = nullptr);
   void Respond(natsMsg* msg, const char* word) const;
   bool AckSync(natsMsg* msg) const;

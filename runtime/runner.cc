@@ -11,15 +11,15 @@
 #include <sstream>
 
 #include "runtime/broker_edges.h"
+#include "runtime/broker_order_gate.h"
 #include "runtime/progress_display.h"
 #include "runtime/recovery.h"
 #include "runtime/recovery_book.h"
+#include "runtime/remote_log.h"
 #include "runtime/run_control.h"
 #include "runtime/run_stats.h"
 #include "runtime/shm_queue.h"
 #include "runtime/worker.h"
-#include "runtime/broker_order_gate.h"
-#include "runtime/remote_log.h"
 #include "runtime/worker_pool.h"
 
 namespace flow {
@@ -448,13 +448,13 @@ Decision Runner::OnPoison(const std::string& line) {
         InstanceCounters::Add(counters.dead_letters, 1);
         return Decision::CarryOn();
       }
-      Say(options_.log_fd, "flowrun: error: cannot append to the dead-letter file '" + options_.dead_letter_path + "'");
+      Say(events_log_fd_, "flowrun: error: cannot append to the dead-letter file '" + options_.dead_letter_path + "'");
       return Decision::Stop(1, "");
     }
     case OnError::kFail:
       break;
   }
-  Say(options_.log_fd, Location(node) + ": error: '" + node.label + "' failed on record " + std::to_string(nr) + ": " +
+  Say(events_log_fd_, Location(node) + ": error: '" + node.label + "' failed on record " + std::to_string(nr) + ": " +
                            reason + "; the record: \"" + record.substr(0, kShownRecordChars) + "\"");
   return Decision::Stop(1, "");
 }
@@ -597,6 +597,7 @@ int Runner::Run() {
     }
   }  // every worker is reaped here, and its last log lines are out
   if (display) display->Finish();
+  events_log_fd_ = options_.log_fd;  // the display is done: straight to the log
   if (keeper_) {
     // Every worker is gone: the run's streams and bucket go too. Before,
     // the keeper passes on what the workers' parts counted.
