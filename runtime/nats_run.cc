@@ -208,10 +208,18 @@ kvStore* NatsLink::Bucket(const std::string& name, std::string* error) {
   auto it = buckets_.find(name);
   if (it != buckets_.end()) return it->second;
   kvStore* kv = nullptr;
-  const natsStatus s = js_KeyValue(&kv, js_, name.c_str());
-  if (s != NATS_OK) {
-    *error = Describe("no bucket '" + name + "'", s);
-    return nullptr;
+  // A broker away for a moment (restarting, or the connection being made
+  // again) is waited for, up to the link's wait, as every call on it is.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.broker_wait_ms);
+  for (;;) {
+    const natsStatus s = js_KeyValue(&kv, js_, name.c_str());
+    if (s == NATS_OK) break;
+    const bool away = !connected() || s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS;
+    if (!away || std::chrono::steady_clock::now() > deadline) {
+      *error = Describe("no bucket '" + name + "'", s);
+      return nullptr;
+    }
+    nats_Sleep(25);
   }
   buckets_[name] = kv;
   return kv;

@@ -54,6 +54,11 @@ class Server:
         time.sleep(down_s)  # the outage itself is what is tested
         self.start()
 
+    def connections(self):
+        """The clients connected now (its /connz monitoring page)."""
+        with urllib.request.urlopen(f"http://{self.host}:{self.monitor}/connz", timeout=5) as r:
+            return json.load(r).get("num_connections", 0)
+
     def streams(self):
         """The streams on the server now (its /jsz monitoring page)."""
         with urllib.request.urlopen(f"http://{self.host}:{self.monitor}/jsz?streams=1", timeout=5) as r:
