@@ -37,13 +37,17 @@ struct RuntimeFunctions {
       return_error;
   llvm::FunctionCallee error_text, error_negative_field, error_convert_str, error_convert_float;
   llvm::FunctionCallee field, nf, split, nth_field;
-  llvm::FunctionCallee compare, join, upper, lower, trim, substr, contains, starts_with, ends_with, find, replace,
+  llvm::FunctionCallee alloc;
+  llvm::FunctionCallee compare, upper, lower, trim, contains, starts_with, ends_with, find, replace,
       hash;
   llvm::FunctionCallee parse_int, parse_float, int_text, float_text;
   llvm::FunctionCallee float_add, float_sub, float_mul, float_div, float_mod;
   llvm::FunctionCallee matches, capture;
   llvm::FunctionCallee memcmp;
 };
+
+// A str as the pieces it joins, left to right (codegen_str.cc).
+using StrPieces = std::vector<IrValue>;
 
 // The module's string literals, one global per distinct text.
 using StringLiterals = std::map<std::string, llvm::GlobalVariable*, std::less<>>;
@@ -92,10 +96,21 @@ class BlockCodegen {
   IrValue EmitFieldCall(const Expr& e, const std::vector<IrValue>& args);
   IrValue EmitToInt(const Expr& e);
   IrValue EmitToFloat(const Expr& e);
+  IrValue EmitParseInt(IrValue text);
   IrValue EmitFmt(const Expr& e);
   IrValue EmitMinMax(const Expr& e, bool max);
   IrValue EmitRegex(const Expr& e);
   IrValue ToText(IrValue value, Type type);
+
+  // `a + b` and substr as pieces, joined only where the bytes are needed
+  // (codegen_str.cc). IsStrPieces: `e` is one of them.
+  static bool IsStrPieces(const Expr& e);
+  void EmitStrPieces(const Expr& e, StrPieces* pieces);
+  void EmitSubstrPieces(const StrPieces& from, llvm::Value* m, llvm::Value* n, StrPieces* out);
+  // The value of such an `e`, joined in the arena when it has several pieces.
+  IrValue EmitStrJoined(const Expr& e);
+  // len(e) of such an `e`, without joining it.
+  llvm::Value* EmitStrLength(const Expr& e);
 
   // Helpers (codegen.cc).
   llvm::Value* I32(int64_t v) { return builder_.getInt32(static_cast<uint32_t>(v)); }
@@ -109,9 +124,10 @@ class BlockCodegen {
   llvm::BasicBlock* NewBlock(const char* name);
   // Reads the FlowStr an out-parameter received.
   IrValue LoadStr(llvm::AllocaInst* slot);
-  // Calls `callee` with `args` and a FlowStr out-parameter appended.
+  // Calls `callee`, which returns a FlowStr, with `args`.
   IrValue CallForStr(llvm::FunctionCallee callee, std::vector<llvm::Value*> args);
-  // The strs one after the other, in the arena (`a + b`, `fmt`).
+  // The strs one after the other, in the arena (`a + b`, `fmt`); a single
+  // one as it is.
   IrValue Join(const std::vector<IrValue>& parts);
   // Goes on when `ok` (an i32 from a runtime function) is non-zero; else the
   // record error that the runtime function set is returned.

@@ -169,13 +169,12 @@ bool BlockCodegen::EmitRun(const Block& block, FlowBlockWant want, const std::st
   builder_.SetInsertPoint(loop);
   llvm::PHINode* i = builder_.CreatePHI(i64, 2, "i");
   i->addIncoming(I64(0), entry);
-  llvm::Value* is_first = builder_.CreateICmpEQ(i, I64(0));
-  // ends[i - 1] is read only for i > 0: a select of two loads would read
-  // ends[-1], which the caller need not have.
-  llvm::Value* previous = builder_.CreateSelect(is_first, I64(1), i);
-  previous = builder_.CreateSub(previous, I64(1));
-  llvm::Value* previous_end = builder_.CreateLoad(i32, builder_.CreateInBoundsGEP(i32, ends, previous));
-  llvm::Value* begin = builder_.CreateSelect(is_first, base, previous_end);
+  // Record i begins where record i - 1 ended (record 0 at `base`): carried
+  // from one iteration to the next, so the first one is not special (with
+  // a select on i == 0, LLVM peeled it: the body twice, twice the time to
+  // compile).
+  llvm::PHINode* begin = builder_.CreatePHI(i32, 2, "begin");
+  begin->addIncoming(base, entry);
   llvm::Value* end = builder_.CreateLoad(i32, builder_.CreateInBoundsGEP(i32, ends, i));
   record_ = builder_.CreateInBoundsGEP(builder_.getInt8Ty(), data, builder_.CreateZExt(begin, i64));
   record_len_ = builder_.CreateZExt(builder_.CreateSub(end, begin), i64);
@@ -186,6 +185,7 @@ bool BlockCodegen::EmitRun(const Block& block, FlowBlockWant want, const std::st
   EmitBody(block, want);
   llvm::Value* next = builder_.CreateAdd(i, I64(1));
   i->addIncoming(next, builder_.GetInsertBlock());
+  begin->addIncoming(end, builder_.GetInsertBlock());
   builder_.CreateCondBr(builder_.CreateICmpULT(next, count), loop, done);
   builder_.SetInsertPoint(done);
   builder_.CreateRet(count);
@@ -342,21 +342,27 @@ IrValue BlockCodegen::LoadStr(llvm::AllocaInst* slot) {
 }
 
 IrValue BlockCodegen::CallForStr(llvm::FunctionCallee callee, std::vector<llvm::Value*> args) {
-  llvm::AllocaInst* slot = EntryAlloca(rt_.str_type, "str");
-  args.push_back(slot);
-  builder_.CreateCall(callee, args);
-  return LoadStr(slot);
+  llvm::Value* str = builder_.CreateCall(callee, args);
+  return IrValue{builder_.CreateExtractValue(str, 0), builder_.CreateExtractValue(str, 1)};
 }
 
 IrValue BlockCodegen::Join(const std::vector<IrValue>& parts) {
-  auto* array_type = llvm::ArrayType::get(rt_.str_type, parts.size());
-  llvm::AllocaInst* array = EntryAlloca(array_type, "parts");
-  for (size_t i = 0; i < parts.size(); ++i) {
-    llvm::Value* part = builder_.CreateConstInBoundsGEP2_32(array_type, array, 0, static_cast<unsigned>(i));
-    builder_.CreateStore(parts[i].v, builder_.CreateStructGEP(rt_.str_type, part, 0));
-    builder_.CreateStore(parts[i].len, builder_.CreateStructGEP(rt_.str_type, part, 1));
+  if (parts.empty()) return StrLiteral("");
+  if (parts.size() == 1) return parts[0];
+  // One arena allocation, then a memcpy of each part, inline: LLVM writes
+  // a literal's bytes as constants and calls memcpy for the rest. (Copying
+  // short parts with no call at all, two overlapping loads and stores,
+  // saved 1.5 ns a record but cost 10 ms more to compile each program.)
+  llvm::Value* total = I64(0);
+  for (const IrValue& part : parts) total = builder_.CreateAdd(total, part.len);
+  llvm::Value* joined = builder_.CreateCall(rt_.alloc, {state_, total});
+  llvm::Value* at = I64(0);
+  for (const IrValue& part : parts) {
+    builder_.CreateMemCpy(builder_.CreateGEP(builder_.getInt8Ty(), joined, at), llvm::MaybeAlign(1), part.v,
+                          llvm::MaybeAlign(1), part.len);
+    at = builder_.CreateAdd(at, part.len);
   }
-  return CallForStr(rt_.join, {state_, array, I64(static_cast<int64_t>(parts.size()))});
+  return IrValue{joined, total};
 }
 
 void BlockCodegen::ContinueIf(llvm::Value* ok) {

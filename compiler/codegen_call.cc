@@ -58,6 +58,9 @@ IrValue BlockCodegen::EmitCall(const Expr& e) {
   }
   const size_t n = e.children.size();
   if (n == 0 || n > 3) return Unsupported(e, "a call with " + std::to_string(n) + " arguments");
+  if (IsStrPieces(e)) return EmitStrJoined(e);
+  if (e.function == BuiltinFunction::kLen && n == 1 && IsStrPieces(*e.children[0]))
+    return IrValue{EmitStrLength(*e.children[0]), nullptr};
   std::vector<IrValue> args;
   for (const ExprPtr& child : e.children) args.push_back(EmitExpr(*child));
   const IrValue& s = args[0];
@@ -67,9 +70,6 @@ IrValue BlockCodegen::EmitCall(const Expr& e) {
     case BuiltinFunction::kUpper: return CallForStr(rt_.upper, {state_, s.v, s.len});
     case BuiltinFunction::kLower: return CallForStr(rt_.lower, {state_, s.v, s.len});
     case BuiltinFunction::kTrim: return CallForStr(rt_.trim, {s.v, s.len});
-    case BuiltinFunction::kSubstr:
-      if (n < 2) break;
-      return CallForStr(rt_.substr, {s.v, s.len, args[1].v, n == 3 ? args[2].v : I64(0), I32(n == 3)});
     case BuiltinFunction::kContains:
       if (n != 2) break;
       return truth(builder_.CreateCall(rt_.contains, {s.v, s.len, args[1].v, args[1].len}));
@@ -115,26 +115,34 @@ IrValue BlockCodegen::EmitFieldCall(const Expr& e, const std::vector<IrValue>& a
 }
 
 // fmt("...", a, ...): the template is split now; each argument's text (as
-// str() writes it) is joined with the literal pieces in the arena.
+// str() writes it; a join or substr as its pieces) is joined with the
+// literal pieces in the arena, in one allocation.
 IrValue BlockCodegen::EmitFmt(const Expr& e) {
   if (e.children.empty() || e.children[0]->kind != ExprKind::kStrLit)
     return Unsupported(e, "'fmt' without a constant template");
-  std::vector<IrValue> texts;
+  std::vector<StrPieces> texts(e.children.size() - 1);
   for (size_t i = 1; i < e.children.size(); ++i) {
     const Expr& child = *e.children[i];
-    texts.push_back(ToText(EmitExpr(child), child.type));
+    if (IsStrPieces(child))
+      EmitStrPieces(child, &texts[i - 1]);
+    else
+      texts[i - 1].push_back(ToText(EmitExpr(child), child.type));
   }
   std::optional<std::vector<TemplatePiece>> pieces = SplitTemplate(e.children[0]->text, texts.size());
   if (!pieces) {
     RaiseError(e, "internal error: the format string does not fit the arguments");
     return Undefined(Type::kStr);
   }
-  std::vector<IrValue> parts;
+  StrPieces parts;
   size_t next = 0;
-  for (const TemplatePiece& piece : *pieces)
-    parts.push_back(piece.placeholder ? texts[next++] : StrLiteral(piece.text));
-  if (parts.empty()) return StrLiteral("");
-  if (parts.size() == 1) return parts[0];
+  for (const TemplatePiece& piece : *pieces) {
+    if (!piece.placeholder) {
+      parts.push_back(StrLiteral(piece.text));
+      continue;
+    }
+    const StrPieces& text = texts[next++];
+    parts.insert(parts.end(), text.begin(), text.end());
+  }
   return Join(parts);
 }
 

@@ -25,9 +25,9 @@ IrValue BlockCodegen::EmitToInt(const Expr& e) {
       break;
     }
     case Type::kStr: {
-      llvm::AllocaInst* slot = EntryAlloca(builder_.getInt64Ty(), "parsed");
-      ok = builder_.CreateICmpNE(builder_.CreateCall(rt_.parse_int, {x.v, x.len, slot}), I32(0));
-      converted = slot;
+      IrValue parsed = EmitParseInt(x);
+      converted = parsed.v;
+      ok = parsed.len;
       break;
     }
     default: return Unsupported(e, std::string("'int' of a ") + TypeName(x_expr.type));
@@ -36,8 +36,7 @@ IrValue BlockCodegen::EmitToInt(const Expr& e) {
   llvm::BasicBlock* bad = NewBlock("int.bad");
   builder_.CreateCondBr(ok, good, bad);
   builder_.SetInsertPoint(good);
-  llvm::Value* value = x_expr.type == Type::kFloat ? builder_.CreateFPToSI(x.v, builder_.getInt64Ty())
-                                                   : builder_.CreateLoad(builder_.getInt64Ty(), converted);
+  llvm::Value* value = x_expr.type == Type::kFloat ? builder_.CreateFPToSI(x.v, builder_.getInt64Ty()) : converted;
   builder_.SetInsertPoint(bad);
   if (e.children.size() == 1) {
     if (x_expr.type == Type::kFloat)
@@ -56,6 +55,48 @@ IrValue BlockCodegen::EmitToInt(const Expr& e) {
   builder_.CreateBr(done);
   builder_.SetInsertPoint(done);
   return Merge(Type::kInt, IrValue{value, nullptr}, good, fallback, bad_end);
+}
+
+// The int of a str's text as ParseInt reads it: `v` the value, `len` an i1,
+// true when the text is a number. 1 to 18 plain digits (no sign, no blank:
+// they cannot overflow) are read by a loop here; anything else, or a
+// non-digit on the way, goes to flow_jit_parse_int, which reads it all.
+IrValue BlockCodegen::EmitParseInt(IrValue text) {
+  llvm::Type* i64 = builder_.getInt64Ty();
+  llvm::BasicBlock* start = builder_.GetInsertBlock();
+  llvm::BasicBlock* loop = NewBlock("parse.digit");
+  llvm::BasicBlock* digit = NewBlock("parse.next");
+  llvm::BasicBlock* slow = NewBlock("parse.slow");
+  llvm::BasicBlock* done = NewBlock("parse.done");
+  // len - 1 < 18, unsigned: 1 <= len <= 18.
+  builder_.CreateCondBr(builder_.CreateICmpULT(builder_.CreateSub(text.len, I64(1)), I64(18)), loop, slow);
+  builder_.SetInsertPoint(loop);
+  llvm::PHINode* i = builder_.CreatePHI(i64, 2, "i");
+  llvm::PHINode* value = builder_.CreatePHI(i64, 2, "value");
+  i->addIncoming(I64(0), start);
+  value->addIncoming(I64(0), start);
+  llvm::Value* byte = builder_.CreateLoad(builder_.getInt8Ty(), builder_.CreateGEP(builder_.getInt8Ty(), text.v, i));
+  llvm::Value* d = builder_.CreateSub(byte, builder_.getInt8('0'));
+  builder_.CreateCondBr(builder_.CreateICmpULT(d, builder_.getInt8(10)), digit, slow);
+  builder_.SetInsertPoint(digit);
+  llvm::Value* next_value = builder_.CreateAdd(builder_.CreateMul(value, I64(10)), builder_.CreateZExt(d, i64));
+  llvm::Value* next_i = builder_.CreateAdd(i, I64(1));
+  i->addIncoming(next_i, digit);
+  value->addIncoming(next_value, digit);
+  builder_.CreateCondBr(builder_.CreateICmpEQ(next_i, text.len), done, loop);
+  builder_.SetInsertPoint(slow);
+  llvm::AllocaInst* slot = EntryAlloca(i64, "parsed");
+  llvm::Value* slow_ok = builder_.CreateICmpNE(builder_.CreateCall(rt_.parse_int, {text.v, text.len, slot}), I32(0));
+  llvm::Value* slow_value = builder_.CreateLoad(i64, slot);
+  builder_.CreateBr(done);
+  builder_.SetInsertPoint(done);
+  llvm::PHINode* result = builder_.CreatePHI(i64, 2, "int");
+  result->addIncoming(next_value, digit);
+  result->addIncoming(slow_value, slow);
+  llvm::PHINode* ok = builder_.CreatePHI(builder_.getInt1Ty(), 2, "int.ok");
+  ok->addIncoming(builder_.getTrue(), digit);
+  ok->addIncoming(slow_ok, slow);
+  return IrValue{result, ok};
 }
 
 // float(x[, d]): as int(), only a str can fail; an int default is widened.

@@ -101,10 +101,10 @@ IrValue BlockCodegen::EmitBinary(const Expr& e) {
   if (e.children.size() != 2) return Unsupported(e, "a binary operator without two operands");
   if (e.op == Op::kAnd || e.op == Op::kOr) return EmitLogical(e);
   const Type at = e.children[0]->type, bt = e.children[1]->type;
+  if (at == Type::kStr && bt == Type::kStr && e.op == Op::kAdd) return EmitStrJoined(e);
   IrValue a = EmitExpr(*e.children[0]);
   IrValue b = EmitExpr(*e.children[1]);
   if (IsComparison(e.op)) return EmitComparison(e.op, a, at, b, bt);
-  if (at == Type::kStr && bt == Type::kStr && e.op == Op::kAdd) return Join({a, b});
   // An int meeting a float is widened, as the interpreter does.
   if (at == Type::kFloat || bt == Type::kFloat) return EmitFloatArithmetic(e, ToDouble(a, at), ToDouble(b, bt));
   if (at == Type::kInt && bt == Type::kInt) return EmitIntArithmetic(e, a.v, b.v);

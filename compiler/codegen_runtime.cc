@@ -68,29 +68,30 @@ RuntimeFunctions::RuntimeFunctions(llvm::Module& m) {
   error_convert_str = Declare(m, "flow_jit_error_convert_str", t.v, {t.p, t.i32, t.i32, t.p, t.i64, t.i32});
   error_convert_float = Declare(m, "flow_jit_error_convert_float", t.v, {t.p, t.i32, t.i32, t.f64});
 
-  field = Declare(m, "flow_jit_field", t.v, {t.p, t.i64, t.p});
+  field = Declare(m, "flow_jit_field", str_type, {t.p, t.i64});
   nf = Declare(m, "flow_jit_nf", t.i64, {t.p});
   split = Declare(m, "flow_jit_split", t.v, {t.p, t.i64, t.p});
   nth_field = Declare(m, "flow_jit_nth_field", t.i32,
                       {t.p, t.i32, t.i32, t.p, t.i64, t.i64, t.p, t.i64, t.i32, t.p});
 
   compare = DeclarePure(m, "flow_jit_compare", t.i32, {t.p, t.i64, t.p, t.i64});
-  join = Declare(m, "flow_jit_join", t.v, {t.p, t.p, t.i64, t.p});
-  upper = Declare(m, "flow_jit_upper", t.v, {t.p, t.p, t.i64, t.p});
-  lower = Declare(m, "flow_jit_lower", t.v, {t.p, t.p, t.i64, t.p});
-  trim = Declare(m, "flow_jit_trim", t.v, {t.p, t.i64, t.p});
-  substr = Declare(m, "flow_jit_substr", t.v, {t.p, t.i64, t.i64, t.i64, t.i32, t.p});
+  // Fresh arena memory, which nothing else points to.
+  alloc = Declare(m, "flow_jit_alloc", t.p, {t.p, t.i64});
+  llvm::cast<llvm::Function>(alloc.getCallee())->addRetAttr(llvm::Attribute::NoAlias);
+  upper = Declare(m, "flow_jit_upper", str_type, {t.p, t.p, t.i64});
+  lower = Declare(m, "flow_jit_lower", str_type, {t.p, t.p, t.i64});
+  trim = Declare(m, "flow_jit_trim", str_type, {t.p, t.i64});
   contains = DeclarePure(m, "flow_jit_contains", t.i32, {t.p, t.i64, t.p, t.i64});
   starts_with = DeclarePure(m, "flow_jit_starts_with", t.i32, {t.p, t.i64, t.p, t.i64});
   ends_with = DeclarePure(m, "flow_jit_ends_with", t.i32, {t.p, t.i64, t.p, t.i64});
   find = DeclarePure(m, "flow_jit_find", t.i64, {t.p, t.i64, t.p, t.i64});
-  replace = Declare(m, "flow_jit_replace", t.v, {t.p, t.p, t.i64, t.p, t.i64, t.p, t.i64, t.p});
+  replace = Declare(m, "flow_jit_replace", str_type, {t.p, t.p, t.i64, t.p, t.i64, t.p, t.i64});
   hash = DeclarePure(m, "flow_jit_hash", t.i64, {t.p, t.i64});
 
   parse_int = Declare(m, "flow_jit_parse_int", t.i32, {t.p, t.i64, t.p});
   parse_float = Declare(m, "flow_jit_parse_float", t.i32, {t.p, t.i64, t.p});
-  int_text = Declare(m, "flow_jit_int_text", t.v, {t.p, t.i64, t.p});
-  float_text = Declare(m, "flow_jit_float_text", t.v, {t.p, t.f64, t.p});
+  int_text = Declare(m, "flow_jit_int_text", str_type, {t.p, t.i64});
+  float_text = Declare(m, "flow_jit_float_text", str_type, {t.p, t.f64});
 
   float_add = DeclareOpaqueMath(m, "flow_jit_float_add", t.f64);
   float_sub = DeclareOpaqueMath(m, "flow_jit_float_sub", t.f64);

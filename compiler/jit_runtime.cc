@@ -21,32 +21,43 @@ using flow::JitBlockState;
 
 std::string_view View(const char* p, uint64_t n) { return n == 0 ? std::string_view() : std::string_view(p, n); }
 
-void Put(FlowStr* out, std::string_view v) {
-  out->data = v.data();
-  out->len = v.size();
+FlowStr Str(std::string_view v) { return FlowStr{v.data(), v.size()}; }
+
+// *out = {p, n} in one 16-byte store. The generated code reads a FlowStr
+// that a runtime function wrote (the fields of flow_jit_split, an
+// out-parameter) and copies it to the run's values: LLVM makes that one
+// 16-byte load, which the CPU cannot forward from two 8-byte stores (a
+// stall of a dozen cycles, more than the rest of `map { $2 }`), but can
+// from one.
+void StoreStr(FlowStr* out, const char* p, uint64_t n) {
+#ifdef __SSE2__
+  static_assert(sizeof(FlowStr) == 16 && sizeof(const char*) == 8);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                   _mm_set_epi64x(static_cast<int64_t>(n), static_cast<int64_t>(reinterpret_cast<uintptr_t>(p))));
+#else
+  *out = FlowStr{p, n};
+#endif
 }
+
+void Put(FlowStr* out, std::string_view v) { StoreStr(out, v.data(), v.size()); }
 
 // A copy of `v` in the arena, valid until the next record.
-void PutCopy(JitBlockState* s, std::string_view v, FlowStr* out) {
+FlowStr Copy(JitBlockState* s, std::string_view v) {
   char* p = s->arena.Allocate(v.size());
   if (!v.empty()) std::memcpy(p, v.data(), v.size());
-  out->data = p;
-  out->len = v.size();
+  return FlowStr{p, v.size()};
 }
 
-// upper and lower map bytes one to one (ASCII letters only, as
-// text_functions.cc does): written straight into the arena, with no
-// std::string in between (a map { upper($0) } spent a third of its time in
-// malloc and copies).
-void MapAsciiCase(JitBlockState* s, const char* p, uint64_t n, char from, char to, FlowStr* out) {
+// upper and lower map bytes one to one: written straight into the arena,
+// with no std::string in between (a map { upper($0) } spent a third of its
+// time in malloc and copies).
+FlowStr MapCaseInto(JitBlockState* s, const char* p, uint64_t n, bool upper) {
   char* dst = s->arena.Allocate(n);
-  const char last = static_cast<char>(from + 25);
-  for (uint64_t i = 0; i < n; ++i) {
-    const char c = p[i];
-    dst[i] = c >= from && c <= last ? static_cast<char>(c - from + to) : c;
-  }
-  out->data = dst;
-  out->len = n;
+  if (upper)
+    flow::UpperInto(View(p, n), dst);
+  else
+    flow::LowerInto(View(p, n), dst);
+  return FlowStr{dst, n};
 }
 
 void SetError(JitBlockState* s, uint32_t line, uint32_t col, std::string_view message) {
@@ -102,13 +113,13 @@ int64_t SplitOnBlanks(const char* record, size_t len, int64_t k, FlowStr* fields
       if (wanted == 0) break;
       at = std::countr_zero(wanted);
       if (in_field)
-        fields[i++] = FlowStr{record + start, base + static_cast<size_t>(at) - start};
+        StoreStr(&fields[i++], record + start, base + static_cast<size_t>(at) - start);
       else
         start = base + static_cast<size_t>(at);
       in_field = !in_field;
     }
   }
-  if (in_field && i <= k) fields[i++] = FlowStr{record + start, len - start};
+  if (in_field && i <= k) StoreStr(&fields[i++], record + start, len - start);
   return i;
 }
 
@@ -148,22 +159,18 @@ void flow_jit_return_str(FlowJitState* s, FlowBlockResult* r, const char* p, uin
   // arena stay valid until then.
   const auto at = reinterpret_cast<uintptr_t>(p), begin = reinterpret_cast<uintptr_t>(s->record);
   if (n > 0 && at >= begin && at < begin + s->record_len) {
-    FlowStr copy;
-    PutCopy(s, View(p, n), &copy);
-    p = copy.data;
+    p = Copy(s, View(p, n)).data;
   }
   ReturnText(r, p, n);
 }
 
 void flow_jit_return_int_text(FlowJitState* s, FlowBlockResult* r, int64_t v) {
-  FlowStr text;
-  flow_jit_int_text(s, v, &text);
+  const FlowStr text = flow_jit_int_text(s, v);
   ReturnText(r, text.data, text.len);
 }
 
 void flow_jit_return_float_text(FlowJitState* s, FlowBlockResult* r, double v) {
-  FlowStr text;
-  flow_jit_float_text(s, v, &text);
+  const FlowStr text = flow_jit_float_text(s, v);
   ReturnText(r, text.data, text.len);
 }
 
@@ -209,7 +216,7 @@ void flow_jit_error_convert_float(FlowJitState* s, uint32_t line, uint32_t col, 
   SetError(s, line, col, flow::CannotConvertMessage(v, "int"));
 }
 
-void flow_jit_field(FlowJitState* s, int64_t i, FlowStr* out) { Put(out, s->fields.Field(i)); }
+FlowStr flow_jit_field(FlowJitState* s, int64_t i) { return Str(s->fields.Field(i)); }
 
 int64_t flow_jit_nf(FlowJitState* s) { return s->fields.Count(); }
 
@@ -226,14 +233,14 @@ void flow_jit_split(FlowJitState* s, int64_t k, FlowStr* fields) {
     for (; i <= k; ++i) {
       const size_t at = s->fs.size() == 1 ? record.find(s->fs[0], pos) : record.find(s->fs, pos);
       if (at == std::string_view::npos) {
-        fields[i++] = FlowStr{s->record + pos, record.size() - pos};
+        StoreStr(&fields[i++], s->record + pos, record.size() - pos);
         break;
       }
-      fields[i] = FlowStr{s->record + pos, at - pos};
+      StoreStr(&fields[i], s->record + pos, at - pos);
       pos = at + s->fs.size();
     }
   }
-  for (; i <= k; ++i) fields[i] = FlowStr{"", 0};
+  for (; i <= k; ++i) StoreStr(&fields[i], "", 0);
 }
 
 int32_t flow_jit_nth_field(FlowJitState* s, uint32_t line, uint32_t col, const char* p, uint64_t n, int64_t i,
@@ -258,30 +265,13 @@ int32_t flow_jit_compare(const char* a, uint64_t an, const char* b, uint64_t bn)
   return c < 0 ? -1 : c > 0 ? 1 : 0;
 }
 
-void flow_jit_join(FlowJitState* s, const FlowStr* parts, uint64_t count, FlowStr* out) {
-  uint64_t total = 0;
-  for (uint64_t i = 0; i < count; ++i) total += parts[i].len;
-  char* p = s->arena.Allocate(total);
-  char* at = p;
-  for (uint64_t i = 0; i < count; ++i) {
-    if (parts[i].len == 0) continue;
-    std::memcpy(at, parts[i].data, parts[i].len);
-    at += parts[i].len;
-  }
-  out->data = p;
-  out->len = total;
-}
+char* flow_jit_alloc(FlowJitState* s, uint64_t n) { return s->arena.Allocate(n); }
 
+FlowStr flow_jit_upper(FlowJitState* s, const char* p, uint64_t n) { return MapCaseInto(s, p, n, true); }
 
-void flow_jit_upper(FlowJitState* s, const char* p, uint64_t n, FlowStr* out) { MapAsciiCase(s, p, n, 'a', 'A', out); }
+FlowStr flow_jit_lower(FlowJitState* s, const char* p, uint64_t n) { return MapCaseInto(s, p, n, false); }
 
-void flow_jit_lower(FlowJitState* s, const char* p, uint64_t n, FlowStr* out) { MapAsciiCase(s, p, n, 'A', 'a', out); }
-
-void flow_jit_trim(const char* p, uint64_t n, FlowStr* out) { Put(out, flow::Trim(View(p, n))); }
-
-void flow_jit_substr(const char* p, uint64_t n, int64_t m, int64_t count, int32_t has_count, FlowStr* out) {
-  Put(out, has_count ? flow::Substr(View(p, n), m, count) : flow::Substr(View(p, n), m));
-}
+FlowStr flow_jit_trim(const char* p, uint64_t n) { return Str(flow::Trim(View(p, n))); }
 
 int32_t flow_jit_contains(const char* p, uint64_t n, const char* t, uint64_t tn) {
   return View(p, n).find(View(t, tn)) != std::string_view::npos;
@@ -299,9 +289,9 @@ int64_t flow_jit_find(const char* p, uint64_t n, const char* t, uint64_t tn) {
   return flow::Find(View(p, n), View(t, tn));
 }
 
-void flow_jit_replace(FlowJitState* s, const char* p, uint64_t n, const char* from, uint64_t from_len,
-                      const char* to, uint64_t to_len, FlowStr* out) {
-  PutCopy(s, flow::Replace(View(p, n), View(from, from_len), View(to, to_len)), out);
+FlowStr flow_jit_replace(FlowJitState* s, const char* p, uint64_t n, const char* from, uint64_t from_len,
+                         const char* to, uint64_t to_len) {
+  return Copy(s, flow::Replace(View(p, n), View(from, from_len), View(to, to_len)));
 }
 
 int64_t flow_jit_hash(const char* p, uint64_t n) { return flow::Hash(View(p, n)); }
@@ -331,15 +321,15 @@ int32_t flow_jit_parse_float(const char* p, uint64_t n, double* out) {
   return 1;
 }
 
-void flow_jit_int_text(FlowJitState* s, int64_t v, FlowStr* out) {
+FlowStr flow_jit_int_text(FlowJitState* s, int64_t v) {
   // The digits std::to_string writes, without a std::string.
   char buffer[24];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
   (void)ec;  // 24 bytes hold every int64
-  PutCopy(s, std::string_view(buffer, static_cast<size_t>(end - buffer)), out);
+  return Copy(s, std::string_view(buffer, static_cast<size_t>(end - buffer)));
 }
 
-void flow_jit_float_text(FlowJitState* s, double v, FlowStr* out) { PutCopy(s, flow::FormatFloat(v), out); }
+FlowStr flow_jit_float_text(FlowJitState* s, double v) { return Copy(s, flow::FormatFloat(v)); }
 
 double flow_jit_float_add(double a, double b) { return a + b; }
 double flow_jit_float_sub(double a, double b) { return a - b; }
@@ -407,11 +397,10 @@ std::span<const RuntimeSymbol> RuntimeSymbols() {
       FLOW_SYMBOL(flow_jit_split),
       FLOW_SYMBOL(flow_jit_nth_field),
       FLOW_SYMBOL(flow_jit_compare),
-      FLOW_SYMBOL(flow_jit_join),
+      FLOW_SYMBOL(flow_jit_alloc),
       FLOW_SYMBOL(flow_jit_upper),
       FLOW_SYMBOL(flow_jit_lower),
       FLOW_SYMBOL(flow_jit_trim),
-      FLOW_SYMBOL(flow_jit_substr),
       FLOW_SYMBOL(flow_jit_contains),
       FLOW_SYMBOL(flow_jit_starts_with),
       FLOW_SYMBOL(flow_jit_ends_with),

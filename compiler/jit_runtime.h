@@ -58,6 +58,11 @@ std::span<const RuntimeSymbol> RuntimeSymbols();
 extern "C" {
 
 // A str value: a view into the record, a literal of the module, or the arena.
+// The functions that make one return it by value, in two registers (the
+// IR declares them returning { ptr, i64 }, which LLVM returns as the C ABI
+// does): through an out-parameter, the generated code read it back with
+// one 16-byte load from two 8-byte stores, which the CPU cannot forward
+// (a stall of a dozen cycles per call in a map { upper($0) }).
 struct FlowStr {
   const char* data;
   uint64_t len;
@@ -91,7 +96,7 @@ void flow_jit_error_convert_str(FlowJitState* s, uint32_t line, uint32_t col, co
 void flow_jit_error_convert_float(FlowJitState* s, uint32_t line, uint32_t col, double v);
 
 // Fields: `i` >= 1 (the code handles $0 and negative indexes itself).
-void flow_jit_field(FlowJitState* s, int64_t i, FlowStr* out);
+FlowStr flow_jit_field(FlowJitState* s, int64_t i);
 // Fields 1..k of the record into fields[1..k] in one pass ("" past NF), for
 // a block whose highest constant field is $k: one call per record instead
 // of one per field read.
@@ -103,24 +108,25 @@ int32_t flow_jit_nth_field(FlowJitState* s, uint32_t line, uint32_t col, const c
 
 // Text.
 int32_t flow_jit_compare(const char* a, uint64_t an, const char* b, uint64_t bn);
-void flow_jit_join(FlowJitState* s, const FlowStr* parts, uint64_t count, FlowStr* out);
-void flow_jit_upper(FlowJitState* s, const char* p, uint64_t n, FlowStr* out);
-void flow_jit_lower(FlowJitState* s, const char* p, uint64_t n, FlowStr* out);
-void flow_jit_trim(const char* p, uint64_t n, FlowStr* out);
-void flow_jit_substr(const char* p, uint64_t n, int64_t m, int64_t count, int32_t has_count, FlowStr* out);
+// n bytes in the arena, valid until the run's (or record's) end. (`a + b`
+// and substr are code, codegen_str.cc: they allocate here and copy.)
+char* flow_jit_alloc(FlowJitState* s, uint64_t n);
+FlowStr flow_jit_upper(FlowJitState* s, const char* p, uint64_t n);
+FlowStr flow_jit_lower(FlowJitState* s, const char* p, uint64_t n);
+FlowStr flow_jit_trim(const char* p, uint64_t n);
 int32_t flow_jit_contains(const char* p, uint64_t n, const char* t, uint64_t tn);
 int32_t flow_jit_starts_with(const char* p, uint64_t n, const char* t, uint64_t tn);
 int32_t flow_jit_ends_with(const char* p, uint64_t n, const char* t, uint64_t tn);
 int64_t flow_jit_find(const char* p, uint64_t n, const char* t, uint64_t tn);
-void flow_jit_replace(FlowJitState* s, const char* p, uint64_t n, const char* from, uint64_t from_len,
-                      const char* to, uint64_t to_len, FlowStr* out);
+FlowStr flow_jit_replace(FlowJitState* s, const char* p, uint64_t n, const char* from, uint64_t from_len,
+                         const char* to, uint64_t to_len);
 int64_t flow_jit_hash(const char* p, uint64_t n);
 
 // Conversions: 1 and *out on success, 0 when the text is not a number.
 int32_t flow_jit_parse_int(const char* p, uint64_t n, int64_t* out);
 int32_t flow_jit_parse_float(const char* p, uint64_t n, double* out);
-void flow_jit_int_text(FlowJitState* s, int64_t v, FlowStr* out);
-void flow_jit_float_text(FlowJitState* s, double v, FlowStr* out);
+FlowStr flow_jit_int_text(FlowJitState* s, int64_t v);
+FlowStr flow_jit_float_text(FlowJitState* s, double v);
 
 // Float arithmetic, compiled as the interpreter's is (see EmitFloatArithmetic).
 double flow_jit_float_add(double a, double b);

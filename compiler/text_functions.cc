@@ -1,7 +1,13 @@
 #include "compiler/text_functions.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "compiler/value.h"
@@ -71,16 +77,85 @@ std::string_view Trim(std::string_view s) {
   return s.substr(first, last - first + 1);
 }
 
+namespace {
+
+// The bytes in [first, first + 25] of x, 8 or 4 at a time, get bit 5
+// flipped (an ASCII letter's case). Per byte, with the high bit set aside
+// so that no sum carries into the next byte: h + (0x80 - first) has its
+// high bit set when h >= first, h + (0x80 - first - 26) when h > first + 25;
+// a byte with its own high bit set (UTF-8) is never a letter.
+template <class Word>
+Word FlipCase(Word x, unsigned char first) {
+  constexpr Word kOnes = static_cast<Word>(~Word{0}) / 0xff;  // 0x0101…
+  constexpr Word kHigh = kOnes * 0x80;
+  const Word h = x & ~kHigh;
+  const Word from_first = h + kOnes * static_cast<Word>(0x80 - first);
+  const Word past_last = h + kOnes * static_cast<Word>(0x80 - first - 26);
+  const Word letters = from_first & ~past_last & ~x & kHigh;
+  return x ^ (letters >> 2);
+}
+
+template <class Word>
+void FlipCaseAt(const char* in, char* out, unsigned char first) {
+  Word w;
+  std::memcpy(&w, in, sizeof w);
+  w = FlipCase(w, first);
+  std::memcpy(out, &w, sizeof w);
+}
+
+// Words of 8 bytes (16 with SSE2), the last one overlapping the one before
+// it instead of a loop over the tail; 4 to 7 bytes as two overlapping
+// 4-byte words, and only 1 to 3 byte by byte. `in` and `out` do not
+// overlap, so a byte written twice gets the same value twice.
+void MapCase(std::string_view s, char* out, unsigned char first) {
+  const char* in = s.data();
+  const size_t n = s.size();
+  if (n >= 8) {
+    size_t i = 0;
+#ifdef __SSE2__
+    if (n >= 16) {
+      // c - first, biased by 0x80, compared signed: below -128 + 26 is in
+      // [first, first + 25].
+      const __m128i bias = _mm_set1_epi8(static_cast<char>(0x80 - first));
+      const __m128i limit = _mm_set1_epi8(static_cast<char>(-128 + 26));
+      const __m128i flip = _mm_set1_epi8(0x20);
+      auto map16 = [&](size_t at) {
+        const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + at));
+        const __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(c, bias), limit);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + at), _mm_xor_si128(c, _mm_and_si128(letter, flip)));
+      };
+      for (; i + 16 <= n; i += 16) map16(i);
+      if (i < n) map16(n - 16);
+      return;
+    }
+#endif
+    for (; i + 8 <= n; i += 8) FlipCaseAt<uint64_t>(in + i, out + i, first);
+    if (i < n) FlipCaseAt<uint64_t>(in + n - 8, out + n - 8, first);
+  } else if (n >= 4) {
+    FlipCaseAt<uint32_t>(in, out, first);
+    FlipCaseAt<uint32_t>(in + n - 4, out + n - 4, first);
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      const auto c = static_cast<unsigned char>(in[i]);
+      out[i] = static_cast<char>(static_cast<unsigned char>(c - first) < 26 ? c ^ 0x20 : c);
+    }
+  }
+}
+
+}  // namespace
+
+void UpperInto(std::string_view s, char* out) { MapCase(s, out, 'a'); }
+void LowerInto(std::string_view s, char* out) { MapCase(s, out, 'A'); }
+
 std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  std::string out(s.size(), '\0');
+  UpperInto(s, out.data());
   return out;
 }
 
 std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = AsciiLower(c);
+  std::string out(s.size(), '\0');
+  LowerInto(s, out.data());
   return out;
 }
 

@@ -31,6 +31,10 @@ std::string_view Trim(std::string_view s);
 // ASCII letters only; every other byte (UTF-8 included) is unchanged.
 std::string Upper(std::string_view s);
 std::string Lower(std::string_view s);
+// The same into out[0, s.size()), which must not overlap `s`: the JIT's
+// upper/lower write straight into its arena.
+void UpperInto(std::string_view s, char* out);
+void LowerInto(std::string_view s, char* out);
 
 // int(s): blanks (as Trim strips), an optional sign, decimal digits, blanks.
 // nullopt for anything else, "" included, and outside the 64-bit range.

@@ -76,6 +76,42 @@ TEST_SUITE("text_functions") {
     CHECK(Upper("abz AZ 09 \xc3\xa9") == "ABZ AZ 09 \xc3\xa9");
     CHECK(Lower("ABZ az 09 \xc3\x89@[") == "abz az 09 \xc3\x89@[");
     CHECK(Upper(std::string_view("a\0b", 3)) == std::string("A\0B", 3));
+    CHECK(Upper("") == "");
+    CHECK(Lower("") == "");
+  }
+
+  // Upper and Lower work 4, 8 or 16 bytes at a time, with an overlapping
+  // last word: every length from 0 to 80, every byte value at every
+  // position, the letters' neighbours ('`', '{', '@', '[') and UTF-8 bytes
+  // included, against the byte-by-byte definition.
+  TEST_CASE("upper and lower: every byte value at every position of every length") {
+    auto reference = [](std::string_view s, char first) {
+      std::string out(s);
+      for (char& c : out)
+        if (c >= first && c <= first + 25) c = static_cast<char>(c ^ 0x20);
+      return out;
+    };
+    for (size_t n = 0; n <= 80; ++n) {
+      for (int value = 0; value < 256; ++value) {
+        // A background of letters and non-letters, one byte set to `value`.
+        std::string s(n, ' ');
+        for (size_t i = 0; i < n; ++i) s[i] = "aZ{`@[z\xff\x80" "A"[i % 10];
+        for (size_t at = 0; at < n; at += (n < 20 ? 1 : 7)) {
+          std::string t = s;
+          t[at] = static_cast<char>(value);
+          if (Upper(t) != reference(t, 'a') || Lower(t) != reference(t, 'A')) {
+            FAIL_CHECK("length " << n << ", byte " << value << " at " << at);
+            return;
+          }
+        }
+      }
+    }
+    // Into a buffer: only [0, n) is written.
+    std::string out(20, '#');
+    UpperInto("abc\xc3\xa9xyz", out.data());
+    CHECK(out == "ABC\xc3\xa9XYZ############");
+    LowerInto("", out.data());
+    CHECK(out[0] == 'A');
   }
 
   TEST_CASE("parse int: blanks, sign, digits, blanks") {
