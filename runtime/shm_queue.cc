@@ -101,7 +101,7 @@ QueueStatus ShmQueue::Reserve(Section& s, int producer, uint64_t records, uint64
                 Get(h_->arena_tail) - Get(h_->arena_head) + len <= h_->capacity_bytes &&
                 Get(h_->desc_tail) - Get(h_->desc_head) < h_->descriptors;
     if (fits) break;
-    Wait(s, slot.waiting, /*on_consumers=*/false, &spin_[producer]);
+    Wait(s, slot.waiting, /*on_consumers=*/false);
   }
   const uint64_t t = Get(h_->desc_tail);
   shm::Descriptor& d = Desc(t);
@@ -209,9 +209,8 @@ QueueStatus ShmQueue::Pop(int consumer, Lease* lease, PopMode mode) {
       if (FindPublished(&t)) break;
       if (Drained(consumer)) return QueueStatus::kEnd;
       if (mode == PopMode::kNoWait) return QueueStatus::kEmpty;
-      Wait(s, slot.waiting, /*on_consumers=*/true, &spin_[h_->producers + consumer]);
+      Wait(s, slot.waiting, /*on_consumers=*/true);
     }
-    if (spin_[h_->producers + consumer] == 0) spin_[h_->producers + consumer] = kSpinNanos;
     shm::Descriptor& d = Desc(t);
     const uint32_t attempt = static_cast<uint32_t>(Get(d.attempts) + 1);
     s.Set(d.state, shm::kTaken);

@@ -28,19 +28,6 @@
 // itself, only by a change, so the supervisor must call RecoverConsumer,
 // RecoverProducer (both wake everybody) or WakeAll after a peer dies. Not
 // async-signal-safe. Instance indexes are 0-based on each side.
-//
-// Before it sleeps, a consumer with nothing to take or a producer with no
-// room yields the CPU for a while (kSpinNanos at most), watching for the
-// change it waits for: stages are cheap per record and a batch takes tens
-// of microseconds, so the other side is usually about to publish or
-// acknowledge, and a sleep costs each side a context switch and a system
-// call, and on a machine with more stages than cores, a wake-up often
-// preempts a busy stage. It yields rather than spins, so any other process
-// that wants the CPU has it; it does so only on a machine with several
-// CPUs, when the other side is not asleep itself, and for a consumer only
-// once it has taken a batch; and an instance whose waits keep outlasting
-// the spin spins less (down to kMinSpinNanos). A change the spinner sees
-// it sees through the futex word, which every change moves.
 #pragma once
 
 #include <atomic>
@@ -61,10 +48,6 @@ struct ProducerSlot;
 struct ConsumerSlot;
 class Section;
 }  // namespace shm
-
-// How long a waiter yields the CPU before it sleeps (see above).
-inline constexpr uint32_t kSpinNanos = 50 * 1000;
-inline constexpr uint32_t kMinSpinNanos = 2 * 1000;
 
 struct ShmQueueOptions {
   int producers = 1;
@@ -177,21 +160,15 @@ class ShmQueue final : public Queue {
   bool Stopped(QueueStatus* status) const;
   void Reclaim(shm::Section& s, bool* wake_producers, bool* wake_consumers);
   void Requeue(shm::Section& s, uint64_t ticket, uint64_t first);
-  // `spin`: the waiter's spin budget (nanoseconds; 0 or null: no spin).
-  void Wait(shm::Section& s, shm::Word& slot_waiting, bool on_consumers, uint32_t* spin = nullptr);
+  void Wait(shm::Section& s, shm::Word& slot_waiting, bool on_consumers);
   void ClearWaiting(shm::Section& s, shm::Word& slot_waiting);
   // Bumps the futex words of the chosen sides, unlocks `s`, then wakes the
-  // sides that have sleepers not woken yet (all of both when `force`).
+  // sides that have sleepers (all of both when `force`).
   void Signal(shm::Section& s, bool producers, bool consumers, bool force = false);
 
   char* base_;
   size_t mapped_bytes_;
   shm::Header* h_;
-  // Spinning before sleeping (see above), this process's own: whether it
-  // may run on more than one CPU, and the budget of each instance, the
-  // producers' first, then the consumers'.
-  bool may_spin_;
-  std::unique_ptr<uint32_t[]> spin_;
 };
 
 // Tests only: `hook(op, phase)` is called at the queue's named points in

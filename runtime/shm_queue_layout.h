@@ -151,26 +151,13 @@ struct Header {
 
   // Futex words, each on its own cache line so that bumping one does not
   // slow the other side down. Bumped (fetch_add) only while holding the
-  // lock, after every change that waiters wait for, sleepers or not (a
-  // waiter that spins before sleeping watches the word, see ShmQueue::Wait);
-  // a waiter reads the word under the lock before sleeping, so a change
-  // after its check always shows up as a different word and FUTEX_WAIT
-  // returns at once. A process that dies between the bump and its
-  // FUTEX_WAKE leaves sleepers behind: RecoverConsumer/RecoverProducer/
-  // WakeAll wake everybody.
-  //
-  // Beside each word, how many sleepers read its present value: those that
-  // need a FUTEX_WAKE. A sleeper counts itself in as it reads the word; a
-  // bump with a count above zero wakes and zeroes it; a sleeper that wakes
-  // to an unchanged word (a signal) counts itself out. So a second bump
-  // before the woken have run, which would wake nobody, makes no system
-  // call. Written under the lock but not through the undo log, the word
-  // first and the count after: a death can only leave a count too high,
-  // which costs one needless FUTEX_WAKE, never a lost one.
+  // lock, after the change that waiters wait for; a waiter reads the word
+  // under the lock before sleeping, so a change after its check always
+  // shows up as a different word and FUTEX_WAIT returns at once. A process
+  // that dies between the bump and its FUTEX_WAKE leaves sleepers behind:
+  // RecoverConsumer/RecoverProducer/WakeAll wake everybody.
   alignas(64) std::atomic<uint32_t> to_producers;  // space, a head taken, a lane emptied
-  Word producers_unwoken;
   alignas(64) std::atomic<uint32_t> to_consumers;  // a batch, a chunk, end of stream
-  Word consumers_unwoken;
   // Set once, under the lock (so the rule above covers them), never cleared.
   // Read without the lock only by Stats.
   alignas(64) std::atomic<uint32_t> cancelled;

@@ -1,6 +1,5 @@
 // Mapping a queue: the geometry of its segment, the memfd mapped with its
 // arena twice, and the shared state initialised before any fork.
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -28,13 +27,6 @@ struct Geometry {
   uint64_t records, bytes, producers, consumers, descriptors, lane, arena;
   uint64_t producers_off, consumers_off, descriptors_off, lanes_off, arena_off;
 };
-
-// The CPUs this process may run on (its children inherit the set).
-int UsableCpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  return CPU_COUNT(&set);
-}
 
 bool Plan(const ShmQueueOptions& options, Geometry* g, std::string* error) {
   if (options.producers < 1 || options.producers > kMaxQueueInstances ||
@@ -175,16 +167,7 @@ std::unique_ptr<ShmQueue> ShmQueue::Create(const ShmQueueOptions& options, std::
 }
 
 ShmQueue::ShmQueue(char* base, size_t mapped_bytes)
-    : base_(base),
-      mapped_bytes_(mapped_bytes),
-      h_(reinterpret_cast<shm::Header*>(base)),
-      may_spin_(UsableCpus() > 1),
-      spin_(new uint32_t[h_->producers + h_->consumers]) {
-  // A consumer spins once it has taken a batch (see Pop), not before: a
-  // stage that has yet to receive anything is rarely about to.
-  std::fill_n(spin_.get(), h_->producers, kSpinNanos);
-  std::fill_n(spin_.get() + h_->producers, h_->consumers, 0);
-}
+    : base_(base), mapped_bytes_(mapped_bytes), h_(reinterpret_cast<shm::Header*>(base)) {}
 
 ShmQueue::~ShmQueue() { munmap(base_, mapped_bytes_); }
 

@@ -1,9 +1,6 @@
 // Waiting, waking, stopping, and putting right what a dead instance left:
 // its leases, its reservations, its half-sent large record, its place among
 // the sleepers.
-#include <sched.h>
-#include <time.h>
-
 #include <algorithm>
 #include <cassert>
 #include <cstring>
@@ -21,58 +18,13 @@ using shm::Word;
 // relaxed is enough (see shm_lock.h for how they are written).
 static uint64_t Get(const Word& w) { return w.load(std::memory_order_relaxed); }
 
-namespace {
-
-uint64_t Nanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000 + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-// Yields the CPU until `word` moves off `seen` or `*budget_ns` pass, and
-// whether it moved. The budget then follows the waits: whole again after a
-// wait the spin outlasted, halved after one that outlasted it. Reads
-// without the lock: the caller looks again under it.
-bool YieldWhile(const std::atomic<uint32_t>& word, uint32_t seen, uint32_t* budget_ns) {
-  const uint64_t start = Nanos();
-  do {
-    sched_yield();
-    if (word.load(std::memory_order_relaxed) != seen) {
-      *budget_ns = kSpinNanos;
-      return true;
-    }
-  } while (Nanos() - start < *budget_ns);
-  *budget_ns = std::max(*budget_ns / 2, kMinSpinNanos);
-  return false;
-}
-
-}  // namespace
-
-// Spins first (with `spin`, see shm_queue.h), then registers as a sleeper,
-// sleeps until the side's futex word moves, and unregisters; the caller
-// then looks at the state again. The registration is in the slot so that
-// RecoverConsumer/RecoverProducer can undo it when the process dies asleep,
-// which keeps the sleeper counts exact. Called with everything committed.
-void ShmQueue::Wait(Section& s, Word& slot_waiting, bool on_consumers, uint32_t* spin) {
+// Registers as a sleeper, sleeps until the side's futex word moves, and
+// unregisters; the caller then looks at the state again. The registration
+// is in the slot so that RecoverConsumer/RecoverProducer can undo it when
+// the process dies asleep, which keeps the sleeper counts exact.
+void ShmQueue::Wait(Section& s, Word& slot_waiting, bool on_consumers) {
   Word& waiters = on_consumers ? h_->consumer_waiters : h_->producer_waiters;
   std::atomic<uint32_t>& word = on_consumers ? h_->to_consumers : h_->to_producers;
-  Word& unwoken = on_consumers ? h_->consumers_unwoken : h_->producers_unwoken;
-  // Only while the other side is awake: nobody else would move the word
-  // soon. (A consumer's producers are asleep or ended; a producer's
-  // consumers are all asleep.)
-  const bool others_awake = on_consumers
-                                ? Get(h_->producer_waiters) + Get(h_->eos_count) < h_->producers
-                                : Get(h_->consumer_waiters) < h_->consumers;
-  if (spin != nullptr && *spin != 0 && may_spin_ && others_awake) {
-    const uint32_t seen = word.load(std::memory_order_relaxed);
-    s.Unlock();
-    YieldWhile(word, seen, spin);
-    shm::CrashPoint(on_consumers ? "pop.spin" : "push.spin", "spun");
-    s.Lock();
-    // Under the lock again: a change since the spin's last look moved the
-    // word too, and the caller must see it before anyone sleeps.
-    if (word.load(std::memory_order_relaxed) != seen) return;
-  }
   const char* op = s.op();
   s.set_op(on_consumers ? "pop.wait" : "push.wait");
   s.Set(waiters, Get(waiters) + 1);
@@ -82,15 +34,10 @@ void ShmQueue::Wait(Section& s, Word& slot_waiting, bool on_consumers, uint32_t*
   // a bump in a later section, so FUTEX_WAIT below sees a different word or
   // is woken (see shm_queue_layout.h). Relaxed: the lock orders it.
   const uint32_t seen = word.load(std::memory_order_relaxed);
-  unwoken.store(Get(unwoken) + 1, std::memory_order_relaxed);
   s.Unlock();
   shm::CrashPoint(s.op(), "sleeping");
   FutexWait(&word, seen);
   s.Lock();
-  // Still counted unless a bump came (which zeroed the count).
-  if (word.load(std::memory_order_relaxed) == seen && Get(unwoken) > 0) {
-    unwoken.store(Get(unwoken) - 1, std::memory_order_relaxed);
-  }
   s.Set(waiters, Get(waiters) - 1);
   s.Set(slot_waiting, shm::kNotWaiting);
   s.Commit();
@@ -107,26 +54,16 @@ void ShmQueue::ClearWaiting(Section& s, Word& slot_waiting) {
 }
 
 void ShmQueue::Signal(Section& s, bool producers, bool consumers, bool force) {
-  // Every change moves the word of the side it concerns (spinners watch
-  // it); only a side with sleepers that read the old word needs a
-  // FUTEX_WAKE: a sleeper registers, counts itself and reads the word in
-  // one section, so with none counted now, any later one reads the word
-  // after this section's change. The bump is relaxed: it is made under the
-  // lock the sleeper read the word under, and the kernel compares the word
-  // with the sleeper's value atomically with queueing it. Waking after
-  // unlocking spares the woken a trip straight into the lock.
-  bool wake_producers = false;
-  bool wake_consumers = false;
-  if (producers) {
-    h_->to_producers.fetch_add(1, std::memory_order_relaxed);
-    wake_producers = force || Get(h_->producers_unwoken) > 0;
-    if (wake_producers) h_->producers_unwoken.store(0, std::memory_order_relaxed);
-  }
-  if (consumers) {
-    h_->to_consumers.fetch_add(1, std::memory_order_relaxed);
-    wake_consumers = force || Get(h_->consumers_unwoken) > 0;
-    if (wake_consumers) h_->consumers_unwoken.store(0, std::memory_order_relaxed);
-  }
+  // Only sides with sleepers need a bump: a sleeper registers and reads the
+  // word in one section, so with none registered now, any later one reads
+  // the word after seeing this section's change. The bump is relaxed: it is
+  // made under the lock the sleeper read the word under, and the kernel
+  // compares the word with the sleeper's value atomically with queueing it.
+  // Waking after unlocking spares the woken a trip straight into the lock.
+  const bool wake_producers = producers && (force || Get(h_->producer_waiters) > 0);
+  const bool wake_consumers = consumers && (force || Get(h_->consumer_waiters) > 0);
+  if (wake_producers) h_->to_producers.fetch_add(1, std::memory_order_relaxed);
+  if (wake_consumers) h_->to_consumers.fetch_add(1, std::memory_order_relaxed);
   s.Unlock();
   if (wake_producers) FutexWakeAll(&h_->to_producers);
   if (wake_consumers) FutexWakeAll(&h_->to_consumers);

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 
 #include "tests/runtime/shm_queue_crash.h"
 
@@ -267,62 +266,6 @@ TEST_SUITE("shm_queue") {
     });
     REQUIRE(WaitFor([&] { return q->Stats().waiting_consumers == 1; }));
     q->Close();
-    std::string why;
-    CHECK_MESSAGE(children.WaitAll(30000, &why), why);
-  }
-
-  // A waiter spins (yields) before it sleeps, watching the futex word; a
-  // change between its last look and its going to sleep must not be slept
-  // through. The test's hook makes that change at exactly that moment, in
-  // the waiter's own process. One usable CPU: the queue never spins.
-  TEST_CASE("a batch published as a consumer's spin ends wakes it") {
-    auto q = MakeQueue(1, 1, 4, 4096);
-    static ShmQueue* queue;
-    queue = q.get();
-    Children children;
-    children.Spawn([&] {
-      cpu_set_t cpus;
-      if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2) return true;
-      // A consumer spins once it has taken a batch.
-      RecordBatch b;
-      b.Add("first", 1, 0);
-      Lease lease;
-      if (q->Push(0, b) != QueueStatus::kOk || q->Pop(0, &lease, PopMode::kWait) != QueueStatus::kOk) return false;
-      q->Ack(0, &lease);
-      SetShmQueueCrashHook([](const char* op, const char* phase) {
-        if (std::strcmp(op, "pop.spin") != 0 || std::strcmp(phase, "spun") != 0) return;
-        SetShmQueueCrashHook(nullptr);
-        RecordBatch late;
-        late.Add("late", 2, 1);
-        queue->Push(0, late);
-      });
-      return q->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk && lease[0].bytes == "late";
-    });
-    std::string why;
-    CHECK_MESSAGE(children.WaitAll(30000, &why), why);
-  }
-
-  TEST_CASE("room made as a producer's spin ends wakes it") {
-    auto q = MakeQueue(1, 1, 1, 4096);
-    static ShmQueue* queue;
-    queue = q.get();
-    Children children;
-    children.Spawn([&] {
-      cpu_set_t cpus;
-      if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2) return true;
-      RecordBatch b;
-      b.Add("first", 1, 0);
-      if (q->Push(0, b) != QueueStatus::kOk) return false;
-      SetShmQueueCrashHook([](const char* op, const char* phase) {
-        if (std::strcmp(op, "push.spin") != 0 || std::strcmp(phase, "spun") != 0) return;
-        SetShmQueueCrashHook(nullptr);
-        Lease lease;
-        if (queue->Pop(0, &lease, PopMode::kNoWait) == QueueStatus::kOk) queue->Ack(0, &lease);
-      });
-      b.Clear();
-      b.Add("second", 2, 1);
-      return q->Push(0, b) == QueueStatus::kOk && q->Stats().records == 1;
-    });
     std::string why;
     CHECK_MESSAGE(children.WaitAll(30000, &why), why);
   }
