@@ -33,8 +33,7 @@ BrokerOrderGate::BrokerOrderGate(NatsLink& link, std::unique_ptr<BrokerBoard> bo
 
 BrokerOrderGate::~BrokerOrderGate() = default;
 
-QueueStatus BrokerOrderGate::Take(Queue& queue, int consumer, Lease* lease, uint64_t* position, InstanceJournal*,
-                                  size_t, const RecoveryBook*) {
+QueueStatus BrokerOrderGate::Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) {
   const QueueStatus status = queue.Pop(consumer, lease, PopMode::kWait);
   if (status != QueueStatus::kOk) return status;
   const uint64_t delivery = input_->DeliveryOf(consumer, *lease);

@@ -37,8 +37,7 @@ class BrokerOrderGate final : public OrderTurns {
                                                NatsQueue* input, std::string* error);
   ~BrokerOrderGate() override;
 
-  QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position, InstanceJournal* journal,
-                   size_t edge, const RecoveryBook* book) override;
+  QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) override;
   void WaitTurn(uint64_t position) override;
   void Done(uint64_t position) override;
   void Abandon() override;

@@ -230,12 +230,18 @@ class Lease {
   // Index of the lease's first record in its batch: past 0 when a consumer
   // that died had finished the records before it (see Queue::Progress).
   uint32_t first() const { return first_; }
+  // Its place among the batches its queue handed out (0, 1, ...), the same
+  // when it is handed out again after a consumer died: an [ordered] stage's
+  // positions (OrderGate). Only the shared-memory queue numbers them.
+  uint64_t order() const { return order_; }
+  void set_order(uint64_t order) { order_ = order; }
 
  private:
   uint64_t ticket_ = 0;
   uint32_t attempt_ = 0;
   uint32_t first_ = 0;
   uint32_t count_ = 0;
+  uint64_t order_ = 0;
   const int64_t* nrs_ = nullptr;
   const int64_t* seqs_ = nullptr;
   const uint32_t* ends_ = nullptr;

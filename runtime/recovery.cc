@@ -23,12 +23,11 @@ std::string HowItDied(const StageNode& node, const WorkerExited& event) {
 }  // namespace
 
 Recovery::Recovery(const StageGraph& graph, std::vector<ShmQueue*> queues, std::vector<size_t> first_slot,
-                   RecoveryBook* book, RunControl* control, int max_restarts)
+                   RecoveryBook* book, int max_restarts)
     : graph_(graph),
       queues_(std::move(queues)),
       first_slot_(std::move(first_slot)),
       book_(book),
-      control_(control),
       max_restarts_(max_restarts),
       restarts_(graph.nodes.size(), 0) {}
 
@@ -112,7 +111,6 @@ std::string Recovery::Recover(const WorkerExited& event) {
   if (entry != nullptr && !requeued) RecoveryBook::Release(entry);
   journal.lease.store(0, std::memory_order_relaxed);
   journal.record.store(0, std::memory_order_relaxed);
-  journal.position.store(0, std::memory_order_relaxed);
   return "";
 }
 
@@ -146,10 +144,6 @@ std::string Recovery::NoteLease(const StageNode& node, size_t slot, const Worker
     RecoveryBook::SetReason(entry, "its worker died on it " + std::to_string(deaths) +
                                        (deaths == 1 ? " time" : " times") + " (the last " +
                                        HowItDied(node, event) + ")");
-  }
-  if (node.options.ordered && node.replicas > 1 && entry->position.load(std::memory_order_relaxed) == 0) {
-    const uint64_t held = control_->gate(static_cast<size_t>(node.id)).HeldBy(&journal.position);
-    entry->position.store(held, std::memory_order_relaxed);
   }
   // Release: the entry's words before the queue's recovery makes the lease
   // takeable (the queue's lock orders them again; this is for the reader

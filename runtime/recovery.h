@@ -22,7 +22,6 @@
 
 #include "compiler/stage_graph.h"
 #include "runtime/recovery_book.h"
-#include "runtime/run_control.h"
 #include "runtime/shm_queue.h"
 #include "runtime/worker_policy.h"
 
@@ -38,7 +37,7 @@ class Recovery {
   // ack wait returns a dead worker's batches); `first_slot[n]` the pool slot of node
   // n's first instance (StatsSlots). Everything must outlive this object.
   Recovery(const StageGraph& graph, std::vector<ShmQueue*> queues, std::vector<size_t> first_slot,
-           RecoveryBook* book, RunControl* control, int max_restarts);
+           RecoveryBook* book, int max_restarts);
 
   // The worker of pool slot `event.slot` died. Puts what it held back in
   // its input queues (after writing how to redo it), drops what it was
@@ -60,7 +59,6 @@ class Recovery {
   std::vector<ShmQueue*> queues_;
   std::vector<size_t> first_slot_;
   RecoveryBook* book_;
-  RunControl* control_;
   int max_restarts_;
   std::vector<int> restarts_;  // per node
   int total_restarts_ = 0;

@@ -77,7 +77,6 @@ RedoEntry* RecoveryBook::Claim(uint64_t key) {
     auto* entry = reinterpret_cast<RedoEntry*>(entries + e * EntrySize());
     if (entry->key.load(std::memory_order_acquire) != 0) continue;
     for (auto& floor : entry->floors) floor.store(0, std::memory_order_relaxed);
-    entry->position.store(0, std::memory_order_relaxed);
     entry->poison.store(0, std::memory_order_relaxed);
     entry->deaths.store(0, std::memory_order_relaxed);
     entry->reason[0] = '\0';

@@ -15,8 +15,8 @@
 // leases to anybody, writes a RedoEntry for the lease it was processing:
 // per output, the first position not yet published; the record it was on
 // (so a record that kills every worker that touches it is found and given
-// to on_error after [retries] deaths); and, for [ordered], the position the
-// lease holds in the output order. Whichever replica takes the lease again
+// to on_error after [retries] deaths). ([ordered]: the lease keeps its
+// place in the output order by itself, see OrderGate.) Whichever replica takes the lease again
 // (its attempt is then > 1) reads the entry, runs the lease again and drops
 // the outputs that were already published. Pure stages emit the same
 // outputs for the same input, so what is dropped is exactly what was sent.
@@ -55,7 +55,6 @@ inline constexpr uint64_t kWholeLease = ~0ull;  // a sink's floor: every record 
 struct InstanceJournal {
   std::atomic<uint64_t> lease{0};     // RecoveryKey + 1 of the lease in hand; 0: none
   std::atomic<uint64_t> record{0};    // index + 1 of the input record inside the stage; 0: none
-  std::atomic<uint64_t> position{0};  // [ordered]: the lease's output position + 1
   // Sinks: the last durable point, double-buffered: a death while writing
   // one leaves the other whole. marks[count % 2] is the latest.
   struct Mark {
@@ -76,7 +75,6 @@ struct RedoEntry {
   // Per output: outputs whose position is below this were published
   // (0: none). A sink's floors[0] is kWholeLease once the lease is written.
   std::atomic<uint64_t> floors[kMaxRedoOutputs] = {};
-  std::atomic<uint64_t> position{0};  // [ordered]: + 1, 0: none drawn
   std::atomic<uint64_t> poison{0};    // index + 1 of the record its holders died on
   std::atomic<uint64_t> deaths{0};    // how many holders died on that record
   char reason[120] = {};              // how the last one died, for on_error

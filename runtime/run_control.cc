@@ -30,55 +30,17 @@ void BatchHint::Report(uint64_t n, uint64_t busy_ns, uint32_t most) {
   if (records.load(std::memory_order_relaxed) != clamped) records.store(clamped, std::memory_order_relaxed);
 }
 
-QueueStatus OrderGate::Take(Queue& queue, int consumer, Lease* lease, uint64_t* position, InstanceJournal* journal,
-                            size_t edge, const RecoveryBook* book) {
-  std::atomic<uint64_t>* held = &journal->position;
+QueueStatus OrderGate::Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) {
   int rc = pthread_mutex_lock(&take_lock);
   // A sibling that died while taking (it blocks in Pop while holding the
-  // lock) leaves next_take as it was unless it had begun a draw, which is
-  // completed here; a lease it popped is the queue's to recover.
-  if (rc == EOWNERDEAD) {
-    rc = pthread_mutex_consistent(&take_lock);
-    RollForward();
-  }
+  // lock) leaves nothing to mend here: a lease it was handed is the
+  // queue's to give back, with its place.
+  if (rc == EOWNERDEAD) rc = pthread_mutex_consistent(&take_lock);
   if (rc != 0) std::abort();
-  held->store(0, std::memory_order_relaxed);
-  QueueStatus status = queue.Pop(consumer, lease, PopMode::kWait);
-  if (status == QueueStatus::kOk) {
-    const uint64_t key = RecoveryKey(edge, lease->ticket());
-    journal->lease.store(key + 1, std::memory_order_relaxed);
-    const RedoEntry* redo = book != nullptr && queue.MayBeRedone(*lease) ? book->Find(key) : nullptr;
-    const uint64_t kept = redo != nullptr ? redo->position.load(std::memory_order_acquire) : 0;
-    if (kept != 0) {
-      *position = kept - 1;
-      held->store(kept, std::memory_order_relaxed);
-    } else {
-      *position = next_take;
-      pending_position = next_take;
-      pending_target.store(held, std::memory_order_release);
-      next_take = *position + 1;
-      held->store(*position + 1, std::memory_order_release);
-      pending_target.store(nullptr, std::memory_order_release);
-    }
-  }
+  const QueueStatus status = queue.Pop(consumer, lease, PopMode::kWait);
+  if (status == QueueStatus::kOk) *position = lease->order();
   pthread_mutex_unlock(&take_lock);
   return status;
-}
-
-void OrderGate::RollForward() {
-  std::atomic<uint64_t>* target = pending_target.load(std::memory_order_acquire);
-  if (target == nullptr) return;
-  target->store(pending_position + 1, std::memory_order_release);
-  next_take = pending_position + 1;
-  pending_target.store(nullptr, std::memory_order_release);
-}
-
-uint64_t OrderGate::HeldBy(const std::atomic<uint64_t>* held) const {
-  const uint64_t value = held->load(std::memory_order_acquire);
-  if (value != 0) return value;
-  // It died inside a draw; nobody has rolled it forward yet.
-  if (pending_target.load(std::memory_order_acquire) == held) return pending_position + 1;
-  return 0;
 }
 
 void OrderGate::WaitTurn(uint64_t position) {

@@ -21,7 +21,6 @@
 #include <string>
 
 #include "runtime/queue.h"
-#include "runtime/recovery_book.h"
 
 namespace flow {
 
@@ -33,9 +32,8 @@ namespace flow {
 class OrderTurns {
  public:
   virtual ~OrderTurns() = default;
-  // Pops the next lease of `queue` (edge `edge`) and its position.
-  virtual QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position, InstanceJournal* journal,
-                           size_t edge, const RecoveryBook* book) = 0;
+  // Pops the next lease of `queue` and its position.
+  virtual QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) = 0;
   // Blocks until `position` may publish (or the turns are abandoned).
   virtual void WaitTurn(uint64_t position) = 0;
   // `position` has published everything: the next one may go.
@@ -46,56 +44,48 @@ class OrderTurns {
 
 // Restores input order over the replicas of one `[ordered]` stage.
 //
-// Input order is the order in which leases leave the input queue, so taking
-// a lease and drawing its position happen together under `take_lock`. A
-// replica publishes the outputs of lease p only when every lease before p
-// is published (`next_publish == p`), then lets p + 1 go. Each replica
+// Input order is the order in which leases leave the input queue, and a
+// lease's position is its place in that order, which the queue itself
+// numbers (Lease::order) in the same crash-safe section that hands the
+// lease out, and keeps when it hands the lease out again after its holder
+// died. So a replica killed at any instruction cannot lose a position or
+// give its lease a new one: the lease's redo holds the dead holder's place.
+// (A position drawn by the taker after Pop, as this gate once did, was lost
+// when the taker died in between, and the lease came back behind a later
+// one: its records went out of order.)
+//
+// A replica publishes the outputs of lease p only when every lease before
+// p is published (`next_publish == p`), then lets p + 1 go. Each replica
 // holds at most one lease, so memory stays bounded by the queues; a slow
 // record stalls its siblings at their next publication, which is the price
 // of order. A lease with no output still takes its turn.
+//
+// Takes are one at a time (`take_lock`), so that a large record, whose
+// place is drawn only once all its pieces are in (the queue drops a head
+// whose producer died half way), is not overtaken by a batch behind it.
 //
 // Why take order and not the queue's ticket: tickets are handed out when a
 // producer reserves room, and with several producers a later ticket can be
 // published (and taken) before an earlier one; replicas all waiting for a
 // ticket nobody is free to take would deadlock. Positions drawn at take time
-// are always held by a live replica.
+// are always held by a live replica, or by a lease back in the queue, which
+// is taken before any newer one.
 struct OrderGate final : OrderTurns {
-  pthread_mutex_t take_lock;          // robust, process-shared
-  uint64_t next_take = 0;             // under take_lock
+  pthread_mutex_t take_lock;  // robust, process-shared
   std::atomic<uint64_t> next_publish{0};
-  std::atomic<uint32_t> turns{0};     // futex word, bumped at each publication
+  std::atomic<uint32_t> turns{0};  // futex word, bumped at each publication
   std::atomic<uint32_t> waiters{0};
   // Set when a replica stops before publishing (its outputs were all
   // cancelled): order no longer matters and nobody must wait for it.
   std::atomic<uint32_t> abandoned{0};
-  // Recovery. A replica that dies holding a position must hand it to the
-  // replica that redoes its lease, or every later position waits forever.
-  // So the position is written to the taker's journal word (`held`) as it
-  // is drawn, under take_lock, with a roll-forward record: a taker that
-  // dies between drawing and writing leaves `pending_target` set, and the
-  // next locker (or the supervisor, reading HeldBy) completes the draw.
-  std::atomic<std::atomic<uint64_t>*> pending_target{nullptr};  // under take_lock
-  uint64_t pending_position = 0;
 
-  // Pops the next lease of `queue` (edge `edge`) and its position (when
-  // kOk). Both go to `journal` (lease and position + 1) under the lock, so
-  // that the supervisor always knows the position of a lease a dead
-  // replica held. A lease handed out again after its holder died keeps the
-  // position that holder drew (its redo entry in `book` says which).
-  QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position, InstanceJournal* journal,
-                   size_t edge, const RecoveryBook* book) override;
+  QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) override;
   // Blocks until `position` may publish (or the gate is abandoned, or a
   // replica that died after publishing it let it go already).
   void WaitTurn(uint64_t position) override;
   // `position` has published everything: the next one may go.
   void Done(uint64_t position) override;
   void Abandon() override;
-  // Supervisor, after the replica whose journal word is `held` died: the
-  // position + 1 it held (0: none).
-  uint64_t HeldBy(const std::atomic<uint64_t>* held) const;
-
- private:
-  void RollForward();
 };
 
 // How many records an edge's producers put in one batch, set by its

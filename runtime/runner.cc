@@ -554,7 +554,7 @@ int Runner::Run() {
   // Null for an edge on the broker: recovery and the display leave it be.
   std::vector<ShmQueue*> queues(graph_.edges.size(), nullptr);
   for (size_t e = 0; e < queues_.size(); ++e) queues[e] = queues_[e].get();
-  Recovery recovery(graph_, queues, first_slot_, book_.get(), control_.get(), options_.max_restarts);
+  Recovery recovery(graph_, queues, first_slot_, book_.get(), options_.max_restarts);
   RecoveringPolicy policy(&recovery, [this] { control_->RequestStop(); }, options_.grace);
   std::unique_ptr<ProgressDisplay> display;
   if (options_.progress && isatty(options_.log_fd)) {

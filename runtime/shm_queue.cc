@@ -115,6 +115,7 @@ QueueStatus ShmQueue::Reserve(Section& s, int producer, uint64_t records, uint64
   s.Set(d.count, records);
   s.Set(d.first, 0);
   s.Set(d.attempts, 0);
+  s.Set(d.order, 0);
   s.Set(h_->desc_tail, t + 1);
   s.Set(h_->arena_tail, Get(h_->arena_tail) + len);
   s.Set(h_->records_used, Get(h_->records_used) + records);
@@ -219,6 +220,7 @@ QueueStatus ShmQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     s.Set(d.attempts, attempt);
     if (t >= Get(h_->take_cursor)) s.Set(h_->take_cursor, t + 1);
     if (Get(d.kind) == shm::kRecords) {
+      const uint64_t order = DrawOrder(s, d);
       s.Commit();
       // TAKEN by us: the descriptor and its arena bytes stay put until Ack.
       const auto count = static_cast<uint32_t>(Get(d.count));
@@ -228,6 +230,7 @@ QueueStatus ShmQueue::Pop(int consumer, Lease* lease, PopMode mode) {
                                 reinterpret_cast<const int64_t*>(p) + count,
                                 reinterpret_cast<const uint32_t*>(p + 16 * uint64_t{count}),
                                 p + 20 * uint64_t{count});
+      lease->set_order(order);
       s.Unlock();
       shm::CrashPoint("pop", "taken");
       return QueueStatus::kOk;
@@ -251,6 +254,15 @@ QueueStatus ShmQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     if (!aborted) return status;
     // Its producer died half way; the record is its replacement's to send.
   }
+}
+
+uint64_t ShmQueue::DrawOrder(Section& s, shm::Descriptor& d) {
+  if (Get(d.order) == 0) {
+    const uint64_t order = Get(h_->next_order);
+    s.Set(h_->next_order, order + 1);
+    s.Set(d.order, order + 1);
+  }
+  return Get(d.order) - 1;
 }
 
 void ShmQueue::Progress(int consumer, const Lease& lease, size_t finished) {

@@ -156,6 +156,9 @@ class ShmQueue final : public Queue {
   QueueStatus SendChunks(int producer, const RecordView& record, uint64_t origin, uint64_t head);
   QueueStatus ReceiveChunks(int consumer, const LargeHead& head, Lease* lease, bool* aborted);
   bool FindPublished(uint64_t* ticket) const;
+  // The place of `d` among the batches handed out (Lease::order): drawn
+  // in `s` at its first hand-out, the same at every later one.
+  uint64_t DrawOrder(shm::Section& s, shm::Descriptor& d);
   bool Drained(int consumer) const;
   bool Stopped(QueueStatus* status) const;
   void Reclaim(shm::Section& s, bool* wake_producers, bool* wake_consumers);

@@ -128,10 +128,15 @@ QueueStatus ShmQueue::ReceiveChunks(int consumer, const LargeHead& head, Lease* 
     std::memcpy(bytes.data() + got, Lane(consumer), n);
     got += n;
     s.Set(slot.lane_full, 0);
+    // Its place is drawn when the whole record is in hand: a head whose
+    // producer died half way is dropped, and a place drawn for it would be
+    // waited for by an [ordered] stage forever.
+    const uint64_t order = last ? DrawOrder(s, Desc(head.ticket)) : 0;
     s.Commit();
     Signal(s, /*producers=*/true, /*consumers=*/false);
     if (last) {
       *lease = Lease::OfRecord(head.ticket, head.attempt, std::move(bytes), head.nr, head.seq);
+      lease->set_order(order);
       return QueueStatus::kOk;
     }
     shm::CrashPoint("pop.lane", "received");

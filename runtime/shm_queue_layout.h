@@ -87,6 +87,11 @@ struct alignas(64) Descriptor {
   // no other writer can race with it. Reset under the lock at each take.
   Word done;
   Word attempts;  // times taken
+  // Its place among the batches handed out, + 1 (0: not handed out yet),
+  // drawn from Header::next_order in the section that hands it out and kept
+  // when it is handed out again: an [ordered] stage's positions (see
+  // OrderGate), so that a taker dying at any instruction cannot lose one.
+  Word order;
   // kLargeHead only:
   Word large_id;        // the producer's number for this record
   Word large_len;       // the record's length
@@ -148,6 +153,7 @@ struct Header {
   Word producer_waiters;
   Word consumer_waiters;
   Word next_tag;  // lane tags handed out so far
+  Word next_order;  // batches handed out for the first time so far
 
   // Futex words, each on its own cache line so that bumping one does not
   // slow the other side down. Bumped (fetch_add) only while holding the

@@ -122,13 +122,7 @@ QueueStatus WorkerInput::Next(Lease* lease, uint64_t* position) {
   if (merged_) return merged_->Next(lease, &current_);
   current_ = 0;
   Queue& queue = *setup_.inputs[0];
-  if (setup_.order_gate != nullptr) {
-    // Without a journal (unit tests of the loop) the gate writes to a
-    // scratch one nobody reads.
-    static thread_local InstanceJournal scratch;
-    InstanceJournal* journal = setup_.journal != nullptr ? setup_.journal : &scratch;
-    return setup_.order_gate->Take(queue, setup_.instance, lease, position, journal, current_edge(), setup_.book);
-  }
+  if (setup_.order_gate != nullptr) return setup_.order_gate->Take(queue, setup_.instance, lease, position);
   return queue.Pop(setup_.instance, lease, PopMode::kWait);
 }
 
