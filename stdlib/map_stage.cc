@@ -1,8 +1,9 @@
 // map { e }: emits the block's value as text (the block writes ints, floats
 // and bools as `str()` does), keeping the record's NR.
-#include <algorithm>
+#include <type_traits>
 
 #include "stdlib/block_call.h"
+#include "stdlib/block_stage_run.h"
 #include "stdlib/stages.h"
 
 namespace flow {
@@ -20,43 +21,20 @@ class MapStage : public Stage {
 
   bool TakesRuns() const override { return true; }
   size_t OnRun(const RecordRun& run, Emitter& out, StageStatus* status) override {
-    FlowRunValue values[kBlockRunRecords];
-    for (size_t at = 0; at < run.size();) {
-      const size_t n = std::min(run.size() - at, kBlockRunRecords);
-      const uint64_t done = CallBlockRun(block_, run, at, n, values, &result_);
-      if (done == kFlowNoRun) return ByRecord(run, at, out, status);
-      uint32_t which[kBlockRunRecords];
-      std::string_view texts[kBlockRunRecords];
-      for (size_t k = 0; k < done; ++k) {
-        which[k] = static_cast<uint32_t>(at + k);
-        texts[k] = std::string_view(values[k].text, values[k].len);
-      }
-      const size_t emitted = out.EmitEachOf(which, texts, run.nrs + at, done);
-      if (emitted < done) return at + emitted;
-      if (done < n) {
-        *status = BlockRecordError(result_);
-        return at + done;
-      }
-      at += n;
-    }
-    return run.size();
+    // Every record's output is the block's text.
+    return BlockStageOnRun(
+        block_, &result_, run, out, status,
+        [](const FlowRunValue& value, std::string_view, std::string_view* output) {
+          *output = std::string_view(value.text, value.len);
+          return std::true_type{};
+        },
+        [](const FlowBlockResult& result, std::string_view, std::string_view* output) {
+          *output = BlockText(result);
+          return true;
+        });
   }
 
  private:
-  // A block without a run entry (the interpreter's): a call per record.
-  size_t ByRecord(const RecordRun& run, size_t from, Emitter& out, StageStatus* status) {
-    for (size_t i = from; i < run.size(); ++i) {
-      const std::string_view bytes = run.bytes(i);
-      block_(bytes.data(), bytes.size(), run.nrs[i], &result_);
-      if (result_.ok == 0) [[unlikely]] {
-        *status = BlockRecordError(result_);
-        return i;
-      }
-      if (!out.EmitOf(i, BlockText(result_), run.nrs[i])) return i + 1;
-    }
-    return run.size();
-  }
-
   BlockFunction block_;
   FlowBlockResult result_{};
 };
