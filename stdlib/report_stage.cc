@@ -30,39 +30,29 @@ constexpr size_t kFlushBytes = 1 << 20;
 class ReportStage : public Stage {
  public:
   ReportStage(int fd, std::string target, std::unique_ptr<ReportFormatter> formatter)
-      : fd_(fd), target_(std::move(target)), formatter_(std::move(formatter)) {
+      : output_(fd, std::move(target)), formatter_(std::move(formatter)) {
     buffer_.reserve(kFlushBytes + 4096);
-  }
-
-  ~ReportStage() override {
-    if (fd_ != STDOUT_FILENO && fd_ >= 0) close(fd_);
   }
 
   StageStatus OnRecord(const RecordView& record, Emitter& out) override {
     (void)out;
-    if (!error_.empty()) return StageStatus::Fatal(error_);
+    if (output_.failed()) return output_.Fatal();
     formatter_->AddRecord(record.bytes, buffer_);
-    if (buffer_.size() >= kFlushBytes && !Flush()) return StageStatus::Fatal(error_);
+    if (buffer_.size() >= kFlushBytes && !Flush()) return output_.Fatal();
     return StageStatus::Ok();
   }
 
   StageStatus Finish(Emitter& out) override {
     (void)out;
-    if (!error_.empty()) return StageStatus::Fatal(error_);
+    if (output_.failed()) return output_.Fatal();
     formatter_->Finish(buffer_, [this] { return buffer_.size() < kFlushBytes || Flush(); });
-    if (!error_.empty() || !Flush()) return StageStatus::Fatal(error_);
-    if (fd_ == STDOUT_FILENO) return StageStatus::Ok();
-    if (fsync(fd_) != 0 && errno != EINVAL) return Fail(errno);
-    int fd = fd_;
-    fd_ = -1;
-    // close() can report a write error a networked file system deferred.
-    if (close(fd) != 0 && errno != EINTR) return Fail(errno);
-    return StageStatus::Ok();
+    if (output_.failed() || !Flush()) return output_.Fatal();
+    return output_.Close();
   }
 
  private:
   bool Flush() {
-    bool ok = WriteAll(buffer_.data(), buffer_.size());
+    bool ok = output_.Write(buffer_.data(), buffer_.size());
     buffer_.clear();
     // One huge row (a 64 MiB record) should not pin its memory to the end.
     if (buffer_.capacity() > 4 * kFlushBytes) {
@@ -72,23 +62,9 @@ class ReportStage : public Stage {
     return ok;
   }
 
-  bool WriteAll(const char* data, size_t size) {
-    uint64_t written = 0;
-    if (WriteFully(fd_, data, size, &written)) return true;
-    Fail(errno);
-    return false;
-  }
-
-  StageStatus Fail(int error) {
-    error_ = SinkError(fd_, target_, error);
-    return StageStatus::Fatal(error_);
-  }
-
-  int fd_;
-  std::string target_;
+  SinkOutput output_;
   std::unique_ptr<ReportFormatter> formatter_;
   std::string buffer_;  // formatted text not yet written
-  std::string error_;   // once set, every later call fails with it
 };
 
 }  // namespace

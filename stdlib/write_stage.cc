@@ -21,7 +21,6 @@
 // relies on the worker ignoring SIGPIPE. A file over RLIMIT_FSIZE fails with
 // EFBIG ("File too large") because the worker ignores SIGXFSZ too.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,50 +38,30 @@ constexpr size_t kBufferBytes = 1 << 20;
 class WriteStage : public Stage {
  public:
   WriteStage(int fd, std::string target, std::string sep)
-      : fd_(fd), target_(std::move(target)), sep_(std::move(sep)), buffer_(new char[kBufferBytes]) {}
-
-  ~WriteStage() override {
-    if (fd_ != STDOUT_FILENO && fd_ >= 0) close(fd_);
-  }
+      : output_(fd, std::move(target)), sep_(std::move(sep)), buffer_(new char[kBufferBytes]) {}
 
   StageStatus OnRecord(const RecordView& record, Emitter& out) override {
     (void)out;
-    if (!error_.empty()) return StageStatus::Fatal(error_);
-    if (!Append(record.bytes) || !Append(sep_)) return StageStatus::Fatal(error_);
+    if (output_.failed()) return output_.Fatal();
+    if (!Append(record.bytes) || !Append(sep_)) return output_.Fatal();
     return StageStatus::Ok();
   }
 
   bool Sync(uint64_t* token) override {
-    if (!error_.empty() || !Flush()) return false;
-    *token = written_;
+    if (output_.failed() || !Flush()) return false;
+    *token = output_.written();
     return true;
   }
 
   bool Resume(uint64_t token, int64_t nr) override {
     (void)nr;
-    written_ = token;
-    // Only a regular file can be cut back: a device or a FIFO the run
-    // writes in place (/dev/null) takes what comes.
-    struct stat info {};
-    if (fd_ == STDOUT_FILENO || fstat(fd_, &info) != 0 || !S_ISREG(info.st_mode)) return true;
-    if (ftruncate(fd_, static_cast<off_t>(token)) != 0 || lseek(fd_, static_cast<off_t>(token), SEEK_SET) < 0) {
-      Fail(errno);
-      return false;
-    }
-    return true;
+    return output_.Resume(token);
   }
 
   StageStatus Finish(Emitter& out) override {
     (void)out;
-    if (!error_.empty()) return StageStatus::Fatal(error_);
-    if (!Flush()) return StageStatus::Fatal(error_);
-    if (fd_ == STDOUT_FILENO) return StageStatus::Ok();
-    if (fsync(fd_) != 0 && errno != EINVAL) return Fail(errno);
-    int fd = fd_;
-    fd_ = -1;
-    // close() can report a write error a networked file system deferred.
-    if (close(fd) != 0 && errno != EINTR) return Fail(errno);
-    return StageStatus::Ok();
+    if (output_.failed() || !Flush()) return output_.Fatal();
+    return output_.Close();
   }
 
  private:
@@ -93,7 +72,7 @@ class WriteStage : public Stage {
       return true;
     }
     if (!Flush()) return false;
-    if (bytes.size() >= kBufferBytes) return WriteAll(bytes.data(), bytes.size());
+    if (bytes.size() >= kBufferBytes) return output_.Write(bytes.data(), bytes.size());
     std::memcpy(buffer_.get(), bytes.data(), bytes.size());
     used_ = bytes.size();
     return true;
@@ -101,29 +80,15 @@ class WriteStage : public Stage {
 
   bool Flush() {
     if (used_ == 0) return true;
-    bool ok = WriteAll(buffer_.get(), used_);
+    bool ok = output_.Write(buffer_.get(), used_);
     used_ = 0;
     return ok;
   }
 
-  bool WriteAll(const char* data, size_t size) {
-    if (WriteFully(fd_, data, size, &written_)) return true;
-    Fail(errno);
-    return false;
-  }
-
-  StageStatus Fail(int error) {
-    error_ = SinkError(fd_, target_, error);
-    return StageStatus::Fatal(error_);
-  }
-
-  int fd_;
-  std::string target_;
+  SinkOutput output_;  // its written() is the token of Sync
   std::string sep_;
   std::unique_ptr<char[]> buffer_;
   size_t used_ = 0;
-  uint64_t written_ = 0;  // bytes out so far, the token of Sync
-  std::string error_;  // once set, every later call fails with it
 };
 
 }  // namespace

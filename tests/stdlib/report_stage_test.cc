@@ -2,14 +2,12 @@
 // input), JSON's treatment of bytes that are not UTF-8, streaming past the
 // write buffer, and the sink's errors (a missing directory, a full
 // device, an unknown format).
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <string>
 #include <vector>
 
 #include "stdlib/report_format.h"
 #include "stdlib/stages.h"
+#include "tests/stdlib/sink_test_util.h"
 #include "tests/stdlib/stage_test_util.h"
 
 namespace flow {
@@ -36,17 +34,6 @@ std::string JsonString(std::string_view bytes) {
   std::string out;
   AppendJsonString(bytes, out);
   return out;
-}
-
-// Points stdout at `fd` while `body` runs.
-template <class Body>
-void WithStdout(int fd, Body body) {
-  std::fflush(stdout);
-  int saved = dup(STDOUT_FILENO);
-  dup2(fd, STDOUT_FILENO);
-  body();
-  dup2(saved, STDOUT_FILENO);
-  close(saved);
 }
 
 }  // namespace
@@ -181,33 +168,25 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("report \"-\" writes to stdout") {
-    TempDir dir;
-    std::string path = dir.File("stdout.txt");
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    REQUIRE(fd >= 0);
     Outcome out;
-    WithStdout(fd, [&] {
-      std::string error;
-      out = stagetest::Feed(*MakeReportStage({"-", "", "json", false}, &error), {"a\tb"});
-    });
-    close(fd);
+    std::string written = stagetest::FeedToStdout(
+        [] {
+          std::string error;
+          return MakeReportStage({"-", "", "json", false}, &error);
+        },
+        {"a\tb"}, &out);
     CHECK(out.fatal == "");
-    CHECK(stagetest::ReadFile(path) == "[\n  [\"a\", \"b\"]\n]\n");
+    CHECK(written == "[\n  [\"a\", \"b\"]\n]\n");
   }
 
   TEST_CASE("report to a full device is a fatal error, and stays one") {
-    int fd = open("/dev/full", O_WRONLY);
-    if (fd < 0) return;  // no /dev/full here
     std::string first;
     std::string again;
-    WithStdout(fd, [&] {
+    auto make = [] {
       std::string error;
-      std::unique_ptr<Stage> stage = MakeReportStage({"-", "", "markdown", false}, &error);
-      first = stagetest::Feed(*stage, {"a"}).fatal;
-      stagetest::CollectingEmitter out;
-      again = stage->OnRecord({"b", 2, 1}, out).message;
-    });
-    close(fd);
+      return MakeReportStage({"-", "", "markdown", false}, &error);
+    };
+    if (!stagetest::FailOnFullStdout(make, &first, &again)) return;  // no /dev/full here
     CHECK(first == "cannot write to stdout: No space left on device");
     CHECK(again == first);
   }

@@ -1,7 +1,6 @@
 // write: to the supervisor's temporary path and to stdout, and its errors
 // (a full device, a closed stdout, a file-size limit), the last two in a
 // forked child so the test process keeps its own signals and limits.
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -11,6 +10,7 @@
 #include <functional>
 
 #include "stdlib/stages.h"
+#include "tests/stdlib/sink_test_util.h"
 #include "tests/stdlib/stage_test_util.h"
 
 namespace flow {
@@ -47,17 +47,6 @@ std::string InChild(const std::function<std::string()>& body) {
   waitpid(pid, &status, 0);
   CHECK(WIFEXITED(status));
   return text;
-}
-
-// Points stdout at `fd` while `body` runs.
-template <class Body>
-void WithStdout(int fd, Body body) {
-  std::fflush(stdout);
-  int saved = dup(STDOUT_FILENO);
-  dup2(fd, STDOUT_FILENO);
-  body();
-  dup2(saved, STDOUT_FILENO);
-  close(saved);
 }
 
 }  // namespace
@@ -120,33 +109,25 @@ TEST_SUITE("stages") {
   }
 
   TEST_CASE("write \"-\" writes to stdout") {
-    TempDir dir;
-    std::string path = dir.File("stdout.txt");
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    REQUIRE(fd >= 0);
     Outcome out;
-    WithStdout(fd, [&] {
-      std::string error;
-      out = stagetest::Feed(*MakeWriteStage("-", "", "\n", &error), {"a", "b"});
-    });
-    close(fd);
+    std::string written = stagetest::FeedToStdout(
+        [] {
+          std::string error;
+          return MakeWriteStage("-", "", "\n", &error);
+        },
+        {"a", "b"}, &out);
     CHECK(out.fatal == "");
-    CHECK(stagetest::ReadFile(path) == "a\nb\n");
+    CHECK(written == "a\nb\n");
   }
 
   TEST_CASE("write to a full device is a fatal error, and stays one") {
-    int fd = open("/dev/full", O_WRONLY);
-    if (fd < 0) return;  // no /dev/full here
     std::string first;
     std::string again;
-    WithStdout(fd, [&] {
+    auto make = [] {
       std::string error;
-      std::unique_ptr<Stage> stage = MakeWriteStage("-", "", "\n", &error);
-      first = stagetest::Feed(*stage, {"a"}).fatal;
-      stagetest::CollectingEmitter out;
-      again = stage->OnRecord({"b", 2, 1}, out).message;
-    });
-    close(fd);
+      return MakeWriteStage("-", "", "\n", &error);
+    };
+    if (!stagetest::FailOnFullStdout(make, &first, &again)) return;  // no /dev/full here
     CHECK(first == "cannot write to stdout: No space left on device");
     CHECK(again == first);
   }
