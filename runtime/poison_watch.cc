@@ -46,34 +46,23 @@ int64_t MaxDeliveries(const StageGraph& graph, const QueueEdge& edge) {
 }
 
 PoisonWatch::PoisonWatch(NatsLink& link, const StageGraph& graph, std::string run, std::string* error)
-    : link_(link), graph_(graph), run_(std::move(run)) {
-  const std::string subject = std::string(kAdvisories) + ">";
-  if (natsConnection_SubscribeSync(&sub_, link_.connection(), subject.c_str()) != NATS_OK) {
-    sub_ = nullptr;
-    *error = "cannot watch the broker's max-delivery advisories: " + std::string(nats_GetLastError(nullptr));
+    : link_(link), graph_(graph), run_(std::move(run)), advisories_(link, std::string(kAdvisories) + ">") {
+  if (!advisories_.ok()) {
+    *error = "cannot watch the broker's max-delivery advisories: " + advisories_.error();
     return;
   }
-  natsSubscription_SetPendingLimits(sub_, -1, -1);
-  natsConnection_FlushTimeout(link_.connection(), link_.api_wait_ms());
-}
-
-PoisonWatch::~PoisonWatch() {
-  if (sub_ == nullptr) return;
-  natsSubscription_Unsubscribe(sub_);
-  natsSubscription_Destroy(sub_);
+  advisories_.Flush();
 }
 
 std::vector<std::string> PoisonWatch::Check(bool final) {
   std::vector<std::string> lines;
-  if (sub_ == nullptr) return lines;
-  if (final) natsConnection_FlushTimeout(link_.connection(), link_.api_wait_ms());
-  natsMsg* msg = nullptr;
-  while (natsSubscription_NextMsg(&msg, sub_, 0) == NATS_OK) {
-    const std::string_view json(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  if (!advisories_.ok()) return lines;
+  if (final) advisories_.Flush();
+  std::string json;
+  while (advisories_.Next(&json)) {
     const std::string stream = JsonField(json, "stream");
     const std::string sequence = JsonField(json, "stream_seq");
     const std::string deliveries = JsonField(json, "deliveries");
-    natsMsg_Destroy(msg);
     for (size_t e = 0; e < graph_.edges.size(); ++e) {
       if (stream != NatsStreamName(run_, e) || sequence.empty()) continue;
       TakeOut(e, std::strtoull(sequence.c_str(), nullptr, 10), std::atoll(deliveries.c_str()), &lines);

@@ -25,8 +25,7 @@
 #include <vector>
 
 #include "compiler/stage_graph.h"
-
-typedef struct __natsSubscription natsSubscription;
+#include "runtime/nats_subscription.h"
 
 namespace flow {
 
@@ -45,7 +44,6 @@ class PoisonWatch {
   // Subscribes before the first batch can be delivered. On failure the
   // watch sees nothing (`*error` says why); the run goes on.
   PoisonWatch(NatsLink& link, const StageGraph& graph, std::string run, std::string* error);
-  ~PoisonWatch();
   PoisonWatch(const PoisonWatch&) = delete;
   PoisonWatch& operator=(const PoisonWatch&) = delete;
 
@@ -60,7 +58,7 @@ class PoisonWatch {
   NatsLink& link_;
   const StageGraph& graph_;
   std::string run_;
-  natsSubscription* sub_ = nullptr;
+  NatsSubscription advisories_;
 };
 
 }  // namespace flow

@@ -1,9 +1,5 @@
 #include "runtime/remote_log.h"
 
-#include <nats/nats.h>
-
-#include "runtime/nats_run.h"
-
 namespace flow {
 
 std::string NatsLogSubject(std::string_view run) { return "flow." + std::string(run) + ".log"; }
@@ -19,30 +15,15 @@ std::string RemoteLogLine(std::string_view text) {
   return "[" + std::string(host) + "] " + std::string(line);
 }
 
-RemoteLogWatch::RemoteLogWatch(NatsLink& link, const std::string& run) : link_(link) {
-  if (natsConnection_SubscribeSync(&sub_, link_.connection(), NatsLogSubject(run).c_str()) != NATS_OK) {
-    sub_ = nullptr;
-    return;
-  }
-  // A chatty part must not lose lines to libnats's default limits.
-  natsSubscription_SetPendingLimits(sub_, -1, -1);
-}
-
-RemoteLogWatch::~RemoteLogWatch() {
-  if (sub_ == nullptr) return;
-  natsSubscription_Unsubscribe(sub_);
-  natsSubscription_Destroy(sub_);
-}
+// A chatty part must not lose lines to libnats's default limits: the
+// subscription has none.
+RemoteLogWatch::RemoteLogWatch(NatsLink& link, const std::string& run) : lines_(link, NatsLogSubject(run)) {}
 
 std::vector<std::string> RemoteLogWatch::Take(bool final) {
   std::vector<std::string> texts;
-  if (sub_ == nullptr) return texts;
-  if (final) natsConnection_FlushTimeout(link_.connection(), link_.api_wait_ms());
-  natsMsg* msg = nullptr;
-  while (natsSubscription_NextMsg(&msg, sub_, 0) == NATS_OK) {
-    texts.emplace_back(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
-    natsMsg_Destroy(msg);
-  }
+  if (final) lines_.Flush();
+  std::string text;
+  while (lines_.Next(&text)) texts.push_back(std::move(text));
   return texts;
 }
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-typedef struct __natsSubscription natsSubscription;
+#include "runtime/nats_subscription.h"
 
 namespace flow {
 
@@ -30,7 +30,6 @@ class RemoteLogWatch {
  public:
   // On failure the watch sees nothing; the run goes on without the lines.
   RemoteLogWatch(NatsLink& link, const std::string& run);
-  ~RemoteLogWatch();
   RemoteLogWatch(const RemoteLogWatch&) = delete;
   RemoteLogWatch& operator=(const RemoteLogWatch&) = delete;
 
@@ -39,8 +38,7 @@ class RemoteLogWatch {
   std::vector<std::string> Take(bool final = false);
 
  private:
-  NatsLink& link_;
-  natsSubscription* sub_ = nullptr;
+  NatsSubscription lines_;
 };
 
 }  // namespace flow

@@ -1,0 +1,36 @@
+#include "runtime/nats_subscription.h"
+
+#include <nats/nats.h>
+
+#include "runtime/nats_run.h"
+
+namespace flow {
+
+NatsSubscription::NatsSubscription(NatsLink& link, const std::string& subject) : link_(link) {
+  if (natsConnection_SubscribeSync(&sub_, link_.connection(), subject.c_str()) != NATS_OK) {
+    sub_ = nullptr;
+    error_ = nats_GetLastError(nullptr);
+    return;
+  }
+  natsSubscription_SetPendingLimits(sub_, -1, -1);
+}
+
+NatsSubscription::~NatsSubscription() {
+  if (sub_ == nullptr) return;
+  natsSubscription_Unsubscribe(sub_);
+  natsSubscription_Destroy(sub_);
+}
+
+void NatsSubscription::Flush() {
+  if (sub_ != nullptr) natsConnection_FlushTimeout(link_.connection(), link_.api_wait_ms());
+}
+
+bool NatsSubscription::Next(std::string* data) {
+  natsMsg* msg = nullptr;
+  if (sub_ == nullptr || natsSubscription_NextMsg(&msg, sub_, 0) != NATS_OK) return false;
+  data->assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  natsMsg_Destroy(msg);
+  return true;
+}
+
+}  // namespace flow

@@ -1,0 +1,40 @@
+// A core NATS subscription that a keeper polls (the origin's watches: the
+// broker's max-delivery advisories, the workers' log lines): synchronous,
+// without libnats's pending limits (a burst must not lose messages), read
+// without waiting, unsubscribed at the end. On failure it sees nothing.
+#pragma once
+
+#include <string>
+
+typedef struct __natsSubscription natsSubscription;
+
+namespace flow {
+
+class NatsLink;
+
+class NatsSubscription {
+ public:
+  // Subscribes to `subject` on the link's connection; on failure ok() is
+  // false and error() has libnats's reason.
+  NatsSubscription(NatsLink& link, const std::string& subject);
+  ~NatsSubscription();
+  NatsSubscription(const NatsSubscription&) = delete;
+  NatsSubscription& operator=(const NatsSubscription&) = delete;
+
+  bool ok() const { return sub_ != nullptr; }
+  const std::string& error() const { return error_; }
+
+  // A round trip to the broker (within the link's API wait): what it sent
+  // before has come after it. Nothing when not subscribed.
+  void Flush();
+  // The next message come so far into *data; false when none is waiting
+  // (or not subscribed).
+  bool Next(std::string* data);
+
+ private:
+  NatsLink& link_;
+  natsSubscription* sub_ = nullptr;
+  std::string error_;
+};
+
+}  // namespace flow
