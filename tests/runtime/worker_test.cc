@@ -97,6 +97,54 @@ struct Wiring {
   std::string errors() const { return testing::ReadWhole(error_fd); }
 };
 
+// A worker between two fresh queues: `in`, which the test fills, and `out`.
+struct OneInOneOut {
+  std::unique_ptr<ShmQueue> in = MakeQueue(1, 1);
+  std::unique_ptr<ShmQueue> out = MakeQueue(1, 1);
+  Wiring w;
+
+  OneInOneOut() {
+    w.In(in.get());
+    w.Out(out.get());
+  }
+};
+
+// A tee's worker: `in`, holding records 1 to 100, to `main_line` and
+// `branch`.
+struct TeeLines {
+  std::unique_ptr<ShmQueue> in = MakeQueue(1, 1);
+  std::unique_ptr<ShmQueue> main_line = MakeQueue(1, 1);
+  std::unique_ptr<ShmQueue> branch = MakeQueue(1, 1);
+  Wiring w;
+  PassStage tee;
+
+  TeeLines() {
+    Fill(*in, 0, Numbers(1, 100));
+    w.In(in.get());
+    w.Out(main_line.get());
+    w.Out(branch.get());
+  }
+};
+
+// Runs `stage` as a worker of its own wiring from `inputs` to `outputs` (a
+// child's instance: number `instance`, [ordered] with `order_gate`); true
+// when it returned 0.
+bool RunsWell(Stage& stage, const std::vector<Queue*>& inputs, const std::vector<Queue*>& outputs,
+              int instance = 0, OrderTurns* order_gate = nullptr) {
+  Wiring w;
+  w.setup.instance = instance;
+  w.setup.order_gate = order_gate;
+  for (Queue* q : inputs) w.In(q);
+  for (Queue* q : outputs) w.Out(q);
+  return RunWorker(stage, w.setup) == 0;
+}
+
+// Every child exited well, within 20 s.
+void CheckChildrenEnd(queue_test::Children& children) {
+  std::string why;
+  CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+}
+
 TEST_SUITE("worker") {
   TEST_CASE("a source pushes every record in order, then its end of stream") {
     auto out = MakeQueue(1, 1);
@@ -112,13 +160,8 @@ TEST_SUITE("worker") {
     CHECK(w.errors() == "");
   }
 
-  TEST_CASE("a transform maps every record of its input, keeping order and counting") {
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
+  TEST_CASE_FIXTURE(OneInOneOut, "a transform maps every record of its input, keeping order and counting") {
     Fill(*in, 0, {"a", "bc", "", "def"});
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     UpperStage upper;
     CHECK(RunWorker(upper, w.setup) == 0);
     CHECK(DrainEnded(*out) == std::vector<std::string>{"A", "BC", "", "DEF"});
@@ -128,14 +171,9 @@ TEST_SUITE("worker") {
     CHECK(w.counters.bytes_out.load() == 6);
   }
 
-  TEST_CASE("outputs that fill a batch mid-lease are pushed and the rest follows") {
+  TEST_CASE_FIXTURE(OneInOneOut, "outputs that fill a batch mid-lease are pushed and the rest follows") {
     const int n = static_cast<int>(kBatchRecords) * 3 / 4;  // doubled: one and a half batches
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
     Fill(*in, 0, Numbers(1, n), n);  // one lease
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     testing::DoubleStage twice;
     CHECK(RunWorker(twice, w.setup) == 0);
     std::vector<std::string> got = DrainEnded(*out);
@@ -147,33 +185,15 @@ TEST_SUITE("worker") {
     CHECK(all_right);
   }
 
-  TEST_CASE("a tee's two outputs both get every record") {
-    auto in = MakeQueue(1, 1);
-    auto main_line = MakeQueue(1, 1);
-    auto branch = MakeQueue(1, 1);
-    Fill(*in, 0, Numbers(1, 100));
-    Wiring w;
-    w.In(in.get());
-    w.Out(main_line.get());
-    w.Out(branch.get());
-    PassStage tee;
+  TEST_CASE_FIXTURE(TeeLines, "a tee's two outputs both get every record") {
     CHECK(RunWorker(tee, w.setup) == 0);
     CHECK(DrainEnded(*main_line) == Numbers(1, 100));
     CHECK(DrainEnded(*branch) == Numbers(1, 100));
     CHECK(w.counters.records_out.load() == 100);
   }
 
-  TEST_CASE("a tee whose branch is cancelled goes on down its main line") {
-    auto in = MakeQueue(1, 1);
-    auto main_line = MakeQueue(1, 1);
-    auto branch = MakeQueue(1, 1);
-    Fill(*in, 0, Numbers(1, 100));
+  TEST_CASE_FIXTURE(TeeLines, "a tee whose branch is cancelled goes on down its main line") {
     branch->Cancel();
-    Wiring w;
-    w.In(in.get());
-    w.Out(main_line.get());
-    w.Out(branch.get());
-    PassStage tee;
     CHECK(RunWorker(tee, w.setup) == 0);
     CHECK(DrainEnded(*main_line) == Numbers(1, 100));
   }
@@ -206,24 +226,16 @@ TEST_SUITE("worker") {
     std::string big(100000, 'b');
     queue_test::Children children;
     children.Spawn([&] {
-      Wiring w;
-      w.In(a.get());
-      w.In(b.get());
-      w.Out(out.get());
       PassStage merge;
-      return RunWorker(merge, w.setup) == 0;
+      return RunsWell(merge, {a.get(), b.get()}, {out.get()});
     });
     children.Spawn([&] {
-      Wiring w;
-      w.Out(b.get());
       VectorSource source({"b1", big, "b3"});
-      return RunWorker(source, w.setup) == 0;
+      return RunsWell(source, {}, {b.get()});
     });
     children.Spawn([&] {
-      Wiring w;
-      w.Out(a.get());
       VectorSource source(Numbers(1, 200));
-      return RunWorker(source, w.setup) == 0;
+      return RunsWell(source, {}, {a.get()});
     });
     std::vector<std::string> got = DrainWaiting(*out);
     std::vector<std::string> want = Numbers(1, 200);
@@ -231,8 +243,7 @@ TEST_SUITE("worker") {
     std::sort(got.begin(), got.end());
     std::sort(want.begin(), want.end());
     CHECK(got == want);
-    std::string why;
-    CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+    CheckChildrenEnd(children);
   }
 
   TEST_CASE("a satisfied merge cancels every input and stops its takers") {
@@ -242,10 +253,8 @@ TEST_SUITE("worker") {
     queue_test::Children children;
     for (auto* q : {a.get(), b.get()}) {
       children.Spawn([&, q] {
-        Wiring w;
-        w.Out(q);
         testing::CountingSource counting;
-        return RunWorker(counting, w.setup) == 0;
+        return RunsWell(counting, {}, {q});
       });
     }
     Wiring w;
@@ -255,17 +264,11 @@ TEST_SUITE("worker") {
     testing::HeadStage head(10);
     CHECK(RunWorker(head, w.setup) == 0);
     CHECK(DrainEnded(*out).size() == 10);
-    std::string why;
-    CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+    CheckChildrenEnd(children);
   }
 
-  TEST_CASE("a satisfied stage cancels its input, then finishes its stream") {
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
+  TEST_CASE_FIXTURE(OneInOneOut, "a satisfied stage cancels its input, then finishes its stream") {
     Fill(*in, 0, Numbers(1, 50));
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     testing::HeadStage head(3);
     CHECK(RunWorker(head, w.setup) == 0);
     CHECK(DrainEnded(*out) == Numbers(1, 3));
@@ -274,12 +277,7 @@ TEST_SUITE("worker") {
     CHECK(in->Push(0, batch) == QueueStatus::kCancelled);
   }
 
-  TEST_CASE("head(0) cancels its input before taking anything") {
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
+  TEST_CASE_FIXTURE(OneInOneOut, "head(0) cancels its input before taking anything") {
     testing::HeadStage head(0);
     CHECK(RunWorker(head, w.setup) == 0);
     CHECK(DrainEnded(*out).empty());
@@ -288,14 +286,9 @@ TEST_SUITE("worker") {
     CHECK(in->Push(0, batch) == QueueStatus::kCancelled);
   }
 
-  TEST_CASE("a worker whose every output is cancelled cancels its input") {
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
+  TEST_CASE_FIXTURE(OneInOneOut, "a worker whose every output is cancelled cancels its input") {
     Fill(*in, 0, Numbers(1, 10));
     out->Cancel();
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     UpperStage upper;
     CHECK(RunWorker(upper, w.setup) == 0);
     RecordBatch batch;
@@ -307,18 +300,15 @@ TEST_SUITE("worker") {
     auto out = MakeQueue(1, 1, 64, 4096);
     queue_test::Children children;
     children.Spawn([&] {
-      Wiring w;
-      w.Out(out.get());
       testing::CountingSource counting;
-      return RunWorker(counting, w.setup) == 0;
+      return RunsWell(counting, {}, {out.get()});
     });
     Lease lease;
     REQUIRE(out->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
     CHECK(lease[0].bytes == "1");
     out->Ack(0, &lease);
     out->Cancel();
-    std::string why;
-    CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+    CheckChildrenEnd(children);
   }
 
   TEST_CASE("a source stops when the run asks, and still ends its stream") {
@@ -332,13 +322,8 @@ TEST_SUITE("worker") {
     CHECK(DrainEnded(*out).empty());
   }
 
-  TEST_CASE("on_error = fail: one line naming stage, place, record and error; exit 1") {
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
+  TEST_CASE_FIXTURE(OneInOneOut, "on_error = fail: one line naming stage, place, record and error; exit 1") {
     Fill(*in, 0, {"a", "b\tx\x01", "c"});
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     UpperStage upper;
     upper.fail_on = "b\tx\x01";
     CHECK(RunWorker(upper, w.setup) == 1);
@@ -347,27 +332,17 @@ TEST_SUITE("worker") {
           "the record: \"b\\tx\\x01\"\n");
   }
 
-  TEST_CASE("on_error = fail shows at most 200 bytes of the record") {
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
+  TEST_CASE_FIXTURE(OneInOneOut, "on_error = fail shows at most 200 bytes of the record") {
     std::string big(300, 'z');
     Fill(*in, 0, {big});
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     UpperStage upper;
     upper.fail_on = big;
     CHECK(RunWorker(upper, w.setup) == 1);
     CHECK(w.errors().find("the record: \"" + std::string(200, 'z') + "...\"\n") != std::string::npos);
   }
 
-  TEST_CASE("on_error = skip counts the record and goes on") {
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
+  TEST_CASE_FIXTURE(OneInOneOut, "on_error = skip counts the record and goes on") {
     Fill(*in, 0, {"a", "bad", "c", "bad"});
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     w.setup.on_error = OnError::kSkip;
     UpperStage upper;
     upper.fail_on = "bad";
@@ -377,14 +352,9 @@ TEST_SUITE("worker") {
     CHECK(w.errors() == "");
   }
 
-  TEST_CASE("on_error = dead_letter appends 'reason<TAB>record' lines, escaped") {
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
+  TEST_CASE_FIXTURE(OneInOneOut, "on_error = dead_letter appends 'reason<TAB>record' lines, escaped") {
     Fill(*in, 0, {"a", "b\nad", "c"});
     int dead = testing::MemoryFile();
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     w.setup.on_error = OnError::kDeadLetter;
     w.setup.dead_letter_fd = dead;
     UpperStage upper;
@@ -396,15 +366,10 @@ TEST_SUITE("worker") {
     close(dead);
   }
 
-  TEST_CASE("a stage that takes runs gets them, and a failed record alone, with on_error") {
+  TEST_CASE_FIXTURE(OneInOneOut, "a stage that takes runs gets them, and a failed record alone, with on_error") {
     std::vector<std::string> records = Numbers(1, 1000);
     records[500] = "bad";
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
     Fill(*in, 0, records, 300);
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     w.setup.on_error = OnError::kSkip;
     w.setup.retries = 1;
     testing::RunUpperStage upper;
@@ -420,15 +385,10 @@ TEST_SUITE("worker") {
     CHECK(w.counters.bytes_in.load() == 2893);  // "501" became "bad": as long
   }
 
-  TEST_CASE("a record that fails in a run and then passes on a retry keeps its place") {
+  TEST_CASE_FIXTURE(OneInOneOut, "a record that fails in a run and then passes on a retry keeps its place") {
     std::vector<std::string> records = Numbers(1, 200);
     records[70] = "flaky";
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
     Fill(*in, 0, records, 200);
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     w.setup.retries = 2;
     testing::RunUpperStage upper;
     upper.fail_on = "flaky";
@@ -440,13 +400,8 @@ TEST_SUITE("worker") {
     CHECK(w.errors() == "");
   }
 
-  TEST_CASE("a stage with a timeout gets its records one by one, never in runs") {
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
+  TEST_CASE_FIXTURE(OneInOneOut, "a stage with a timeout gets its records one by one, never in runs") {
     Fill(*in, 0, {"a", "b"});
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     w.setup.timeout_ns = 10'000'000'000;
     testing::RunUpperStage upper;
     CHECK(RunWorker(upper, w.setup) == 0);
@@ -455,13 +410,8 @@ TEST_SUITE("worker") {
     CHECK(upper.alone == 2);
   }
 
-  TEST_CASE("a fatal error stops the worker with its message") {
-    auto in = MakeQueue(1, 1);
-    auto out = MakeQueue(1, 1);
+  TEST_CASE_FIXTURE(OneInOneOut, "a fatal error stops the worker with its message") {
     Fill(*in, 0, {"a", "stop", "c"});
-    Wiring w;
-    w.In(in.get());
-    w.Out(out.get());
     UpperStage upper;
     upper.fatal_on = "stop";
     CHECK(RunWorker(upper, w.setup) == 1);
@@ -475,25 +425,19 @@ TEST_SUITE("worker") {
     big[12345] = '\0';
     queue_test::Children children;
     children.Spawn([&] {
-      Wiring w;
-      w.In(in.get());
-      w.Out(out.get());
       PassStage pass;
-      return RunWorker(pass, w.setup) == 0;
+      return RunsWell(pass, {in.get()}, {out.get()});
     });
     children.Spawn([&] {
-      Wiring w;
-      w.Out(in.get());
       VectorSource source({"x", big, "y"});
-      return RunWorker(source, w.setup) == 0;
+      return RunsWell(source, {}, {in.get()});
     });
     std::vector<std::string> got = DrainWaiting(*out);
     REQUIRE(got.size() == 3);
     CHECK(got[0] == "x");
     CHECK(got[1] == big);
     CHECK(got[2] == "y");
-    std::string why;
-    CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+    CheckChildrenEnd(children);
   }
 
   TEST_CASE("replicas share one input: every record comes out exactly once") {
@@ -504,27 +448,20 @@ TEST_SUITE("worker") {
       queue_test::Children children;
       for (int r = 0; r < replicas; ++r) {
         children.Spawn([&, r] {
-          Wiring w;
-          w.setup.instance = r;
-          w.In(in.get());
-          w.Out(out.get());
           UpperStage upper;
-          return RunWorker(upper, w.setup) == 0;
+          return RunsWell(upper, {in.get()}, {out.get()}, r);
         });
       }
       children.Spawn([&] {
-        Wiring w;
-        w.Out(in.get());
         VectorSource source(Numbers(1, 3000));
-        return RunWorker(source, w.setup) == 0;
+        return RunsWell(source, {}, {in.get()});
       });
       std::vector<std::string> got = DrainWaiting(*out);
       std::sort(got.begin(), got.end());
       std::vector<std::string> want = Numbers(1, 3000);
       std::sort(want.begin(), want.end());
       CHECK(got == want);
-      std::string why;
-      CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+      CheckChildrenEnd(children);
     }
   }
 
@@ -540,25 +477,17 @@ TEST_SUITE("worker") {
       queue_test::Children children;
       for (int r = 0; r < replicas; ++r) {
         children.Spawn([&, r] {
-          Wiring w;
-          w.setup.instance = r;
-          w.In(in.get());
-          w.Out(out.get());
-          w.setup.order_gate = &control->gate(0);
           UpperStage upper;
           upper.delay_ns = [](const RecordView& rec) { return static_cast<long>(rec.nr * 7919 % 13) * 20000; };
-          return RunWorker(upper, w.setup) == 0;
+          return RunsWell(upper, {in.get()}, {out.get()}, r, &control->gate(0));
         });
       }
       children.Spawn([&] {
-        Wiring w;
-        w.Out(in.get());
         VectorSource source(Numbers(1, 400));
-        return RunWorker(source, w.setup) == 0;
+        return RunsWell(source, {}, {in.get()});
       });
       CHECK(DrainWaiting(*out) == Numbers(1, 400));
-      std::string why;
-      CHECK_MESSAGE(children.WaitAll(20000, &why), why);
+      CheckChildrenEnd(children);
     }
   }
 
