@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <cstdio>
@@ -261,7 +262,14 @@ int RunCompiled(const CompiledProgram& program, bool no_jit, int64_t sort_memory
   std::vector<BlockFunction> blocks;
   for (const StageNode& node : program.graph.nodes) {
     BlockFunction block;
-    if (node.block) {
+    // A worker's part compiles only the blocks of the stages it runs: the
+    // JIT's milliseconds are on the run's critical path.
+    bool runs_here = true;
+    if (run.part) {
+      const std::vector<std::string>& placed = run.part->placement.where[static_cast<size_t>(node.id)];
+      runs_here = std::find(placed.begin(), placed.end(), run.part->worker) != placed.end();
+    }
+    if (node.block && runs_here) {
       auto fs = node.args.find("fs");
       std::string separator = fs != node.args.end() && fs->second.type() == Type::kStr ? fs->second.as_str() : "";
       block = no_jit ? interpreted.Make(*node.block, separator, StageBlockWant(node), *program.file)

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "runtime/trace.h"
 
 namespace {
 
@@ -74,6 +75,7 @@ void RaiseOpenFileLimit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  flow::TraceEvent(argc > 1 ? std::string("main ") + argv[1] : "main");
   CLI::App app{"flowrun: run a .flow dataflow program on every core.\n"
                "  flowrun FILE.flow            same as `flowrun run FILE.flow`\n"
                "  flowrun -e 'PROGRAM'         a program on the command line, then run",

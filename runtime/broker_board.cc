@@ -62,18 +62,27 @@ bool BrokerBoard::Delete(const std::string& key, std::string* error) {
   return s == NATS_OK;
 }
 
-std::vector<std::string> BrokerBoard::Keys(const std::string& prefix) {
-  std::vector<std::string> keys;
-  kvKeysList list = {};
+std::vector<BoardEntry> BrokerBoard::Entries() {
+  std::vector<BoardEntry> entries;
+  // One watch that delivers every value there is and then a null entry:
+  // one consumer made and dropped, where listing the keys and getting
+  // each would cost a request per key (on the critical path of a run's
+  // start, LiveWorkers).
   kvWatchOptions options;
   kvWatchOptions_Init(&options);
-  options.Timeout = link_.api_wait_ms();
-  if (kvStore_Keys(&list, kv_, &options) != NATS_OK) return keys;  // NATS_NOT_FOUND: no key at all
-  for (int i = 0; i < list.Count; ++i) {
-    if (std::string(list.Keys[i]).compare(0, prefix.size(), prefix) == 0) keys.emplace_back(list.Keys[i]);
+  options.IgnoreDeletes = true;
+  kvWatcher* watcher = nullptr;
+  if (kvStore_WatchAll(&watcher, kv_, &options) != NATS_OK) return entries;
+  for (;;) {
+    kvEntry* entry = nullptr;
+    if (kvWatcher_Next(&entry, watcher, link_.api_wait_ms()) != NATS_OK || entry == nullptr) break;
+    const char* data = static_cast<const char*>(kvEntry_Value(entry));
+    entries.push_back({kvEntry_Key(entry), std::string(data != nullptr ? data : "", static_cast<size_t>(kvEntry_ValueLen(entry))),
+                       kvEntry_Created(entry)});
+    kvEntry_Destroy(entry);
   }
-  kvKeysList_Destroy(&list);
-  return keys;
+  kvWatcher_Destroy(watcher);
+  return entries;
 }
 
 bool BrokerBoard::Watch(const std::string& pattern, std::string* error) {
@@ -101,13 +110,12 @@ bool BrokerBoard::Next(int64_t timeout_ms, std::string* key, std::string* value)
 std::vector<WorkerOffer> LiveWorkers(BrokerBoard& workers) {
   std::vector<WorkerOffer> live;
   const int64_t now = WallClockNanos();
-  for (const std::string& key : workers.Keys("w.")) {
-    std::string value;
-    int64_t created = 0;
-    if (!workers.Get(key, &value, &created) || created + kWorkerStaleNs < now) continue;
+  const std::vector<BoardEntry> entries = workers.Entries();
+  for (const BoardEntry& e : entries) {
+    if (e.key.rfind("w.", 0) != 0 || e.created_ns + kWorkerStaleNs < now) continue;
     WorkerOffer offer;
-    offer.id = key.substr(2);
-    std::istringstream fields(value);
+    offer.id = e.key.substr(2);
+    std::istringstream fields(e.value);
     std::string field;
     while (fields >> field) {
       if (field.rfind("slots=", 0) == 0) offer.slots = std::atoi(field.c_str() + 6);
@@ -119,12 +127,11 @@ std::vector<WorkerOffer> LiveWorkers(BrokerBoard& workers) {
   // for each worker it placed instances on, with their number, and the
   // key goes when the part ends. Best effort: two runs that place at the
   // same moment may both count the same slots.
-  for (const std::string& key : workers.Keys("job.")) {
-    const size_t dot = key.find('.', 4);
-    std::string value;
-    if (dot == std::string::npos || !workers.Get(key, &value)) continue;
+  for (const BoardEntry& e : entries) {
+    const size_t dot = e.key.find('.', 4);
+    if (e.key.rfind("job.", 0) != 0 || dot == std::string::npos) continue;
     for (WorkerOffer& offer : live) {
-      if (offer.id == key.substr(4, dot - 4)) offer.slots = std::max(0, offer.slots - std::atoi(value.c_str()));
+      if (offer.id == e.key.substr(4, dot - 4)) offer.slots = std::max(0, offer.slots - std::atoi(e.value.c_str()));
     }
   }
   return live;

@@ -41,6 +41,12 @@ inline constexpr int64_t kPartStaleNs = 1'500'000'000;
 // A worker asked to join that has not said "up" by then is lost too.
 inline constexpr int64_t kPartJoinNs = 10'000'000'000;
 
+struct BoardEntry {
+  std::string key;
+  std::string value;
+  int64_t created_ns = 0;  // when it was put, on the broker's clock
+};
+
 class BrokerBoard {
  public:
   // The bucket `name`, made when `create` and missing (file storage, one
@@ -55,8 +61,8 @@ class BrokerBoard {
   // False (no error) when the key has no value.
   bool Get(const std::string& key, std::string* value, int64_t* created_ns = nullptr);
   bool Delete(const std::string& key, std::string* error);
-  // The keys that start with `prefix`.
-  std::vector<std::string> Keys(const std::string& prefix);
+  // Every key's value, as it is now.
+  std::vector<BoardEntry> Entries();
 
   // Watches the keys matching `pattern` ("job.w1.*"). Next waits up to
   // `timeout_ms` for a key put; false when there was none in that time.

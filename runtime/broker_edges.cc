@@ -16,6 +16,7 @@
 #include "runtime/process.h"
 #include "runtime/remote_log.h"
 #include "runtime/run_stats.h"
+#include "runtime/trace.h"
 
 namespace flow {
 namespace {
@@ -80,7 +81,7 @@ class PartWatch {
       bool all_over = true;
       for (const Part& p : parts_) all_over = all_over && p.over;
       if (all_over || Now() > deadline) break;
-      poll(nullptr, 0, 10);
+      poll(nullptr, 0, 2);  // the run's end waits for this: a Get is cheap
     }
     for (const Part& p : parts_) {
       std::string text;
@@ -199,19 +200,24 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   options.broker = broker;
   options.name = "flowrun keeper " + run;
   std::string error;
+  TraceEvent("keeper start");
   std::unique_ptr<NatsLink> link = NatsLink::Connect(options, &error);
   if (!link) {
     Report(report_fd, error);
     return 1;
   }
+  TraceEvent("keeper connected");
   // Runs whose origin crashed: nobody else removes them.
   if (SweepStaleNatsRuns(*link, &error) < 0) {
     Report(report_fd, error);
     return 1;
   }
+  TraceEvent("keeper swept");
   bool ok = CreateNatsRun(*link, run, kBrokerRunExpiryNs, &error);
+  TraceEvent("keeper run created");
   for (size_t e = 0; ok && e < graph.edges.size(); ++e)
     ok = AddNatsEdge(*link, run, e, EdgeOptions(graph, graph.edges[e]), &error);
+  TraceEvent("keeper edges added");
   std::unique_ptr<BrokerBoard> run_board;
   if (ok) run_board = BrokerBoard::Open(*link, NatsBucketName(run), false, 0, &error);
   ok = ok && run_board != nullptr;
@@ -225,6 +231,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     ok = error.empty();
   }
   RemoteLogWatch logs(*link, run);
+  TraceEvent("keeper watching");
   Placement placement;
   std::vector<WorkerOffer> asked;
   if (ok && !description.empty()) ok = OfferRun(*link, *run_board, graph, run, description, &placement, &asked, &error);
@@ -242,6 +249,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
         Report(report_fd, "place " + std::to_string(n) + " " + std::to_string(i) + " " + placement.where[n][i]);
     }
   }
+  TraceEvent("keeper offered");
   Report(report_fd, kReportOk);
   PartWatch parts(run_board.get(), asked, report_fd);
   const int tick_ms = static_cast<int>(parts.empty() ? kPoisonCheckMs : kPartBeatMs);
@@ -260,10 +268,12 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
       touched = MonotonicNanos();
     }
   }
+  TraceEvent("keeper finishing");
   // The last deliveries' advisories come as the edges end, maybe just
   // before the supervisor closed the pipe.
   for (const std::string& line : poison->Check(true)) Report(report_fd, line);
   parts.Conclude();
+  TraceEvent("keeper parts concluded");
   // The parts have said done: whatever they logged was published before.
   for (const std::string& text : logs.Take(true)) Report(report_fd, "log " + text);
   WithdrawRun(*link, asked, run);
@@ -272,6 +282,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     Report(report_fd, error);
     return 1;
   }
+  TraceEvent("keeper removed");
   Report(report_fd, kReportRemoved);
   return 0;
 }
@@ -429,6 +440,7 @@ std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const
   std::unique_ptr<BrokerEdges> edges(new BrokerEdges());
   edges->link_ = NatsLink::Connect(options, error);
   if (!edges->link_) return nullptr;
+  TraceEvent("edges connected");
   edges->queues_.resize(graph.edges.size());
   const StageNode& here = graph.nodes[node];
   std::vector<int> mine = here.inputs;
@@ -454,7 +466,13 @@ std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const
   return edges;
 }
 
-BrokerEdges::~BrokerEdges() { queues_.clear(); }
+BrokerEdges::~BrokerEdges() {
+  TraceEvent("edges closing");
+  queues_.clear();
+  TraceEvent("edges queues closed");
+  link_.reset();
+  TraceEvent("edges link closed");
+}
 
 Queue* BrokerEdges::edge(size_t edge) const { return nats_edge(edge); }
 

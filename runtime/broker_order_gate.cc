@@ -10,10 +10,10 @@
 namespace flow {
 namespace {
 
-// What "o<node>.turn" holds once a replica gave up on order.
+// What a turn's message says once a replica gave up on order.
 constexpr const char* kAbandoned = "abandoned";
-// How long one wait for the turn's key lasts before it looks again at
-// whether the input queue was stopped.
+// How long one wait for a turn's message lasts before the bucket is read
+// instead (a message lost) and the input queue looked at (stopped?).
 constexpr int64_t kTurnWaitMs = 100;
 
 }  // namespace
@@ -22,16 +22,30 @@ std::unique_ptr<BrokerOrderGate> BrokerOrderGate::Open(NatsLink& link, const std
                                                        NatsQueue* input, std::string* error) {
   std::unique_ptr<BrokerBoard> board = BrokerBoard::Open(link, NatsBucketName(run), false, 0, error);
   if (!board) return nullptr;
-  const std::string key = "o" + std::to_string(node) + ".turn";
-  if (!board->Watch(key, error)) return nullptr;
-  return std::unique_ptr<BrokerOrderGate>(new BrokerOrderGate(link, std::move(board), key, input));
+  const std::string prefix = "o" + std::to_string(node) + ".";
+  std::unique_ptr<BrokerOrderGate> gate(
+      new BrokerOrderGate(link, std::move(board), prefix, "flow." + run + "." + prefix + "turn", input));
+  natsStatus s = natsConnection_SubscribeSync(&gate->turns_, link.connection(), gate->subject_.c_str());
+  if (s == NATS_OK) natsSubscription_SetPendingLimits(gate->turns_, -1, -1);
+  // Heard from now on: a turn passed before is in the bucket.
+  if (s == NATS_OK) s = natsConnection_FlushTimeout(link.connection(), link.api_wait_ms());
+  if (s != NATS_OK) {
+    *error = link.Describe("cannot hear the turns of an [ordered] stage", s);
+    return nullptr;
+  }
+  return gate;
 }
 
-BrokerOrderGate::BrokerOrderGate(NatsLink& link, std::unique_ptr<BrokerBoard> board, std::string key,
-                                 NatsQueue* input)
-    : link_(link), board_(std::move(board)), key_(std::move(key)), input_(input) {}
+BrokerOrderGate::BrokerOrderGate(NatsLink& link, std::unique_ptr<BrokerBoard> board, std::string prefix,
+                                 std::string subject, NatsQueue* input)
+    : link_(link), board_(std::move(board)), prefix_(std::move(prefix)), subject_(std::move(subject)), input_(input) {}
 
-BrokerOrderGate::~BrokerOrderGate() = default;
+BrokerOrderGate::~BrokerOrderGate() {
+  if (turns_ != nullptr) {
+    natsSubscription_Unsubscribe(turns_);
+    natsSubscription_Destroy(turns_);
+  }
+}
 
 QueueStatus BrokerOrderGate::Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) {
   const QueueStatus status = queue.Pop(consumer, lease, PopMode::kWait);
@@ -41,20 +55,26 @@ QueueStatus BrokerOrderGate::Take(Queue& queue, int consumer, Lease* lease, uint
   return status;
 }
 
-void BrokerOrderGate::Note(const std::string& value) {
+void BrokerOrderGate::Note(const std::string& said) {
   const uint64_t turn =
-      value == kAbandoned ? std::numeric_limits<uint64_t>::max() : std::strtoull(value.c_str(), nullptr, 10);
+      said == kAbandoned ? std::numeric_limits<uint64_t>::max() : std::strtoull(said.c_str(), nullptr, 10);
   if (turn > turn_) turn_ = turn;
 }
 
 void BrokerOrderGate::WaitTurn(uint64_t position) {
-  std::string key, value;
   int64_t away_ms = 0;
+  std::string value;
   while (turn_ < position) {
-    if (board_->Next(kTurnWaitMs, &key, &value)) {
-      Note(value);
+    natsMsg* msg = nullptr;
+    if (natsSubscription_NextMsg(&msg, turns_, kTurnWaitMs) == NATS_OK) {
+      Note(std::string(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+      natsMsg_Destroy(msg);
       continue;
     }
+    // No message for a while: one lost, or passed before we listened.
+    if (board_->Get(prefix_ + "done." + std::to_string(position - 1), &value)) Note(std::to_string(position));
+    if (board_->Get(prefix_ + kAbandoned, &value)) Note(kAbandoned);
+    if (turn_ >= position) return;
     // A stopped input (cancel, close): its outputs are cancelled too, and
     // nobody is left to wait for. A broker away for longer than the link
     // waits for it: the publish that follows fails the run, with its reason.
@@ -65,14 +85,24 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
 
 void BrokerOrderGate::Done(uint64_t position) {
   if (turn_ < position + 1) turn_ = position + 1;
-  std::string error;
-  board_->Put(key_, std::to_string(position + 1), &error);
+  Pass(std::to_string(position + 1), "done." + std::to_string(position));
 }
 
 void BrokerOrderGate::Abandon() {
   turn_ = std::numeric_limits<uint64_t>::max();
+  Pass(kAbandoned, kAbandoned);
+}
+
+void BrokerOrderGate::Pass(const std::string& said, const std::string& key) {
+  // The message first: the next replica may publish at once (our outputs
+  // are stored: their publish was acknowledged). No flush: libnats's
+  // flusher sends it within a moment, without a round trip here.
+  natsConnection_PublishString(link_.connection(), subject_.c_str(), said.c_str());
+  // Then a key of its own (one per position: puts from several replicas
+  // may land in any order, and a single key could go back to an older
+  // turn), for a replica that missed the message.
   std::string error;
-  board_->Put(key_, kAbandoned, &error);
+  board_->Put(prefix_ + key, "1", &error);
 }
 
 }  // namespace flow

@@ -6,9 +6,14 @@
 //     consumer (NatsQueue::DeliveryOf, less 1): the broker hands the
 //     batches of a work queue out in the order they were stored, one
 //     delivery after another, to whichever replica asks, on any machine;
-//   - the turn is a key of the run's bucket, "o<node>.turn": the position
-//     whose outputs may go out now. A replica waits (watching the key) until
-//     it holds its position, publishes, and puts the next one.
+//   - the turn is the position whose outputs may go out now. A replica
+//     waits until it holds its position, publishes, and passes the next
+//     one on: first as a core NATS message on "flow.<run>.o<node>.turn",
+//     which every replica reads (the turns are a chain, one per batch, and
+//     its links must cost a fraction of a round trip), then as the key
+//     "o<node>.done.<position>" of the run's bucket, which a replica reads
+//     when no message came for a while (core NATS may drop one, and a
+//     replica that starts late missed the earlier ones).
 //
 // A redelivery gets a new delivery number: the position its first holder
 // drew is then never done, and its successors wait for ever. So a replica
@@ -21,6 +26,8 @@
 #include <memory>
 #include <string>
 
+#include <nats/nats.h>
+
 #include "runtime/run_control.h"
 
 namespace flow {
@@ -32,7 +39,7 @@ class NatsQueue;
 class BrokerOrderGate final : public OrderTurns {
  public:
   // Node `node`'s turns, `input` its input edge. Null with `*error` when
-  // the run's bucket cannot be watched.
+  // the run's bucket cannot be read or the turns not heard.
   static std::unique_ptr<BrokerOrderGate> Open(NatsLink& link, const std::string& run, size_t node,
                                                NatsQueue* input, std::string* error);
   ~BrokerOrderGate() override;
@@ -43,12 +50,19 @@ class BrokerOrderGate final : public OrderTurns {
   void Abandon() override;
 
  private:
-  BrokerOrderGate(NatsLink& link, std::unique_ptr<BrokerBoard> board, std::string key, NatsQueue* input);
-  void Note(const std::string& value);
+  BrokerOrderGate(NatsLink& link, std::unique_ptr<BrokerBoard> board, std::string prefix, std::string subject,
+                  NatsQueue* input);
+  // A turn message: a position, or kAbandoned.
+  void Note(const std::string& said);
+  // The turn passed on: `said` to the replicas waiting now, then `key` in
+  // the bucket for good.
+  void Pass(const std::string& said, const std::string& key);
 
   NatsLink& link_;
-  std::unique_ptr<BrokerBoard> board_;  // the run's bucket, watching key_
-  std::string key_;
+  std::unique_ptr<BrokerBoard> board_;  // the run's bucket
+  std::string prefix_;                  // of the node's keys: "o<node>."
+  std::string subject_;
+  natsSubscription* turns_ = nullptr;  // subject_'s messages
   NatsQueue* input_;
   uint64_t turn_ = 0;  // the latest turn seen
 };

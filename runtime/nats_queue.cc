@@ -14,6 +14,7 @@
 #include <map>
 
 #include "runtime/nats_batch_format.h"
+#include "runtime/trace.h"
 
 namespace flow {
 namespace {
@@ -37,11 +38,13 @@ constexpr int64_t kFullEdgePauseMs = 8;
 // Once every producer has ended, a consumer that finds nothing to take
 // within this long looks whether the edge is drained at once, instead of
 // a poll later: the last replica to finish then sees the end, and says so.
-constexpr int64_t kTailPeekMs = 5;
-// What an end signal says: a producer ended (""), or a consumer found the
-// edge drained for good ("drained": every producer ended, nothing pending
-// or unacknowledged, so nothing can come any more).
+// (Looked at again after twice as long, and so on: see Taker::tail_wait_ms.)
+constexpr int64_t kTailPeekMs = 3;
+// What an end signal says: producer p ended ("ended <p>"), or a consumer
+// found the edge drained for good ("drained": every producer ended, nothing
+// pending or unacknowledged, so nothing can come any more).
 constexpr const char* kDrainedWord = "drained";
+constexpr const char* kEndedWord = "ended";  // "ended <producer>"
 // How often a producer's books are written while it pushes.
 constexpr int64_t kBooksEveryMs = 200;
 // Left in a message for the protocol's and our headers (Nats-Msg-Id): the
@@ -102,7 +105,10 @@ struct NatsQueue::Taker {
   std::map<std::pair<uint64_t, uint32_t>, Held> held;
   uint64_t signals_seen = 0;  // end signals already looked into
   int64_t end_checked_ms = 0;  // when the end of stream was last looked at
-  bool peeked = false;         // looked at the end since the last lease, producers all ended
+  // Every producer ended: how long to wait for a batch before looking at
+  // the end of stream again. kTailPeekMs after a lease, doubled after each
+  // look that finds the edge not drained yet, up to poll_ms.
+  int64_t tail_wait_ms = kTailPeekMs;
 };
 
 // End signals come on libnats's thread: counted, and relayed to every
@@ -114,6 +120,10 @@ struct NatsQueue::Wakes {
   std::mutex mu;
   natsConnection* connection = nullptr;
   std::vector<std::string> subjects;  // under mu
+  // Producers whose end signal ("ended <p>") came, under mu: each said so
+  // after writing "ended" in its books, so the books need not be read
+  // again (a request each: with 24 producers ending together, tens of ms).
+  std::vector<bool> ended;
 };
 
 struct NatsQueue::Books {
@@ -140,6 +150,7 @@ NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& opt
   for (int i = 0; i < options.producers; ++i) books_.push_back(std::make_unique<Books>());
   for (int i = 0; i < options.consumers; ++i) takers_.push_back(std::make_unique<Taker>());
   wakes_->connection = link_->connection();
+  wakes_->ended.assign(static_cast<size_t>(options.producers), false);
 }
 
 std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options,
@@ -393,7 +404,8 @@ void NatsQueue::EndOfStream(int producer) {
   // Lost (the broker away a moment), it costs a poll, nothing more.
   // libnats's flusher sends it within a moment; no flush here, which would
   // wait for a broker that is away.
-  natsConnection_PublishString(link_->connection(), (prefix_ + "end").c_str(), "");
+  natsConnection_PublishString(link_->connection(), (prefix_ + "end").c_str(),
+                               (std::string(kEndedWord) + " " + std::to_string(producer)).c_str());
 }
 
 ProducerProgress NatsQueue::PublishedBy(int producer) {
@@ -409,11 +421,17 @@ ProducerProgress NatsQueue::PublishedBy(int producer) {
 
 void NatsQueue::OnEndSignal(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto* wakes = static_cast<Wakes*>(closure);
-  if (std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))) == kDrainedWord)
-    wakes->drained.store(true);
-  wakes->signals.fetch_add(1);
+  const std::string said(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
   natsMsg_Destroy(msg);
+  if (said == kDrainedWord) wakes->drained.store(true);
   std::lock_guard lock(wakes->mu);
+  const size_t word = std::strlen(kEndedWord);
+  if (said.size() > word + 1 && said.compare(0, word, kEndedWord) == 0 && said[word] == ' ') {
+    const uint64_t p = std::strtoull(said.c_str() + word + 1, nullptr, 10);
+    if (p < wakes->ended.size()) wakes->ended[p] = true;
+  }
+  // Counted after the producer is noted: a Pop that sees the count looks.
+  wakes->signals.fetch_add(1);
   for (const std::string& subject : wakes->subjects) natsConnection_PublishString(wakes->connection, subject.c_str(), "");
 }
 
@@ -439,20 +457,28 @@ QueueStatus NatsQueue::Subscribe(Taker& t) {
   // each: libnats's default limits (65,536 messages, 64 MiB) would drop
   // batches of a consumer that is slow to read them.
   natsSubscription_SetPendingLimits(t.inbox, -1, -1);
-  std::lock_guard lock(end_mu_);
+  bool first = false;
   {
-    std::lock_guard wakes(wakes_->mu);
-    wakes_->subjects.push_back(t.inbox_prefix + "w");
-  }
-  if (end_sub_ == nullptr) {
-    const natsStatus e = natsConnection_Subscribe(&end_sub_, link_->connection(), (prefix_ + "end").c_str(),
-                                                  &NatsQueue::OnEndSignal, wakes_.get());
-    if (e != NATS_OK) end_sub_ = nullptr;  // no signals: the end is seen every poll_ms
+    std::lock_guard lock(end_mu_);
+    {
+      std::lock_guard wakes(wakes_->mu);
+      wakes_->subjects.push_back(t.inbox_prefix + "w");
+    }
+    if (end_sub_ == nullptr) {
+      const natsStatus e = natsConnection_Subscribe(&end_sub_, link_->connection(), (prefix_ + "end").c_str(),
+                                                    &NatsQueue::OnEndSignal, wakes_.get());
+      if (e != NATS_OK) end_sub_ = nullptr;  // no signals: the end is seen every poll_ms
+      first = end_sub_ != nullptr;
+    }
   }
   // Registered before the first pull, so that neither a batch nor a signal
   // sent after it is missed; bounded, for a broker that is away (a missed
   // signal costs one poll_ms).
   if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), 200);
+  // The producers that ended before: their signals went by unheard, their
+  // books say so (one look each, once). Without it, a consumer that never
+  // ran dry would see the end of its input a poll_ms late.
+  if (first) AllProducersEnded();
   return QueueStatus::kOk;
 }
 
@@ -523,7 +549,8 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     if (!t.buffer.empty()) {
       natsMsg* msg = t.buffer.front().msg;
       t.buffer.pop_front();
-      t.peeked = false;
+      t.tail_wait_ms = kTailPeekMs;
+      t.end_checked_ms = 0;  // the first look after a lease is not put off
       switch (Take(t, msg, lease)) {
         case Taken::kLease: return QueueStatus::kOk;
         case Taken::kStale: continue;
@@ -555,8 +582,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     }
     bool refused = false;
     const bool tail = mode == PopMode::kWait && ProducersKnownEnded();
-    Collect(t, mode == PopMode::kNoWait ? kNoWaitFetchMs : (tail && !t.peeked ? kTailPeekMs : options_.poll_ms),
-            &refused);
+    Collect(t, mode == PopMode::kNoWait ? kNoWaitFetchMs : (tail ? t.tail_wait_ms : options_.poll_ms), &refused);
     if (!t.buffer.empty() || !link_->connected()) continue;
     if (refused) {
       // No responders: the server is going away, or the edge's consumer is
@@ -574,15 +600,18 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     // poll_ms (a signal may be lost).
     now = NowMs();
     const uint64_t signals = wakes_->signals.load();
-    if (signals == t.signals_seen && now - t.end_checked_ms < options_.poll_ms && !(tail && !t.peeked)) continue;
+    if (signals == t.signals_seen && now - t.end_checked_ms < (tail ? t.tail_wait_ms : options_.poll_ms)) continue;
     t.signals_seen = signals;
     t.end_checked_ms = now;
-    t.peeked = tail;
     if (AllProducersEnded() && Drained(true, &pending)) {
       // Said to the siblings on every machine, who then end without asking.
       natsConnection_PublishString(link_->connection(), (prefix_ + "end").c_str(), kDrainedWord);
       return QueueStatus::kEnd;
     }
+    // Not drained: leases are still out. The last of them may be just
+    // done, its ack on its way to the broker: looked at again soon, then
+    // less and less often (a slow record may take minutes).
+    if (tail) t.tail_wait_ms = std::min(t.tail_wait_ms * 2, options_.poll_ms);
   }
 }
 
@@ -747,13 +776,26 @@ void NatsQueue::Heartbeat() {
 
 bool NatsQueue::ProducersKnownEnded() {
   std::lock_guard lock(ended_mu_);
-  return std::all_of(ended_seen_.begin(), ended_seen_.end(), [](bool e) { return e; });
+  std::lock_guard wakes(wakes_->mu);
+  for (size_t p = 0; p < ended_seen_.size(); ++p) {
+    if (ended_seen_[p]) continue;
+    if (!wakes_->ended[p]) return false;
+    ended_seen_[p] = true;  // its end signal came
+  }
+  return true;
 }
 
 bool NatsQueue::AllProducersEnded() {
   std::lock_guard lock(ended_mu_);
   for (size_t p = 0; p < ended_seen_.size(); ++p) {
     if (ended_seen_[p]) continue;
+    {
+      std::lock_guard wakes(wakes_->mu);
+      if (wakes_->ended[p]) {
+        ended_seen_[p] = true;
+        continue;
+      }
+    }
     if (!PublishedBy(static_cast<int>(p)).ended) return false;
     ended_seen_[p] = true;
   }
@@ -766,6 +808,7 @@ bool NatsQueue::Drained(bool producers_ended, uint64_t* pending) {
   if (js_GetConsumerInfo(&ci, link_->js(), stream_.c_str(), kNatsConsumerName, nullptr, nullptr) != NATS_OK) return false;
   *pending = ci->NumPending;
   const bool drained = producers_ended && ci->NumPending == 0 && ci->NumAckPending == 0;
+  TraceEvent("drain check " + stream_ + " pending " + std::to_string(ci->NumPending) + " ack " + std::to_string(ci->NumAckPending) + " waiting " + std::to_string(ci->NumWaiting));
   jsConsumerInfo_Destroy(ci);
   return drained;
 }

@@ -2,6 +2,7 @@
 // and setpgid. Every call is checked; the comments say why each signal-mask
 // and process-group decision is what it is.
 #include "runtime/process.h"
+#include "runtime/trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -147,6 +148,7 @@ void ResetCaughtSignals() {
   // leak checker belong to the parent. What the body wrote through stdio is
   // its own and must reach its file first.
   if (fflush(nullptr) != 0) code = code == 0 ? 1 : code;
+  TraceEvent("child " + std::string(options.name) + " exit");
   _exit(code);
 }
 

@@ -21,6 +21,7 @@
 #include "runtime/shm_queue.h"
 #include "runtime/worker.h"
 #include "runtime/worker_pool.h"
+#include "runtime/trace.h"
 
 namespace flow {
 namespace {
@@ -303,7 +304,9 @@ int Runner::WorkerMain(size_t n, int instance) {
       for (int fd : keeper_->descriptors()) close(fd);
     }
     std::string error;
+    TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " start");
     broker = BrokerEdges::Open(options_.broker, run_id_, graph_, n, &error);
+    TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " edges open");
     if (!broker) {
       Say(STDERR_FILENO, Location(node) + ": error: '" + node.label + "#" + std::to_string(instance + 1) +
                              "': " + error);
@@ -326,6 +329,7 @@ int Runner::WorkerMain(size_t n, int instance) {
       return 1;
     }
     setup.order_gate = broker_turns.get();
+    TraceEvent("order gate open");
   }
   StageInstance what;
   what.node = &node;
@@ -339,7 +343,10 @@ int Runner::WorkerMain(size_t n, int instance) {
     Say(setup.error_fd, setup.location + ": error: '" + setup.name + "': " + error);
     return 1;
   }
-  return RunWorker(*stage, setup);
+  TraceEvent("instance " + setup.name + " loop");
+  const int code = RunWorker(*stage, setup);
+  TraceEvent("instance " + setup.name + " end");
+  return code;
 }
 
 std::vector<WorkerSpec> Runner::Specs() {
@@ -536,7 +543,9 @@ int Runner::Conclude(int exit_code) {
 }
 
 int Runner::Run() {
+  TraceEvent(options_.part ? "part run" : "run");
   if (!Prepare()) return prepare_exit_;
+  TraceEvent("prepared");
   const uint64_t start = MonotonicNanos();
   if (options_.part) {
     run_id_ = options_.part->run;
@@ -550,6 +559,7 @@ int Runner::Run() {
     }
     run_id_ = keeper_->run();
     placement_ = keeper_->placement();
+    TraceEvent("keeper ready");
   }
   // Null for an edge on the broker: recovery and the display leave it be.
   std::vector<ShmQueue*> queues(graph_.edges.size(), nullptr);
@@ -593,7 +603,9 @@ int Runner::Run() {
           return Decision::CarryOn();
         });
       }
+      TraceEvent("workers started");
       result = pool.Run();
+      TraceEvent("workers ended");
     }
   }  // every worker is reaped here, and its last log lines are out
   if (display) display->Finish();
@@ -605,6 +617,7 @@ int Runner::Run() {
     std::vector<std::string> counters, poison, logs;
     if (!keeper_->Finish(&error, &counters, &poison, &logs))
       Say(options_.log_fd, "flowrun: warning: the run's streams may be left on the broker: " + error);
+    TraceEvent("keeper finished");
     for (const std::string& text : logs) Say(options_.log_fd, RemoteLogLine(text));
     AddRemoteCounters(counters);
     for (const std::string& line : poison) {

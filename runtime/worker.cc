@@ -10,6 +10,7 @@
 
 #include "runtime/worker_input.h"
 #include "runtime/worker_output.h"
+#include "runtime/trace.h"
 
 namespace flow {
 namespace {
@@ -253,6 +254,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     if (!stage.Resume(token, 0)) return failures.Fatal("cannot resume the output where the dead worker left it");
   }
   uint64_t waiting_since = MonotonicNanos();
+  uint64_t leases = 0;  // taken so far (for the trace of the first)
   for (;;) {
     if (stage.Satisfied() || !out.wants_more()) {
       if (!out.wants_more()) out.AbandonOrder();
@@ -264,7 +266,12 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     QueueStatus status = input.Next(&lease, &position);
     const uint64_t taken = MonotonicNanos();
     InstanceCounters::Add(c.wait_input_ns, taken - waiting_since);
-    if (status == QueueStatus::kEnd || status == QueueStatus::kCancelled) break;
+    if (status == QueueStatus::kEnd || status == QueueStatus::kCancelled) {
+      TraceEvent("instance " + setup.name + " input ended after " + std::to_string(leases) + " leases");
+      break;
+    }
+    TraceEvent("instance " + setup.name + " lease");
+    ++leases;
     if (status == QueueStatus::kClosed) {
       const std::string why = input.Failure();
       return failures.Fatal(why.empty() ? "the run is shutting down" : why);

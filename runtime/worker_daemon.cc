@@ -17,6 +17,7 @@
 #include "runtime/remote_log.h"
 #include "runtime/run_description.h"
 #include "runtime/run_stats.h"
+#include "runtime/trace.h"
 
 namespace flow {
 namespace {
@@ -53,6 +54,11 @@ std::string HostName() {
   return host;
 }
 
+// How long the daemon's loop waits for a job before it looks at its parts
+// again: idle, and while parts run.
+constexpr int64_t kIdleWaitMs = 50;
+constexpr int64_t kPartWaitMs = 2;
+
 int64_t Millis() { return static_cast<int64_t>(MonotonicNanos() / 1'000'000); }
 
 // One run's part on this worker.
@@ -84,6 +90,20 @@ class Daemon {
   int Run();
 
  private:
+  // A `flowrun worker-part` started ahead of the next run, waiting for its
+  // handover on stdin: a run's part then starts without the cost of exec
+  // and of loading the binary (tens of ms on a busy machine, on every
+  // run's critical path). One at a time; a run that finds none starts one.
+  struct Spare {
+    pid_t pid = -1;
+    int stdin_fd = -1;   // the handover goes here
+    int stderr_fd = -1;  // its log, once it is a part
+  };
+  bool SpawnPart(Spare* spare, std::string* error);
+  // The spare if it is alive (then no longer the spare), else a new one.
+  bool TakeSpare(Spare* part, std::string* error);
+  void DropSpare();
+
   bool StartPart(const std::string& run);
   void ForwardLog(Part& part, bool to_end);
   void EndPart(Part& part, int status);
@@ -95,15 +115,63 @@ class Daemon {
   std::string id_;
   std::string host_;
   std::vector<std::unique_ptr<Part>> parts_;
+  Spare spare_;
   int64_t worker_beat_ms_ = 0;
   int64_t part_beat_ms_ = 0;
   int64_t beat_ok_ms_ = 0;  // the last time the broker took a beat
 };
 
+bool Daemon::SpawnPart(Spare* spare, std::string* error) {
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) != 0) {
+    *error = std::string("cannot make a pipe: ") + strerror(errno);
+    return false;
+  }
+  Child child;
+  const bool started = SpawnProgram({options_.program, "worker-part"}, in[0], &child, error);
+  close(in[0]);
+  if (!started) {
+    close(in[1]);
+    return false;
+  }
+  spare->pid = child.pid;
+  spare->stdin_fd = in[1];
+  spare->stderr_fd = child.stderr_fd;
+  return true;
+}
+
+bool Daemon::TakeSpare(Spare* part, std::string* error) {
+  if (spare_.pid > 0) {
+    int status = 0;
+    if (waitpid(spare_.pid, &status, WNOHANG) == 0) {
+      *part = spare_;
+      spare_ = Spare();
+      return true;
+    }
+    // It died waiting (killed by hand, or out of memory): a new one.
+    close(spare_.stdin_fd);
+    close(spare_.stderr_fd);
+    spare_ = Spare();
+  }
+  return SpawnPart(part, error);
+}
+
+void Daemon::DropSpare() {
+  if (spare_.pid <= 0) return;
+  // Its stdin closed empty: it says "not a run's part" and ends; killed
+  // rather than waited for.
+  kill(spare_.pid, SIGKILL);
+  waitpid(spare_.pid, nullptr, 0);
+  close(spare_.stdin_fd);
+  close(spare_.stderr_fd);
+  spare_ = Spare();
+}
+
 bool Daemon::StartPart(const std::string& run) {
   for (const auto& p : parts_) {
     if (p->run == run) return true;  // the watch said it twice
   }
+  TraceEvent("daemon job " + run);
   std::string error;
   auto part = std::make_unique<Part>();
   part->run = run;
@@ -130,27 +198,20 @@ bool Daemon::StartPart(const std::string& run) {
                                              {"job", job},
                                              {"place", place},
                                              {"counters", part->counters_path}});
-  int in[2];
-  if (pipe2(in, O_CLOEXEC) != 0) {
-    Say(options_.log_fd, std::string("flowrun worker: cannot make a pipe: ") + strerror(errno));
-    return false;
-  }
-  Child child;
-  const bool started = SpawnProgram({options_.program, "worker-part"}, in[0], &child, &error);
-  close(in[0]);
-  if (!started) {
-    close(in[1]);
+  Spare process;
+  if (!TakeSpare(&process, &error)) {
     Say(options_.log_fd, "flowrun worker: run " + run + ": " + error);
     part->board->Put("part." + id_, "failed: " + error, &error);
     return false;
   }
   // The part reads all of it before anything else: no deadlock on a pipe
   // smaller than the program.
-  WriteAll(in[1], handover);
-  close(in[1]);
-  part->pid = child.pid;
-  part->stderr_fd = child.stderr_fd;
+  WriteAll(process.stdin_fd, handover);
+  close(process.stdin_fd);
+  part->pid = process.pid;
+  part->stderr_fd = process.stderr_fd;
   part->board->Put("part." + id_, "up", &error);
+  TraceEvent("daemon part spawned");
   Say(options_.log_fd, "flowrun worker: joined run " + run);
   parts_.push_back(std::move(part));
   return true;
@@ -268,12 +329,15 @@ int Daemon::Run() {
     return 1;
   }
   Beat();
+  if (!SpawnPart(&spare_, &error)) Say(options_.log_fd, "flowrun worker: no part started ahead: " + error);
   Say(options_.log_fd, "flowrun worker: " + id_ + " on " + host_ + ", " + std::to_string(options_.slots) +
                            " slots, at " + link_->url());
   int exit_code = 0;
   for (;;) {
     std::string key, value;
-    if (workers_->Next(50, &key, &value)) {
+    // While parts run, a short wait: a part's end is seen here (waitpid
+    // below), and the origin's end waits for its "done".
+    if (workers_->Next(parts_.empty() ? kIdleWaitMs : kPartWaitMs, &key, &value)) {
       const std::string prefix = "job." + id_ + ".";
       if (key.compare(0, prefix.size(), prefix) == 0) StartPart(key.substr(prefix.size()));
     }
@@ -283,6 +347,10 @@ int Daemon::Run() {
       if (waitpid(parts_[i]->pid, &status, WNOHANG) == parts_[i]->pid) {
         EndPart(*parts_[i], status);
         parts_.erase(parts_.begin() + static_cast<long>(i));
+        // The next run's, now that this one is over (not while it starts:
+        // it would take the CPU from its instances).
+        if (spare_.pid <= 0 && !SpawnPart(&spare_, &error))
+          Say(options_.log_fd, "flowrun worker: no part started ahead: " + error);
       } else {
         ++i;
       }
@@ -295,6 +363,7 @@ int Daemon::Run() {
       break;
     }
   }
+  DropSpare();
   // Our instances run again on their origins once they see us gone; the
   // sooner we say so, the sooner.
   for (const auto& p : parts_) kill(p->pid, SIGKILL);

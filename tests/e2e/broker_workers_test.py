@@ -260,6 +260,48 @@ def two_runs_share_the_workers(t, server, workers):
     t.expect(sum(workers.log(i).count(b"joined run") for i in range(2)) >= 2, "the workers took part")
 
 
+def spare_parts(worker_pid):
+    """The `flowrun worker-part` children of a worker that wait for a run
+    (started ahead, runtime/worker_daemon.cc): their stdin is still open."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        if ppid == worker_pid and b"worker-part" in argv:
+            found.append(int(entry))
+    return found
+
+
+@test
+@with_workers(1)
+def each_run_finds_its_part_started_ahead(t, server, workers):
+    pid = workers.procs[0].pid
+    wait_until(lambda: len(spare_parts(pid)) == 1, "the worker to start a part ahead")
+    first = spare_parts(pid)[0]
+    program = 'seq(1, 2000) | map { $0 + "x" } * 2 | write("out.txt")'
+    want = sorted(f"{i}x" for i in range(1, 2001))
+    r = t.run(program, "--broker", server.url)
+    t.expect(r.returncode == 0, f"a run with the part started ahead: exit {r.returncode}, {r.stderr[:300]!r}")
+    t.equal(sorted(lines(t.read("out.txt"))), want, "its records")
+    # The one started ahead ran the part; the next is ready once it ended.
+    t.expect(first not in spare_parts(pid), "the part started ahead took the run")
+    wait_until(lambda: len(spare_parts(pid)) == 1, "a new part started ahead after the run")
+    # One that died waiting is replaced when the next run comes.
+    os.kill(spare_parts(pid)[0], signal.SIGKILL)
+    r = t.run(program, "--broker", server.url)
+    t.expect(r.returncode == 0, f"a run after the part started ahead died: exit {r.returncode}, {r.stderr[:300]!r}")
+    t.equal(sorted(lines(t.read("out.txt"))), want, "its records")
+    t.expect(workers.log(0).count(b"joined run") == 2, "the worker took part in both runs")
+
+
 @test
 @with_workers(2)
 def a_run_takes_the_slots_other_runs_left(t, server, workers):

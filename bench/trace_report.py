@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Lines up a FLOWRUN_TRACE file (runtime/trace.h): where the time of the
+last run in it went, across the origin, its keeper, the workers' daemons,
+parts and instances.
+
+usage: trace_report.py TRACE [--run K]   (K: which `flowrun run`, -1 = last)
+
+Each milestone is shown once with its count, at its first and last time in
+milliseconds from the start of that run (`main run`); instances' names are
+folded (`sleep#3 start` counts as `instance sleep start`).
+"""
+import argparse
+import re
+from collections import OrderedDict
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("trace")
+    ap.add_argument("--run", type=int, default=-1)
+    args = ap.parse_args()
+    events = []
+    with open(args.trace) as f:
+        for line in f:
+            parts = line.rstrip("\n").split(" ", 2)
+            if len(parts) == 3:
+                events.append((int(parts[0]), int(parts[1]), parts[2]))
+    events.sort()
+    starts = [i for i, e in enumerate(events) if e[2] == "main run"]
+    if not starts:
+        raise SystemExit("no `main run` in the trace")
+    k = starts[args.run]
+    end = starts[starts.index(k) + 1] if starts.index(k) + 1 < len(starts) else len(events)
+    t0 = events[k][0]
+    seen = OrderedDict()
+    for t, pid, what in events[k:end]:
+        key = re.sub(r"#\d+", "", what)
+        key = re.sub(r"^(daemon job) \w+", r"\1", key)
+        first, last, count = seen.get(key, (t, t, 0))
+        seen[key] = (first, t, count + 1)
+    print(f"{'first ms':>9} {'last ms':>9} {'count':>5}  milestone")
+    for key, (first, last, count) in seen.items():
+        print(f"{(first - t0) / 1000:9.1f} {(last - t0) / 1000:9.1f} {count:5d}  {key}")
+
+
+if __name__ == "__main__":
+    main()
