@@ -25,27 +25,25 @@ std::unique_ptr<BrokerOrderGate> BrokerOrderGate::Open(NatsLink& link, const std
   const std::string prefix = "o" + std::to_string(node) + ".";
   std::unique_ptr<BrokerOrderGate> gate(
       new BrokerOrderGate(link, std::move(board), prefix, "flow." + run + "." + prefix + "turn", input));
-  natsStatus s = natsConnection_SubscribeSync(&gate->turns_, link.connection(), gate->subject_.c_str());
-  if (s == NATS_OK) natsSubscription_SetPendingLimits(gate->turns_, -1, -1);
-  // Heard from now on: a turn passed before is in the bucket.
-  if (s == NATS_OK) s = natsConnection_FlushTimeout(link.connection(), link.api_wait_ms());
-  if (s != NATS_OK) {
-    *error = link.Describe("cannot hear the turns of an [ordered] stage", s);
+  if (!gate->turns_.ok()) {
+    *error = "cannot hear the turns of an [ordered] stage: " + gate->turns_.error();
     return nullptr;
   }
+  // Heard from now on: a turn passed before is in the bucket.
+  gate->turns_.Flush();
   return gate;
 }
 
 BrokerOrderGate::BrokerOrderGate(NatsLink& link, std::unique_ptr<BrokerBoard> board, std::string prefix,
                                  std::string subject, NatsQueue* input)
-    : link_(link), board_(std::move(board)), prefix_(std::move(prefix)), subject_(std::move(subject)), input_(input) {}
+    : link_(link),
+      board_(std::move(board)),
+      prefix_(std::move(prefix)),
+      subject_(std::move(subject)),
+      turns_(link, subject_),
+      input_(input) {}
 
-BrokerOrderGate::~BrokerOrderGate() {
-  if (turns_ != nullptr) {
-    natsSubscription_Unsubscribe(turns_);
-    natsSubscription_Destroy(turns_);
-  }
-}
+BrokerOrderGate::~BrokerOrderGate() = default;
 
 QueueStatus BrokerOrderGate::Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) {
   const QueueStatus status = queue.Pop(consumer, lease, PopMode::kWait);
@@ -65,10 +63,8 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
   int64_t away_ms = 0;
   std::string value;
   while (turn_ < position) {
-    natsMsg* msg = nullptr;
-    if (natsSubscription_NextMsg(&msg, turns_, kTurnWaitMs) == NATS_OK) {
-      Note(std::string(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
-      natsMsg_Destroy(msg);
+    if (turns_.Next(&value, kTurnWaitMs)) {
+      Note(value);
       continue;
     }
     // No message for a while: one lost, or passed before we listened.

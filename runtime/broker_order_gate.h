@@ -26,8 +26,7 @@
 #include <memory>
 #include <string>
 
-#include <nats/nats.h>
-
+#include "runtime/nats_subscription.h"
 #include "runtime/run_control.h"
 
 namespace flow {
@@ -62,7 +61,7 @@ class BrokerOrderGate final : public OrderTurns {
   std::unique_ptr<BrokerBoard> board_;  // the run's bucket
   std::string prefix_;                  // of the node's keys: "o<node>."
   std::string subject_;
-  natsSubscription* turns_ = nullptr;  // subject_'s messages
+  NatsSubscription turns_;  // subject_'s messages
   NatsQueue* input_;
   uint64_t turn_ = 0;  // the latest turn seen
 };

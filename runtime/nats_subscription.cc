@@ -25,9 +25,9 @@ void NatsSubscription::Flush() {
   if (sub_ != nullptr) natsConnection_FlushTimeout(link_.connection(), link_.api_wait_ms());
 }
 
-bool NatsSubscription::Next(std::string* data) {
+bool NatsSubscription::Next(std::string* data, int64_t wait_ms) {
   natsMsg* msg = nullptr;
-  if (sub_ == nullptr || natsSubscription_NextMsg(&msg, sub_, 0) != NATS_OK) return false;
+  if (sub_ == nullptr || natsSubscription_NextMsg(&msg, sub_, wait_ms) != NATS_OK) return false;
   data->assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
   natsMsg_Destroy(msg);
   return true;

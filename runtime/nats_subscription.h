@@ -1,9 +1,11 @@
-// A core NATS subscription that a keeper polls (the origin's watches: the
-// broker's max-delivery advisories, the workers' log lines): synchronous,
+// A core NATS subscription read when its owner is ready (the origin's
+// watches: the broker's max-delivery advisories, the workers' log lines;
+// the turns of an [ordered] stage on a broker): synchronous,
 // without libnats's pending limits (a burst must not lose messages), read
 // without waiting, unsubscribed at the end. On failure it sees nothing.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 typedef struct __natsSubscription natsSubscription;
@@ -27,9 +29,9 @@ class NatsSubscription {
   // A round trip to the broker (within the link's API wait): what it sent
   // before has come after it. Nothing when not subscribed.
   void Flush();
-  // The next message come so far into *data; false when none is waiting
-  // (or not subscribed).
-  bool Next(std::string* data);
+  // The next message into *data, waiting up to `wait_ms` for one; false
+  // when none came (or not subscribed).
+  bool Next(std::string* data, int64_t wait_ms = 0);
 
  private:
   NatsLink& link_;
