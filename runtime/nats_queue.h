@@ -30,7 +30,7 @@
 // acknowledged by an earlier holder: it is dropped.
 //
 // Consumer side. Pop asks for up to fetch_batch messages at once (its own
-// pull request, into an inbox of its own: see nats_queue.cc) and keeps
+// pull request, into an inbox of its own: see nats_queue_take.cc) and keeps
 // the extra locally (sending InProgress for them when they wait half an ack
 // wait); a lease is one message, its ticket the stream sequence (the same
 // on every machine), its attempt the delivery count. Progress sends

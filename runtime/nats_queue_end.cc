@@ -1,0 +1,74 @@
+// The end of a NatsQueue's stream, as a consumer sees it: producers' end
+// signals, their books, and whether the edge is drained.
+// Built only with libnats (see runtime/nats_run.cc).
+#ifdef FLOWRUN_NATS
+
+#include "runtime/nats_queue.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "runtime/nats_queue_parts.h"
+#include "runtime/trace.h"
+
+namespace flow {
+
+void NatsQueue::OnEndSignal(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto* wakes = static_cast<Wakes*>(closure);
+  const std::string said(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  natsMsg_Destroy(msg);
+  if (said == kDrainedWord) wakes->drained.store(true);
+  std::lock_guard lock(wakes->mu);
+  const size_t word = std::strlen(kEndedWord);
+  if (said.size() > word + 1 && said.compare(0, word, kEndedWord) == 0 && said[word] == ' ') {
+    const uint64_t p = std::strtoull(said.c_str() + word + 1, nullptr, 10);
+    if (p < wakes->ended.size()) wakes->ended[p] = true;
+  }
+  // Counted after the producer is noted: a Pop that sees the count looks.
+  wakes->signals.fetch_add(1);
+  for (const std::string& subject : wakes->subjects) natsConnection_PublishString(wakes->connection, subject.c_str(), "");
+}
+
+bool NatsQueue::ProducersKnownEnded() {
+  std::lock_guard lock(ended_mu_);
+  std::lock_guard wakes(wakes_->mu);
+  for (size_t p = 0; p < ended_seen_.size(); ++p) {
+    if (ended_seen_[p]) continue;
+    if (!wakes_->ended[p]) return false;
+    ended_seen_[p] = true;  // its end signal came
+  }
+  return true;
+}
+
+bool NatsQueue::AllProducersEnded() {
+  std::lock_guard lock(ended_mu_);
+  for (size_t p = 0; p < ended_seen_.size(); ++p) {
+    if (ended_seen_[p]) continue;
+    {
+      std::lock_guard wakes(wakes_->mu);
+      if (wakes_->ended[p]) {
+        ended_seen_[p] = true;
+        continue;
+      }
+    }
+    if (!PublishedBy(static_cast<int>(p)).ended) return false;
+    ended_seen_[p] = true;
+  }
+  return true;
+}
+
+bool NatsQueue::Drained(bool producers_ended, uint64_t* pending) {
+  jsConsumerInfo* ci = nullptr;
+  *pending = 1;
+  if (js_GetConsumerInfo(&ci, link_->js(), stream_.c_str(), kNatsConsumerName, nullptr, nullptr) != NATS_OK) return false;
+  *pending = ci->NumPending;
+  const bool drained = producers_ended && ci->NumPending == 0 && ci->NumAckPending == 0;
+  TraceEvent("drain check " + stream_ + " pending " + std::to_string(ci->NumPending) + " ack " + std::to_string(ci->NumAckPending) + " waiting " + std::to_string(ci->NumWaiting));
+  jsConsumerInfo_Destroy(ci);
+  return drained;
+}
+
+}  // namespace flow
+
+#endif  // FLOWRUN_NATS

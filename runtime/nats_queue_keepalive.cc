@@ -1,0 +1,101 @@
+// How a NatsQueue keeps the batches its consumers hold or have fetched
+// from going to another replica: InProgress at half the ack wait, from
+// Pop, Progress and a heartbeat thread.
+// Built only with libnats (see runtime/nats_run.cc).
+#ifdef FLOWRUN_NATS
+
+#include "runtime/nats_queue.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include "runtime/nats_queue_parts.h"
+
+namespace flow {
+
+// Fetched batches wait in the buffer with their ack wait running: told
+// InProgress at half of it, so that they are not handed to someone else.
+void NatsQueue::KeepBuffered(Taker& t) {
+  const int64_t now = NowMs();
+  for (Taker::Fetched& f : t.buffer) KeepAlive(f.msg, &f.touched_ms, now);
+}
+
+// Tells the broker `msg` is being worked on once half its ack wait has
+// gone by since `*touched_ms` (0: at once).
+void NatsQueue::KeepAlive(natsMsg* msg, int64_t* touched_ms, int64_t now) const {
+  if (*touched_ms != 0 && now - *touched_ms < ack_wait_ms_ / 2) return;
+  Respond(msg, kInProgressWord);
+  *touched_ms = now;
+}
+
+// Held batches: told InProgress at half their ack wait, like buffered ones.
+void NatsQueue::KeepHeld(Taker& t) {
+  const int64_t now = NowMs();
+  for (auto& [key, h] : t.held) KeepAlive(h.msg, &h.touched_ms, now);
+}
+
+void NatsQueue::StartHeartbeat() {
+  // Born with every signal blocked (a thread inherits its creator's mask):
+  // signals meant for the worker never run their handlers here.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  heartbeat_ = std::thread([this] { Heartbeat(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void NatsQueue::StopHeartbeat() {
+  if (!heartbeat_.joinable()) return;
+  {
+    std::lock_guard lock(heartbeat_mu_);
+    heartbeat_stop_ = true;
+  }
+  heartbeat_cv_.notify_all();
+  heartbeat_.join();
+}
+
+// A tick at a quarter of the ack wait: a batch is told InProgress at the
+// latest three quarters into it (or by Pop's own loop, every poll_ms, while
+// Pop holds the taker).
+void NatsQueue::Heartbeat() {
+  const auto tick = std::chrono::milliseconds(std::max<int64_t>(ack_wait_ms_ / 4, 50));
+  std::unique_lock lock(heartbeat_mu_);
+  while (!heartbeat_cv_.wait_for(lock, tick, [this] { return heartbeat_stop_; })) {
+    lock.unlock();
+    for (auto& t : takers_) {
+      // A taker in Pop holds its lock while it waits for batches, and
+      // keeps its own batches alive meanwhile: skipped, never waited for.
+      std::unique_lock taker(t->mu, std::try_to_lock);
+      if (!taker.owns_lock()) continue;
+      KeepHeld(*t);
+      // What a request brought while the consumer was busy is ours too.
+      if (t->inbox != nullptr) Collect(*t, 0);
+      KeepBuffered(*t);
+    }
+    lock.lock();
+  }
+}
+
+void NatsQueue::Progress(int consumer, const Lease& lease, size_t finished) {
+  // The finished count has nowhere to go (a message cannot be changed); the
+  // call restarts the ack wait, which is what a slow lease needs.
+  (void)finished;
+  Taker& t = *takers_[static_cast<size_t>(consumer)];
+  std::lock_guard lock(t.mu);
+  auto it = t.held.find({lease.ticket(), lease.attempt()});
+  assert(it != t.held.end() && "progress on a lease this consumer does not hold");
+  if (it != t.held.end()) {
+    it->second.touched_ms = 0;  // told at once: records were finished
+    KeepAlive(it->second.msg, &it->second.touched_ms, NowMs());
+  }
+  KeepBuffered(t);
+}
+
+}  // namespace flow
+
+#endif  // FLOWRUN_NATS

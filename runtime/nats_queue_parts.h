@@ -1,0 +1,103 @@
+// What the parts of a NatsQueue share: the words its messages say, the
+// clock, and the state of its producers (Books), consumers (Taker, Held) and
+// end signals (Wakes). Internal to runtime/nats_queue*.cc.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/nats_queue.h"
+
+namespace flow {
+
+// Once every producer has ended, a consumer that finds nothing to take
+// within this long looks whether the edge is drained at once, instead of
+// a poll later: the last replica to finish then sees the end, and says so.
+// (Looked at again after twice as long, and so on: see Taker::tail_wait_ms.)
+inline constexpr int64_t kTailPeekMs = 3;
+// What an end signal says: producer p ended ("ended <p>"), or a consumer
+// found the edge drained for good ("drained": every producer ended, nothing
+// pending or unacknowledged, so nothing can come any more).
+inline constexpr const char* kDrainedWord = "drained";
+inline constexpr const char* kEndedWord = "ended";  // "ended <producer>"
+
+// The acknowledgement protocol's words.
+inline constexpr const char* kAckWord = "+ACK";
+inline constexpr const char* kNakWord = "-NAK";
+inline constexpr const char* kInProgressWord = "+WPI";
+inline constexpr const char* kTermWord = "+TERM";
+
+inline int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// What a lease points into: the message (kept until the Ack, which needs
+// it) and the columns decoded from it; a large record's lease owns its bytes
+// and remembers its pieces, purged after the Ack.
+struct NatsQueue::Held {
+  natsMsg* msg = nullptr;
+  int64_t touched_ms = 0;  // last told InProgress (0: not yet, since it was taken)
+  std::vector<int64_t> nrs, seqs;
+  std::vector<uint32_t> ends;
+  std::string pieces;  // the pieces' subject filter; "" for a batch
+};
+
+struct NatsQueue::Taker {
+  std::mutex mu;
+  // "<inbox>.*": our pull requests' replies ("<inbox>.<n>") and the end
+  // signals relayed to us ("<inbox>.w").
+  natsSubscription* inbox = nullptr;
+  std::string inbox_prefix;  // "<inbox>."
+  uint64_t requests = 0;     // pull requests sent; the last one's number
+  int64_t request_until_ms = 0;  // when the open request expires; 0: none open
+  int request_left = 0;          // batches it may still bring
+  uint64_t request_reconnects = 0;  // the link's reconnections when it was sent
+  struct Fetched {
+    natsMsg* msg;
+    int64_t touched_ms;  // fetched, or last told InProgress
+  };
+  std::deque<Fetched> buffer;
+  // By (ticket, attempt): a batch redelivered to the consumer that still
+  // holds it (it outlived its ack wait) is a second lease.
+  std::map<std::pair<uint64_t, uint32_t>, Held> held;
+  uint64_t signals_seen = 0;  // end signals already looked into
+  int64_t end_checked_ms = 0;  // when the end of stream was last looked at
+  // Every producer ended: how long to wait for a batch before looking at
+  // the end of stream again. kTailPeekMs after a lease, doubled after each
+  // look that finds the edge not drained yet, up to poll_ms.
+  int64_t tail_wait_ms = kTailPeekMs;
+};
+
+// End signals come on libnats's thread: counted, and relayed to every
+// taker's inbox, where a waiting Pop wakes. On the heap, so that a late
+// callback finds it (see the destructor).
+struct NatsQueue::Wakes {
+  std::atomic<uint64_t> signals{0};
+  std::atomic<bool> drained{false};
+  std::mutex mu;
+  natsConnection* connection = nullptr;
+  std::vector<std::string> subjects;  // under mu
+  // Producers whose end signal ("ended <p>") came, under mu: each said so
+  // after writing "ended" in its books, so the books need not be read
+  // again (a request each: with 24 producers ending together, tens of ms).
+  std::vector<bool> ended;
+};
+
+struct NatsQueue::Books {
+  std::mutex mu;
+  bool loaded = false;
+  ProducerProgress progress;
+  uint64_t messages = 0;
+  bool dirty = false;     // pushed since the last save
+  int64_t saved_ms = 0;   // when last saved
+};
+
+}  // namespace flow

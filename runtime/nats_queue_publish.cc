@@ -1,0 +1,223 @@
+// The producer side of a NatsQueue: batches published with message ids,
+// large records in pieces, each producer's books, its end of stream.
+// Built only with libnats (see runtime/nats_run.cc).
+#ifdef FLOWRUN_NATS
+
+#include "runtime/nats_queue.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <string>
+
+#include "runtime/nats_batch_format.h"
+#include "runtime/nats_queue_parts.h"
+
+namespace flow {
+namespace {
+
+// The longest pause between two tries to publish to a full edge.
+constexpr int64_t kFullEdgePauseMs = 8;
+// How often a producer's books are written while it pushes.
+constexpr int64_t kBooksEveryMs = 200;
+
+}  // namespace
+
+bool NatsQueue::IsLarge(const RecordBatch& batch, size_t i) const {
+  return static_cast<int64_t>(kBatchHeader + kMaxColumnBytes + (batch.end(i) - batch.begin(i))) > limit_;
+}
+
+size_t NatsQueue::RunEnd(const RecordBatch& batch, size_t i) const {
+  int64_t bytes = kBatchHeader;
+  size_t j = i;
+  while (j < batch.size() && !IsLarge(batch, j)) {
+    const int64_t more = kMaxColumnBytes + static_cast<int64_t>(batch.end(j) - batch.begin(j));
+    if (bytes + more > limit_) break;
+    bytes += more;
+    ++j;
+  }
+  return j;
+}
+
+std::string NatsQueue::MessageId(const RecordBatch& batch, int producer, size_t i, size_t count) const {
+  const std::string from =
+      batch.origin() != 0 ? "o" + std::to_string(batch.origin()) : "p" + std::to_string(producer);
+  return options_.run + "." + std::to_string(options_.edge) + ".b." + from + "." +
+         std::to_string(static_cast<uint64_t>(batch.seqs()[i])) + "." + std::to_string(count);
+}
+
+QueueStatus NatsQueue::Push(int producer, const RecordBatch& batch) {
+  assert(producer >= 0 && producer < options_.producers && "producer index out of range");
+  QueueStatus status;
+  if (Stopped(&status)) return status;
+  if (batch.empty()) return QueueStatus::kOk;
+  Books& books = LoadBooks(producer);
+  std::lock_guard lock(books.mu);
+  size_t i = 0;
+  while (i < batch.size()) {
+    if (IsLarge(batch, i)) {
+      status = PublishLarge(producer, batch, i);
+      i += 1;
+    } else {
+      const size_t j = RunEnd(batch, i);
+      status = PublishRun(producer, batch, i, j);
+      i = j;
+    }
+    if (status != QueueStatus::kOk) return status;
+    ++books.messages;
+  }
+  ProducerProgress& p = books.progress;
+  p.records += batch.size();
+  p.last_nr = batch.nrs()[batch.size() - 1];
+  p.last_seq = batch.seqs()[batch.size() - 1];
+  p.origin = batch.origin();
+  // Saved at most every kBooksEveryMs (a round trip each; a producer of
+  // one-record batches would spend half its time on them), and always at
+  // the end. Books a little behind are safe: a replacement that reads them
+  // publishes again what the dead one had published since, and the
+  // duplicate window drops it (the message ids name the records).
+  books.dirty = true;
+  const int64_t now = NowMs();
+  if (now - books.saved_ms < kBooksEveryMs) return QueueStatus::kOk;
+  return SaveBooks(producer, books) ? QueueStatus::kOk : QueueStatus::kClosed;
+}
+
+QueueStatus NatsQueue::PublishRun(int producer, const RecordBatch& batch, size_t i, size_t j) {
+  std::string columns;
+  int64_t nr = 0, seq = 0;
+  for (size_t k = i; k < j; ++k) {
+    PutVarint(columns, Delta(batch.nrs()[k], nr));
+    PutVarint(columns, Delta(batch.seqs()[k], seq));
+    PutVarint(columns, batch.end(k) - batch.begin(k));
+    nr = batch.nrs()[k];
+    seq = batch.seqs()[k];
+  }
+  const uint64_t data_bytes = batch.end(j - 1) - batch.begin(i);
+  std::string msg = Header(kBatchKind, static_cast<uint32_t>(j - i), batch.origin());
+  PutU32(msg, static_cast<uint32_t>(columns.size()));
+  PutU32(msg, static_cast<uint32_t>(data_bytes));
+  msg.reserve(msg.size() + columns.size() + data_bytes);
+  msg += columns;
+  msg.append(batch.data() + batch.begin(i), data_bytes);
+  return Publish(prefix_ + "b", msg, MessageId(batch, producer, i, j - i));
+}
+
+QueueStatus NatsQueue::PublishLarge(int producer, const RecordBatch& batch, size_t i) {
+  const RecordView r = batch[i];
+  const std::string id = MessageId(batch, producer, i, 1);
+  // The pieces' subject token: the id's distinguishing part, '-' for '.'.
+  std::string token = id.substr(id.find(".b.") + 3);
+  std::replace(token.begin(), token.end(), '.', '-');
+  const auto piece = static_cast<uint64_t>(limit_);
+  const uint64_t pieces = std::max<uint64_t>(1, (r.bytes.size() + piece - 1) / piece);
+  for (uint64_t k = 0; k < pieces; ++k) {
+    const std::string_view part = r.bytes.substr(k * piece, piece);
+    QueueStatus status = Publish(prefix_ + "c." + token + "." + std::to_string(k), part, id + "." + std::to_string(k));
+    if (status != QueueStatus::kOk) return status;
+  }
+  std::string msg = Header(kLargeKind, static_cast<uint32_t>(pieces), batch.origin());
+  PutU64(msg, static_cast<uint64_t>(r.nr));
+  PutU64(msg, static_cast<uint64_t>(r.seq));
+  PutU64(msg, r.bytes.size());
+  msg += token;
+  return Publish(prefix_ + "b", msg, id + ".ref");
+}
+
+// Publishes until the broker stores the message (or says it has it: a
+// duplicate id), waiting while the edge is full or the broker away.
+QueueStatus NatsQueue::Publish(const std::string& subject, std::string_view data, const std::string& id) {
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MsgId = id.c_str();
+  int64_t trouble_since = 0;
+  int64_t pause_ms = 1;
+  for (;;) {
+    if (!AwaitBroker()) return QueueStatus::kClosed;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    jsPubAck* ack = nullptr;
+    const natsStatus s = js_Publish(&ack, link_->js(), subject.c_str(), data.data(), static_cast<int>(data.size()),
+                                    &po, &code);
+    jsPubAck_Destroy(ack);
+    if (s == NATS_OK) return QueueStatus::kOk;
+    const char* last = nats_GetLastError(nullptr);
+    const bool full = code == JSStreamStoreFailedErr && last != nullptr && std::strstr(last, "maximum messages") != nullptr;
+    if (!full) {
+      // A timed-out publish may have been stored: the same id again is safe.
+      if (!BrokerAway(s)) return Fail(link_->Describe("cannot publish to '" + stream_ + "'", s, code));
+      if (Troubled(&trouble_since, true)) return QueueStatus::kClosed;
+    }
+    QueueStatus status;
+    if (Stopped(&status)) return status;
+    nats_Sleep(pause_ms);
+    // A full edge frees a slot per batch a consumer acknowledges: looked
+    // at again soon, or a producer of small batches starves its consumers.
+    pause_ms = std::min<int64_t>(pause_ms * 2, std::min<int64_t>(kFullEdgePauseMs, options_.poll_ms));
+  }
+}
+
+std::string NatsQueue::BooksKey(int producer) const {
+  return "e" + std::to_string(options_.edge) + ".p" + std::to_string(producer);
+}
+
+NatsQueue::Books& NatsQueue::LoadBooks(int producer) {
+  Books& books = *books_[static_cast<size_t>(producer)];
+  std::lock_guard lock(books.mu);
+  if (!books.loaded) {
+    // A replacement of a producer that died continues its books.
+    kvEntry* entry = nullptr;
+    if (kvStore_Get(&entry, kv_, BooksKey(producer).c_str()) == NATS_OK)
+      ParseBooks(kvEntry_ValueString(entry), &books.progress, &books.messages);
+    kvEntry_Destroy(entry);
+    books.loaded = true;
+  }
+  return books;
+}
+
+bool NatsQueue::SaveBooks(int producer, Books& books) {
+  books.dirty = false;
+  books.saved_ms = NowMs();
+  const std::string value = FormatBooks(books.progress, books.messages);
+  int64_t trouble_since = 0;
+  for (;;) {
+    if (!AwaitBroker()) return false;
+    const natsStatus s = kvStore_PutString(nullptr, kv_, BooksKey(producer).c_str(), value.c_str());
+    if (s == NATS_OK) return true;
+    if (!BrokerAway(s)) {
+      Fail(link_->Describe("cannot record what producer " + std::to_string(producer) + " published", s));
+      return false;
+    }
+    if (Troubled(&trouble_since, true)) return false;
+    nats_Sleep(25);
+  }
+}
+
+void NatsQueue::EndOfStream(int producer) {
+  assert(producer >= 0 && producer < options_.producers && "producer index out of range");
+  Books& books = LoadBooks(producer);
+  std::lock_guard lock(books.mu);
+  if (books.progress.ended) return;
+  books.progress.ended = true;
+  if (!SaveBooks(producer, books)) return;
+  // Then a signal to every consumer, after "ended" is written: a consumer
+  // that gets it looks at the end of stream at once, instead of a poll
+  // later (each stage of a pipeline would add that much to the run). Core
+  // NATS, not JetStream: every subscriber gets it, and nothing is stored.
+  // Lost (the broker away a moment), it costs a poll, nothing more.
+  // libnats's flusher sends it within a moment; no flush here, which would
+  // wait for a broker that is away.
+  natsConnection_PublishString(link_->connection(), (prefix_ + "end").c_str(),
+                               (std::string(kEndedWord) + " " + std::to_string(producer)).c_str());
+}
+
+ProducerProgress NatsQueue::PublishedBy(int producer) {
+  ProducerProgress p;
+  uint64_t messages = 0;
+  kvEntry* entry = nullptr;
+  if (kvStore_Get(&entry, kv_, BooksKey(producer).c_str()) == NATS_OK) ParseBooks(kvEntry_ValueString(entry), &p, &messages);
+  kvEntry_Destroy(entry);
+  return p;
+}
+
+}  // namespace flow
+
+#endif  // FLOWRUN_NATS

@@ -1,0 +1,357 @@
+// The consumer side of a NatsQueue: its pull requests into a taker's
+// inbox, Pop and the leases it makes, and their acknowledgements.
+// Built only with libnats (see runtime/nats_run.cc).
+#ifdef FLOWRUN_NATS
+
+#include "runtime/nats_queue.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "runtime/nats_batch_format.h"
+#include "runtime/nats_queue_parts.h"
+
+namespace flow {
+namespace {
+
+// Pulls are our own requests, not libnats's Fetch. A Fetch gives up on its
+// pull request after its timeout, and nats-server 2.9.10 can still hand a
+// message to that request: it then came back only an ack wait later (5 s;
+// for an [ordered] stage, out of order: seen with 1-10 ms fetches). So a
+// consumer here asks with a request that lives kPullExpiresMs on the
+// server, into an inbox of its own that it never stops reading: whatever
+// a request brings is taken, however late. And a wait can end early
+// without abandoning anything: a producer's end signal is relayed into the
+// same inbox, so a stage sees its input end at once, not a poll later.
+
+// A Pop that must not wait still gives the broker this long to deliver
+// batches it says are pending.
+constexpr int64_t kNoWaitFetchMs = 50;
+// How long a pull request waits on the server for batches. Long: a wait
+// here is a request less, and it is never given up on (see above). And
+// nats-server 2.9.10 hands a redelivery that meets an expired request out
+// as a new message (its delivery count back at 1, which would defeat
+// MaxDeliver, runtime/poison_watch.h): the fewer requests expire, the
+// rarer that is. A request lost with a connection is known by the
+// reconnection (Reconnects), not by its expiry.
+constexpr int64_t kPullExpiresMs = 30'000;
+
+}  // namespace
+
+QueueStatus NatsQueue::Subscribe(Taker& t) {
+  if (t.inbox != nullptr) return QueueStatus::kOk;
+  natsInbox* inbox = nullptr;
+  natsStatus s = natsInbox_Create(&inbox);
+  if (s == NATS_OK) {
+    t.inbox_prefix = std::string(inbox) + ".";
+    natsInbox_Destroy(inbox);
+    s = natsConnection_SubscribeSync(&t.inbox, link_->connection(), (t.inbox_prefix + "*").c_str());
+  }
+  if (s != NATS_OK) {
+    t.inbox = nullptr;
+    return Fail(link_->Describe("cannot take from '" + stream_ + "'", s));
+  }
+  // A queue of a lagging consumer holds a few fetches' batches, tens of KiB
+  // each: libnats's default limits (65,536 messages, 64 MiB) would drop
+  // batches of a consumer that is slow to read them.
+  natsSubscription_SetPendingLimits(t.inbox, -1, -1);
+  bool first = false;
+  {
+    std::lock_guard lock(end_mu_);
+    {
+      std::lock_guard wakes(wakes_->mu);
+      wakes_->subjects.push_back(t.inbox_prefix + "w");
+    }
+    if (end_sub_ == nullptr) {
+      const natsStatus e = natsConnection_Subscribe(&end_sub_, link_->connection(), (prefix_ + "end").c_str(),
+                                                    &NatsQueue::OnEndSignal, wakes_.get());
+      if (e != NATS_OK) end_sub_ = nullptr;  // no signals: the end is seen every poll_ms
+      first = end_sub_ != nullptr;
+    }
+  }
+  // Registered before the first pull, so that neither a batch nor a signal
+  // sent after it is missed; bounded, for a broker that is away (a missed
+  // signal costs one poll_ms).
+  if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), 200);
+  // The producers that ended before: their signals went by unheard, their
+  // books say so (one look each, once). Without it, a consumer that never
+  // ran dry would see the end of its input a poll_ms late.
+  if (first) AllProducersEnded();
+  return QueueStatus::kOk;
+}
+
+// Asks the edge's durable consumer for up to fetch_batch batches (every
+// replica, on every machine, pulls from the same one), to wait on the
+// server for kPullExpiresMs.
+natsStatus NatsQueue::RequestPull(Taker& t) {
+  const std::string subject = "$JS.API.CONSUMER.MSG.NEXT." + stream_ + "." + kNatsConsumerName;
+  const int64_t expires_ms = std::max(kPullExpiresMs, options_.poll_ms);
+  const std::string body = "{\"batch\":" + std::to_string(options_.fetch_batch) +
+                           ",\"expires\":" + std::to_string(expires_ms * 1'000'000) + "}";
+  ++t.requests;
+  const std::string reply = t.inbox_prefix + std::to_string(t.requests);
+  const natsStatus s = natsConnection_PublishRequestString(link_->connection(), subject.c_str(), reply.c_str(),
+                                                           body.c_str());
+  if (s == NATS_OK) {
+    t.request_until_ms = NowMs() + expires_ms;
+    t.request_left = options_.fetch_batch;
+    t.request_reconnects = Reconnects();
+  }
+  return s;
+}
+
+// Moves what the inbox holds into the buffer, waiting up to `wait_ms` for
+// the first message. Returns early on a relayed end signal. A status from
+// the server (404 nothing there, 408 expired, 409 and others) closes the
+// request it answers; a 503 says nobody serves the edge (`*refused`).
+void NatsQueue::Collect(Taker& t, int64_t wait_ms, bool* refused) {
+  int64_t wait = wait_ms;
+  for (;;) {
+    natsMsg* msg = nullptr;
+    if (natsSubscription_NextMsg(&msg, t.inbox, wait) != NATS_OK) return;
+    wait = 0;  // then only what is already there
+    const char* reply = natsMsg_GetReply(msg);
+    if (reply != nullptr && std::strncmp(reply, "$JS.ACK.", 8) == 0) {
+      t.buffer.push_back({msg, NowMs()});
+      if (t.request_left > 0 && --t.request_left == 0) t.request_until_ms = 0;
+      continue;
+    }
+    const char* subject = natsMsg_GetSubject(msg);
+    const std::string_view tail = std::string_view(subject).substr(std::min(std::strlen(subject), t.inbox_prefix.size()));
+    const char* status = nullptr;
+    natsMsgHeader_Get(msg, "Status", &status);
+    const bool answers_last = tail == std::to_string(t.requests);
+    if (status != nullptr && std::strncmp(status, "100", 3) != 0 && answers_last) {
+      t.request_until_ms = 0;
+      if (std::strncmp(status, "503", 3) == 0 && refused != nullptr) *refused = true;
+    }
+    const bool woken = tail == "w";  // an end signal: the caller looks at the end now
+    natsMsg_Destroy(msg);            // (tail points into it)
+    if (woken) return;
+  }
+}
+
+QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
+  assert(consumer >= 0 && consumer < options_.consumers && "consumer index out of range");
+  Taker& t = *takers_[static_cast<size_t>(consumer)];
+  std::lock_guard lock(t.mu);
+  QueueStatus status = Subscribe(t);
+  if (status != QueueStatus::kOk) return status;
+  std::call_once(heartbeat_started_, [this] { StartHeartbeat(); });
+  int64_t trouble_since = 0;
+  for (;;) {
+    if (Stopped(&status)) return status;
+    KeepHeld(t);
+    if (t.buffer.empty()) Collect(t, 0);
+    KeepBuffered(t);
+    if (!t.buffer.empty()) {
+      natsMsg* msg = t.buffer.front().msg;
+      t.buffer.pop_front();
+      t.tail_wait_ms = kTailPeekMs;
+      t.end_checked_ms = 0;  // the first look after a lease is not put off
+      switch (Take(t, msg, lease)) {
+        case Taken::kLease: return QueueStatus::kOk;
+        case Taken::kStale: continue;
+        case Taken::kBroken: return QueueStatus::kClosed;
+      }
+    }
+    // Nothing to ask a broker that is away; and no end of stream to see.
+    if (!AwaitBroker()) return QueueStatus::kClosed;
+    if (Stopped(&status)) return status;
+    uint64_t pending = 1;
+    if (mode == PopMode::kNoWait) {
+      if (Drained(AllProducersEnded(), &pending)) return QueueStatus::kEnd;
+      if (pending == 0) return QueueStatus::kEmpty;
+    }
+    int64_t now = NowMs();
+    // A request sent before the link reconnected is gone with the old
+    // connection; one past its expiry with no answer seen, too.
+    if (t.request_until_ms != 0 &&
+        (now > t.request_until_ms + options_.poll_ms || Reconnects() != t.request_reconnects))
+      t.request_until_ms = 0;
+    if (t.request_until_ms == 0) {
+      const natsStatus s = RequestPull(t);
+      if (s != NATS_OK) {
+        if (!BrokerAway(s)) return Fail(link_->Describe("cannot take from '" + stream_ + "'", s));
+        if (Troubled(&trouble_since, true)) return QueueStatus::kClosed;
+        nats_Sleep(25);
+        continue;
+      }
+    }
+    bool refused = false;
+    const bool tail = mode == PopMode::kWait && ProducersKnownEnded();
+    Collect(t, mode == PopMode::kNoWait ? kNoWaitFetchMs : (tail ? t.tail_wait_ms : options_.poll_ms), &refused);
+    if (!t.buffer.empty() || !link_->connected()) continue;
+    if (refused) {
+      // No responders: the server is going away, or the edge's consumer is
+      // gone; waited for as a broker that is away, bounded.
+      if (Troubled(&trouble_since, true)) return QueueStatus::kClosed;
+      nats_Sleep(25);
+      continue;
+    }
+    Troubled(&trouble_since, false);
+    if (mode == PopMode::kNoWait) return QueueStatus::kEmpty;
+    // A sibling found the edge drained for good: nothing can come.
+    if (wakes_->drained.load()) return QueueStatus::kEnd;
+    // The end of stream costs API requests: looked at after an end signal,
+    // once after each lease when every producer has ended, and every
+    // poll_ms (a signal may be lost).
+    now = NowMs();
+    const uint64_t signals = wakes_->signals.load();
+    if (signals == t.signals_seen && now - t.end_checked_ms < (tail ? t.tail_wait_ms : options_.poll_ms)) continue;
+    t.signals_seen = signals;
+    t.end_checked_ms = now;
+    if (AllProducersEnded() && Drained(true, &pending)) {
+      // Said to the siblings on every machine, who then end without asking.
+      natsConnection_PublishString(link_->connection(), (prefix_ + "end").c_str(), kDrainedWord);
+      return QueueStatus::kEnd;
+    }
+    // Not drained: leases are still out. The last of them may be just
+    // done, its ack on its way to the broker: looked at again soon, then
+    // less and less often (a slow record may take minutes).
+    if (tail) t.tail_wait_ms = std::min(t.tail_wait_ms * 2, options_.poll_ms);
+  }
+}
+
+NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
+  jsMsgMetaData* meta = nullptr;
+  uint64_t ticket = 0;
+  uint32_t attempt = 1;
+  if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+    ticket = meta->Sequence.Stream;
+    attempt = static_cast<uint32_t>(meta->NumDelivered);
+    jsMsgMetaData_Destroy(meta);
+  }
+  const char* data = natsMsg_GetData(msg);
+  const auto len = static_cast<size_t>(natsMsg_GetDataLength(msg));
+  Held h;
+  h.msg = msg;
+  const std::pair<uint64_t, uint32_t> key(ticket, attempt);
+  assert(t.held.count(key) == 0 && "one delivery, one lease");
+  const char* records = nullptr;
+  if (ticket != 0 && len >= kBatchHeader && data[0] == kBatchKind && data[1] == kVersion) {
+    if (DecodeBatch(data, len, &h.nrs, &h.seqs, &h.ends, &records)) {
+      const Held& kept = t.held.emplace(key, std::move(h)).first->second;
+      *lease = Lease::OfColumns(ticket, attempt, 0, static_cast<uint32_t>(kept.nrs.size()), kept.nrs.data(),
+                                kept.seqs.data(), kept.ends.data(), records);
+      return Taken::kLease;
+    }
+  } else if (ticket != 0 && len > kLargeHeader && data[0] == kLargeKind && data[1] == kVersion) {
+    const auto pieces = static_cast<uint32_t>(GetLE(data + 4, 4));
+    const auto nr = static_cast<int64_t>(GetLE(data + 16, 8));
+    const auto seq = static_cast<int64_t>(GetLE(data + 24, 8));
+    const uint64_t length = GetLE(data + 32, 8);
+    const std::string token(data + kLargeHeader, len - kLargeHeader);
+    std::string bytes;
+    bytes.reserve(std::min<uint64_t>(length, static_cast<uint64_t>(pieces) * static_cast<uint64_t>(limit_)));
+    switch (ReadPieces(token, pieces, &bytes)) {
+      case Taken::kLease:
+        break;
+      case Taken::kStale:
+        Respond(msg, kAckWord);
+        natsMsg_Destroy(msg);
+        return Taken::kStale;
+      case Taken::kBroken:
+        Respond(msg, kNakWord);
+        natsMsg_Destroy(msg);
+        return Taken::kBroken;
+    }
+    if (bytes.size() == length) {
+      h.pieces = prefix_ + "c." + token + ".>";
+      t.held.emplace(key, std::move(h));
+      *lease = Lease::OfRecord(ticket, attempt, std::move(bytes), nr, seq);
+      return Taken::kLease;
+    }
+  }
+  // Not ours, or damaged: taken out of the queue for good (Term), and the
+  // run stops rather than skip records silently.
+  Respond(msg, kTermWord);
+  natsMsg_Destroy(msg);
+  Fail("message " + std::to_string(ticket) + " of '" + stream_ + "' is not a batch of records");
+  return Taken::kBroken;
+}
+
+NatsQueue::Taken NatsQueue::ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes) {
+  for (uint32_t k = 0; k < pieces; ++k) {
+    const std::string subject = prefix_ + "c." + token + "." + std::to_string(k);
+    natsMsg* piece = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    const natsStatus s = js_GetLastMsg(&piece, link_->js(), stream_.c_str(), subject.c_str(), nullptr, &code);
+    if (s == NATS_NOT_FOUND) return Taken::kStale;
+    if (s != NATS_OK) {
+      Fail(link_->Describe("cannot read a large record from '" + stream_ + "'", s, code));
+      return Taken::kBroken;
+    }
+    bytes->append(natsMsg_GetData(piece), static_cast<size_t>(natsMsg_GetDataLength(piece)));
+    natsMsg_Destroy(piece);
+  }
+  return Taken::kLease;
+}
+
+// How many times the link has reconnected: a pull request sent before the
+// last time is gone with the old connection.
+uint64_t NatsQueue::Reconnects() const {
+  natsStatistics* stats = nullptr;
+  uint64_t reconnects = 0;
+  if (natsStatistics_Create(&stats) == NATS_OK && natsConnection_GetStats(link_->connection(), stats) == NATS_OK)
+    natsStatistics_GetCounts(stats, nullptr, nullptr, nullptr, nullptr, &reconnects);
+  natsStatistics_Destroy(stats);
+  return reconnects;
+}
+
+// An acknowledgement the server has confirmed.
+bool NatsQueue::AckSync(natsMsg* msg) const {
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply == nullptr) return false;
+  natsMsg* answer = nullptr;
+  const natsStatus s = natsConnection_RequestString(&answer, link_->connection(), reply, kAckWord, link_->api_wait_ms());
+  natsMsg_Destroy(answer);
+  return s == NATS_OK;
+}
+
+uint64_t NatsQueue::DeliveryOf(int consumer, const Lease& lease) {
+  Taker& t = *takers_[static_cast<size_t>(consumer)];
+  std::lock_guard lock(t.mu);
+  auto it = t.held.find({lease.ticket(), lease.attempt()});
+  if (it == t.held.end()) return 0;
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, it->second.msg) != NATS_OK) return 0;
+  const uint64_t delivery = meta->Sequence.Consumer;
+  jsMsgMetaData_Destroy(meta);
+  return delivery;
+}
+
+void NatsQueue::Ack(int consumer, Lease* lease) {
+  Taker& t = *takers_[static_cast<size_t>(consumer)];
+  std::lock_guard lock(t.mu);
+  auto it = t.held.find({lease->ticket(), lease->attempt()});
+  assert(it != t.held.end() && "ack of a lease this consumer does not hold");
+  if (it != t.held.end()) {
+    Held& h = it->second;
+    if (h.pieces.empty()) {
+      // Buffered: libnats's flusher thread sends it at once, without the
+      // round trip a flush here would wait for (one per record into a slow
+      // stage). The destructor flushes what is left before the process
+      // exits; a worker that dies first has its lease come back, as if it
+      // had died before the ack.
+      Respond(h.msg, kAckWord);
+    } else if (AckSync(h.msg)) {
+      // Only once the server has the ack: pieces gone before it would turn
+      // a redelivery of the reference into a lost record.
+      jsOptions jo;
+      jsOptions_Init(&jo);
+      jo.Stream.Purge.Subject = h.pieces.c_str();
+      js_PurgeStream(link_->js(), stream_.c_str(), &jo, nullptr);
+    }
+    natsMsg_Destroy(h.msg);
+    t.held.erase(it);
+  }
+  *lease = Lease();
+}
+
+}  // namespace flow
+
+#endif  // FLOWRUN_NATS
