@@ -2,6 +2,7 @@
 // and setpgid. Every call is checked; the comments say why each signal-mask
 // and process-group decision is what it is.
 #include "runtime/process.h"
+#include "runtime/crash_report.h"
 #include "runtime/trace.h"
 
 #include <errno.h>
@@ -115,6 +116,7 @@ void ResetCaughtSignals() {
   std::string comm = options.name.substr(0, 15);
   if (prctl(PR_SET_NAME, comm.c_str()) < 0) ChildSay("flowrun: cannot name the worker process\n");
   ResetCaughtSignals();
+  InstallCrashReport();
   for (int fd : options.close_in_child) {
     if (close(fd) < 0) ChildFail("close");
   }

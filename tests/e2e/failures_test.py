@@ -136,6 +136,34 @@ def sigterm_kills_after_grace(t):
     t.expect(time.monotonic() - began < 25, "the grace period bounds the stop")
 
 
+@test
+def a_worker_that_dies_of_a_fault_says_where(t):
+    # A fault or an abort in a worker (a library that aborts without a word,
+    # a bug in generated code) leaves its signal and stack in the log.
+    if sanitized(t.flowrun):
+        print("     a_worker_that_dies_of_a_fault_says_where: skipped, AddressSanitizer reports faults itself")
+        return
+    p = subprocess.Popen([t.flowrun, "run", "--max-restarts", "0", "-e", 'seq(1, 5) | sleep(30s) | count'],
+                         cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: any(open(f"/proc/{c}/comm").read().startswith("sleep#") for c in children_of(p.pid)),
+                   "the sleep worker to start")
+        victim = next(c for c in children_of(p.pid) if open(f"/proc/{c}/comm").read().startswith("sleep#"))
+        os.kill(victim, signal.SIGABRT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    text = err.decode(errors="replace")
+    t.expect(p.returncode == 1, f"the run fails (exit {p.returncode})")
+    t.expect(re.search(r"^\[sleep#1\] crash: SIGABRT \(Aborted\); the stack", text, re.M) is not None,
+             f"the worker says it was aborted: {text[-600:]!r}")
+    t.expect(re.search(r"^\[sleep#1\] .*\(\+0x[0-9a-f]+\)|^\[sleep#1\] .*\[0x[0-9a-f]+\]", text, re.M) is not None,
+             f"and where: {text[-600:]!r}")
+    t.expect("killed by signal SIGABRT" in text, f"the supervisor's account is unchanged: {text[-300:]!r}")
+
+
 def total_pss_kib(root):
     """Proportional set size of `root` and its children: shared queue pages
     count once over all the processes that map them."""
