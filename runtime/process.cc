@@ -351,6 +351,9 @@ bool SpawnProgram(const std::vector<std::string>& argv, int stdin_fd, Child* chi
   return true;
 }
 
+// The group leader's parent-death signal (see StartGroupLeader).
+constexpr int kSupervisorGone = SIGUSR2;
+
 bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_mask,
                       std::span<const int> close_in_child, pid_t* pid, std::string* err) {
   ChildOptions options;
@@ -363,6 +366,20 @@ bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_ma
       options,
       [] {
         prctl(PR_SET_NAME, "flowrun-group");  // cosmetic
+        // The supervisor gone, even SIGKILLed: every process of the group
+        // goes too. The workers die of their own PR_SET_PDEATHSIG, but the
+        // commands they started (exec, sh, and their children) have none
+        // and would run on to their end, orphans, holding files and ports.
+        // So this one's parent-death signal is one that it catches (the
+        // supervisor never sends it) and kills the whole group with.
+        const pid_t parent = getppid();
+        struct sigaction orphaned {};
+        orphaned.sa_handler = [](int) { kill(0, SIGKILL); };
+        sigemptyset(&orphaned.sa_mask);
+        sigaction(kSupervisorGone, &orphaned, nullptr);
+        // Died between the two settings: the first (SIGKILL) would have
+        // come, and getppid() shows it.
+        if (prctl(PR_SET_PDEATHSIG, kSupervisorGone) < 0 || getppid() != parent) kill(0, SIGKILL);
         // It needs no file, and must not keep one: a pipe's write end held
         // here would keep its reader from ever seeing end of file.
         if (close_range(0, ~0U, 0) < 0) return 127;

@@ -179,6 +179,19 @@ def sigterm_to_flowrun_ends_running_commands(t):
 
 
 @test
+def a_sigkilled_flowrun_leaves_no_command_behind(t):
+    # No handler of flowrun's runs: its workers die of their parent-death
+    # signal, and the commands they started with the group's leader.
+    p, group = start_sleeping(t, "sleep 30 {}", 2)
+    sleeps = in_group(group, "sleep")
+    p.kill()
+    p.wait()
+    wait_until(lambda: not any(alive(pid) for pid in sleeps) and group_members(group) == [],
+               "every process of the workers' group to end", timeout=10)
+    t.equal([pid for pid in sleeps if alive(pid)], [], "sleep commands left")
+
+
+@test
 def a_command_never_outlives_the_run(t):
     # Record 1's first attempt sleeps; its worker is killed and replaced,
     # the retry (which finds the directory made) does not sleep. The
