@@ -42,6 +42,16 @@ void Report(int sig) {
 
 }  // namespace
 
+void PrepareCrashReport() {
+  // backtrace loads libgcc on its first call, which allocates: done here,
+  // not in a signal handler.
+  static bool prepared = false;
+  if (prepared) return;
+  void* warm[1];
+  backtrace(warm, 1);
+  prepared = true;
+}
+
 void InstallCrashReport() {
 #if defined(__SANITIZE_ADDRESS__)
   return;
@@ -50,10 +60,7 @@ void InstallCrashReport() {
   return;
 #endif
 #endif
-  // backtrace loads libgcc on its first call, which allocates: done here,
-  // not in a signal handler.
-  void* warm[1];
-  backtrace(warm, 1);
+  PrepareCrashReport();
   // Its own stack: a fault from a stack overflow has none left to run on.
   static char alternate[64 * 1024];
   stack_t stack{};

@@ -14,5 +14,9 @@ namespace flow {
 
 // In a worker, once, early (before any thread starts).
 void InstallCrashReport();
+// What InstallCrashReport needs loaded first (about 0.15 ms, once per
+// process image): called by a parent before it forks, its children have
+// it already.
+void PrepareCrashReport();
 
 }  // namespace flow

@@ -262,6 +262,7 @@ bool SignalWatch::Read(bool* child_exited, std::vector<int>* interrupts, std::st
 bool StartChild(const ChildOptions& options, const std::function<int()>& body, Child* child,
                 std::string* err) {
   std::string what = "cannot start worker '" + options.name + "': ";
+  PrepareCrashReport();  // once here, not in each of 64 children
   int pipe_fds[2] = {-1, -1};
   if (options.capture_stderr) {
     if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
