@@ -253,33 +253,37 @@ int RunRunCommand(CommandOptions& options) {
 }
 
 int RunCompiled(const CompiledProgram& program, bool no_jit, int64_t sort_memory, const RunOptions& run) {
-  // Block functions are made here, before the fork, so every worker
-  // inherits them: the JIT compiles every block in the supervisor and looks
-  // each one up (Finalize) so no worker ever runs LLVM. `--no-jit` runs the
+  // Block functions are made in the supervisor before the fork (by
+  // RunGraph, through make_blocks: on a broker while the keeper makes the
+  // run), so every worker inherits them: the JIT compiles every block and
+  // looks each one up (Finalize) so no worker ever runs LLVM. `--no-jit` runs the
   // reference interpreter instead; the two give byte-identical output.
   InterpretedBlocks interpreted;
   CompiledBlocks compiled;
   std::vector<BlockFunction> blocks;
-  for (const StageNode& node : program.graph.nodes) {
-    BlockFunction block;
-    // A worker's part compiles only the blocks of the stages it runs: the
-    // JIT's milliseconds are on the run's critical path.
-    bool runs_here = true;
-    if (run.part) {
-      const std::vector<std::string>& placed = run.part->placement.where[static_cast<size_t>(node.id)];
-      runs_here = std::find(placed.begin(), placed.end(), run.part->worker) != placed.end();
+  RunOptions options = run;
+  options.make_blocks = [&] {
+    for (const StageNode& node : program.graph.nodes) {
+      BlockFunction block;
+      // A worker's part compiles only the blocks of the stages it runs: the
+      // JIT's milliseconds are on the run's critical path.
+      bool runs_here = true;
+      if (run.part) {
+        const std::vector<std::string>& placed = run.part->placement.where[static_cast<size_t>(node.id)];
+        runs_here = std::find(placed.begin(), placed.end(), run.part->worker) != placed.end();
+      }
+      if (node.block && runs_here) {
+        auto fs = node.args.find("fs");
+        std::string separator = fs != node.args.end() && fs->second.type() == Type::kStr ? fs->second.as_str() : "";
+        block = no_jit ? interpreted.Make(*node.block, separator, StageBlockWant(node), *program.file)
+                       : compiled.Make(*node.block, separator, StageBlockWant(node), *program.file);
+      }
+      blocks.push_back(block);
     }
-    if (node.block && runs_here) {
-      auto fs = node.args.find("fs");
-      std::string separator = fs != node.args.end() && fs->second.type() == Type::kStr ? fs->second.as_str() : "";
-      block = no_jit ? interpreted.Make(*node.block, separator, StageBlockWant(node), *program.file)
-                     : compiled.Make(*node.block, separator, StageBlockWant(node), *program.file);
-    }
-    blocks.push_back(block);
-  }
-  std::string jit_error;
-  if (!no_jit && !compiled.Finalize(&jit_error))
-    std::fprintf(stderr, "flowrun: warning: %s; those blocks run in the interpreter\n", jit_error.c_str());
+    std::string jit_error;
+    if (!no_jit && !compiled.Finalize(&jit_error))
+      std::fprintf(stderr, "flowrun: warning: %s; those blocks run in the interpreter\n", jit_error.c_str());
+  };
 
   const char* tmpdir = std::getenv("TMPDIR");
   std::string temp_dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
@@ -294,7 +298,7 @@ int RunCompiled(const CompiledProgram& program, bool no_jit, int64_t sort_memory
     context.stop_requested = instance.stop_requested;
     return MakeStage(context, error);
   };
-  return RunGraph(program.graph, blocks, make_stage, run);
+  return RunGraph(program.graph, blocks, make_stage, options);
 }
 
 }  // namespace flow

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "runtime/placement.h"
+#include "runtime/run_description.h"
 
 namespace flow {
 
@@ -107,6 +108,29 @@ bool BrokerBoard::Next(int64_t timeout_ms, std::string* key, std::string* value)
   return put;
 }
 
+std::string JobOffer(int taken, const std::string& description, const std::string& placement) {
+  return EncodeFields({{"taken", std::to_string(taken)}, {"job", description}, {"place", placement}});
+}
+
+bool ReadJobOffer(const std::string& value, int* taken, std::string* description, std::string* placement) {
+  Fields fields;
+  if (!DecodeFields(value, &fields)) return false;
+  bool has_taken = false, has_job = false, has_place = false;
+  for (const auto& [name, text] : fields) {
+    if (name == "taken") {
+      has_taken = true;
+      if (taken != nullptr) *taken = std::atoi(text.c_str());
+    } else if (name == "job") {
+      has_job = true;
+      if (description != nullptr) *description = text;
+    } else if (name == "place") {
+      has_place = true;
+      if (placement != nullptr) *placement = text;
+    }
+  }
+  return has_taken && has_job && has_place;
+}
+
 std::vector<WorkerOffer> LiveWorkers(BrokerBoard& workers) {
   std::vector<WorkerOffer> live;
   const int64_t now = WallClockNanos();
@@ -130,8 +154,10 @@ std::vector<WorkerOffer> LiveWorkers(BrokerBoard& workers) {
   for (const BoardEntry& e : entries) {
     const size_t dot = e.key.find('.', 4);
     if (e.key.rfind("job.", 0) != 0 || dot == std::string::npos) continue;
+    int taken = 0;
+    if (!ReadJobOffer(e.value, &taken, nullptr, nullptr)) taken = std::atoi(e.value.c_str());
     for (WorkerOffer& offer : live) {
-      if (offer.id == e.key.substr(4, dot - 4)) offer.slots = std::max(0, offer.slots - std::atoi(e.value.c_str()));
+      if (offer.id == e.key.substr(4, dot - 4)) offer.slots = std::max(0, offer.slots - taken);
     }
   }
   return live;

@@ -4,7 +4,9 @@
 //   flowrun_workers          the workers on this broker, and their jobs
 //     w.<worker>             "slots=N host=H": put every kWorkerBeatMs by a
 //                            live worker; older than kWorkerStaleNs: gone
-//     job.<worker>.<run>     a run asks this worker to take its part
+//     job.<worker>.<run>     a run asks this worker to take its part: the
+//                            slots it takes there, the run's description
+//                            and placement (JobOffer)
 //   flow_<run>               the run's own bucket (runtime/nats_run.h)
 //     job                    the run's description (RunDescription)
 //     place                  where each instance runs (Placement::Encode)
@@ -80,6 +82,14 @@ class BrokerBoard {
 // slots that the runs it works for have left free (WorkerOffer::slots).
 struct WorkerOffer;
 std::vector<WorkerOffer> LiveWorkers(BrokerBoard& workers);
+
+// A job key's value: the slots the run takes on that worker, and what its
+// part needs to start without asking the broker (the run's description and
+// placement, also in the run's bucket as "job" and "place").
+std::string JobOffer(int taken, const std::string& description, const std::string& placement);
+// False when `value` is not one (the fields it finds are set all the same;
+// null ones are not wanted).
+bool ReadJobOffer(const std::string& value, int* taken, std::string* description, std::string* placement);
 
 int64_t WallClockNanos();
 

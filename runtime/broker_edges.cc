@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "runtime/broker_board.h"
 #include "runtime/nats_queue.h"
@@ -178,7 +179,8 @@ bool OfferRun(NatsLink& link, BrokerBoard& run_board, const StageGraph& graph, c
     const int taken = Taken(*placement, w.id);
     if (taken == 0) continue;
     // The number of its slots this run takes: the next run counts them out.
-    if (!workers->Put("job." + w.id + "." + run, std::to_string(taken), error)) return false;
+    if (!workers->Put("job." + w.id + "." + run, JobOffer(taken, description, placement->Encode()), error))
+      return false;
     asked->push_back(w);
   }
   return true;
@@ -276,9 +278,13 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   TraceEvent("keeper parts concluded");
   // The parts have said done: whatever they logged was published before.
   for (const std::string& text : logs.Take(true)) Report(report_fd, "log " + text);
-  WithdrawRun(*link, asked, run);
+  // The job keys go while the run's streams do (the run's end waits for
+  // both; the link is thread-safe).
+  std::thread withdraw([&link, &asked, &run] { WithdrawRun(*link, asked, run); });
   run_board.reset();
-  if (!RemoveNatsRun(*link, run, &error)) {
+  const bool removed = RemoveNatsRun(*link, run, &error);
+  withdraw.join();
+  if (!removed) {
     Report(report_fd, error);
     return 1;
   }
@@ -335,23 +341,27 @@ std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const
   keeper->placement_.where.resize(graph.nodes.size());
   for (size_t n = 0; n < graph.nodes.size(); ++n)
     keeper->placement_.where[n].assign(static_cast<size_t>(graph.nodes[n].replicas), "");
+  return keeper;
+}
+
+bool BrokerKeeper::AwaitReady(std::string* error) {
   std::string line;
   for (;;) {
-    if (!keeper->ReadReport(&line)) line = "the broker keeper process ended without a word";
+    if (!ReadReport(&line)) line = "the broker keeper process ended without a word";
     size_t n = 0, i = 0;
     char worker[64];
-    if (std::sscanf(line.c_str(), "place %zu %zu %63s", &n, &i, worker) == 3 && n < graph.nodes.size() &&
-        i < keeper->placement_.where[n].size()) {
-      keeper->placement_.where[n][i] = worker;
+    if (std::sscanf(line.c_str(), "place %zu %zu %63s", &n, &i, worker) == 3 && n < placement_.where.size() &&
+        i < placement_.where[n].size()) {
+      placement_.where[n][i] = worker;
       continue;
     }
     break;
   }
   if (line != kReportOk) {
     *error = line;
-    return nullptr;  // the destructor reaps it
+    return false;  // the destructor reaps it
   }
-  return keeper;
+  return true;
 }
 
 BrokerKeeper::~BrokerKeeper() {

@@ -57,10 +57,10 @@ int BrokerBatchRecords(const StageGraph& graph, const QueueEdge& edge);
 
 class BrokerKeeper {
  public:
-  // Forks the keeper and waits until the run exists on the broker. Null
-  // with `*error` ("cannot reach the broker at 'nats://host:4222': ...",
-  // without credentials) when it cannot be made. The caller must be
-  // single-threaded and must not have called libnats.
+  // Forks the keeper, which makes the run on the broker meanwhile
+  // (AwaitReady waits for it). Null with `*error` when it cannot be
+  // forked. The caller must be single-threaded and must not have called
+  // libnats.
   //
   // With a `description` (RunDescription::Encode), the keeper also offers
   // the run to the `flowrun worker`s alive on the broker: it places the
@@ -68,6 +68,10 @@ class BrokerKeeper {
   // parts for the rest of the run (Events).
   static std::unique_ptr<BrokerKeeper> Start(const StageGraph& graph, const BrokerAccess& broker,
                                              const std::string& description, std::string* error);
+  // Waits until the run exists on the broker, and reads where the
+  // instances go. False with `*error` ("cannot reach the broker at
+  // 'nats://host:4222': ...", without credentials) when it cannot be made.
+  bool AwaitReady(std::string* error);
   // Finishes (ignoring errors) if Finish was not called.
   ~BrokerKeeper();
   BrokerKeeper(const BrokerKeeper&) = delete;

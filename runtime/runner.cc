@@ -547,20 +547,27 @@ int Runner::Run() {
   if (!Prepare()) return prepare_exit_;
   TraceEvent("prepared");
   const uint64_t start = MonotonicNanos();
+  bool blocks_made = false;
   if (options_.part) {
     run_id_ = options_.part->run;
     placement_ = options_.part->placement;
   } else if (on_broker_) {
     std::string error;
     keeper_ = BrokerKeeper::Start(graph_, options_.broker, options_.description, &error);
-    if (!keeper_) {
+    // The JIT's milliseconds while the keeper makes the run on the broker.
+    if (keeper_ && options_.make_blocks) {
+      options_.make_blocks();
+      blocks_made = true;
+    }
+    if (!keeper_ || !keeper_->AwaitReady(&error)) {
       Say(options_.log_fd, "flowrun: error: " + error);
       return 1;
     }
     run_id_ = keeper_->run();
     placement_ = keeper_->placement();
     TraceEvent("keeper ready");
-  }
+  }  if (!blocks_made && options_.make_blocks) options_.make_blocks();
+
   // Null for an edge on the broker: recovery and the display leave it be.
   std::vector<ShmQueue*> queues(graph_.edges.size(), nullptr);
   for (size_t e = 0; e < queues_.size(); ++e) queues[e] = queues_[e].get();

@@ -81,10 +81,16 @@ struct RunOptions {
     std::string counters_path;
   };
   std::optional<Part> part;
+  // Fills the `blocks` given to RunGraph (the JIT: milliseconds). Called
+  // once, before any worker is forked; on a broker's origin, while the
+  // keeper makes the run on the broker, so that the two overlap. Unset:
+  // the blocks are ready.
+  std::function<void()> make_blocks;
 };
 
 // Runs `graph` to its end. `blocks[i]` is node i's block function (made in
-// this process, before the fork, so the workers inherit it). Returns the
+// this process, before the fork, so the workers inherit it; by
+// options.make_blocks when set). Returns the
 // exit code; every message has been written to options.log_fd.
 int RunGraph(const StageGraph& graph, const std::vector<BlockFunction>& blocks,
              const StageMaker& make_stage, const RunOptions& options);

@@ -104,7 +104,9 @@ class Daemon {
   bool TakeSpare(Spare* part, std::string* error);
   void DropSpare();
 
-  bool StartPart(const std::string& run);
+  // `offer`: the job key's value (JobOffer), with the run's description
+  // and placement.
+  bool StartPart(const std::string& run, const std::string& offer);
   void ForwardLog(Part& part, bool to_end);
   void EndPart(Part& part, int status);
   void Beat();
@@ -167,7 +169,7 @@ void Daemon::DropSpare() {
   spare_ = Spare();
 }
 
-bool Daemon::StartPart(const std::string& run) {
+bool Daemon::StartPart(const std::string& run, const std::string& offer) {
   for (const auto& p : parts_) {
     if (p->run == run) return true;  // the watch said it twice
   }
@@ -175,13 +177,17 @@ bool Daemon::StartPart(const std::string& run) {
   std::string error;
   auto part = std::make_unique<Part>();
   part->run = run;
-  part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
+  // The offer carries what the part needs: it starts without a request to
+  // the broker, and the run's bucket is opened while it does.
   std::string job, place;
-  if (!part->board || !part->board->Get("job", &job) || !part->board->Get("place", &place)) {
-    // An origin that crashed left its job key: nothing to join.
-    Say(options_.log_fd, "flowrun worker: run " + run + " is gone from the broker; skipped");
-    workers_->Delete("job." + id_ + "." + run, &error);
-    return false;
+  if (!ReadJobOffer(offer, nullptr, &job, &place)) {
+    part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
+    if (!part->board || !part->board->Get("job", &job) || !part->board->Get("place", &place)) {
+      // An origin that crashed left its job key: nothing to join.
+      Say(options_.log_fd, "flowrun worker: run " + run + " is gone from the broker; skipped");
+      workers_->Delete("job." + id_ + "." + run, &error);
+      return false;
+    }
   }
   const char* tmpdir = std::getenv("TMPDIR");
   part->counters_path = std::string(tmpdir != nullptr && *tmpdir ? tmpdir : "/tmp") + "/.flowrun-part-" + id_ +
@@ -201,7 +207,8 @@ bool Daemon::StartPart(const std::string& run) {
   Spare process;
   if (!TakeSpare(&process, &error)) {
     Say(options_.log_fd, "flowrun worker: run " + run + ": " + error);
-    part->board->Put("part." + id_, "failed: " + error, &error);
+    if (!part->board) part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
+    if (part->board) part->board->Put("part." + id_, "failed: " + error, &error);
     return false;
   }
   // The part reads all of it before anything else: no deadlock on a pipe
@@ -210,6 +217,16 @@ bool Daemon::StartPart(const std::string& run) {
   close(process.stdin_fd);
   part->pid = process.pid;
   part->stderr_fd = process.stderr_fd;
+  if (!part->board) part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
+  if (!part->board) {
+    // The run went meanwhile (its origin crashed): so does the part.
+    kill(part->pid, SIGKILL);
+    waitpid(part->pid, nullptr, 0);
+    close(part->stderr_fd);
+    Say(options_.log_fd, "flowrun worker: run " + run + " is gone from the broker; skipped");
+    workers_->Delete("job." + id_ + "." + run, &error);
+    return false;
+  }
   part->board->Put("part." + id_, "up", &error);
   TraceEvent("daemon part spawned");
   Say(options_.log_fd, "flowrun worker: joined run " + run);
@@ -339,7 +356,7 @@ int Daemon::Run() {
     // below), and the origin's end waits for its "done".
     if (workers_->Next(parts_.empty() ? kIdleWaitMs : kPartWaitMs, &key, &value)) {
       const std::string prefix = "job." + id_ + ".";
-      if (key.compare(0, prefix.size(), prefix) == 0) StartPart(key.substr(prefix.size()));
+      if (key.compare(0, prefix.size(), prefix) == 0) StartPart(key.substr(prefix.size()), value);
     }
     for (auto& p : parts_) ForwardLog(*p, false);
     for (size_t i = 0; i < parts_.size();) {
