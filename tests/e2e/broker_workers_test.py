@@ -23,7 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nats_server import Server, find_server  # noqa: E402
-from e2e import main, run_fed, test, wait_until  # noqa: E402
+from e2e import children_of, main, run_fed, test, wait_until  # noqa: E402
 
 def lines(data):
     return data.decode("utf-8", "surrogateescape").splitlines()
@@ -262,21 +262,15 @@ def two_runs_share_the_workers(t, server, workers):
 
 def spare_parts(worker_pid):
     """The `flowrun worker-part` children of a worker that wait for a run
-    (started ahead, runtime/worker_daemon.cc): their stdin is still open."""
+    (started ahead, runtime/worker_daemon.cc)."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in children_of(worker_pid):
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"worker-part" in f.read().split(b"\0"):
+                    found.append(pid)
         except OSError:
-            continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        if ppid == worker_pid and b"worker-part" in argv:
-            found.append(int(entry))
+            pass
     return found
 
 
