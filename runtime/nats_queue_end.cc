@@ -64,7 +64,10 @@ bool NatsQueue::Drained(bool producers_ended, uint64_t* pending) {
   if (js_GetConsumerInfo(&ci, link_->js(), stream_.c_str(), kNatsConsumerName, nullptr, nullptr) != NATS_OK) return false;
   *pending = ci->NumPending;
   const bool drained = producers_ended && ci->NumPending == 0 && ci->NumAckPending == 0;
-  TraceEvent("drain check " + stream_ + " pending " + std::to_string(ci->NumPending) + " ack " + std::to_string(ci->NumAckPending) + " waiting " + std::to_string(ci->NumWaiting));
+  if (Tracing()) {
+    TraceEvent("drain check " + stream_ + " pending " + std::to_string(ci->NumPending) + " ack " +
+               std::to_string(ci->NumAckPending) + " waiting " + std::to_string(ci->NumWaiting));
+  }
   jsConsumerInfo_Destroy(ci);
   return drained;
 }

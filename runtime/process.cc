@@ -1,9 +1,8 @@
 // The only file of flowrun that calls fork, waitpid, sigaction, prctl, kill
-// and setpgid. Every call is checked; the comments say why each signal-mask
-// and process-group decision is what it is.
+// and setpgid (but for a worker's crash report: runtime/crash_report.cc).
+// Every call is checked; the comments say why each signal-mask and
+// process-group decision is what it is.
 #include "runtime/process.h"
-#include "runtime/crash_report.h"
-#include "runtime/trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +17,8 @@
 #include <exception>
 
 #include "compiler/system_limits.h"
+#include "runtime/crash_report.h"
+#include "runtime/trace.h"
 
 namespace flow {
 namespace {

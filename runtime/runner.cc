@@ -19,9 +19,9 @@
 #include "runtime/run_control.h"
 #include "runtime/run_stats.h"
 #include "runtime/shm_queue.h"
+#include "runtime/trace.h"
 #include "runtime/worker.h"
 #include "runtime/worker_pool.h"
-#include "runtime/trace.h"
 
 namespace flow {
 namespace {
@@ -566,7 +566,8 @@ int Runner::Run() {
     run_id_ = keeper_->run();
     placement_ = keeper_->placement();
     TraceEvent("keeper ready");
-  }  if (!blocks_made && options_.make_blocks) options_.make_blocks();
+  }
+  if (!blocks_made && options_.make_blocks) options_.make_blocks();
 
   // Null for an edge on the broker: recovery and the display leave it be.
   std::vector<ShmQueue*> queues(graph_.edges.size(), nullptr);

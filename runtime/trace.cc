@@ -24,6 +24,8 @@ int TraceFd() {
 
 }  // namespace
 
+bool Tracing() { return TraceFd() >= 0; }
+
 void TraceEvent(std::string_view what) {
   const int fd = TraceFd();
   if (fd < 0) return;

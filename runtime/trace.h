@@ -11,5 +11,8 @@
 namespace flow {
 
 void TraceEvent(std::string_view what);
+// Whether milestones are written: checked first where making the line
+// costs something (once per lease).
+bool Tracing();
 
 }  // namespace flow

@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "runtime/trace.h"
 #include "runtime/worker_input.h"
 #include "runtime/worker_output.h"
-#include "runtime/trace.h"
 
 namespace flow {
 namespace {
@@ -267,15 +267,15 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     const uint64_t taken = MonotonicNanos();
     InstanceCounters::Add(c.wait_input_ns, taken - waiting_since);
     if (status == QueueStatus::kEnd || status == QueueStatus::kCancelled) {
-      TraceEvent("instance " + setup.name + " input ended after " + std::to_string(leases) + " leases");
+      if (Tracing()) TraceEvent("instance " + setup.name + " input ended after " + std::to_string(leases) + " leases");
       break;
     }
-    TraceEvent("instance " + setup.name + " lease");
-    ++leases;
     if (status == QueueStatus::kClosed) {
       const std::string why = input.Failure();
       return failures.Fatal(why.empty() ? "the run is shutting down" : why);
     }
+    if (Tracing()) TraceEvent("instance " + setup.name + " lease");
+    ++leases;
 
     const LeaseRun run = BeginLease(setup, out, lease, input.current_edge(), position,
                                     input.MayBeRedone(lease));
