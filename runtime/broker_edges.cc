@@ -486,6 +486,12 @@ BrokerEdges::~BrokerEdges() {
 
 Queue* BrokerEdges::edge(size_t edge) const { return nats_edge(edge); }
 
+void BrokerEdges::GiveUpHeld() {
+  for (auto& queue : queues_) {
+    if (queue) queue->GiveUpHeld();
+  }
+}
+
 NatsQueue* BrokerEdges::nats_edge(size_t edge) const {
   return edge < queues_.size() ? queues_[edge].get() : nullptr;
 }

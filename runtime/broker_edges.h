@@ -131,6 +131,9 @@ class BrokerEdges {
 
   // Edge `edge`'s queue; null for an edge that is not the node's.
   Queue* edge(size_t edge) const;
+  // The instance fails the run: its input batches are not handed back
+  // (NatsQueue::GiveUpHeld).
+  void GiveUpHeld();
   NatsQueue* nats_edge(size_t edge) const;
   NatsLink& link() const { return *link_; }
 

@@ -92,7 +92,7 @@ NatsQueue::~NatsQueue() {
       natsMsg_Destroy(f.msg);
     }
     for (auto& [key, h] : t->held) {
-      Respond(h.msg, kNakWord);
+      Respond(h.msg, give_up_held_.load() ? kTermWord : kNakWord);
       natsMsg_Destroy(h.msg);
     }
   }

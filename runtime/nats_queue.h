@@ -116,6 +116,12 @@ class NatsQueue final : public Queue {
   // 3... in the order the broker handed batches out, to any replica on
   // any machine (a redelivery gets a new one). 0 if not known.
   uint64_t DeliveryOf(int consumer, const Lease& lease);
+  // This process fails the run (a record error with on_error = fail, or
+  // any other reason it exits 1): the batches it holds are not handed back
+  // at its end but terminated, so that no sibling runs them again (an
+  // exec's command twice) while the run stops. Batches it has fetched and
+  // not begun are handed back as ever.
+  void GiveUpHeld() { give_up_held_.store(true); }
   // True once the edge was cancelled or closed, here or (seen every
   // poll_ms) on another machine, or failed.
   bool Stopping() {
@@ -180,6 +186,7 @@ class NatsQueue final : public Queue {
   std::mutex ended_mu_;
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> closed_{false};
+  std::atomic<bool> give_up_held_{false};
   std::atomic<int64_t> stop_checked_ms_{0};
   mutable std::mutex error_mu_;
   std::string error_;

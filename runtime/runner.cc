@@ -346,6 +346,9 @@ int Runner::WorkerMain(size_t n, int instance) {
   TraceEvent("instance " + setup.name + " loop");
   const int code = RunWorker(*stage, setup);
   TraceEvent("instance " + setup.name + " end");
+  // Exit 1 is a failure this worker reported itself, which stops the run
+  // (as on one machine): what it held must not run again elsewhere.
+  if (code == 1 && broker) broker->GiveUpHeld();
   return code;
 }
 

@@ -211,6 +211,21 @@ def a_record_that_fails_on_a_worker_fails_the_run(t, server, workers):
 
 
 @test
+@with_workers(2)
+def a_failing_record_is_not_run_again_by_a_sibling(t, server, workers):
+    # Record 3's command fails three times (two retries, in its worker);
+    # the run then stops, and no other replica runs it again: its command
+    # has side effects.
+    r = t.run('seq(1, 6) | exec("echo {} >> ran.txt; test {} != 3 && echo {}") * 4 | write("out.txt")',
+              "--broker", server.url)
+    t.expect(r.returncode == 1, "exit 1", r)
+    ran = lines(t.read("ran.txt"))
+    t.equal(ran.count("3"), 3, f"record 3's command runs (its three attempts) {ran!r}")
+    err = r.stderr.decode()
+    t.expect("failed on record 3: command exited with status 1" in err, f"the error: {err!r}")
+
+
+@test
 @with_workers(2, slots=3)
 def check_says_which_worker_takes_what(t, server, workers):
     r = subprocess.run([t.flowrun, "check", "-e", 'seq(1, 9) | sleep(1ms) * 4 | map { $0 } * 3 | count | write("-")',
