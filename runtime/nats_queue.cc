@@ -35,6 +35,7 @@ NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& opt
   for (int i = 0; i < options.producers; ++i) books_.push_back(std::make_unique<Books>());
   for (int i = 0; i < options.consumers; ++i) takers_.push_back(std::make_unique<Taker>());
   wakes_->connection = link_->connection();
+  acks_reconnects_ = Reconnects();
   wakes_->ended.assign(static_cast<size_t>(options.producers), false);
 }
 

@@ -55,6 +55,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -122,6 +123,9 @@ class NatsQueue final : public Queue {
   // exec's command twice) while the run stops. Batches it has fetched and
   // not begun are handed back as ever.
   void GiveUpHeld() { give_up_held_.store(true); }
+  // Tests only: the next acknowledgement is noted as sent but not sent, as
+  // one written to a connection just as it broke would be lost.
+  void LoseNextAckForTests() { lose_next_ack_ = true; }
   // True once the edge was cancelled or closed, here or (seen every
   // poll_ms) on another machine, or failed.
   bool Stopping() {
@@ -187,6 +191,19 @@ class NatsQueue final : public Queue {
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> closed_{false};
   std::atomic<bool> give_up_held_{false};
+  // The acknowledgements of the last leases (their reply subjects), sent
+  // again after the link reconnects. One written to a connection just as
+  // it broke (the broker restarting) is lost: its batch would come back an
+  // ack wait later and be done again, and what that publishes again is not
+  // always dropped as a duplicate (a restarted broker knows the message
+  // ids of the messages it still stores only, and a work queue's consumed
+  // ones are gone). An ack sent twice does nothing.
+  void NoteAck(const char* reply);
+  void AckAgainAfterReconnect();
+  std::mutex acks_mu_;
+  std::deque<std::string> recent_acks_;  // under acks_mu_
+  uint64_t acks_reconnects_ = 0;         // under acks_mu_: Reconnects() when last sent again
+  bool lose_next_ack_ = false;           // tests: see LoseNextAckForTests
   std::atomic<int64_t> stop_checked_ms_{0};
   mutable std::mutex error_mu_;
   std::string error_;

@@ -33,6 +33,9 @@ inline constexpr const char* kAckWord = "+ACK";
 inline constexpr const char* kNakWord = "-NAK";
 inline constexpr const char* kInProgressWord = "+WPI";
 inline constexpr const char* kTermWord = "+TERM";
+// Acknowledgements kept to be sent again after a reconnection
+// (NatsQueue::AckAgainAfterReconnect): the last few seconds' worth.
+inline constexpr size_t kAcksKept = 4096;
 
 inline int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())

@@ -144,6 +144,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
   int64_t trouble_since = 0;
   for (;;) {
     if (Stopped(&status)) return status;
+    AckAgainAfterReconnect();
     KeepHeld(t);
     if (t.buffer.empty()) Collect(t, 0);
     KeepBuffered(t);
@@ -302,6 +303,21 @@ uint64_t NatsQueue::Reconnects() const {
   return reconnects;
 }
 
+void NatsQueue::NoteAck(const char* reply) {
+  if (reply == nullptr) return;
+  std::lock_guard lock(acks_mu_);
+  recent_acks_.emplace_back(reply);
+  if (recent_acks_.size() > kAcksKept) recent_acks_.pop_front();
+}
+
+void NatsQueue::AckAgainAfterReconnect() {
+  const uint64_t reconnects = Reconnects();
+  std::lock_guard lock(acks_mu_);
+  if (reconnects == acks_reconnects_) return;
+  acks_reconnects_ = reconnects;
+  for (const std::string& reply : recent_acks_) natsConnection_PublishString(link_->connection(), reply.c_str(), kAckWord);
+}
+
 // An acknowledgement the server has confirmed.
 bool NatsQueue::AckSync(natsMsg* msg) const {
   const char* reply = natsMsg_GetReply(msg);
@@ -337,7 +353,13 @@ void NatsQueue::Ack(int consumer, Lease* lease) {
       // stage). The destructor flushes what is left before the process
       // exits; a worker that dies first has its lease come back, as if it
       // had died before the ack.
-      Respond(h.msg, kAckWord);
+      AckAgainAfterReconnect();
+      if (lose_next_ack_) {
+        lose_next_ack_ = false;
+      } else {
+        Respond(h.msg, kAckWord);
+      }
+      NoteAck(natsMsg_GetReply(h.msg));
     } else if (AckSync(h.msg)) {
       // Only once the server has the ack: pieces gone before it would turn
       // a redelivery of the reference into a lost record.

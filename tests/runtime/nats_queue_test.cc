@@ -102,15 +102,30 @@ class Server {
     char dir[] = "/tmp/flowrun-nats-XXXXXX";
     REQUIRE(mkdtemp(dir) != nullptr);
     dir_ = dir;
+    path_ = path;
+    jetstream_ = jetstream;
+    Start();
+  }
+  ~Server() {
+    Stop(SIGTERM);
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  // Stopped cleanly and started again on the same port and store: its
+  // streams come back, its clients reconnect.
+  void Restart() {
+    Stop(SIGTERM);
+    Start();
+  }
+  void Start() {
     const std::string port = std::to_string(port_);
-    std::vector<const char*> argv = {path.c_str(), "-a", "127.0.0.1", "-p", port.c_str(), "-sd", dir};
-    if (jetstream) argv.push_back("-js");
+    std::vector<const char*> argv = {path_.c_str(), "-a", "127.0.0.1", "-p", port.c_str(), "-sd", dir_.c_str()};
+    if (jetstream_) argv.push_back("-js");
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    REQUIRE(posix_spawn(&pid_, path.c_str(), &actions, nullptr, const_cast<char**>(argv.data()), environ) == 0);
+    REQUIRE(posix_spawn(&pid_, path_.c_str(), &actions, nullptr, const_cast<char**>(argv.data()), environ) == 0);
     posix_spawn_file_actions_destroy(&actions);
     // The server takes 7-22 ms to listen: poll, with a bound for failure.
     const auto deadline = Clock::now() + std::chrono::seconds(10);
@@ -118,10 +133,6 @@ class Server {
       REQUIRE_MESSAGE(Clock::now() < deadline, "nats-server did not start on port " << port_);
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-  }
-  ~Server() {
-    Stop(SIGTERM);
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
   void Stop(int signal) {
     if (pid_ <= 0) return;
@@ -137,6 +148,8 @@ class Server {
   pid_t pid_ = 0;
   int port_ = 0;
   std::string dir_;
+  std::string path_;
+  bool jetstream_ = true;
 };
 
 #define SKIP_WITHOUT_SERVER(server)                                                  \
@@ -356,6 +369,30 @@ TEST_SUITE("nats_queue") {
     // Consumer 0 first: it may hold the end hints it fetched with the batch.
     CHECK(q->Pop(0, &other, PopMode::kWait) == QueueStatus::kEnd);
     CHECK(q->Pop(1, &other, PopMode::kNoWait) == QueueStatus::kEnd);
+  }
+
+  TEST_CASE("an acknowledgement lost with a broken connection is sent again once the link reconnects") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    MakeRun(*Link(server), "lostack", 1, NatsEdgeOptions{.ack_wait_ns = 1'000'000'000});
+    auto q = Open(Link(server), "lostack", 1, 1, 0, 20, /*fetch_batch=*/1);
+    REQUIRE(q->Push(0, Batch({"a"}, 1, 1)) == QueueStatus::kOk);
+    q->EndOfStream(0);
+    Lease lease;
+    REQUIRE(q->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
+    // The ack goes nowhere, as one written just before the broker went.
+    q->LoseNextAckForTests();
+    q->Ack(0, &lease);
+    server.Restart();
+    // Once reconnected, the ack is sent again: the batch never comes back
+    // (it would, as attempt 2, an ack wait after the restart), and the
+    // edge ends.
+    const auto start = Clock::now();
+    Lease again;
+    const QueueStatus status = q->Pop(0, &again, PopMode::kWait);
+    CHECK(status == QueueStatus::kEnd);
+    if (status == QueueStatus::kOk) CHECK(again.attempt() == 1);
+    CHECK(Seconds(start) < 10);
   }
 
   TEST_CASE("a batch never acknowledged goes to another consumer after the ack wait, as attempt 2") {
