@@ -4,6 +4,8 @@
 
 #include "runtime/nats_run.h"
 
+#include <openssl/ssl.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <random>
@@ -257,6 +259,8 @@ bool GetJetStreamAccount(NatsLink& link, JetStreamAccount* account, std::string*
   jsAccountInfo_Destroy(info);
   return true;
 }
+
+void PrepareToForkLinks() { OPENSSL_init_ssl(0, nullptr); }
 
 bool ValidRunId(std::string_view run) {
   if (run.empty() || run.size() > 32) return false;

@@ -12,6 +12,7 @@
 
 #include "runtime/broker_edges.h"
 #include "runtime/broker_order_gate.h"
+#include "runtime/nats_run.h"
 #include "runtime/progress_display.h"
 #include "runtime/recovery.h"
 #include "runtime/recovery_book.h"
@@ -551,6 +552,7 @@ int Runner::Run() {
   TraceEvent("prepared");
   const uint64_t start = MonotonicNanos();
   bool blocks_made = false;
+  if (on_broker_) PrepareToForkLinks();  // the keeper and every worker connect
   if (options_.part) {
     run_id_ = options_.part->run;
     placement_ = options_.part->placement;
