@@ -279,8 +279,8 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     if (!stage.Resume(token, 0)) return failures.Fatal("cannot resume the output where the dead worker left it");
   }
   uint64_t waiting_since = MonotonicNanos();
-  uint64_t leases = 0;  // taken so far (for the trace of the first)
-  RecentLeases written;  // a sink's
+  uint64_t leases = 0;   // taken so far (for the trace)
+  RecentLeases written;  // the leases this sink wrote
   for (;;) {
     if (stage.Satisfied() || !out.wants_more()) {
       if (!out.wants_more()) out.AbandonOrder();
