@@ -114,7 +114,7 @@ void ResetCaughtSignals() {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) ChildFail("prctl");
   if (getppid() != parent) _exit(127);
   // The name shown by ps and top; cosmetic, so a failure is not fatal.
-  std::string comm = options.name.substr(0, 15);
+  std::string comm = (options.comm.empty() ? options.name : options.comm).substr(0, 15);
   if (prctl(PR_SET_NAME, comm.c_str()) < 0) ChildSay("flowrun: cannot name the worker process\n");
   ResetCaughtSignals();
   InstallCrashReport();
@@ -360,6 +360,10 @@ bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_ma
                       std::span<const int> close_in_child, pid_t* pid, std::string* err) {
   ChildOptions options;
   options.name = first_worker;
+  // Its own name from its first instruction: it is no worker, and a tool
+  // that picks workers by their "label#i" names (the chaos test's killer)
+  // must never take it for one.
+  options.comm = "flowrun-group";
   options.process_group = 0;
   options.signal_mask = signal_mask;
   options.close_in_child = close_in_child;
@@ -367,7 +371,6 @@ bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_ma
   bool started = StartChild(
       options,
       [] {
-        prctl(PR_SET_NAME, "flowrun-group");  // cosmetic
         // The supervisor gone, even SIGKILLed: every process of the group
         // goes too. The workers die of their own PR_SET_PDEATHSIG, but the
         // commands they started (exec, sh, and their children) have none

@@ -65,6 +65,7 @@ inline constexpr pid_t kKeepGroup = -1;
 
 struct ChildOptions {
   std::string name;  // for diagnostics and the process's comm (ps, top)
+  std::string comm;  // the comm instead, when it must differ from `name`
   pid_t process_group = kKeepGroup;
   bool capture_stderr = false;  // a pipe whose read end Child::stderr_fd is
   // The signal mask the child runs with; nullptr keeps the parent's.
