@@ -8,8 +8,6 @@
 //                            slots it takes there, the run's description
 //                            and placement (JobOffer)
 //   flow_<run>               the run's own bucket (runtime/nats_run.h)
-//     job                    the run's description (RunDescription)
-//     place                  where each instance runs (Placement::Encode)
 //     part.<worker>          that worker's part of the run: "up" (put every
 //                            kPartBeatMs while it runs; then, a line each,
 //                            "<node> <instance> <counters>" so far), "done",
@@ -84,8 +82,8 @@ struct WorkerOffer;
 std::vector<WorkerOffer> LiveWorkers(BrokerBoard& workers);
 
 // A job key's value: the slots the run takes on that worker, and what its
-// part needs to start without asking the broker (the run's description and
-// placement, also in the run's bucket as "job" and "place").
+// part needs to start without asking the broker: the run's description
+// (RunDescription) and where each instance runs (Placement::Encode).
 std::string JobOffer(int taken, const std::string& description, const std::string& placement);
 // False when `value` is not one (the fields it finds are set all the same;
 // null ones are not wanted).

@@ -161,36 +161,34 @@ int Taken(const Placement& placement, const std::string& worker) {
   return taken;
 }
 
-// Offers the run to the live workers: its description and placement in
-// the run's bucket, then a job key for each worker that has instances.
-// Returns the workers asked; false with *error when the broker refused.
-bool OfferRun(NatsLink& link, BrokerBoard& run_board, const StageGraph& graph, const std::string& run,
-              const std::string& description, Placement* placement, std::vector<WorkerOffer>* asked,
+// Offers the run to the live workers: a job key for each worker that has
+// instances, with the run's description and placement (JobOffer). Returns
+// the workers asked, and the registry in *workers (null when no worker ever
+// came to this broker); false with *error when the broker refused.
+bool OfferRun(NatsLink& link, const StageGraph& graph, const std::string& run, const std::string& description,
+              Placement* placement, std::vector<WorkerOffer>* asked, std::unique_ptr<BrokerBoard>* workers,
               std::string* error) {
   // No registry: no worker ever came to this broker (only workers make it,
   // so a broker used without them is left as it was).
   std::string missing;
-  std::unique_ptr<BrokerBoard> workers = BrokerBoard::Open(link, kWorkersBucket, false, 0, &missing);
-  if (!workers) return true;
-  const std::vector<WorkerOffer> live = LiveWorkers(*workers);
+  *workers = BrokerBoard::Open(link, kWorkersBucket, false, 0, &missing);
+  if (!*workers) return true;
+  const std::vector<WorkerOffer> live = LiveWorkers(**workers);
   *placement = PlaceInstances(graph, live);
-  if (!run_board.Put("job", description, error) || !run_board.Put("place", placement->Encode(), error)) return false;
+  const std::string where = placement->Encode();
   for (const WorkerOffer& w : live) {
     const int taken = Taken(*placement, w.id);
     if (taken == 0) continue;
     // The number of its slots this run takes: the next run counts them out.
-    if (!workers->Put("job." + w.id + "." + run, JobOffer(taken, description, placement->Encode()), error))
-      return false;
+    if (!(*workers)->Put("job." + w.id + "." + run, JobOffer(taken, description, where), error)) return false;
     asked->push_back(w);
   }
   return true;
 }
 
-void WithdrawRun(NatsLink& link, const std::vector<WorkerOffer>& asked, const std::string& run) {
-  if (asked.empty()) return;
+void WithdrawRun(BrokerBoard* workers, const std::vector<WorkerOffer>& asked, const std::string& run) {
+  if (workers == nullptr) return;
   std::string ignored;
-  std::unique_ptr<BrokerBoard> workers = BrokerBoard::Open(link, kWorkersBucket, false, 0, &ignored);
-  if (!workers) return;
   for (const WorkerOffer& w : asked) workers->Delete("job." + w.id + "." + run, &ignored);
 }
 
@@ -236,10 +234,11 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   TraceEvent("keeper watching");
   Placement placement;
   std::vector<WorkerOffer> asked;
-  if (ok && !description.empty()) ok = OfferRun(*link, *run_board, graph, run, description, &placement, &asked, &error);
+  std::unique_ptr<BrokerBoard> workers;  // the registry, where the job keys are
+  if (ok && !description.empty()) ok = OfferRun(*link, graph, run, description, &placement, &asked, &workers, &error);
   if (!ok) {
     std::string ignored;
-    WithdrawRun(*link, asked, run);
+    WithdrawRun(workers.get(), asked, run);
     run_board.reset();
     RemoveNatsRun(*link, run, &ignored);
     Report(report_fd, error);
@@ -280,7 +279,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   for (const std::string& text : logs.Take(true)) Report(report_fd, "log " + text);
   // The job keys go while the run's streams do (the run's end waits for
   // both; the link is thread-safe).
-  std::thread withdraw([&link, &asked, &run] { WithdrawRun(*link, asked, run); });
+  std::thread withdraw([&workers, &asked, &run] { WithdrawRun(workers.get(), asked, run); });
   run_board.reset();
   const bool removed = RemoveNatsRun(*link, run, &error);
   withdraw.join();

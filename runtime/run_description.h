@@ -3,7 +3,7 @@
 // that nothing but records and control travels, and the worker's own
 // compiler (the same flowrun) makes the same blocks.
 //
-// Kept in the run's bucket ("job") and handed from the worker to the
+// Carried in the worker's job key (JobOffer) and handed from the worker to the
 // process that runs its part on its stdin. Encoded as fields "name length\n
 // bytes\n", so any byte may appear in the program or a parameter.
 #pragma once

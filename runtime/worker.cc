@@ -7,8 +7,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <deque>
-#include <unordered_set>
 
 #include "runtime/trace.h"
 #include "runtime/worker_input.h"
@@ -243,29 +241,6 @@ RecordOutcome RetryRecord(Stage& stage, const WorkerSetup& setup, const RecordVi
   return failures.OnRecordError(result.message, record) ? RecordOutcome::kDone : RecordOutcome::kStop;
 }
 
-// The last leases a sink wrote. On a broker, a batch the sink wrote and
-// acknowledged may come back to it (its ack lost as the broker restarted,
-// with the connection it was sent on): it is acknowledged again, not
-// written twice. Acks go out within moments, so the last few thousand
-// leases are enough, and the memory stays bounded on a long run.
-class RecentLeases {
- public:
-  void Add(uint64_t key) {
-    if (!keys_.insert(key).second) return;
-    order_.push_back(key);
-    if (order_.size() > kKept) {
-      keys_.erase(order_.front());
-      order_.pop_front();
-    }
-  }
-  bool Has(uint64_t key) const { return keys_.count(key) != 0; }
-
- private:
-  static constexpr size_t kKept = 4096;
-  std::deque<uint64_t> order_;
-  std::unordered_set<uint64_t> keys_;
-};
-
 int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failures& failures) {
   WorkerInput input(setup);
   InstanceCounters& c = *setup.counters;
@@ -280,7 +255,6 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
   }
   uint64_t waiting_since = MonotonicNanos();
   uint64_t leases = 0;   // taken so far (for the trace)
-  RecentLeases written;  // the leases this sink wrote
   for (;;) {
     if (stage.Satisfied() || !out.wants_more()) {
       if (!out.wants_more()) out.AbandonOrder();
@@ -303,8 +277,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     if (Tracing()) TraceEvent("instance " + setup.name + " lease");
     ++leases;
 
-    LeaseRun run = BeginLease(setup, out, lease, input.current_edge(), position, input.MayBeRedone(lease));
-    if (sink && lease.attempt() > 1 && written.Has(run.key)) run.sink_written = true;
+    const LeaseRun run = BeginLease(setup, out, lease, input.current_edge(), position, input.MayBeRedone(lease));
     const uint64_t pushed_before = out.push_ns();
     uint64_t flushes = out.flushes();
     uint64_t bytes = 0;
@@ -392,7 +365,6 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     out.Flush();
     uint64_t token = 0;
     if (sink && setup.journal != nullptr && stage.Sync(&token)) setup.journal->SetMark(run.key + 1, token);
-    if (sink) written.Add(run.key);
     out.EndLease();
     input.Ack(&lease);
     if (setup.journal != nullptr) setup.journal->lease.store(0, std::memory_order_relaxed);

@@ -181,13 +181,9 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
   // the broker, and the run's bucket is opened while it does.
   std::string job, place;
   if (!ReadJobOffer(offer, nullptr, &job, &place)) {
-    part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
-    if (!part->board || !part->board->Get("job", &job) || !part->board->Get("place", &place)) {
-      // An origin that crashed left its job key: nothing to join.
-      Say(options_.log_fd, "flowrun worker: run " + run + " is gone from the broker; skipped");
-      workers_->Delete("job." + id_ + "." + run, &error);
-      return false;
-    }
+    Say(options_.log_fd, "flowrun worker: run " + run + ": its job key is not an offer this flowrun reads; skipped");
+    workers_->Delete("job." + id_ + "." + run, &error);
+    return false;
   }
   const char* tmpdir = std::getenv("TMPDIR");
   part->counters_path = std::string(tmpdir != nullptr && *tmpdir ? tmpdir : "/tmp") + "/.flowrun-part-" + id_ +
@@ -207,7 +203,7 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
   Spare process;
   if (!TakeSpare(&process, &error)) {
     Say(options_.log_fd, "flowrun worker: run " + run + ": " + error);
-    if (!part->board) part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
+    part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
     if (part->board) part->board->Put("part." + id_, "failed: " + error, &error);
     return false;
   }
@@ -217,7 +213,7 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
   close(process.stdin_fd);
   part->pid = process.pid;
   part->stderr_fd = process.stderr_fd;
-  if (!part->board) part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
+  part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
   if (!part->board) {
     // The run went meanwhile (its origin crashed): so does the part.
     kill(part->pid, SIGKILL);

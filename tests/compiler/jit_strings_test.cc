@@ -31,12 +31,10 @@ using jittest::Show;
 int Agree(const std::string& block, const std::vector<std::string>& records, const std::string& fs = ",") {
   auto checked = CheckProgramText("seq(1) | map " + block);
   REQUIRE_MESSAGE(checked->block, checked->diagnostics);
-  CompiledBlocks compiled;
-  InterpretedBlocks interpreted;
-  BlockFunction jit = compiled.Make(*checked->block, fs, kFlowWantText, *checked->file);
-  BlockFunction reference = interpreted.Make(*checked->block, fs, kFlowWantText, *checked->file);
-  std::string error;
-  REQUIRE_MESSAGE(compiled.Finalize(&error), error);
+  jittest::BlockBothWays both(*checked, fs, kFlowWantText);
+  REQUIRE_MESSAGE(both.finalized, both.finalize_error);
+  const BlockFunction& jit = both.jit;
+  const BlockFunction& reference = both.reference;
   REQUIRE(static_cast<bool>(jit.run));
   std::vector<std::string> expected;
   int values = 0;

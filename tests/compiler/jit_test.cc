@@ -31,16 +31,12 @@ std::string RunProgram(const std::string& program, const std::string& record, co
                        FlowBlockWant want = kFlowWantText, int64_t nr = 1) {
   std::unique_ptr<CheckedProgram> checked = CheckProgramText(program);
   REQUIRE_MESSAGE(checked->block, checked->diagnostics);
-  CompiledBlocks compiled;
-  InterpretedBlocks interpreted;
-  BlockFunction jit = compiled.Make(*checked->block, fs, want, *checked->file);
-  BlockFunction reference = interpreted.Make(*checked->block, fs, want, *checked->file);
-  std::string error;
-  CHECK_MESSAGE(compiled.Finalize(&error), error);
-  CHECK(compiled.interpreted_count() == 0);
+  jittest::BlockBothWays both(*checked, fs, want);
+  CHECK_MESSAGE(both.finalized, both.finalize_error);
+  CHECK(both.compiled.interpreted_count() == 0);
   FlowBlockResult a, b;
-  jit(record.data(), record.size(), nr, &a);
-  reference(record.data(), record.size(), nr, &b);
+  both.jit(record.data(), record.size(), nr, &a);
+  both.reference(record.data(), record.size(), nr, &b);
   const std::string shown = Show(a, want);
   CHECK_MESSAGE(shown == Show(b, want), "program: " << program << "\nrecord: " << jittest::Printable(record));
   return shown;

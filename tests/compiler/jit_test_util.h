@@ -14,6 +14,8 @@
 
 #include "compiler/block_function.h"
 #include "compiler/checker.h"
+#include "compiler/compiled_blocks.h"
+#include "compiler/interpreted_block.h"
 #include "compiler/text_functions.h"
 #include "compiler/value.h"
 #include "grammar/parser.h"
@@ -47,6 +49,23 @@ inline std::unique_ptr<CheckedProgram> CheckProgramText(const std::string& text)
       }
   return checked;
 }
+
+// A checked program's block made both ways: by the JIT, finalized (false
+// with its reason in `finalize_error` when that failed), and by the
+// reference interpreter. The tests run both and compare.
+struct BlockBothWays {
+  BlockBothWays(const CheckedProgram& checked, const std::string& fs, FlowBlockWant want)
+      : jit(compiled.Make(*checked.block, fs, want, *checked.file)),
+        reference(interpreted.Make(*checked.block, fs, want, *checked.file)),
+        finalized(compiled.Finalize(&finalize_error)) {}
+
+  CompiledBlocks compiled;
+  InterpretedBlocks interpreted;
+  BlockFunction jit;
+  BlockFunction reference;
+  std::string finalize_error;
+  bool finalized;
+};
 
 // "text:abc", "bool:true", "int:3", "float:1.5" (with the bits of a NaN),
 // or "error:t.flow:1:5: division by zero".

@@ -145,11 +145,12 @@ def a_worker_that_dies_of_a_fault_says_where(t):
         return
     p = subprocess.Popen([t.flowrun, "run", "--max-restarts", "0", "-e", 'seq(1, 5) | sleep(30s) | count'],
                          cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def sleep_worker():
+        return next((c for c in children_of(p.pid) if open(f"/proc/{c}/comm").read().startswith("sleep#")), None)
     try:
-        wait_until(lambda: any(open(f"/proc/{c}/comm").read().startswith("sleep#") for c in children_of(p.pid)),
-                   "the sleep worker to start")
-        victim = next(c for c in children_of(p.pid) if open(f"/proc/{c}/comm").read().startswith("sleep#"))
-        os.kill(victim, signal.SIGABRT)
+        wait_until(lambda: sleep_worker() is not None, "the sleep worker to start")
+        os.kill(sleep_worker(), signal.SIGABRT)
         _, err = p.communicate(timeout=30)
     finally:
         if p.poll() is None:
