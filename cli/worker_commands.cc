@@ -110,6 +110,9 @@ int RunWorkerPartCommand() {
                  part.run.c_str());
     return kExitCannotJoin;
   }
+  // A worker that joined the run after it started runs instances added to
+  // its `* auto` stages, numbered after the graph's.
+  GrowToPlacement(&program->graph, part.placement);
   run.program_path = description.program_path;
   run.part = part;
   return RunCompiled(*program, description.no_jit, StageContext().sort_memory_bytes, run);

@@ -45,6 +45,12 @@ struct StageNode {
   std::shared_ptr<const Block> block;  // typed; null when the stage has none
   int replicas = 1;
   bool replicas_auto = false;  // `* auto`: replicas was set from the online CPUs
+  // On a broker, in a worker's part: instances of a `* auto` stage added
+  // while the run went on, for a worker that joined it (runtime/placement.h:
+  // GrowToPlacement). They are the last `replicas_added` of `replicas`, and
+  // nobody waits for their end of stream (docs/distributed.md says why none
+  // need to).
+  int replicas_added = 0;
   StageOptionsSet options;
   std::vector<int> inputs;   // edge ids, in order (merge: one per pipeline)
   std::vector<int> outputs;  // edge ids (tee: [main, branch]; a sink: none)

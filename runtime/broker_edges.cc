@@ -32,6 +32,9 @@ constexpr int64_t kPartEndWaitMs = 2000;
 // How often a keeper without workers looks for batches the broker gave up
 // on (with workers, at each look at their beats).
 constexpr int64_t kPoisonCheckMs = 100;
+// How often the keeper looks for workers that joined the run's broker (a
+// worker puts itself in the registry every second).
+constexpr int64_t kNewcomersEveryMs = 500;
 
 void Report(int fd, const std::string& line) {
   const std::string text = line + "\n";
@@ -71,6 +74,8 @@ class PartWatch {
     for (const WorkerOffer& w : asked) parts_.push_back({w.id, w.host, now, -1, false});
   }
   bool empty() const { return parts_.empty(); }
+  // A worker that joined the run after it started.
+  void Add(const WorkerOffer& w) { parts_.push_back({w.id, w.host, Now(), -1, false}); }
 
   // At the end of the run: waits up to kPartEndWaitMs for the parts still
   // watched to say done (their instances have ended: the sinks had every
@@ -186,6 +191,42 @@ bool OfferRun(NatsLink& link, const StageGraph& graph, const std::string& run, c
   return true;
 }
 
+// `* auto` grows with the workers that join the run: the workers alive
+// now that have free slots and no part in the run yet (started since, or
+// freed by another run that ended) get instances added to the stages that
+// MayGrow, with a job key as at the start. Reports them to the origin
+// ("place ..." lines, then "joined WORKER HOST"). The registry is opened
+// here when the run started before any worker came to this broker.
+bool OfferToNewcomers(NatsLink& link, const StageGraph& graph, const std::string& run, const std::string& description,
+                      Placement* placement, std::vector<WorkerOffer>* asked, std::unique_ptr<BrokerBoard>* workers,
+                      PartWatch* parts, int report_fd) {
+  std::string error;
+  if (!*workers) *workers = BrokerBoard::Open(link, kWorkersBucket, false, 0, &error);
+  if (!*workers) return false;
+  for (const WorkerOffer& w : LiveWorkers(**workers)) {
+    if (w.slots <= 0) continue;
+    const bool in_run = std::any_of(asked->begin(), asked->end(), [&w](const WorkerOffer& a) { return a.id == w.id; });
+    if (in_run) continue;
+    std::vector<size_t> before;
+    for (const auto& node : placement->where) before.push_back(node.size());
+    const int added = GrowForWorker(graph, w, placement);
+    if (added == 0) return false;  // no stage may grow
+    if (!(*workers)->Put("job." + w.id + "." + run, JobOffer(added, description, placement->Encode()), &error)) {
+      for (size_t n = 0; n < before.size(); ++n) placement->where[n].resize(before[n]);
+      continue;  // the broker refused: maybe next time
+    }
+    asked->push_back(w);
+    parts->Add(w);
+    for (size_t n = 0; n < before.size(); ++n) {
+      for (size_t i = before[n]; i < placement->where[n].size(); ++i)
+        Report(report_fd, "place " + std::to_string(n) + " " + std::to_string(i) + " " + w.id);
+    }
+    Report(report_fd, "joined " + w.id + " " + (w.host.empty() ? "?" : w.host));
+    TraceEvent("keeper grew the run on " + w.id + " by " + std::to_string(added));
+  }
+  return true;
+}
+
 void WithdrawRun(BrokerBoard* workers, const std::vector<WorkerOffer>& asked, const std::string& run) {
   if (workers == nullptr) return;
   std::string ignored;
@@ -253,13 +294,21 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   TraceEvent("keeper offered");
   Report(report_fd, kReportOk);
   PartWatch parts(run_board.get(), asked, report_fd);
-  const int tick_ms = static_cast<int>(parts.empty() ? kPoisonCheckMs : kPartBeatMs);
-  uint64_t touched = MonotonicNanos();
+  // Only a run offered to workers grows, and only if a stage may.
+  bool may_grow = !description.empty() && std::any_of(graph.nodes.begin(), graph.nodes.end(), MayGrow);
+  if (placement.where.empty()) placement = PlaceInstances(graph, {});  // no registry yet: all here
+  uint64_t touched = MonotonicNanos(), looked_for_newcomers = touched;
   for (;;) {
+    const int tick_ms = static_cast<int>(parts.empty() ? kPoisonCheckMs : kPartBeatMs);
     pollfd p = {control_fd, POLLIN, 0};
     const int ready = poll(&p, 1, tick_ms);
     if (ready < 0 && errno == EINTR) continue;
     if (ready != 0) break;  // closed (or readable, or broken): the run is over
+    if (may_grow && MonotonicNanos() - looked_for_newcomers >= static_cast<uint64_t>(kNewcomersEveryMs) * 1'000'000) {
+      may_grow = OfferToNewcomers(*link, graph, run, description, &placement, &asked, &workers, &parts, report_fd) ||
+                 !workers;
+      looked_for_newcomers = MonotonicNanos();
+    }
     parts.Check();
     for (const std::string& line : poison->Check()) Report(report_fd, line);
     for (const std::string& text : logs.Take()) Report(report_fd, "log " + text);
@@ -414,9 +463,13 @@ bool BrokerKeeper::Finish(std::string* error, std::vector<std::string>* counters
     // Events not read yet come first: skipped.
     std::string line;
     bool got = false;
-    while (pid_ > 0 && (got = ReadReport(&line)) &&
-           (line.rfind("lost ", 0) == 0 || line.rfind("failed ", 0) == 0 || line.rfind("counters ", 0) == 0 ||
-            line.rfind("poison ", 0) == 0 || line.rfind("log ", 0) == 0 || line.rfind("snapshot ", 0) == 0)) {
+    const auto is_event = [](const std::string& said) {
+      for (const char* word : {"lost ", "failed ", "counters ", "poison ", "log ", "snapshot ", "place ", "joined "}) {
+        if (said.rfind(word, 0) == 0) return true;
+      }
+      return false;
+    };
+    while (pid_ > 0 && (got = ReadReport(&line)) && is_event(line)) {
       if (counters != nullptr && line.rfind("counters ", 0) == 0) counters->push_back(line.substr(9));
       if (poison != nullptr && line.rfind("poison ", 0) == 0) poison->push_back(line.substr(7));
       if (logs != nullptr && line.rfind("log ", 0) == 0) logs->push_back(line.substr(4));
@@ -460,7 +513,9 @@ std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const
     NatsQueueOptions q;
     q.run = run;
     q.edge = static_cast<size_t>(e);
-    q.producers = graph.nodes[static_cast<size_t>(edge.from)].replicas;
+    const StageNode& from = graph.nodes[static_cast<size_t>(edge.from)];
+    q.producers = from.replicas;
+    q.counted_producers = from.replicas - from.replicas_added;
     q.consumers = to.replicas;
     // [ordered] replicas take one batch at a time under their order gate:
     // a batch fetched ahead by one replica would be taken out of turn.

@@ -65,7 +65,8 @@ class BrokerKeeper {
   // With a `description` (RunDescription::Encode), the keeper also offers
   // the run to the `flowrun worker`s alive on the broker: it places the
   // instances that may move on their slots (placement()), and watches their
-  // parts for the rest of the run (Events).
+  // parts for the rest of the run (Events). Workers that join later get
+  // instances added to the `* auto` stages that MayGrow.
   static std::unique_ptr<BrokerKeeper> Start(const StageGraph& graph, const BrokerAccess& broker,
                                              const std::string& description, std::string* error);
   // Waits until the run exists on the broker, and reads where the
@@ -85,6 +86,10 @@ class BrokerKeeper {
   // What happened to the workers' parts since the last call, one line each:
   //   "lost WORKER HOST"     it stopped beating: its instances must run here
   //   "failed WORKER TEXT"   its part failed (TEXT: the error it printed)
+  //   "place NODE INSTANCE WORKER", then "joined WORKER HOST"
+  //                          a worker joined the run after it started, and
+  //                          runs these instances added to `* auto` stages
+  //   and "log ...", "snapshot ...", "poison ..." lines (see Finish).
   // Reads what is there without waiting; *ended when the keeper is gone.
   std::vector<std::string> Events(bool* ended);
   // How the keeper connected: the workers connect alike.

@@ -18,6 +18,11 @@ namespace {
 // server's maximum counts them.
 constexpr int64_t kHeaderRoom = 512;
 
+int CountedProducers(const NatsQueueOptions& options) {
+  const int counted = options.counted_producers;
+  return counted >= 1 && counted < options.producers ? counted : options.producers;
+}
+
 }  // namespace
 
 NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options, kvStore* kv,
@@ -30,13 +35,13 @@ NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& opt
       prefix_(NatsSubjectPrefix(options.run, options.edge)),
       stop_key_("e" + std::to_string(options.edge) + ".stop"),
       limit_(link_->max_payload() - kHeaderRoom),
-      ended_seen_(static_cast<size_t>(options.producers), false),
+      ended_seen_(static_cast<size_t>(CountedProducers(options)), false),
       wakes_(std::make_unique<Wakes>()) {
   for (int i = 0; i < options.producers; ++i) books_.push_back(std::make_unique<Books>());
   for (int i = 0; i < options.consumers; ++i) takers_.push_back(std::make_unique<Taker>());
   wakes_->connection = link_->connection();
   acks_reconnects_ = Reconnects();
-  wakes_->ended.assign(static_cast<size_t>(options.producers), false);
+  wakes_->ended.assign(ended_seen_.size(), false);
 }
 
 std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options,

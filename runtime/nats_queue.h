@@ -71,6 +71,14 @@ struct NatsQueueOptions {
   std::string run;
   size_t edge = 0;
   int producers = 1;
+  // The producers whose end the consumers wait for: the first ones; 0 for
+  // all. Instances added to a running `* auto` stage (a worker that joined
+  // the run) publish under the higher numbers, and their end is not waited
+  // for: they publish a lease's outputs before they acknowledge it, so
+  // once every first producer has ended (each after its input was drained:
+  // nothing pending, nothing unacknowledged anywhere), what the added ones
+  // make is on the edge already.
+  int counted_producers = 0;
   int consumers = 1;
   int fetch_batch = 4;   // messages one fetch asks for
   int64_t poll_ms = 100;  // how often a blocked call looks at the stop flag and the end of stream

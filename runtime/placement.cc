@@ -5,6 +5,13 @@
 #include "runtime/recovery.h"
 
 namespace flow {
+namespace {
+
+// An instance number no run reaches: a placement that names one is not
+// one of ours.
+constexpr long long kMaxAddedInstances = 1 << 20;
+
+}  // namespace
 
 std::string WhyOnOrigin(const StageNode& node) {
   if (node.inputs.empty()) return "a source";
@@ -47,6 +54,33 @@ void WidenAutoStages(StageGraph* graph, int extra_slots) {
   }
 }
 
+bool MayGrow(const StageNode& node) {
+  return node.replicas_auto && WhyOnOrigin(node).empty() && !(node.options.ordered && node.replicas < 2);
+}
+
+int GrowForWorker(const StageGraph& graph, const WorkerOffer& worker, Placement* placement) {
+  std::vector<size_t> growing;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    if (MayGrow(graph.nodes[n])) growing.push_back(n);
+  }
+  int added = 0;
+  for (size_t turn = 0; !growing.empty() && added < worker.slots; ++turn) {
+    placement->where[growing[turn % growing.size()]].push_back(worker.id);
+    ++added;
+  }
+  return added;
+}
+
+void GrowToPlacement(StageGraph* graph, const Placement& placement) {
+  for (size_t n = 0; n < graph->nodes.size() && n < placement.where.size(); ++n) {
+    StageNode& node = graph->nodes[n];
+    const int placed = static_cast<int>(placement.where[n].size());
+    if (placed <= node.replicas) continue;
+    node.replicas_added = placed - node.replicas;
+    node.replicas = placed;
+  }
+}
+
 int TotalSlots(const std::vector<WorkerOffer>& workers) {
   int total = 0;
   for (const WorkerOffer& w : workers) total += w.slots;
@@ -73,9 +107,15 @@ bool Placement::Decode(const std::string& text, const StageGraph& graph, Placeme
     long long n = -1, i = -1;
     std::string worker;
     if (!(fields >> n >> i >> worker)) return false;
-    if (n < 0 || static_cast<size_t>(n) >= graph.nodes.size() || i < 0 || i >= graph.nodes[static_cast<size_t>(n)].replicas)
+    if (n < 0 || static_cast<size_t>(n) >= graph.nodes.size() || i < 0) return false;
+    const StageNode& node = graph.nodes[static_cast<size_t>(n)];
+    // Added while the run went on (a worker that joined): numbered after
+    // the graph's, and the text lists every instance in order.
+    std::vector<std::string>& where = placement->where[static_cast<size_t>(n)];
+    if (i >= node.replicas && (!MayGrow(node) || static_cast<size_t>(i) > where.size() || i > kMaxAddedInstances))
       return false;
-    placement->where[static_cast<size_t>(n)][static_cast<size_t>(i)] = worker;
+    if (static_cast<size_t>(i) == where.size()) where.emplace_back();
+    where[static_cast<size_t>(i)] = worker;
   }
   return true;
 }

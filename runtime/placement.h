@@ -30,14 +30,17 @@ struct WorkerOffer {
 };
 
 struct Placement {
-  // where[node][instance]: the worker's id, "" for the origin.
+  // where[node][instance]: the worker's id, "" for the origin. A node that
+  // grew while the run went on (GrowForWorker) has more entries than its
+  // graph's replicas: the instances added, each on a worker.
   std::vector<std::vector<std::string>> where;
 
   bool remote(size_t node, int instance) const { return !where[node][static_cast<size_t>(instance)].empty(); }
   // Text for the run's bucket: one "node instance worker" line per remote
   // instance.
   std::string Encode() const;
-  // The inverse over `graph`; false when the text does not fit it.
+  // The inverse over `graph`; false when the text does not fit it (an
+  // instance beyond a node's replicas only for a node that MayGrow).
   static bool Decode(const std::string& text, const StageGraph& graph, Placement* placement);
 };
 
@@ -52,5 +55,19 @@ Placement PlaceInstances(const StageGraph& graph, const std::vector<WorkerOffer>
 // origin and every worker apply it alike, so their graphs stay the same.
 void WidenAutoStages(StageGraph* graph, int extra_slots);
 int TotalSlots(const std::vector<WorkerOffer>& workers);
+
+// `* auto` also grows with the workers that join a run after it started:
+// a stage that may move gets instances on them. Not an [ordered] stage
+// that started with one replica: that one takes no turns.
+bool MayGrow(const StageNode& node);
+// A worker that joined the running run with `slots` free: instances added
+// to the stages that MayGrow, one at a time to each in turn, numbered
+// after those `placement` has (the graph's and earlier additions), and
+// put in `placement`. Returns how many.
+int GrowForWorker(const StageGraph& graph, const WorkerOffer& worker, Placement* placement);
+// In a worker's part: the graph made as large as the placement it was
+// given (StageNode::replicas_added), so that its instances have their
+// numbers, counters and queue ends.
+void GrowToPlacement(StageGraph* graph, const Placement& placement);
 
 }  // namespace flow

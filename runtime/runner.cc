@@ -7,8 +7,11 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <sstream>
+#include <utility>
 
 #include "runtime/broker_edges.h"
 #include "runtime/broker_order_gate.h"
@@ -160,6 +163,11 @@ class Runner {
   // the worker to pass on.
   void AddRemoteCounters(const std::vector<std::string>& lines);
   void WriteOurCounters();
+  // A worker that joined the run: the instances the keeper added for it
+  // ("place" lines before its "joined" line).
+  void OnWorkerJoined(const std::string& worker, const std::string& host);
+  // The --stats file's text, the instances added on workers included.
+  std::string StatsText(uint64_t elapsed_ns) const;
 
   const StageGraph& graph_;
   const std::vector<BlockFunction>& blocks_;
@@ -181,6 +189,10 @@ class Runner {
   // On the origin, with workers: what their instances counted so far, for
   // --progress (their final counters are added to stats_ at the end).
   std::unique_ptr<RunStats> remote_stats_;
+  // On the origin: what the instances added to `* auto` stages on workers
+  // that joined the run counted, by (node, instance): they have no slot in
+  // stats_, whose size was fixed before the fork.
+  std::map<std::pair<size_t, size_t>, InstanceCounters> added_counters_;
   int events_log_fd_ = -1;  // where the keeper's news is told: the display's log while it is on
   std::unique_ptr<RecoveryBook> book_;
   std::vector<size_t> first_slot_;
@@ -398,6 +410,18 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
       if (d.kind != Decision::Kind::kCarryOn) return d;
       continue;
     }
+    if (what == "place") {  // "place <node> <instance> <worker>": an instance added
+      size_t n = 0, i = 0;
+      char where[64] = {};
+      if (std::sscanf(line.c_str(), "place %zu %zu %63s", &n, &i, where) == 3 && n < placement_.where.size() &&
+          i == placement_.where[n].size())
+        placement_.where[n].push_back(where);
+      continue;
+    }
+    if (what == "joined") {
+      OnWorkerJoined(worker, rest);
+      continue;
+    }
     if (what != "lost") continue;
     // An [ordered] stage's replica is never replaced on a broker (its
     // batch would come back with a new position: runtime/broker_order_gate.h).
@@ -427,7 +451,20 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
     }
     std::string list;
     for (const std::string& m : moved) list += (list.empty() ? "" : ", ") + m;
-    Say(options_.log_fd, "flowrun: lost worker '" + worker + "' (" + rest + "); its instances run here now: " + list);
+    // Instances added when it joined have no place here: the batches they
+    // held go to their siblings after the ack wait, as the run was before.
+    int added = 0;
+    for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+      for (size_t i = static_cast<size_t>(graph_.nodes[n].replicas); i < placement_.where[n].size(); ++i)
+        added += placement_.where[n][i] == worker ? 1 : 0;
+    }
+    std::string said = "flowrun: lost worker '" + worker + "' (" + rest + ")";
+    if (!list.empty()) said += "; its instances run here now: " + list;
+    if (added > 0) {
+      said += "; the " + std::to_string(added) + " instances added when it joined are not replaced (their siblings "
+              "take what they held)";
+    }
+    Say(options_.log_fd, said);
   }
   if (ended) {
     pool.Unwatch(keeper_->events_fd());
@@ -470,15 +507,56 @@ Decision Runner::OnPoison(const std::string& line) {
   return Decision::Stop(1, "");
 }
 
+// More instances than a stage ever has: a line that names one is not ours.
+constexpr size_t kMostInstances = 1 << 20;
+
 void Runner::AddRemoteCounters(const std::vector<std::string>& lines) {
   for (const std::string& line : lines) {
     size_t n = 0, i = 0;
     int used = 0;
+    // An added instance's number may come before its "place" line was read
+    // (a worker that joined just before the end).
     if (std::sscanf(line.c_str(), "%zu %zu %n", &n, &i, &used) < 2 || n >= graph_.nodes.size() ||
-        i >= static_cast<size_t>(graph_.nodes[n].replicas))
+        (i >= static_cast<size_t>(graph_.nodes[n].replicas) && !MayGrow(graph_.nodes[n])) || i >= kMostInstances)
       continue;
-    AddCountersLine(line.substr(static_cast<size_t>(used)), &stats_->at(first_slot_[n] + i));
+    const std::string counters = line.substr(static_cast<size_t>(used));
+    if (i < static_cast<size_t>(graph_.nodes[n].replicas))
+      AddCountersLine(counters, &stats_->at(first_slot_[n] + i));
+    else
+      AddCountersLine(counters, &added_counters_[{n, i}]);
   }
+}
+
+void Runner::OnWorkerJoined(const std::string& worker, const std::string& host) {
+  std::string list;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    int count = 0;
+    for (size_t i = static_cast<size_t>(graph_.nodes[n].replicas); i < placement_.where[n].size(); ++i)
+      count += placement_.where[n][i] == worker ? 1 : 0;
+    if (count > 0) list += (list.empty() ? "" : ", ") + std::to_string(count) + " more of '" + graph_.nodes[n].label + "'";
+  }
+  Say(events_log_fd_, "flowrun: worker '" + worker + "' (" + host + ") joined the run: " + list);
+}
+
+std::string Runner::StatsText(uint64_t elapsed_ns) const {
+  if (added_counters_.empty()) return StatsJson(graph_, *stats_, elapsed_ns);
+  // The graph as it grew, its instances' counters in slots made for it.
+  StageGraph grown = graph_;
+  for (const auto& [key, counters] : added_counters_) {
+    StageNode& node = grown.nodes[key.first];
+    node.replicas = std::max(node.replicas, static_cast<int>(key.second) + 1);
+  }
+  const std::vector<size_t> first = StatsSlots(grown);
+  std::string error;
+  std::unique_ptr<RunStats> all = RunStats::Create(first.back(), &error);
+  if (!all) return StatsJson(graph_, *stats_, elapsed_ns);
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    for (size_t i = 0; i < static_cast<size_t>(graph_.nodes[n].replicas); ++i)
+      AddCountersLine(CountersLine(stats_->at(first_slot_[n] + i)), &all->at(first[n] + i));
+  }
+  for (const auto& [key, counters] : added_counters_)
+    AddCountersLine(CountersLine(counters), &all->at(first[key.first] + key.second));
+  return StatsJson(grown, *all, elapsed_ns);
 }
 
 void Runner::WriteOurCounters() {
@@ -505,6 +583,11 @@ void Runner::ReportSkips() {
     for (size_t slot = first_slot_[n]; slot < first_slot_[n + 1]; ++slot) {
       skipped += stats_->at(slot).skipped.load(std::memory_order_relaxed);
       dead += stats_->at(slot).dead_letters.load(std::memory_order_relaxed);
+    }
+    for (const auto& [key, counters] : added_counters_) {
+      if (key.first != n) continue;
+      skipped += counters.skipped.load(std::memory_order_relaxed);
+      dead += counters.dead_letters.load(std::memory_order_relaxed);
     }
     const std::string& label = graph_.nodes[n].label;
     auto records = [](uint64_t k) { return std::to_string(k) + (k == 1 ? " record" : " records"); };
@@ -651,7 +734,7 @@ int Runner::Run() {
   }
   if (!options_.stats_path.empty()) {
     std::string error;
-    if (!WriteFile(options_.stats_path, StatsJson(graph_, *stats_, elapsed), &error)) {
+    if (!WriteFile(options_.stats_path, StatsText(elapsed), &error)) {
       Say(options_.log_fd, "flowrun: error: cannot write the statistics to '" + options_.stats_path +
                                "': " + error);
       if (exit_code == 0) exit_code = 1;

@@ -20,6 +20,7 @@ import socket
 import signal
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nats_server import Server, find_server  # noqa: E402
@@ -39,10 +40,10 @@ class Workers:
     """`count` flowrun workers of `slots` slots each on `server`, with their
     logs in the test's directory."""
 
-    def __init__(self, t, server, count, slots=2):
+    def __init__(self, t, server, count, slots=2, name="worker"):
         self.t, self.procs, self.logs = t, [], []
         for i in range(count):
-            log = t.path(f"worker{i}.log")
+            log = t.path(f"{name}{i}.log")
             with open(log, "wb") as f:
                 self.procs.append(subprocess.Popen(
                     [t.flowrun, "worker", "--broker", server.url, "--slots", str(slots)],
@@ -256,6 +257,85 @@ def auto_counts_the_workers_slots(t, server, workers):
     t.equal(replicas(r.stdout, "sha512"), here + 6, "an [ordered] stage too")
     t.equal(t.ok(program, "--broker", server.url), t.ok(program), "the run's output, as locally")
     t.expect(all(b"joined run" in workers.log(i) for i in range(2)), "both workers took part")
+
+
+@test
+@with_workers(1)
+def auto_grows_with_a_worker_that_joins(t, server, workers):
+    # A worker started mid-run gets instances added to the `* auto` stage
+    # that may move; every record still comes out once.
+    n = 1000
+    late = []
+
+    def join(pid):
+        late.append(Workers(t, server, 1, slots=3, name="late"))
+        wait_until(lambda: b"joined run" in late[0].log(0), "the new worker to join the run")
+    try:
+        code, err = run_fed(t, 'read("in.fifo") | sleep(5ms) * auto | map { $0 + "x" } | write("out.txt")',
+                            ["--broker", server.url, "--stats", "stats.json"], n, join)
+    finally:
+        for w in late:
+            w.stop()
+    t.expect(code == 0, f"exit 0, got {code}: {err[:500]!r}")
+    t.expect(re.search(rb"flowrun: worker '\w+' \([^)]*\) joined the run: 3 more of 'sleep'\n", err),
+             f"the origin says who joined and what it runs: {err[:500]!r}")
+    t.equal(sorted(lines(t.read("out.txt"))), sorted(f"{i}x" for i in range(1, n + 1)), "every record once")
+    sleep = next(s for s in json.loads(t.read("stats.json"))["stages"] if s["label"] == "sleep")
+    first = os.cpu_count() + 2  # this machine's CPUs and the first worker's slots
+    t.equal(sleep["replicas"], first + 3, "sleep's instances in --stats: the 3 added ones too")
+    added = sum(i["records_in"] for i in sleep["instances"][first:])
+    t.expect(0 < added < n, f"the added instances took some of the records: {added}")
+    t.equal(sum(i["records_in"] for i in sleep["instances"]), n, "sleep's records in, on every machine")
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left on the broker (the registry only)")
+
+
+def run_joined_by(t, server, program, n, slots, then=None):
+    """run_fed with a worker of `slots` slots started mid-run; once it has
+    joined, calls then(worker). Returns (exit code, stderr)."""
+    late = []
+
+    def join(pid):
+        late.append(Workers(t, server, 1, slots=slots, name="late"))
+        wait_until(lambda: b"joined run" in late[0].log(0), "the new worker to join the run")
+        if then:
+            then(late[0])
+    try:
+        return run_fed(t, program, ["--broker", server.url], n, join)
+    finally:
+        for w in late:
+            w.stop()
+
+
+@test
+@with_workers(0)
+def an_ordered_auto_stage_grows_in_order(t, server, workers):
+    # No worker when the run starts (no registry on the broker yet): the
+    # one that comes takes added replicas, which keep the order.
+    n = 600
+    code, err = run_joined_by(t, server, 'read("in.fifo") | sleep(2ms) * auto [ordered] | write("out.txt")', n, 2)
+    t.expect(code == 0, f"exit 0, got {code}: {err[:500]!r}")
+    t.expect(b"joined the run: 2 more of 'sleep'" in err, f"the origin says who joined: {err[:500]!r}")
+    t.equal(lines(t.read("out.txt")), [str(i) for i in range(1, n + 1)], "every record once, in order")
+
+
+@test
+@with_workers(1)
+def a_killed_worker_that_joined_loses_nothing(t, server, workers):
+    # Its added instances are not replaced: their siblings take the batches
+    # it held after the ack wait, and the duplicate window drops what it had
+    # published of them.
+    n = 1000
+
+    def kill(late):
+        # SIGKILLed once the second half flows (the feed resumes when this
+        # returns), while its instances hold records.
+        threading.Timer(0.15, late.procs[0].kill).start()
+    code, err = run_joined_by(t, server, 'read("in.fifo") | sleep(5ms) * auto | map { $0 + "x" } | write("out.txt")',
+                              n, 3, kill)
+    t.expect(code == 0, f"exit 0, got {code}: {err[:500]!r}")
+    t.expect(b"the 3 instances added when it joined are not replaced" in err, f"the origin says so: {err[:500]!r}")
+    t.equal(sorted(lines(t.read("out.txt"))), sorted(f"{i}x" for i in range(1, n + 1)), "every record once")
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left on the broker (the registry only)")
 
 
 @test

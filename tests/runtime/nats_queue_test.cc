@@ -371,6 +371,35 @@ TEST_SUITE("nats_queue") {
     CHECK(q->Pop(1, &other, PopMode::kNoWait) == QueueStatus::kEnd);
   }
 
+  TEST_CASE("a producer added mid-run publishes under its number, and the end waits for the first ones only") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server);
+    MakeRun(*link, "grow", 1);
+    NatsQueueOptions o;
+    o.run = "grow";
+    o.producers = 3;  // producers 0 and 1 from the start, 2 added (a worker that joined)
+    o.counted_producers = 2;
+    o.consumers = 1;
+    o.poll_ms = 20;
+    std::string error;
+    auto q = NatsQueue::Open(link, o, &error);
+    REQUIRE_MESSAGE(q != nullptr, error);
+    REQUIRE(q->Push(2, Batch({"added"}, 1, 7)) == QueueStatus::kOk);
+    CHECK(q->PublishedBy(2).records == 1);
+    REQUIRE(q->Push(0, Batch({"first"}, 1)) == QueueStatus::kOk);
+    q->EndOfStream(0);
+    Lease lease;
+    REQUIRE(q->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
+    q->Ack(0, &lease);
+    REQUIRE(q->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
+    q->Ack(0, &lease);
+    CHECK(q->Pop(0, &lease, PopMode::kNoWait) == QueueStatus::kEmpty);  // producer 1 goes on
+    q->EndOfStream(1);
+    // Producer 2 never ended: not waited for.
+    CHECK(q->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
+  }
+
   TEST_CASE("an acknowledgement lost with a broken connection is sent again once the link reconnects") {
     Server server;
     SKIP_WITHOUT_SERVER(server);

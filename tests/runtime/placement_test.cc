@@ -1,0 +1,82 @@
+// Where a run's instances go on a broker, and how `* auto` grows with a
+// worker that joins the run (runtime/placement.h).
+#include "runtime/placement.h"
+
+#include <doctest/doctest.h>
+
+namespace flow {
+namespace {
+
+// seq | map * auto | exec * 3 | sleep * auto [ordered] | write, with
+// `auto_replicas` for the `* auto` stages.
+StageGraph Chain(int auto_replicas) {
+  StageGraph graph;
+  const char* names[] = {"seq", "map", "exec", "sleep", "write"};
+  for (int n = 0; n < 5; ++n) {
+    StageNode node;
+    node.id = n;
+    node.name = node.label = names[n];
+    if (n > 0) node.inputs = {n - 1};
+    if (n < 4) node.outputs = {n};
+    graph.nodes.push_back(node);
+  }
+  for (int e = 0; e < 4; ++e) graph.edges.push_back({e, e, e + 1});
+  graph.nodes[1].replicas = graph.nodes[3].replicas = auto_replicas;
+  graph.nodes[1].replicas_auto = graph.nodes[3].replicas_auto = true;
+  graph.nodes[2].replicas = 3;
+  graph.nodes[3].options.ordered = true;
+  return graph;
+}
+
+TEST_SUITE("placement") {
+  TEST_CASE("a worker that joins gets instances of the stages that may grow, in turn") {
+    const StageGraph graph = Chain(2);
+    CHECK(MayGrow(graph.nodes[1]));
+    CHECK_FALSE(MayGrow(graph.nodes[0]));  // a source
+    CHECK_FALSE(MayGrow(graph.nodes[2]));  // not `* auto`
+    CHECK(MayGrow(graph.nodes[3]));        // [ordered] with 2 replicas: it takes turns already
+    CHECK_FALSE(MayGrow(Chain(1).nodes[3]));  // [ordered] alone: it does not
+
+    Placement placement = PlaceInstances(graph, {{"w1", "h1", 4}});
+    CHECK(GrowForWorker(graph, {"w2", "h2", 3}, &placement) == 3);
+    CHECK(placement.where[1] == std::vector<std::string>{"w1", "w1", "w2", "w2"});
+    CHECK(placement.where[3] == std::vector<std::string>{"", "", "w2"});
+    CHECK(placement.where[2].size() == 3);
+    // A later one is numbered after these.
+    CHECK(GrowForWorker(graph, {"w3", "h3", 1}, &placement) == 1);
+    CHECK(placement.where[1].size() == 5);
+    CHECK(placement.where[1][4] == "w3");
+  }
+
+  TEST_CASE("a part's graph grows to its placement, and the text says where every instance runs") {
+    const StageGraph graph = Chain(2);
+    Placement placement = PlaceInstances(graph, {});
+    GrowForWorker(graph, {"w2", "h2", 3}, &placement);
+    Placement decoded;
+    REQUIRE(Placement::Decode(placement.Encode(), graph, &decoded));
+    CHECK(decoded.where == placement.where);
+
+    StageGraph part = graph;
+    GrowToPlacement(&part, decoded);
+    CHECK(part.nodes[1].replicas == 4);
+    CHECK(part.nodes[1].replicas_added == 2);
+    CHECK(part.nodes[3].replicas == 3);
+    CHECK(part.nodes[3].replicas_added == 1);
+    CHECK(part.nodes[2].replicas == 3);
+    CHECK(part.nodes[2].replicas_added == 0);
+  }
+
+  TEST_CASE("a placement that does not fit the graph is refused") {
+    const StageGraph graph = Chain(2);
+    Placement placement;
+    CHECK(Placement::Decode("1 1 w1\n", graph, &placement));
+    CHECK_FALSE(Placement::Decode("2 3 w1\n", graph, &placement));  // exec * 3 does not grow
+    CHECK_FALSE(Placement::Decode("1 3 w1\n", graph, &placement));  // a gap: instance 2 missing
+    CHECK_FALSE(Placement::Decode("7 0 w1\n", graph, &placement));  // no such node
+    CHECK_FALSE(Placement::Decode("1 -1 w1\n", graph, &placement));
+    CHECK_FALSE(Placement::Decode("1 x w1\n", graph, &placement));
+  }
+}
+
+}  // namespace
+}  // namespace flow
