@@ -147,6 +147,7 @@ BrokerPlacement ProbeForPlan(const BrokerAccess& broker, StageGraph* widened, st
         text += (text.empty() ? "this machine" : ", this machine x" + std::to_string(count[""])) +
                 (why.empty() || why == "a source" || why == "a sink" ? "" : " (" + why + ")");
       }
+      if (MayGrow(graph.nodes[n])) text += ", + workers that join";
       placement.runs_on.push_back(text);
     }
   } else {

@@ -255,6 +255,7 @@ def auto_counts_the_workers_slots(t, server, workers):
                        text=True, timeout=30)
     t.equal(replicas(r.stdout, "map"), here + 6, "map * auto: this machine's CPUs and the 6 slots of the workers")
     t.equal(replicas(r.stdout, "sha512"), here + 6, "an [ordered] stage too")
+    t.expect(r.stdout.count(", + workers that join") == 2, f"both grow with workers that join later: {r.stdout}")
     t.equal(t.ok(program, "--broker", server.url), t.ok(program), "the run's output, as locally")
     t.expect(all(b"joined run" in workers.log(i) for i in range(2)), "both workers took part")
 
