@@ -546,6 +546,13 @@ void BrokerEdges::GiveUpHeld() {
   }
 }
 
+void BrokerEdges::SettleForExit() {
+  for (auto& queue : queues_) {
+    if (queue) queue->Settle(false);
+  }
+  if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
+}
+
 NatsQueue* BrokerEdges::nats_edge(size_t edge) const {
   return edge < queues_.size() ? queues_[edge].get() : nullptr;
 }

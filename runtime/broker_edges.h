@@ -139,6 +139,14 @@ class BrokerEdges {
   // The instance fails the run: its input batches are not handed back
   // (NatsQueue::GiveUpHeld).
   void GiveUpHeld();
+  // For a process about to exit, instead of the destructor: settles every
+  // queue with the broker (NatsQueue::Settle) and flushes, and frees none
+  // of libnats's objects; the caller then leaks this object. Why: freeing
+  // subscriptions and the connection while libnats's reader thread still
+  // delivers to them was seen, rarely and under load, to kill an instance
+  // with SIGABRT in natsConn_processMsg (a freed mutex); the exit frees
+  // everything anyway.
+  void SettleForExit();
   NatsQueue* nats_edge(size_t edge) const;
   NatsLink& link() const { return *link_; }
 

@@ -76,31 +76,42 @@ std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const
 }
 
 NatsQueue::~NatsQueue() {
+  Settle(true);
+  if (end_sub_ != nullptr) natsSubscription_Destroy(end_sub_);
+  for (auto& t : takers_) {
+    std::lock_guard lock(t->mu);
+    if (t->inbox != nullptr) natsSubscription_Destroy(t->inbox);
+  }
+}
+
+void NatsQueue::Settle(bool callbacks_must_end) {
+  if (settled_) return;
+  settled_ = true;
   StopHeartbeat();
   if (end_sub_ != nullptr) {
     // Drained, so that no callback still runs when wakes_ goes; with
     // the broker away no signal can come, and nothing is waited for.
-    if (link_->connected() && natsSubscription_Drain(end_sub_) == NATS_OK)
+    if (callbacks_must_end && link_->connected() && natsSubscription_Drain(end_sub_) == NATS_OK)
       natsSubscription_WaitForDrainCompletion(end_sub_, 1000);
     else
       natsSubscription_Unsubscribe(end_sub_);
-    natsSubscription_Destroy(end_sub_);
   }
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);
     if (t->inbox != nullptr) {
       Collect(*t, 0);
       natsSubscription_Unsubscribe(t->inbox);
-      natsSubscription_Destroy(t->inbox);
     }
     for (auto& f : t->buffer) {
       Respond(f.msg, kNakWord);
       natsMsg_Destroy(f.msg);
     }
+    t->buffer.clear();
     for (auto& [key, h] : t->held) {
       Respond(h.msg, give_up_held_.load() ? kTermWord : kNakWord);
       natsMsg_Destroy(h.msg);
     }
+    t->held.clear();
   }
   // Books not yet written: best effort (a replacement reading older books
   // only publishes again what the duplicate window drops).

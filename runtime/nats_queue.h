@@ -94,8 +94,17 @@ class NatsQueue final : public Queue {
   static std::unique_ptr<NatsQueue> Open(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options,
                                          std::string* error);
   // Leases still held and batches fetched but not handed out are given
-  // back at once (not after the ack wait).
+  // back at once (not after the ack wait): Settle(true), then the
+  // subscriptions are freed.
   ~NatsQueue() override;
+  // What the queue owes the broker before it goes: batches fetched and not
+  // begun handed back, held ones handed back (or terminated: GiveUpHeld),
+  // books written, the connection flushed, subscriptions ended. Frees
+  // nothing libnats may still touch. With `callbacks_must_end`, waits for
+  // the end signals' callback to be over (the destructor then frees what
+  // it uses); without, a process about to exit calls it and never destroys
+  // the queue (BrokerEdges::SettleForExit says why). Once only.
+  void Settle(bool callbacks_must_end);
   NatsQueue(const NatsQueue&) = delete;
   NatsQueue& operator=(const NatsQueue&) = delete;
 
@@ -232,6 +241,7 @@ class NatsQueue final : public Queue {
   std::mutex heartbeat_mu_;
   std::condition_variable heartbeat_cv_;
   bool heartbeat_stop_ = false;  // under heartbeat_mu_
+  bool settled_ = false;         // Settle ran
 };
 
 }  // namespace flow

@@ -362,6 +362,14 @@ int Runner::WorkerMain(size_t n, int instance) {
   // Exit 1 is a failure this worker reported itself, which stops the run
   // (as on one machine): what it held must not run again elsewhere.
   if (code == 1 && broker) broker->GiveUpHeld();
+  if (broker) {
+    // The process exits next: its edges are settled with the broker, and
+    // libnats's objects left to the exit (BrokerEdges::SettleForExit).
+    stage.reset();
+    broker->SettleForExit();
+    (void)broker_turns.release();
+    (void)broker.release();
+  }
   return code;
 }
 
