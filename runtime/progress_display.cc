@@ -83,20 +83,26 @@ std::vector<std::string> ProgressDisplay::Lines(double seconds) {
   for (size_t n = 0; n < graph_.nodes.size(); ++n) {
     const StageNode& node = graph_.nodes[n];
     uint64_t in = 0, out = 0, busy = 0;
+    const auto count = [&](const InstanceCounters& c) {
+      in += Get(c.records_in);
+      out += Get(c.records_out);
+      busy += Get(c.busy_ns);
+    };
     for (size_t slot = first_slot_[n]; slot < first_slot_[n + 1]; ++slot) {
       for (const RunStats* stats : {&stats_, remote_}) {
-        if (stats == nullptr) continue;
-        const InstanceCounters& c = stats->at(slot);
-        in += Get(c.records_in);
-        out += Get(c.records_out);
-        busy += Get(c.busy_ns);
+        if (stats != nullptr) count(stats->at(slot));
       }
+    }
+    int replicas = node.replicas;
+    for (auto it = added_.lower_bound({n, 0}); it != added_.end() && it->first.first == n; ++it) {
+      count(it->second);
+      ++replicas;
     }
     // A source's rate is what it makes; every other stage's, what it takes.
     const uint64_t records = node.inputs.empty() ? out : in;
     const double rate = static_cast<double>(records - std::min(records, last_records_[n])) / seconds;
     const double busy_share = static_cast<double>(busy - std::min(busy, last_busy_ns_[n])) /
-                              (seconds * 1e9 * node.replicas);
+                              (seconds * 1e9 * replicas);
     last_records_[n] = records;
     last_busy_ns_[n] = busy;
     double fill = -1;
@@ -111,12 +117,16 @@ std::vector<std::string> ProgressDisplay::Lines(double seconds) {
     if (fill >= 0) std::snprintf(queue, sizeof queue, "%4.0f%%", std::min(fill, 1.0) * 100);
     char text[256];
     std::snprintf(text, sizeof text, "%-*s x%-3d %12s rec/s   in %13s   out %13s   queue %s   busy %4.0f%%",
-                  static_cast<int>(label_width), node.label.c_str(), node.replicas,
+                  static_cast<int>(label_width), node.label.c_str(), replicas,
                   Grouped(static_cast<uint64_t>(rate)).c_str(), Grouped(in).c_str(),
                   Grouped(out).c_str(), queue, std::min(busy_share, 1.0) * 100);
     lines.push_back(text);
   }
   return lines;
+}
+
+void ProgressDisplay::StoreAdded(size_t node, size_t instance, const std::string& counters) {
+  StoreCountersLine(counters, &added_[{node, instance}]);
 }
 
 void ProgressDisplay::OnTick() {

@@ -15,7 +15,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "compiler/stage_graph.h"
@@ -46,6 +48,10 @@ class ProgressDisplay {
   // Counters to add to `stats`' (by the same slots): what the instances on
   // `flowrun worker`s counted so far, as their parts last said.
   void SetRemote(const RunStats* remote) { remote_ = remote; }
+  // An instance added to a running `* auto` stage on a worker that joined
+  // the run (it has no slot): its counters so far, a snapshot line
+  // (StoreCountersLine). Its stage's line counts it from then on.
+  void StoreAdded(size_t node, size_t instance, const std::string& counters);
 
   // The lines for the counters as they are now (no cursor movement), for
   // tests; `seconds` since the previous call.
@@ -55,6 +61,7 @@ class ProgressDisplay {
   const StageGraph& graph_;
   const RunStats& stats_;
   const RunStats* remote_ = nullptr;
+  std::map<std::pair<size_t, size_t>, InstanceCounters> added_;  // by (node, instance)
   std::vector<const ShmQueue*> queues_;
   std::vector<size_t> first_slot_;
   int fd_;

@@ -189,6 +189,7 @@ class Runner {
   // On the origin, with workers: what their instances counted so far, for
   // --progress (their final counters are added to stats_ at the end).
   std::unique_ptr<RunStats> remote_stats_;
+  ProgressDisplay* display_ = nullptr;  // --progress, while it is on
   // On the origin: what the instances added to `* auto` stages on workers
   // that joined the run counted, by (node, instance): they have no slot in
   // stats_, whose size was fixed before the fork.
@@ -408,9 +409,14 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
     if (what == "snapshot") {  // "snapshot <node> <instance> <counters>"
       size_t n = 0, i = 0;
       int used = 0;
-      if (remote_stats_ && std::sscanf(line.c_str(), "snapshot %zu %zu %n", &n, &i, &used) >= 2 &&
-          n < graph_.nodes.size() && i < static_cast<size_t>(graph_.nodes[n].replicas))
-        StoreCountersLine(line.substr(static_cast<size_t>(used)), &remote_stats_->at(first_slot_[n] + i));
+      if (!remote_stats_ || std::sscanf(line.c_str(), "snapshot %zu %zu %n", &n, &i, &used) < 2 ||
+          n >= graph_.nodes.size() || i >= placement_.where[n].size())
+        continue;
+      const std::string counters = line.substr(static_cast<size_t>(used));
+      if (i < static_cast<size_t>(graph_.nodes[n].replicas))
+        StoreCountersLine(counters, &remote_stats_->at(first_slot_[n] + i));
+      else if (display_ != nullptr)
+        display_->StoreAdded(n, i, counters);  // added on a worker that joined
       continue;
     }
     if (what == "poison") {
@@ -677,6 +683,7 @@ int Runner::Run() {
     std::string error;
     if (keeper_) remote_stats_ = RunStats::Create(stats_->size(), &error);
     display->SetRemote(remote_stats_.get());
+    display_ = display.get();
     if (!display->Start(&error)) {
       Say(options_.log_fd, "flowrun: warning: " + error);
       display.reset();
@@ -713,6 +720,7 @@ int Runner::Run() {
     }
   }  // every worker is reaped here, and its last log lines are out
   if (display) display->Finish();
+  display_ = nullptr;
   events_log_fd_ = options_.log_fd;  // the display is done: straight to the log
   if (keeper_) {
     // Every worker is gone: the run's streams and bucket go too. Before,

@@ -276,6 +276,12 @@ TEST_SUITE("runner") {
     stats->at(2).records_in = 1000;
     lines = display.Lines(1.0);
     CHECK(lines[1] == "map_2 x2            500 rec/s   in         2,000   out             0   queue   53%   busy    0%");
+    // An instance added on a worker that joined the run: counted from its
+    // first snapshot, the latest one replacing the one before.
+    display.StoreAdded(1, 2, "100 0 0 0 0 0 0 0 0");
+    display.StoreAdded(1, 2, "400 0 0 0 1000000000 0 0 0 0");
+    lines = display.Lines(1.0);
+    CHECK(lines[1] == "map_2 x3            400 rec/s   in         2,400   out             0   queue   53%   busy   33%");
   }
 }
 
