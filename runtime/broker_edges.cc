@@ -338,7 +338,9 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   }
   TraceEvent("keeper removed");
   Report(report_fd, kReportRemoved);
-  return 0;
+  // The run is gone and said so: libnats's objects are left to the exit,
+  // as an instance's are (BrokerEdges::SettleForExit says why).
+  _exit(0);
 }
 
 }  // namespace
