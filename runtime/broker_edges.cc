@@ -281,7 +281,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     std::string ignored;
     WithdrawRun(workers.get(), asked, run);
     run_board.reset();
-    RemoveNatsRun(*link, run, &ignored);
+    RemoveNatsRun(*link, run, &ignored, static_cast<int64_t>(graph.edges.size()));
     Report(report_fd, error);
     return 1;
   }
@@ -330,7 +330,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   // both; the link is thread-safe).
   std::thread withdraw([&workers, &asked, &run] { WithdrawRun(workers.get(), asked, run); });
   run_board.reset();
-  const bool removed = RemoveNatsRun(*link, run, &error);
+  const bool removed = RemoveNatsRun(*link, run, &error, static_cast<int64_t>(graph.edges.size()));
   withdraw.join();
   if (!removed) {
     Report(report_fd, error);

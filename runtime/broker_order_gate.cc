@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <limits>
 
-#include "runtime/broker_board.h"
 #include "runtime/nats_queue.h"
 #include "runtime/nats_run.h"
 
@@ -20,25 +19,32 @@ constexpr int64_t kTurnWaitMs = 100;
 
 std::unique_ptr<BrokerOrderGate> BrokerOrderGate::Open(NatsLink& link, const std::string& run, size_t node,
                                                        NatsQueue* input, std::string* error) {
-  std::unique_ptr<BrokerBoard> board = BrokerBoard::Open(link, NatsBucketName(run), false, 0, error);
-  if (!board) return nullptr;
+  std::string missing;
+  kvStore* kv = link.Bucket(NatsBucketName(run), &missing);
+  if (kv == nullptr) {
+    *error = "cannot read the turns of an [ordered] stage: " + missing;
+    return nullptr;
+  }
   const std::string prefix = "o" + std::to_string(node) + ".";
   std::unique_ptr<BrokerOrderGate> gate(
-      new BrokerOrderGate(link, std::move(board), prefix, "flow." + run + "." + prefix + "turn", input));
+      new BrokerOrderGate(link, kv, run, prefix, "flow." + run + "." + prefix + "turn", input));
   if (!gate->turns_.ok()) {
     *error = "cannot hear the turns of an [ordered] stage: " + gate->turns_.error();
     return nullptr;
   }
-  // Heard from now on: a turn passed before is in the bucket.
-  gate->turns_.Flush();
+  // No flush (a round trip at every replica's start): the subscription
+  // goes to the broker before this replica's first pull request, on the
+  // same connection, so every turn passed after the broker handed this
+  // replica a batch is heard; one passed before is in the bucket.
   return gate;
 }
 
-BrokerOrderGate::BrokerOrderGate(NatsLink& link, std::unique_ptr<BrokerBoard> board, std::string prefix,
+BrokerOrderGate::BrokerOrderGate(NatsLink& link, kvStore* kv, const std::string& run, std::string prefix,
                                  std::string subject, NatsQueue* input)
     : link_(link),
-      board_(std::move(board)),
+      kv_(kv),
       prefix_(std::move(prefix)),
+      put_prefix_("$KV." + NatsBucketName(run) + "." + prefix_),
       subject_(std::move(subject)),
       turns_(link, subject_),
       input_(input) {}
@@ -68,8 +74,8 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
       continue;
     }
     // No message for a while: one lost, or passed before we listened.
-    if (board_->Get(prefix_ + "done." + std::to_string(position - 1), &value)) Note(std::to_string(position));
-    if (board_->Get(prefix_ + kAbandoned, &value)) Note(kAbandoned);
+    if (Has(prefix_ + "done." + std::to_string(position - 1))) Note(std::to_string(position));
+    if (Has(prefix_ + kAbandoned)) Note(kAbandoned);
     if (turn_ >= position) return;
     // A stopped input (cancel, close): its outputs are cancelled too, and
     // nobody is left to wait for. A broker away for longer than the link
@@ -77,6 +83,13 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
     away_ms = link_.connected() ? 0 : away_ms + kTurnWaitMs;
     if (input_->Stopping() || away_ms > link_.broker_wait_ms()) return;
   }
+}
+
+bool BrokerOrderGate::Has(const std::string& key) {
+  kvEntry* entry = nullptr;
+  const bool has = kvStore_Get(&entry, kv_, key.c_str()) == NATS_OK;
+  kvEntry_Destroy(entry);
+  return has;
 }
 
 void BrokerOrderGate::Done(uint64_t position) {
@@ -96,9 +109,13 @@ void BrokerOrderGate::Pass(const std::string& said, const std::string& key) {
   natsConnection_PublishString(link_.connection(), subject_.c_str(), said.c_str());
   // Then a key of its own (one per position: puts from several replicas
   // may land in any order, and a single key could go back to an older
-  // turn), for a replica that missed the message.
-  std::string error;
-  board_->Put(prefix_ + key, "1", &error);
+  // turn), for a replica that missed the message: published as the
+  // bucket's own put is, without waiting for the broker's answer (a
+  // round trip before this replica's Ack and its next pull, on every
+  // record; the answer was never looked at). It goes on the connection
+  // after the message, and is kept through a reconnection as the
+  // message is.
+  natsConnection_PublishString(link_.connection(), (put_prefix_ + key).c_str(), "1");
 }
 
 }  // namespace flow

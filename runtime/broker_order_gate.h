@@ -26,12 +26,12 @@
 #include <memory>
 #include <string>
 
+#include "runtime/nats_run.h"
 #include "runtime/nats_subscription.h"
 #include "runtime/run_control.h"
 
 namespace flow {
 
-class BrokerBoard;
 class NatsLink;
 class NatsQueue;
 
@@ -49,8 +49,9 @@ class BrokerOrderGate final : public OrderTurns {
   void Abandon() override;
 
  private:
-  BrokerOrderGate(NatsLink& link, std::unique_ptr<BrokerBoard> board, std::string prefix, std::string subject,
+  BrokerOrderGate(NatsLink& link, kvStore* kv, const std::string& run, std::string prefix, std::string subject,
                   NatsQueue* input);
+  bool Has(const std::string& key);
   // A turn message: a position, or kAbandoned.
   void Note(const std::string& said);
   // The turn passed on: `said` to the replicas waiting now, then `key` in
@@ -58,8 +59,11 @@ class BrokerOrderGate final : public OrderTurns {
   void Pass(const std::string& said, const std::string& key);
 
   NatsLink& link_;
-  std::unique_ptr<BrokerBoard> board_;  // the run's bucket
+  // The run's bucket, as the link keeps it (the edges opened it: no
+  // request here, where each of 24 replicas starting would pay one).
+  kvStore* kv_;
   std::string prefix_;                  // of the node's keys: "o<node>."
+  std::string put_prefix_;              // the subject a put of one goes to: "$KV.<bucket>.o<node>."
   std::string subject_;
   NatsSubscription turns_;  // subject_'s messages
   NatsQueue* input_;

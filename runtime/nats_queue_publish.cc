@@ -49,6 +49,7 @@ std::string NatsQueue::MessageId(const RecordBatch& batch, int producer, size_t 
 QueueStatus NatsQueue::Push(int producer, const RecordBatch& batch) {
   assert(producer >= 0 && producer < options_.producers && "producer index out of range");
   QueueStatus status;
+  LookAtStopFromNow(stop_checked_ms_);
   if (Stopped(&status)) return status;
   if (batch.empty()) return QueueStatus::kOk;
   Books& books = LoadBooks(producer);
@@ -73,11 +74,15 @@ QueueStatus NatsQueue::Push(int producer, const RecordBatch& batch) {
   p.origin = batch.origin();
   // Saved at most every kBooksEveryMs (a round trip each; a producer of
   // one-record batches would spend half its time on them), and always at
-  // the end. Books a little behind are safe: a replacement that reads them
-  // publishes again what the dead one had published since, and the
-  // duplicate window drops it (the message ids name the records).
+  // the end; the first time a kBooksEveryMs after the first batch, not
+  // with it (a round trip more before the first records of a run reach
+  // their consumers, and at each hop of its end, where a stage pushes one
+  // batch and ends). Books a little behind are safe: a replacement that
+  // reads them publishes again what the dead one had published since, and
+  // the duplicate window drops it (the message ids name the records).
   books.dirty = true;
   const int64_t now = NowMs();
+  if (books.saved_ms == 0) books.saved_ms = now;  // from now on: this queue produces as `producer`
   if (now - books.saved_ms < kBooksEveryMs) return QueueStatus::kOk;
   return SaveBooks(producer, books) ? QueueStatus::kOk : QueueStatus::kClosed;
 }
@@ -210,11 +215,33 @@ void NatsQueue::EndOfStream(int producer) {
 }
 
 ProducerProgress NatsQueue::PublishedBy(int producer) {
+  Books& books = *books_[static_cast<size_t>(producer)];
+  {
+    // Asked of the producer itself (it pushed or ended here): its own
+    // books, which the bucket's are a little behind. Not waited for while
+    // a push holds them (a test's consumer on the producer's queue).
+    std::unique_lock lock(books.mu, std::try_to_lock);
+    if (lock.owns_lock() && books.loaded && books.saved_ms != 0) return books.progress;
+  }
   ProducerProgress p;
   uint64_t messages = 0;
   kvEntry* entry = nullptr;
-  if (kvStore_Get(&entry, kv_, BooksKey(producer).c_str()) == NATS_OK) ParseBooks(kvEntry_ValueString(entry), &p, &messages);
+  const natsStatus s = kvStore_Get(&entry, kv_, BooksKey(producer).c_str());
+  if (s == NATS_OK) ParseBooks(kvEntry_ValueString(entry), &p, &messages);
   kvEntry_Destroy(entry);
+  // What a producer's instance reads as it starts (ResumeSource,
+  // RaiseFloorsFromBroker) is what its first Push would read again
+  // (LoadBooks): kept, a round trip less before its first batch goes out
+  // (a run's first records, and each hop of its end). Only an answer
+  // counts ("no books yet" included), and only before any Push here.
+  if (s == NATS_OK || s == NATS_NOT_FOUND) {
+    std::unique_lock lock(books.mu, std::try_to_lock);
+    if (lock.owns_lock() && !books.loaded) {
+      books.progress = p;
+      books.messages = messages;
+      books.loaded = true;
+    }
+  }
   return p;
 }
 

@@ -72,13 +72,13 @@ QueueStatus NatsQueue::Subscribe(Taker& t) {
       first = end_sub_ != nullptr;
     }
   }
-  // Registered before the first pull, so that neither a batch nor a signal
-  // sent after it is missed; bounded, for a broker that is away (a missed
-  // signal costs one poll_ms).
-  if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), 200);
-  // The producers that ended before: their signals went by unheard, their
-  // books say so (one look each, once). Without it, a consumer that never
-  // ran dry would see the end of its input a poll_ms late.
+  // No flush (a round trip at every consumer's start, before its first
+  // pull): the subscriptions go out on the connection before the books'
+  // read below and the pull request, so the broker has them before it
+  // answers the read or hands out a batch. The producers that ended
+  // before that: their signals went by unheard, their books say so (one
+  // look each, once). Without it, a consumer that never ran dry would see
+  // the end of its input a poll_ms late.
   if (first) AllProducersEnded();
   return QueueStatus::kOk;
 }
@@ -140,6 +140,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
   std::lock_guard lock(t.mu);
   QueueStatus status = Subscribe(t);
   if (status != QueueStatus::kOk) return status;
+  LookAtStopFromNow(stop_checked_ms_);
   std::call_once(heartbeat_started_, [this] { StartHeartbeat(); });
   int64_t trouble_since = 0;
   for (;;) {
@@ -176,7 +177,11 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     if (t.request_until_ms == 0) {
       const natsStatus s = RequestPull(t);
       if (s != NATS_OK) {
-        if (!BrokerAway(s)) return Fail(link_->Describe("cannot take from '" + stream_ + "'", s));
+        // A send error: the connection broke as the request went out (it
+        // goes to the socket at once, see NatsLink::Connect), and the link
+        // may not say so yet. Waited for as a broker that is away.
+        if (!BrokerAway(s) && s != NATS_IO_ERROR)
+          return Fail(link_->Describe("cannot take from '" + stream_ + "'", s));
         if (Troubled(&trouble_since, true)) return QueueStatus::kClosed;
         nats_Sleep(25);
         continue;
@@ -202,8 +207,17 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     // poll_ms (a signal may be lost).
     now = NowMs();
     const uint64_t signals = wakes_->signals.load();
-    if (signals == t.signals_seen && now - t.end_checked_ms < (tail ? t.tail_wait_ms : options_.poll_ms)) continue;
+    const bool signalled = signals != t.signals_seen;
+    const bool due = now - t.end_checked_ms >= (tail ? t.tail_wait_ms : options_.poll_ms);
+    if (!signalled && !due) continue;
     t.signals_seen = signals;
+    // An end signal names its producer: after one, whether every producer
+    // has ended is known without a request. Their books (a request for
+    // each producer not known to have ended) are read when the look is
+    // due by time, in case a signal was lost: not at every signal, where
+    // 24 producers ending together cost a consumer 24 reads (and the last
+    // signal waited behind them).
+    if (!due && !ProducersKnownEnded()) continue;
     t.end_checked_ms = now;
     if (AllProducersEnded() && Drained(true, &pending)) {
       // Said to the siblings on every machine, who then end without asking.

@@ -179,6 +179,14 @@ std::unique_ptr<NatsLink> NatsLink::Connect(const NatsLinkOptions& options, std:
   // by broker_wait_ms and fails with a message naming the broker.
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
+  // What we publish without waiting for an answer (pull requests, acks,
+  // InProgress, end signals and their relays, [ordered] turns) goes to the
+  // socket at once. Left to libnats's flusher thread, each waits for it to
+  // wake and then up to 1 ms more "to accumulate more requests": a
+  // millisecond on every pull and every turn, where our messages are few
+  // (one per batch) and each is waited for by someone. Requests (js_Publish,
+  // key-value, API) are sent at once either way.
+  if (s == NATS_OK) s = natsOptions_SetSendAsap(opts, true);
   if (s == NATS_OK) s = natsConnection_Connect(&nc, opts);
   // A refusal is tried twice more, a moment apart: once, on an ASan build
   // of a loaded 2-core machine, one of three workers connecting at once
@@ -379,18 +387,22 @@ bool TouchNatsRun(NatsLink& link, std::string_view run, std::string* error) {
   return ok;
 }
 
-bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error) {
+bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error, int64_t edges) {
   natsStatus s;
-  jsErrCode code = static_cast<jsErrCode>(0);
-  const std::vector<std::string> names = StreamNames(link, &s, &code);
-  if (s != NATS_OK) {
-    *error = ApiError(link, "cannot list the streams", s, code);
-    return false;
-  }
-  const std::string prefix = "FLOW_" + std::string(run) + "_E";
   std::vector<std::string> streams;
-  for (const std::string& name : names) {
-    if (name.compare(0, prefix.size(), prefix) == 0) streams.push_back(name);
+  if (edges >= 0) {
+    for (int64_t e = 0; e < edges; ++e) streams.push_back(NatsStreamName(run, static_cast<size_t>(e)));
+  } else {
+    jsErrCode code = static_cast<jsErrCode>(0);
+    const std::vector<std::string> names = StreamNames(link, &s, &code);
+    if (s != NATS_OK) {
+      *error = ApiError(link, "cannot list the streams", s, code);
+      return false;
+    }
+    const std::string prefix = "FLOW_" + std::string(run) + "_E";
+    for (const std::string& name : names) {
+      if (name.compare(0, prefix.size(), prefix) == 0) streams.push_back(name);
+    }
   }
   // All at once, each on a thread of its own (the link is thread-safe):
   // the end of every run waits for this, and one request after the other
@@ -401,7 +413,7 @@ bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error) {
     removals.emplace_back([&link, &streams, &failures, i] {
       jsErrCode why = static_cast<jsErrCode>(0);
       const natsStatus status = js_DeleteStream(link.js(), streams[i].c_str(), nullptr, &why);
-      if (status != NATS_OK && status != NATS_NOT_FOUND)
+      if (status != NATS_OK && status != NATS_NOT_FOUND && why != JSStreamNotFoundErr)
         failures[i] = link.Describe("cannot remove the stream '" + streams[i] + "'", status, why);
     });
   }

@@ -133,7 +133,9 @@ bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEd
 bool TouchNatsRun(NatsLink& link, std::string_view run, std::string* error);
 // Every stream of the run, then its bucket (so a crash half-way leaves the
 // bucket, and with it the heartbeat that lets a sweep finish the job).
-bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error);
+// With `edges` (the run's edge count, its streams E0..E<edges-1>), the
+// streams are not listed first: a request less at the end of every run.
+bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error, int64_t edges = -1);
 // Removes the runs whose heartbeat is older than their expiry, and streams
 // left without a bucket. Returns how many runs it removed; -1 on error.
 int SweepStaleNatsRuns(NatsLink& link, std::string* error);

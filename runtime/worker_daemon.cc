@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -58,6 +59,14 @@ std::string HostName() {
 // again: idle, and while parts run.
 constexpr int64_t kIdleWaitMs = 50;
 constexpr int64_t kPartWaitMs = 2;
+// How long after a part starts the next run's part is started ahead
+// (exec and loading the binary: about 4 ms of CPU). Not as the part
+// starts (it would take the CPU from its instances' start), nor as it ends
+// (from the end of its run, whose origin is still removing the run: on 2
+// cores that took the CPU from it), when the next run may follow at once:
+// in between, where a run of slow stages leaves the CPU idle. A part that
+// ends sooner starts the spare as it ends.
+constexpr int64_t kSpareAfterStartMs = 100;
 
 int64_t Millis() { return static_cast<int64_t>(MonotonicNanos() / 1'000'000); }
 
@@ -121,6 +130,7 @@ class Daemon {
   int64_t worker_beat_ms_ = 0;
   int64_t part_beat_ms_ = 0;
   int64_t beat_ok_ms_ = 0;  // the last time the broker took a beat
+  int64_t spare_due_ms_ = -1;  // when to start the next spare; -1: none due
 };
 
 bool Daemon::SpawnPart(Spare* spare, std::string* error) {
@@ -227,6 +237,7 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
   TraceEvent("daemon part spawned");
   Say(options_.log_fd, "flowrun worker: joined run " + run);
   parts_.push_back(std::move(part));
+  if (spare_.pid <= 0) spare_due_ms_ = Millis() + kSpareAfterStartMs;
   return true;
 }
 
@@ -261,6 +272,7 @@ void Daemon::ForwardLog(Part& part, bool to_end) {
 }
 
 void Daemon::EndPart(Part& part, int status) {
+  TraceEvent("daemon part ended");
   ForwardLog(part, true);
   close(part.stderr_fd);
   std::string error;
@@ -279,10 +291,18 @@ void Daemon::EndPart(Part& part, int status) {
     value = "failed: " + (part.first_error.empty() ? "the part " + DescribeExit(exit) : part.first_error);
   }
   // What its instances counted, before "done": the origin reads it then.
+  // Published as the bucket's put is, without waiting for the broker's
+  // answer (a round trip more before the "done" the run's end waits for):
+  // it goes before the "done" on this connection, into the same stream, so
+  // it is stored first. Lost with the connection, as a failed put was.
   const std::string counters = ReadFileText(part.counters_path);
   unlink(part.counters_path.c_str());
-  if (!counters.empty()) part.board->Put("counters." + id_, counters, &error);
+  if (!counters.empty()) {
+    const std::string subject = "$KV." + NatsBucketName(part.run) + ".counters." + id_;
+    natsConnection_Publish(link_->connection(), subject.c_str(), counters.data(), static_cast<int>(counters.size()));
+  }
   part.board->Put("part." + id_, value, &error);
+  TraceEvent("daemon part said " + value.substr(0, value.find(':')));
   workers_->Delete("job." + id_ + "." + part.run, &error);
   Say(options_.log_fd, "flowrun worker: run " + part.run + (exit.Succeeded() ? ": done" : ": " + value));
 }
@@ -350,7 +370,9 @@ int Daemon::Run() {
     std::string key, value;
     // While parts run, a short wait: a part's end is seen here (waitpid
     // below), and the origin's end waits for its "done".
-    if (workers_->Next(parts_.empty() ? kIdleWaitMs : kPartWaitMs, &key, &value)) {
+    int64_t wait_ms = parts_.empty() ? kIdleWaitMs : kPartWaitMs;
+    if (spare_due_ms_ >= 0) wait_ms = std::max<int64_t>(0, std::min(wait_ms, spare_due_ms_ - Millis()));
+    if (workers_->Next(wait_ms, &key, &value)) {
       const std::string prefix = "job." + id_ + ".";
       if (key.compare(0, prefix.size(), prefix) == 0) StartPart(key.substr(prefix.size()), value);
     }
@@ -360,13 +382,17 @@ int Daemon::Run() {
       if (waitpid(parts_[i]->pid, &status, WNOHANG) == parts_[i]->pid) {
         EndPart(*parts_[i], status);
         parts_.erase(parts_.begin() + static_cast<long>(i));
-        // The next run's, now that this one is over (not while it starts:
-        // it would take the CPU from its instances).
-        if (spare_.pid <= 0 && !SpawnPart(&spare_, &error))
-          Say(options_.log_fd, "flowrun worker: no part started ahead: " + error);
+        // The next run's, if it was not started during this one (see
+        // kSpareAfterStartMs).
+        if (spare_.pid <= 0) spare_due_ms_ = Millis();
       } else {
         ++i;
       }
+    }
+    if (spare_due_ms_ >= 0 && Millis() >= spare_due_ms_) {
+      spare_due_ms_ = -1;
+      if (spare_.pid <= 0 && !SpawnPart(&spare_, &error))
+        Say(options_.log_fd, "flowrun worker: no part started ahead: " + error);
     }
     Beat();
     timespec zero = {0, 0};
