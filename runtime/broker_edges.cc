@@ -166,6 +166,17 @@ int Taken(const Placement& placement, const std::string& worker) {
   return taken;
 }
 
+// Tells the origin where instances run: "place NODE INSTANCE WORKER" for
+// those on workers, from instance from[node] on (all: from empty).
+void ReportPlaces(int report_fd, const Placement& placement, const std::vector<size_t>& from = {}) {
+  for (size_t n = 0; n < placement.where.size(); ++n) {
+    for (size_t i = from.empty() ? 0 : from[n]; i < placement.where[n].size(); ++i) {
+      if (!placement.where[n][i].empty())
+        Report(report_fd, "place " + std::to_string(n) + " " + std::to_string(i) + " " + placement.where[n][i]);
+    }
+  }
+}
+
 // Offers the run to the live workers: a job key for each worker that has
 // instances, with the run's description and placement (JobOffer). Returns
 // the workers asked, and the registry in *workers (null when no worker ever
@@ -217,10 +228,7 @@ bool OfferToNewcomers(NatsLink& link, const StageGraph& graph, const std::string
     }
     asked->push_back(w);
     parts->Add(w);
-    for (size_t n = 0; n < before.size(); ++n) {
-      for (size_t i = before[n]; i < placement->where[n].size(); ++i)
-        Report(report_fd, "place " + std::to_string(n) + " " + std::to_string(i) + " " + w.id);
-    }
+    ReportPlaces(report_fd, *placement, before);
     Report(report_fd, "joined " + w.id + " " + (w.host.empty() ? "?" : w.host));
     TraceEvent("keeper grew the run on " + w.id + " by " + std::to_string(added));
   }
@@ -285,12 +293,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     Report(report_fd, error);
     return 1;
   }
-  for (size_t n = 0; n < placement.where.size(); ++n) {
-    for (size_t i = 0; i < placement.where[n].size(); ++i) {
-      if (!placement.where[n][i].empty())
-        Report(report_fd, "place " + std::to_string(n) + " " + std::to_string(i) + " " + placement.where[n][i]);
-    }
-  }
+  ReportPlaces(report_fd, placement);
   TraceEvent("keeper offered");
   Report(report_fd, kReportOk);
   PartWatch parts(run_board.get(), asked, report_fd);

@@ -44,7 +44,7 @@ BrokerOrderGate::BrokerOrderGate(NatsLink& link, kvStore* kv, const std::string&
     : link_(link),
       kv_(kv),
       prefix_(std::move(prefix)),
-      put_prefix_("$KV." + NatsBucketName(run) + "." + prefix_),
+      bucket_(NatsBucketName(run)),
       subject_(std::move(subject)),
       turns_(link, subject_),
       input_(input) {}
@@ -109,13 +109,11 @@ void BrokerOrderGate::Pass(const std::string& said, const std::string& key) {
   natsConnection_PublishString(link_.connection(), subject_.c_str(), said.c_str());
   // Then a key of its own (one per position: puts from several replicas
   // may land in any order, and a single key could go back to an older
-  // turn), for a replica that missed the message: published as the
-  // bucket's own put is, without waiting for the broker's answer (a
-  // round trip before this replica's Ack and its next pull, on every
-  // record; the answer was never looked at). It goes on the connection
-  // after the message, and is kept through a reconnection as the
-  // message is.
-  natsConnection_PublishString(link_.connection(), (put_prefix_ + key).c_str(), "1");
+  // turn), for a replica that missed the message: not waiting for the
+  // broker's answer (a round trip before this replica's Ack and its next
+  // pull, on every record). It goes on the connection after the message,
+  // and is kept through a reconnection as the message is.
+  PutUnanswered(link_, bucket_, prefix_ + key, "1");
 }
 
 }  // namespace flow

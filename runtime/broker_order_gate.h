@@ -63,7 +63,7 @@ class BrokerOrderGate final : public OrderTurns {
   // request here, where each of 24 replicas starting would pay one).
   kvStore* kv_;
   std::string prefix_;                  // of the node's keys: "o<node>."
-  std::string put_prefix_;              // the subject a put of one goes to: "$KV.<bucket>.o<node>."
+  std::string bucket_;                  // the run's bucket's name
   std::string subject_;
   NatsSubscription turns_;  // subject_'s messages
   NatsQueue* input_;

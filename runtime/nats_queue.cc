@@ -42,6 +42,12 @@ NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& opt
   wakes_->connection = link_->connection();
   acks_reconnects_ = Reconnects();
   wakes_->ended.assign(ended_seen_.size(), false);
+  // The stop flag is first looked at a poll_ms after the queue opens, not
+  // at its first Pop or Push: a request there, at every instance's start
+  // and at each hop of a run's end (where a stage pushes its one batch and
+  // ends). A run stopped before an instance got going is seen by it that
+  // much later, as by one that is running.
+  stop_checked_ms_.store(NowMs());
 }
 
 std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options,
@@ -77,6 +83,7 @@ std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const
 
 NatsQueue::~NatsQueue() {
   Settle(true);
+  if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
   if (end_sub_ != nullptr) natsSubscription_Destroy(end_sub_);
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);
@@ -119,7 +126,6 @@ void NatsQueue::Settle(bool callbacks_must_end) {
     std::lock_guard lock(books_[p]->mu);
     if (books_[p]->dirty && link_->connected()) SaveBooks(static_cast<int>(p), *books_[p]);
   }
-  if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
 }
 
 // libnats's natsMsg_Ack and its kin refuse (3.4.1: crash on) a message of

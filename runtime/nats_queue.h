@@ -99,7 +99,8 @@ class NatsQueue final : public Queue {
   ~NatsQueue() override;
   // What the queue owes the broker before it goes: batches fetched and not
   // begun handed back, held ones handed back (or terminated: GiveUpHeld),
-  // books written, the connection flushed, subscriptions ended. Frees
+  // books written, subscriptions ended; the caller then flushes the link
+  // (once for all the queues on it: a round trip each). Frees
   // nothing libnats may still touch. With `callbacks_must_end`, waits for
   // the end signals' callback to be over (the destructor then frees what
   // it uses); without, a process about to exit calls it and never destroys

@@ -42,16 +42,6 @@ inline int64_t NowMs() {
       .count();
 }
 
-// A queue's first Pop or Push does not ask for its stop flag (a request,
-// at every instance's start and at each hop of a run's end, where a stage
-// pushes its one batch and ends): it is looked at a poll_ms after that, as
-// every poll_ms after. A run stopped before an instance got going is seen
-// by it that much later, as by one that is running.
-inline void LookAtStopFromNow(std::atomic<int64_t>& checked_ms) {
-  int64_t never = 0;
-  checked_ms.compare_exchange_strong(never, NowMs());
-}
-
 // What a lease points into: the message (kept until the Ack, which needs
 // it) and the columns decoded from it; a large record's lease owns its bytes
 // and remembers its pieces, purged after the Ack.

@@ -49,7 +49,6 @@ std::string NatsQueue::MessageId(const RecordBatch& batch, int producer, size_t 
 QueueStatus NatsQueue::Push(int producer, const RecordBatch& batch) {
   assert(producer >= 0 && producer < options_.producers && "producer index out of range");
   QueueStatus status;
-  LookAtStopFromNow(stop_checked_ms_);
   if (Stopped(&status)) return status;
   if (batch.empty()) return QueueStatus::kOk;
   Books& books = LoadBooks(producer);

@@ -140,7 +140,6 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
   std::lock_guard lock(t.mu);
   QueueStatus status = Subscribe(t);
   if (status != QueueStatus::kOk) return status;
-  LookAtStopFromNow(stop_checked_ms_);
   std::call_once(heartbeat_started_, [this] { StartHeartbeat(); });
   int64_t trouble_since = 0;
   for (;;) {

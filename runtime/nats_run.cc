@@ -288,6 +288,11 @@ std::string NewRunId() {
 }
 
 std::string NatsBucketName(std::string_view run) { return "flow_" + std::string(run); }
+
+void PutUnanswered(NatsLink& link, std::string_view bucket, std::string_view key, std::string_view value) {
+  const std::string subject = "$KV." + std::string(bucket) + "." + std::string(key);
+  natsConnection_Publish(link.connection(), subject.c_str(), value.data(), static_cast<int>(value.size()));
+}
 std::string NatsStreamName(std::string_view run, size_t edge) {
   return "FLOW_" + std::string(run) + "_E" + std::to_string(edge);
 }

@@ -5,13 +5,6 @@
 #include "runtime/recovery.h"
 
 namespace flow {
-namespace {
-
-// An instance number no run reaches: a placement that names one is not
-// one of ours.
-constexpr long long kMaxAddedInstances = 1 << 20;
-
-}  // namespace
 
 std::string WhyOnOrigin(const StageNode& node) {
   if (node.inputs.empty()) return "a source";
@@ -112,7 +105,7 @@ bool Placement::Decode(const std::string& text, const StageGraph& graph, Placeme
     // Added while the run went on (a worker that joined): numbered after
     // the graph's, and the text lists every instance in order.
     std::vector<std::string>& where = placement->where[static_cast<size_t>(n)];
-    if (i >= node.replicas && (!MayGrow(node) || static_cast<size_t>(i) > where.size() || i > kMaxAddedInstances))
+    if (i >= node.replicas && (!MayGrow(node) || static_cast<size_t>(i) > where.size() || static_cast<size_t>(i) >= kMostInstances))
       return false;
     if (static_cast<size_t>(i) == where.size()) where.emplace_back();
     where[static_cast<size_t>(i)] = worker;

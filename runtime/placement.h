@@ -56,6 +56,10 @@ Placement PlaceInstances(const StageGraph& graph, const std::vector<WorkerOffer>
 void WidenAutoStages(StageGraph* graph, int extra_slots);
 int TotalSlots(const std::vector<WorkerOffer>& workers);
 
+// More instances than a stage ever has: a placement or a counters line
+// that names one is not one of ours.
+inline constexpr size_t kMostInstances = 1 << 20;
+
 // `* auto` also grows with the workers that join a run after it started:
 // a stage that may move gets instances on them. Not an [ordered] stage
 // that started with one replica: that one takes no turns.

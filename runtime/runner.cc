@@ -166,6 +166,8 @@ class Runner {
   // A worker that joined the run: the instances the keeper added for it
   // ("place" lines before its "joined" line).
   void OnWorkerJoined(const std::string& worker, const std::string& host);
+  // How many instances of node `n` were added on `worker` when it joined.
+  int AddedOn(size_t n, const std::string& worker) const;
   // The --stats file's text, the instances added on workers included.
   std::string StatsText(uint64_t elapsed_ns) const;
 
@@ -468,10 +470,7 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
     // Instances added when it joined have no place here: the batches they
     // held go to their siblings after the ack wait, as the run was before.
     int added = 0;
-    for (size_t n = 0; n < graph_.nodes.size(); ++n) {
-      for (size_t i = static_cast<size_t>(graph_.nodes[n].replicas); i < placement_.where[n].size(); ++i)
-        added += placement_.where[n][i] == worker ? 1 : 0;
-    }
+    for (size_t n = 0; n < graph_.nodes.size(); ++n) added += AddedOn(n, worker);
     std::string said = "flowrun: lost worker '" + worker + "' (" + rest + ")";
     if (!list.empty()) said += "; its instances run here now: " + list;
     if (added > 0) {
@@ -521,9 +520,6 @@ Decision Runner::OnPoison(const std::string& line) {
   return Decision::Stop(1, "");
 }
 
-// More instances than a stage ever has: a line that names one is not ours.
-constexpr size_t kMostInstances = 1 << 20;
-
 void Runner::AddRemoteCounters(const std::vector<std::string>& lines) {
   for (const std::string& line : lines) {
     size_t n = 0, i = 0;
@@ -544,12 +540,16 @@ void Runner::AddRemoteCounters(const std::vector<std::string>& lines) {
 void Runner::OnWorkerJoined(const std::string& worker, const std::string& host) {
   std::string list;
   for (size_t n = 0; n < graph_.nodes.size(); ++n) {
-    int count = 0;
-    for (size_t i = static_cast<size_t>(graph_.nodes[n].replicas); i < placement_.where[n].size(); ++i)
-      count += placement_.where[n][i] == worker ? 1 : 0;
+    const int count = AddedOn(n, worker);
     if (count > 0) list += (list.empty() ? "" : ", ") + std::to_string(count) + " more of '" + graph_.nodes[n].label + "'";
   }
   Say(events_log_fd_, "flowrun: worker '" + worker + "' (" + host + ") joined the run: " + list);
+}
+
+int Runner::AddedOn(size_t n, const std::string& worker) const {
+  const std::vector<std::string>& where = placement_.where[n];
+  return static_cast<int>(std::count(where.begin() + std::min<size_t>(where.size(), graph_.nodes[n].replicas),
+                                     where.end(), worker));
 }
 
 std::string Runner::StatsText(uint64_t elapsed_ns) const {

@@ -291,16 +291,12 @@ void Daemon::EndPart(Part& part, int status) {
     value = "failed: " + (part.first_error.empty() ? "the part " + DescribeExit(exit) : part.first_error);
   }
   // What its instances counted, before "done": the origin reads it then.
-  // Published as the bucket's put is, without waiting for the broker's
-  // answer (a round trip more before the "done" the run's end waits for):
-  // it goes before the "done" on this connection, into the same stream, so
-  // it is stored first. Lost with the connection, as a failed put was.
+  // Not waiting for the broker's answer (a round trip more before the
+  // "done" the run's end waits for): it goes before the "done" on this
+  // connection, into the same stream, so it is stored first.
   const std::string counters = ReadFileText(part.counters_path);
   unlink(part.counters_path.c_str());
-  if (!counters.empty()) {
-    const std::string subject = "$KV." + NatsBucketName(part.run) + ".counters." + id_;
-    natsConnection_Publish(link_->connection(), subject.c_str(), counters.data(), static_cast<int>(counters.size()));
-  }
+  if (!counters.empty()) PutUnanswered(*link_, NatsBucketName(part.run), "counters." + id_, counters);
   part.board->Put("part." + id_, value, &error);
   TraceEvent("daemon part said " + value.substr(0, value.find(':')));
   workers_->Delete("job." + id_ + "." + part.run, &error);
