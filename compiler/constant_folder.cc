@@ -4,11 +4,26 @@
 #include "compiler/type_checker.h"
 
 namespace flow {
+namespace {
+
+// Whether every part of `expr` has a type. A part that uses a value an
+// earlier error left unknown (`let zero = nothing` reported, then
+// `10 || zero`) has none, while the whole may still type as a bool: there
+// is nothing to evaluate.
+bool FullyTyped(const Expr& expr) {
+  if (expr.type == Type::kUnknown) return false;
+  for (const ExprPtr& child : expr.children) {
+    if (child && !FullyTyped(*child)) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 std::optional<Value> ConstantFolder::Fold(ExprPtr& expr, const ConstantScope& scope) {
   int errors_before = ctx_.errors_seen();
   Type type = TypeChecker(ctx_, scope, ExprPlace::kConstant).Check(expr);
-  if (type == Type::kUnknown || ctx_.errors_seen() != errors_before) return std::nullopt;
+  if (type == Type::kUnknown || ctx_.errors_seen() != errors_before || !FullyTyped(*expr)) return std::nullopt;
   return Evaluate(*expr);
 }
 
