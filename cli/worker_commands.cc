@@ -8,6 +8,7 @@
 #include "compiler/graph_format.h"
 #include "compiler/system_limits.h"
 #include "runtime/broker_edges.h"
+#include "runtime/nats_run.h"
 #include "runtime/placement.h"
 #include "runtime/run_description.h"
 #include "runtime/worker_daemon.h"
@@ -60,6 +61,9 @@ int RunWorkerCommand(CommandOptions& options, int slots) {
 }
 
 int RunWorkerPartCommand() {
+  // A spare part waits here for its run: what its instances inherit is set
+  // up now, not after the job came.
+  PrepareToForkLinks();
   Fields fields;
   if (!DecodeFields(ReadAllStdin(), &fields)) {
     std::fprintf(stderr, "flowrun: error: worker-part: its input is not a run's part (it is started by `flowrun worker`)\n");

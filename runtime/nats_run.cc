@@ -4,6 +4,7 @@
 
 #include "runtime/nats_run.h"
 
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include <chrono>
@@ -268,7 +269,16 @@ bool GetJetStreamAccount(NatsLink& link, JetStreamAccount* account, std::string*
   return true;
 }
 
-void PrepareToForkLinks() { OPENSSL_init_ssl(0, nullptr); }
+void PrepareToForkLinks() {
+  OPENSSL_init_ssl(0, nullptr);
+  // libnats seeds its inbox names from OpenSSL's random generator, whose
+  // first use sets it up (fetching its methods by name: 0.6 ms a process,
+  // measured with 300 forks each making a connection). Set up here, it is
+  // inherited; OpenSSL reseeds it in each child (it sees the fork), so no
+  // two children draw the same numbers.
+  unsigned char seed_use[8];
+  RAND_bytes(seed_use, sizeof seed_use);
+}
 
 bool ValidRunId(std::string_view run) {
   if (run.empty() || run.size() > 32) return false;

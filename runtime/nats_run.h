@@ -101,9 +101,9 @@ struct JetStreamAccount {
 bool GetJetStreamAccount(NatsLink& link, JetStreamAccount* account, std::string* error);
 
 // In a process about to fork workers that each open a NatsLink: does the
-// part of libnats's first call that is safe to inherit (OpenSSL's set-up,
-// about 0.45 ms a process, no thread), once, so that 24 workers do not
-// each do it while a run starts. No libnats call.
+// part of libnats's first call that is safe to inherit (OpenSSL's set-up
+// and its random generator's, about 1 ms a process, no thread), once, so
+// that 24 workers do not each do it while a run starts. No libnats call.
 void PrepareToForkLinks();
 
 bool ValidRunId(std::string_view run);
