@@ -177,26 +177,31 @@ void ReportPlaces(int report_fd, const Placement& placement, const std::vector<s
   }
 }
 
-// Offers the run to the live workers: a job key for each worker that has
-// instances, with the run's description and placement (JobOffer). Returns
-// the workers asked, and the registry in *workers (null when no worker ever
-// came to this broker); false with *error when the broker refused.
-bool OfferRun(NatsLink& link, const StageGraph& graph, const std::string& run, const std::string& description,
-              Placement* placement, std::vector<WorkerOffer>* asked, std::unique_ptr<BrokerBoard>* workers,
-              std::string* error) {
-  // No registry: no worker ever came to this broker (only workers make it,
-  // so a broker used without them is left as it was).
+// Where the run's instances go: on the live workers (PlaceInstances), read
+// from the registry, returned in *workers (null when no worker ever came to
+// this broker: only workers make it, so a broker used without them is left
+// as it was).
+void PlanRun(NatsLink& link, const StageGraph& graph, Placement* placement, std::vector<WorkerOffer>* live,
+             std::unique_ptr<BrokerBoard>* workers) {
   std::string missing;
   *workers = BrokerBoard::Open(link, kWorkersBucket, false, 0, &missing);
-  if (!*workers) return true;
-  const std::vector<WorkerOffer> live = LiveWorkers(**workers);
-  *placement = PlaceInstances(graph, live);
-  const std::string where = placement->Encode();
+  if (!*workers) return;
+  *live = LiveWorkers(**workers);
+  *placement = PlaceInstances(graph, *live);
+}
+
+// Offers the run to the workers PlanRun placed instances on: a job key for
+// each, with the run's description and placement (JobOffer). Returns the
+// workers asked; false with *error when the broker refused.
+bool OfferRun(BrokerBoard& workers, const std::string& run, const std::string& description,
+              const Placement& placement, const std::vector<WorkerOffer>& live, std::vector<WorkerOffer>* asked,
+              std::string* error) {
+  const std::string where = placement.Encode();
   for (const WorkerOffer& w : live) {
-    const int taken = Taken(*placement, w.id);
+    const int taken = Taken(placement, w.id);
     if (taken == 0) continue;
     // The number of its slots this run takes: the next run counts them out.
-    if (!(*workers)->Put("job." + w.id + "." + run, JobOffer(taken, description, where), error)) return false;
+    if (!workers.Put("job." + w.id + "." + run, JobOffer(taken, description, where), error)) return false;
     asked->push_back(w);
   }
   return true;
@@ -241,6 +246,28 @@ void WithdrawRun(BrokerBoard* workers, const std::vector<WorkerOffer>& asked, co
   for (const WorkerOffer& w : asked) workers->Delete("job." + w.id + "." + run, &ignored);
 }
 
+// The run's edges on the broker, each made on a thread of its own (the
+// link is thread-safe): a stream and its consumer are two round trips, and
+// every run's start waits for them all.
+bool AddNatsEdges(NatsLink& link, const std::string& run, const StageGraph& graph, std::string* error) {
+  std::vector<std::string> failures(graph.edges.size());
+  std::vector<std::thread> makers;
+  for (size_t e = 0; e < graph.edges.size(); ++e) {
+    makers.emplace_back([&, e] {
+      std::string failure;
+      if (!AddNatsEdge(link, run, e, EdgeOptions(graph, graph.edges[e]), &failure)) failures[e] = failure;
+    });
+  }
+  for (std::thread& maker : makers) maker.join();
+  for (const std::string& failure : failures) {
+    if (!failure.empty()) {
+      *error = failure;
+      return false;
+    }
+  }
+  return true;
+}
+
 // The keeper's life, in its own process: make the run, offer it to the
 // workers, beat and watch their parts, remove it.
 int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::string& run,
@@ -256,17 +283,22 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     return 1;
   }
   TraceEvent("keeper connected");
-  // Runs whose origin crashed: nobody else removes them.
-  if (SweepStaleNatsRuns(*link, &error) < 0) {
-    Report(report_fd, error);
-    return 1;
-  }
-  TraceEvent("keeper swept");
   bool ok = CreateNatsRun(*link, run, kBrokerRunExpiryNs, &error);
   TraceEvent("keeper run created");
-  for (size_t e = 0; ok && e < graph.edges.size(); ++e)
-    ok = AddNatsEdge(*link, run, e, EdgeOptions(graph, graph.edges[e]), &error);
-  TraceEvent("keeper edges added");
+  std::string edges_error;
+  std::thread edge_maker;
+  if (ok) {
+    edge_maker = std::thread([&] {
+      if (AddNatsEdges(*link, run, graph, &edges_error)) edges_error.clear();
+      TraceEvent("keeper edges added");
+    });
+  }
+  // Meanwhile, where the instances go (reading the registry takes a few
+  // round trips) and the watches: the offer itself waits for the edges.
+  Placement placement;
+  std::vector<WorkerOffer> live, asked;
+  std::unique_ptr<BrokerBoard> workers;  // the registry, where the job keys are
+  if (ok && !description.empty()) PlanRun(*link, graph, &placement, &live, &workers);
   std::unique_ptr<BrokerBoard> run_board;
   if (ok) run_board = BrokerBoard::Open(*link, NatsBucketName(run), false, 0, &error);
   ok = ok && run_board != nullptr;
@@ -280,11 +312,13 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     ok = error.empty();
   }
   RemoteLogWatch logs(*link, run);
+  if (edge_maker.joinable()) edge_maker.join();
+  if (ok && !edges_error.empty()) {
+    ok = false;
+    error = edges_error;
+  }
   TraceEvent("keeper watching");
-  Placement placement;
-  std::vector<WorkerOffer> asked;
-  std::unique_ptr<BrokerBoard> workers;  // the registry, where the job keys are
-  if (ok && !description.empty()) ok = OfferRun(*link, graph, run, description, &placement, &asked, &workers, &error);
+  if (ok && workers) ok = OfferRun(*workers, run, description, placement, live, &asked, &error);
   if (!ok) {
     std::string ignored;
     WithdrawRun(workers.get(), asked, run);
@@ -296,6 +330,14 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   ReportPlaces(report_fd, placement);
   TraceEvent("keeper offered");
   Report(report_fd, kReportOk);
+  // Runs whose origin crashed: nobody else removes them. Not before this
+  // run is made and offered (a listing and two requests per run on the
+  // broker, on the way of every run's start), but while it goes.
+  std::string sweep_error;
+  std::thread sweep([&link, &sweep_error] {
+    if (SweepStaleNatsRuns(*link, &sweep_error) >= 0) sweep_error.clear();
+    TraceEvent("keeper swept");
+  });
   PartWatch parts(run_board.get(), asked, report_fd);
   // Only a run offered to workers grows, and only if a stage may.
   bool may_grow = !description.empty() && std::any_of(graph.nodes.begin(), graph.nodes.end(), MayGrow);
@@ -322,6 +364,8 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     }
   }
   TraceEvent("keeper finishing");
+  sweep.join();
+  if (!sweep_error.empty()) Report(report_fd, "log flowrun: warning: stale runs not removed from the broker: " + sweep_error);
   // The last deliveries' advisories come as the edges end, maybe just
   // before the supervisor closed the pipe.
   for (const std::string& line : poison->Check(true)) Report(report_fd, line);
