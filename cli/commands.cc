@@ -127,6 +127,7 @@ BrokerPlacement ProbeForPlan(const BrokerAccess& broker, StageGraph* widened, st
   const StageGraph& graph = *widened;
   BrokerPlacement placement;
   placement.edge_batches = kBrokerEdgeBatches;
+  placement.edge_on_broker = EdgesOnBroker(graph);
   *error = BrokerFilesProblem(broker);
   BrokerFacts facts;
   if (error->empty() && ProbeBroker(broker, &facts, error)) {

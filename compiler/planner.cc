@@ -288,13 +288,22 @@ std::string StagesSection(const Plan& plan, const StageGraph& graph, const PlanF
 }
 
 // On a broker an edge is a JetStream stream bounded in batches (of up to
-// 4,096 records or 256 KiB), not a shared-memory queue.
+// 4,096 records or 256 KiB), not a shared-memory queue; but an edge between
+// two stages that stay here is.
+bool OnBroker(const BrokerPlacement& broker, size_t edge) {
+  return edge >= broker.edge_on_broker.size() || broker.edge_on_broker[edge];
+}
+
 std::string BrokerQueuesSection(const StageGraph& graph, const BrokerPlacement& broker) {
   if (graph.edges.empty()) return "queues\n  none\n";
-  std::vector<std::vector<std::string>> rows = {{"from", "", "to", "travels", "batches"}};
-  for (const QueueEdge& edge : graph.edges)
-    rows.push_back({graph.nodes[edge.from].label, "→", graph.nodes[edge.to].label, "on the broker",
-                    FormatCount(broker.edge_batches)});
+  std::vector<std::vector<std::string>> rows = {{"from", "", "to", "travels", "holds"}};
+  for (const QueueEdge& edge : graph.edges) {
+    const bool remote = OnBroker(broker, static_cast<size_t>(edge.id));
+    rows.push_back({graph.nodes[edge.from].label, "→", graph.nodes[edge.to].label,
+                    remote ? "on the broker" : "in shared memory here",
+                    remote ? FormatCount(broker.edge_batches) + " batches"
+                           : FormatCount(edge.capacity_records) + " records, " + FormatBytes(edge.capacity_bytes)});
+  }
   return "queues\n" + FormatTable(rows, "llllr", 2);
 }
 
@@ -328,6 +337,21 @@ std::vector<std::vector<std::string>> LimitRows(const SystemLimits& limits) {
   return rows;
 }
 
+std::string BrokerQueueMemory(const StageGraph& graph, const BrokerPlacement& broker) {
+  int64_t streams = 0, local = 0, local_bytes = 0;
+  for (const QueueEdge& edge : graph.edges) {
+    if (OnBroker(broker, static_cast<size_t>(edge.id))) {
+      ++streams;
+    } else {
+      ++local;
+      local_bytes += edge.capacity_bytes;
+    }
+  }
+  const std::string on_broker = CountOf(streams, "stream") + " on the broker";
+  if (local == 0) return "none here: " + on_broker;
+  return fmt::format("at most {} in {} here; {}", FormatBytes(local_bytes), CountOf(local, "queue"), on_broker);
+}
+
 }  // namespace
 
 std::string FormatPlan(const Plan& plan, const StageGraph& graph, const SystemLimits& limits,
@@ -350,7 +374,7 @@ std::string FormatPlan(const Plan& plan, const StageGraph& graph, const SystemLi
                                   processes)},
         {"runs on", fmt::format("this machine: all {} (no `flowrun worker` takes any elsewhere yet)",
                                 CountOf(plan.worker_processes, "stage instance"))},
-        {"queue memory", fmt::format("none here: {} on the broker", CountOf(plan.queues, "stream"))},
+        {"queue memory", BrokerQueueMemory(graph, *options.broker)},
         {"broker", options.broker->broker},
     };
   }

@@ -62,15 +62,18 @@ bool CheckPlanAgainst(const Plan& plan, const StageGraph& graph, const SystemLim
 std::string InputPathProblem(const std::string& path, PathProbe& probe);
 std::string OutputPathProblem(const std::string& path, PathProbe& probe);
 
-// With `--broker`: every edge is a stream on the broker, and the plan says
-// where each stage instance runs. The compiler knows no broker: the caller
-// says what it found there.
+// With `--broker`: the edges are streams on the broker (but those between
+// two stages that stay here), and the plan says where each stage instance
+// runs. The compiler knows no broker: the caller says what it found there.
 struct BrokerPlacement {
   std::string broker;        // the broker and what it answered (no credentials): printed as is
   int64_t edge_batches = 0;  // batches one edge holds on the broker before its producers wait
   // By node id: where its instances run ("this machine", "worker a1b2 (host) x2, this machine x1");
   // empty: every instance here.
   std::vector<std::string> runs_on;
+  // By edge id: whether it is a stream on the broker (runtime/placement.h,
+  // EdgesOnBroker) or a shared-memory queue here; empty: every edge on the broker.
+  std::vector<bool> edge_on_broker;
 };
 
 struct PlanFormatOptions {

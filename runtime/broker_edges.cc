@@ -250,9 +250,11 @@ void WithdrawRun(BrokerBoard* workers, const std::vector<WorkerOffer>& asked, co
 // link is thread-safe): a stream and its consumer are two round trips, and
 // every run's start waits for them all.
 bool AddNatsEdges(NatsLink& link, const std::string& run, const StageGraph& graph, std::string* error) {
+  const std::vector<bool> on_broker = EdgesOnBroker(graph);
   std::vector<std::string> failures(graph.edges.size());
   std::vector<std::thread> makers;
   for (size_t e = 0; e < graph.edges.size(); ++e) {
+    if (!on_broker[e]) continue;
     makers.emplace_back([&, e] {
       std::string failure;
       if (!AddNatsEdge(link, run, e, EdgeOptions(graph, graph.edges[e]), &failure)) failures[e] = failure;
@@ -283,6 +285,12 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     return 1;
   }
   TraceEvent("keeper connected");
+  // The run's streams: one per edge on the broker (EdgesOnBroker).
+  std::vector<size_t> streams;
+  const std::vector<bool> on_broker = EdgesOnBroker(graph);
+  for (size_t e = 0; e < on_broker.size(); ++e) {
+    if (on_broker[e]) streams.push_back(e);
+  }
   bool ok = CreateNatsRun(*link, run, kBrokerRunExpiryNs, &error);
   TraceEvent("keeper run created");
   std::string edges_error;
@@ -323,7 +331,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     std::string ignored;
     WithdrawRun(workers.get(), asked, run);
     run_board.reset();
-    RemoveNatsRun(*link, run, &ignored, static_cast<int64_t>(graph.edges.size()));
+    RemoveNatsRun(*link, run, &ignored, &streams);
     Report(report_fd, error);
     return 1;
   }
@@ -377,7 +385,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   // both; the link is thread-safe).
   std::thread withdraw([&workers, &asked, &run] { WithdrawRun(workers.get(), asked, run); });
   run_board.reset();
-  const bool removed = RemoveNatsRun(*link, run, &error, static_cast<int64_t>(graph.edges.size()));
+  const bool removed = RemoveNatsRun(*link, run, &error, &streams);
   withdraw.join();
   if (!removed) {
     Report(report_fd, error);
@@ -556,7 +564,9 @@ std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const
   const StageNode& here = graph.nodes[node];
   std::vector<int> mine = here.inputs;
   mine.insert(mine.end(), here.outputs.begin(), here.outputs.end());
+  const std::vector<bool> on_broker = EdgesOnBroker(graph);
   for (int e : mine) {
+    if (!on_broker[static_cast<size_t>(e)]) continue;  // a shared-memory queue on the origin
     const QueueEdge& edge = graph.edges[static_cast<size_t>(e)];
     const StageNode& to = graph.nodes[static_cast<size_t>(edge.to)];
     NatsQueueOptions q;

@@ -402,11 +402,11 @@ bool TouchNatsRun(NatsLink& link, std::string_view run, std::string* error) {
   return ok;
 }
 
-bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error, int64_t edges) {
+bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error, const std::vector<size_t>* edges) {
   natsStatus s;
   std::vector<std::string> streams;
-  if (edges >= 0) {
-    for (int64_t e = 0; e < edges; ++e) streams.push_back(NatsStreamName(run, static_cast<size_t>(e)));
+  if (edges != nullptr) {
+    for (size_t e : *edges) streams.push_back(NatsStreamName(run, e));
   } else {
     jsErrCode code = static_cast<jsErrCode>(0);
     const std::vector<std::string> names = StreamNames(link, &s, &code);

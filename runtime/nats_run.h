@@ -30,6 +30,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nats/nats.h>
 
@@ -138,9 +139,10 @@ bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEd
 bool TouchNatsRun(NatsLink& link, std::string_view run, std::string* error);
 // Every stream of the run, then its bucket (so a crash half-way leaves the
 // bucket, and with it the heartbeat that lets a sweep finish the job).
-// With `edges` (the run's edge count, its streams E0..E<edges-1>), the
+// With `edges` (the run's edges on the broker, their streams E<edge>), the
 // streams are not listed first: a request less at the end of every run.
-bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error, int64_t edges = -1);
+bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error,
+                   const std::vector<size_t>* edges = nullptr);
 // Removes the runs whose heartbeat is older than their expiry, and streams
 // left without a bucket. Returns how many runs it removed; -1 on error.
 int SweepStaleNatsRuns(NatsLink& link, std::string* error);

@@ -1,5 +1,6 @@
 #include "runtime/placement.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "runtime/recovery.h"
@@ -38,6 +39,37 @@ Placement PlaceInstances(const StageGraph& graph, const std::vector<WorkerOffer>
     }
   }
   return placement;
+}
+
+std::vector<bool> EdgesOnBroker(const StageGraph& graph) {
+  std::vector<bool> on_broker(graph.edges.size(), true);
+  auto stays = [&graph](int n) { return !WhyOnOrigin(graph.nodes[static_cast<size_t>(n)]).empty(); };
+  // Local edges only grow in number (an edge local makes its consumer's
+  // outputs candidates): looked at again until nothing changes.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t e = 0; e < graph.edges.size(); ++e) {
+      if (!on_broker[e]) continue;
+      const QueueEdge& edge = graph.edges[e];
+      const StageNode& from = graph.nodes[static_cast<size_t>(edge.from)];
+      if (!stays(edge.from) || !stays(edge.to)) continue;
+      // A producer that may be replaced after a crash (a source, a sink's
+      // feeder with [on_error = dead_letter]) is replaced as in a local run
+      // only when all its edges are local: the floors of its redo come from
+      // its shared-memory outputs, and a batch that comes back from the
+      // broker after the ack wait is matched only with broker outputs.
+      if (!KeepsState(from)) {
+        bool all_local = std::all_of(from.outputs.begin(), from.outputs.end(), [&](int o) {
+          return stays(graph.edges[static_cast<size_t>(o)].to);
+        });
+        for (int i : from.inputs) all_local = all_local && !on_broker[static_cast<size_t>(i)];
+        if (!all_local) continue;
+      }
+      on_broker[e] = false;
+      changed = true;
+    }
+  }
+  return on_broker;
 }
 
 void WidenAutoStages(StageGraph* graph, int extra_slots) {

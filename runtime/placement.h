@@ -7,8 +7,6 @@
 // terminal. So does a stage that cannot move yet:
 //   - one that keeps state across records (count, sort, sh, ...): if its
 //     machine died, what it had built up would be lost;
-//   - an [ordered] stage with several replicas: its order gate is shared
-//     memory on the origin;
 //   - [on_error = dead_letter]: the dead-letter file is the origin's.
 // The instances of the other stages (map, filter, exec, whois, sha512, ...)
 // fill the workers' slots, worker after worker in turn, one instance at a
@@ -48,6 +46,14 @@ struct Placement {
 std::string WhyOnOrigin(const StageNode& node);
 
 Placement PlaceInstances(const StageGraph& graph, const std::vector<WorkerOffer>& workers);
+
+// By edge: whether it travels on the broker. An edge between two stages
+// that stay on the origin is a shared-memory queue, as in a local run: a
+// stream on the broker would only cost round trips (at its making, at
+// every batch, at each end of stream, at its removal) and connections. A
+// stage that stays there and may be replaced after a crash has either all
+// its edges local or all on the broker (runtime/recovery.h).
+std::vector<bool> EdgesOnBroker(const StageGraph& graph);
 
 // `* auto` on a broker: the stages that may move get `extra_slots` more
 // instances (the slots of the workers alive when the run starts) on top of

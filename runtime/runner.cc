@@ -119,9 +119,10 @@ bool WriteFile(const std::string& path, const std::string& text, std::string* er
 // edge (Recovery::NoteLease), but it cannot read the broker, so the
 // replacement, which starts long before the ack wait is over, does.
 void RaiseFloorsFromBroker(const StageNode& node, int instance, const std::vector<Queue*>& edge_queues,
-                           RecoveryBook* book) {
+                           const std::vector<bool>& on_broker, RecoveryBook* book) {
   if (node.inputs.empty() || node.outputs.size() > kMaxRedoOutputs) return;
   for (size_t k = 0; k < node.outputs.size(); ++k) {
+    if (!on_broker[static_cast<size_t>(node.outputs[k])]) continue;
     const ProducerProgress p = edge_queues[static_cast<size_t>(node.outputs[k])]->PublishedBy(instance);
     if (p.origin == 0) continue;  // nothing published yet: a first start
     RedoEntry* entry = book->Find(p.origin - 1);
@@ -175,12 +176,13 @@ class Runner {
   const std::vector<BlockFunction>& blocks_;
   const StageMaker& make_stage_;
   const RunOptions& options_;
-  std::vector<std::unique_ptr<ShmQueue>> queues_;  // by edge id; empty with a broker
+  std::vector<std::unique_ptr<ShmQueue>> queues_;  // by edge id; null for an edge on the broker
   // By edge id: what the workers use. The ShmQueues; with a broker, null in
   // the supervisor and, in a worker, its own NatsQueues for its edges.
   std::vector<Queue*> edge_queues_;
   std::unique_ptr<BrokerKeeper> keeper_;  // with a broker, on the origin: the run on it
-  bool on_broker_ = false;  // every edge on the broker (the origin's, or a worker's part)
+  bool on_broker_ = false;  // a run on a broker (the origin's, or a worker's part)
+  std::vector<bool> edge_on_broker_;  // by edge, on a broker (EdgesOnBroker); the others are queues_
   std::string run_id_;      // on a broker: the run's id
   Placement placement_;     // on a broker: where each instance runs
   // The batch size of broker edges into stages slow per record: never
@@ -217,8 +219,16 @@ bool Runner::Prepare() {
       return false;
     }
   }
-  for (const QueueEdge& edge : graph_.edges) {
-    if (on_broker_) break;  // the keeper makes them on the broker (Run)
+  edge_on_broker_.assign(graph_.edges.size(), false);
+  if (on_broker_) edge_on_broker_ = EdgesOnBroker(graph_);
+  for (size_t e = 0; e < graph_.edges.size(); ++e) {
+    const QueueEdge& edge = graph_.edges[e];
+    // The keeper makes those on the broker (Run); a part never runs the
+    // stages of the others, which stay on the origin.
+    if (edge_on_broker_[e] || options_.part) {
+      queues_.push_back(nullptr);
+      continue;
+    }
     ShmQueueOptions q;
     q.producers = graph_.nodes[static_cast<size_t>(edge.from)].replicas;
     q.consumers = graph_.nodes[static_cast<size_t>(edge.to)].replicas;
@@ -293,7 +303,8 @@ WorkerSetup Runner::SetupFor(size_t n, int instance) const {
     // the same batches: a size fixed by the graph, never one that changes
     // over time (BrokerBatchRecords).
     BatchHint* hint = &control_->batch_hint(static_cast<size_t>(e));
-    if (on_broker_) hint = BrokerBatchRecords(graph_, graph_.edges[static_cast<size_t>(e)]) == 1 ? &one_record_ : nullptr;
+    if (edge_on_broker_[static_cast<size_t>(e)])
+      hint = BrokerBatchRecords(graph_, graph_.edges[static_cast<size_t>(e)]) == 1 ? &one_record_ : nullptr;
     s.output_hints.push_back(hint);
   }
   if (node.options.ordered && node.replicas > 1) s.order_gate = &control_->gate(n);
@@ -315,10 +326,15 @@ int Runner::WorkerMain(size_t n, int instance) {
   // (libnats is not fork-safe), and its NatsQueues in edge_queues_ (this
   // process's copy). Declared first: it outlives the stage and the loop.
   std::unique_ptr<BrokerEdges> broker;
-  if (on_broker_) {
-    if (keeper_) {
-      for (int fd : keeper_->descriptors()) close(fd);
-    }
+  if (on_broker_ && keeper_) {
+    for (int fd : keeper_->descriptors()) close(fd);
+  }
+  // A stage whose edges are all local (between stages that stay on the
+  // origin) needs no connection.
+  bool uses_broker = false;
+  for (int e : node.inputs) uses_broker = uses_broker || edge_on_broker_[static_cast<size_t>(e)];
+  for (int e : node.outputs) uses_broker = uses_broker || edge_on_broker_[static_cast<size_t>(e)];
+  if (uses_broker) {
     std::string error;
     TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " start");
     broker = BrokerEdges::Open(options_.broker, run_id_, graph_, n, &error);
@@ -328,15 +344,19 @@ int Runner::WorkerMain(size_t n, int instance) {
                              "': " + error);
       return 1;
     }
-    for (int e : node.inputs) edge_queues_[static_cast<size_t>(e)] = broker->edge(static_cast<size_t>(e));
-    for (int e : node.outputs) edge_queues_[static_cast<size_t>(e)] = broker->edge(static_cast<size_t>(e));
-    RaiseFloorsFromBroker(node, instance, edge_queues_, book_.get());
+    for (int e : node.inputs) {
+      if (edge_on_broker_[static_cast<size_t>(e)]) edge_queues_[static_cast<size_t>(e)] = broker->edge(static_cast<size_t>(e));
+    }
+    for (int e : node.outputs) {
+      if (edge_on_broker_[static_cast<size_t>(e)]) edge_queues_[static_cast<size_t>(e)] = broker->edge(static_cast<size_t>(e));
+    }
+    RaiseFloorsFromBroker(node, instance, edge_queues_, edge_on_broker_, book_.get());
   }
   WorkerSetup setup = SetupFor(n, instance);
   // On a broker an [ordered] stage's turns are the broker's, shared by its
   // replicas on every machine (runtime/broker_order_gate.h).
   std::unique_ptr<BrokerOrderGate> broker_turns;
-  if (broker && setup.order_gate != nullptr) {
+  if (broker && setup.order_gate != nullptr && edge_on_broker_[static_cast<size_t>(node.inputs[0])]) {
     std::string error;
     broker_turns = BrokerOrderGate::Open(broker->link(), run_id_, n,
                                          broker->nats_edge(static_cast<size_t>(node.inputs[0])), &error);

@@ -203,9 +203,9 @@ open files    about 32 in the supervisor
   write         1  write#1    this machine (sink)    x.flow:3:5  3 end markers  path="-"
 
 queues
-  from     to     travels        batches
-  read  →  map    on the broker       64
-  map   →  write  on the broker       64
+  from     to     travels             holds
+  read  →  map    on the broker  64 batches
+  map   →  write  on the broker  64 batches
 
 processes     7 (5 stage instances, 1 supervisor, 1 broker keeper)
 runs on       this machine: all 5 stage instances (no `flowrun worker` takes any elsewhere yet)
@@ -213,6 +213,17 @@ queue memory  none here: 2 streams on the broker
 broker        nats://***@host:4222: answered
 open files    about 30 in the supervisor
 )");
+  }
+
+  TEST_CASE("on a broker: an edge between two stages that stay here is a shared-memory queue") {
+    HandGraph g = Linear();
+    Plan plan = BuildPlan(g.graph);
+    BrokerPlacement broker{"nats://host:4222: answered", 64};
+    broker.edge_on_broker = {true, false};
+    const std::string text = FormatPlan(plan, g.graph, RoomyLimits(), {"x.flow", false, broker});
+    CHECK(text.find("  read  →  map    on the broker                    64 batches\n") != std::string::npos);
+    CHECK(text.find("  map   →  write  in shared memory here  8,192 records, 4 MiB\n") != std::string::npos);
+    CHECK(text.find("queue memory  at most 4 MiB in 1 queue here; 1 stream on the broker\n") != std::string::npos);
   }
 
   TEST_CASE("an empty plan") {

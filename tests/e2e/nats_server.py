@@ -64,6 +64,12 @@ class Server:
         with urllib.request.urlopen(f"http://{self.host}:{self.monitor}/jsz?streams=1", timeout=5) as r:
             return json.load(r).get("streams", 0)
 
+    def stream_names(self):
+        """The names of the streams on the server now."""
+        with urllib.request.urlopen(f"http://{self.host}:{self.monitor}/jsz?accounts=1&streams=1", timeout=5) as r:
+            details = json.load(r).get("account_details", [])
+        return sorted(s["name"] for a in details for s in a.get("stream_detail", []))
+
     def stop(self):
         self.proc.terminate()
         try:

@@ -28,7 +28,39 @@ StageGraph Chain(int auto_replicas) {
   return graph;
 }
 
+// A chain of stages named `names`, one replica each.
+StageGraph Line(const std::vector<std::string>& names) {
+  StageGraph graph;
+  const int count = static_cast<int>(names.size());
+  for (int n = 0; n < count; ++n) {
+    StageNode node;
+    node.id = n;
+    node.name = node.label = names[static_cast<size_t>(n)];
+    if (n > 0) node.inputs = {n - 1};
+    if (n < count - 1) node.outputs = {n};
+    graph.nodes.push_back(node);
+  }
+  for (int e = 0; e < count - 1; ++e) graph.edges.push_back({e, e, e + 1});
+  return graph;
+}
+
 TEST_SUITE("placement") {
+  TEST_CASE("an edge between two stages that stay on the origin is not on the broker") {
+    // `sh` keeps state: it stays on the origin, and is never replaced.
+    CHECK(EdgesOnBroker(Line({"seq", "map", "sh", "sh", "write"})) == std::vector<bool>{true, true, false, false});
+    CHECK(EdgesOnBroker(Line({"seq", "write"})) == std::vector<bool>{false});
+    CHECK(EdgesOnBroker(Line({"seq", "map", "write"})) == std::vector<bool>{true, true});
+
+    // A stage kept on the origin by its dead letters may be replaced: its
+    // edges are local only if all of them are.
+    StageGraph fed_locally = Line({"seq", "map", "write"});
+    fed_locally.nodes[1].options.on_error = OnError::kDeadLetter;
+    CHECK(EdgesOnBroker(fed_locally) == std::vector<bool>{false, false});
+    StageGraph fed_by_the_broker = Line({"seq", "map", "map", "write"});
+    fed_by_the_broker.nodes[2].options.on_error = OnError::kDeadLetter;
+    CHECK(EdgesOnBroker(fed_by_the_broker) == std::vector<bool>{true, true, true});
+  }
+
   TEST_CASE("a worker that joins gets instances of the stages that may grow, in turn") {
     const StageGraph graph = Chain(2);
     CHECK(MayGrow(graph.nodes[1]));
