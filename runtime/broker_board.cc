@@ -95,7 +95,7 @@ bool BrokerBoard::Watch(const std::string& pattern, std::string* error) {
   return s == NATS_OK;
 }
 
-bool BrokerBoard::Next(int64_t timeout_ms, std::string* key, std::string* value) {
+bool BrokerBoard::Next(int64_t timeout_ms, std::string* key, std::string* value, int64_t* created_ns) {
   kvEntry* entry = nullptr;
   // A null entry with NATS_OK marks the end of the values that were there
   // when the watch began; the next call waits for new ones.
@@ -104,6 +104,7 @@ bool BrokerBoard::Next(int64_t timeout_ms, std::string* key, std::string* value)
   *key = kvEntry_Key(entry);
   const char* data = static_cast<const char*>(kvEntry_Value(entry));
   value->assign(data != nullptr ? data : "", static_cast<size_t>(kvEntry_ValueLen(entry)));
+  if (created_ns != nullptr) *created_ns = kvEntry_Created(entry);
   kvEntry_Destroy(entry);
   return put;
 }

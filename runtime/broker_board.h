@@ -9,10 +9,10 @@
 //                            and placement (JobOffer)
 //   flow_<run>               the run's own bucket (runtime/nats_run.h)
 //     part.<worker>          that worker's part of the run: "up" (put every
-//                            kPartBeatMs while it runs; then, a line each,
-//                            "<node> <instance> <counters>" so far), "done",
-//                            or "failed: <message>"
-//     counters.<worker>      what its instances counted, put before "done"
+//                            kPartBeatMs while it runs), then "done",
+//                            "gone" or "failed: <message>"; each followed by
+//                            a line per instance, "<node> <instance>
+//                            <counters>": what it counted so far, or in all
 //
 // The origin's keeper reads the workers, places the instances, and watches
 // the parts: a part that stops beating is lost (its machine died or was cut
@@ -67,7 +67,7 @@ class BrokerBoard {
   // Watches the keys matching `pattern` ("job.w1.*"). Next waits up to
   // `timeout_ms` for a key put; false when there was none in that time.
   bool Watch(const std::string& pattern, std::string* error);
-  bool Next(int64_t timeout_ms, std::string* key, std::string* value);
+  bool Next(int64_t timeout_ms, std::string* key, std::string* value, int64_t* created_ns = nullptr);
 
  private:
   BrokerBoard(NatsLink& link, kvStore* kv) : link_(link), kv_(kv) {}

@@ -27,6 +27,9 @@ namespace {
 constexpr int kFetchBatch = 4;
 constexpr const char* kReportOk = "ok";
 constexpr const char* kReportRemoved = "removed";
+// What the supervisor writes on the control pipe before closing it when
+// the run went through (BrokerKeeper::Finish).
+constexpr char kRunThrough = 't';
 // How long the end of a run waits for the workers' parts to say they ended.
 constexpr int64_t kPartEndWaitMs = 2000;
 // How often a keeper without workers looks for batches the broker gave up
@@ -71,67 +74,47 @@ class PartWatch {
   PartWatch(BrokerBoard* run_board, const std::vector<WorkerOffer>& asked, int report_fd)
       : board_(run_board), report_fd_(report_fd) {
     const int64_t now = Now();
-    for (const WorkerOffer& w : asked) parts_.push_back({w.id, w.host, now, -1, false});
+    for (const WorkerOffer& w : asked) parts_.push_back({w.id, w.host, now, -1, false, {}});
+    // Their beats and their "done", heard as they are put, not by asking
+    // for each part's key: at the run's end that was a request per part
+    // every 2 ms, each waiting behind the removal of the run's streams.
+    std::string error;
+    watching_ = board_->Watch(kPartKey + std::string("*"), &error);
   }
   bool empty() const { return parts_.empty(); }
   // A worker that joined the run after it started.
-  void Add(const WorkerOffer& w) { parts_.push_back({w.id, w.host, Now(), -1, false}); }
+  void Add(const WorkerOffer& w) { parts_.push_back({w.id, w.host, Now(), -1, false, {}}); }
 
   // At the end of the run: waits up to kPartEndWaitMs for the parts still
   // watched to say done (their instances have ended: the sinks had every
   // end of stream), then reports what each part counted.
   void Conclude() {
     const int64_t deadline = Now() + kPartEndWaitMs * 1'000'000;
-    for (;;) {
+    Check();
+    while (!AllOver() && Now() <= deadline) {
+      if (watching_) {
+        Take(2);
+      } else {
+        poll(nullptr, 0, 2);
+      }
       Check();
-      bool all_over = true;
-      for (const Part& p : parts_) all_over = all_over && p.over;
-      if (all_over || Now() > deadline) break;
-      poll(nullptr, 0, 2);  // the run's end waits for this: a Get is cheap
     }
     for (const Part& p : parts_) {
-      std::string text;
-      if (!board_->Get("counters." + p.worker, &text)) continue;
-      size_t start = 0, end;
-      while ((end = text.find('\n', start)) != std::string::npos) {
-        Report(report_fd_, "counters " + text.substr(start, end - start));
-        start = end + 1;
-      }
+      for (const std::string& line : p.counted) Report(report_fd_, "counters " + line);
     }
   }
 
+  // What the parts said since the last look (a beat, "done", ...), and
+  // whether one has been silent for too long.
   void Check() {
     const int64_t now = Now();
+    if (watching_) Take(0);
     for (Part& p : parts_) {
       if (p.over) continue;
       std::string value;
       int64_t created = 0;
-      if (board_->Get("part." + p.worker, &value, &created)) {
-        if (value == "done") {
-          p.over = true;
-          continue;
-        }
-        if (value == "gone") {  // the worker was stopped, or fenced itself off
-          p.over = true;
-          Report(report_fd_, "lost " + p.worker + " " + (p.host.empty() ? "?" : p.host));
-          continue;
-        }
-        if (value.rfind("failed: ", 0) == 0) {
-          p.over = true;
-          Report(report_fd_, "failed " + p.worker + " " + OneLine(value.substr(8)));
-          continue;
-        }
-        if (created != p.seen_created) {
-          p.seen_created = created;
-          p.changed_at = now;
-          // "up\n" and the part's counters so far, a line per instance.
-          size_t start = value.find('\n'), end;
-          while (start != std::string::npos && (end = value.find('\n', start + 1)) != std::string::npos) {
-            if (end > start + 1) Report(report_fd_, "snapshot " + value.substr(start + 1, end - start - 1));
-            start = end;
-          }
-        }
-      }
+      if (!watching_ && board_->Get(kPartKey + p.worker, &value, &created)) Note(p, value, created, now);
+      if (p.over) continue;
       const int64_t allowed = p.seen_created < 0 ? kPartJoinNs : kPartStaleNs;
       if (now - p.changed_at > allowed) {
         p.over = true;
@@ -146,17 +129,57 @@ class PartWatch {
     int64_t changed_at;    // when its value last changed, on our clock
     int64_t seen_created;  // the broker's time of the value seen last; -1: none yet
     bool over;             // done, failed or lost: not watched any more
+    std::vector<std::string> counted;  // over: what its instances counted, a line each
   };
+  static constexpr const char* kPartKey = "part.";
   static int64_t Now() { return static_cast<int64_t>(MonotonicNanos()); }
-  static std::string OneLine(std::string text) {
-    for (char& c : text) {
-      if (c == '\n') c = ' ';
+  // The parts' keys as the watch delivers them, waiting up to `wait_ms`
+  // for the first (libnats waits 1 ms at least).
+  void Take(int64_t wait_ms) {
+    std::string key, value;
+    int64_t created = 0;
+    for (int64_t wait = std::max<int64_t>(wait_ms, 1); !AllOver() && board_->Next(wait, &key, &value, &created);
+         wait = 1) {
+      if (key.rfind(kPartKey, 0) != 0) continue;
+      for (Part& p : parts_) {
+        if (!p.over && key.compare(std::strlen(kPartKey), std::string::npos, p.worker) == 0)
+          Note(p, value, created, Now());
+      }
     }
-    return text;
   }
+  bool AllOver() const {
+    return std::all_of(parts_.begin(), parts_.end(), [](const Part& p) { return p.over; });
+  }
+  // What part `p` said: `value`, put at `created` (the broker's time): its
+  // state on the first line, then what its instances counted, a line each.
+  void Note(Part& p, const std::string& value, int64_t created, int64_t now) {
+    const size_t first_end = value.find('\n');
+    const std::string state = value.substr(0, first_end);
+    std::vector<std::string> counted;
+    for (size_t start = first_end, end; start != std::string::npos && (end = value.find('\n', start + 1)) != std::string::npos;
+         start = end) {
+      if (end > start + 1) counted.push_back(value.substr(start + 1, end - start - 1));
+    }
+    if (state == "up") {
+      if (created == p.seen_created) return;
+      p.seen_created = created;
+      p.changed_at = now;
+      for (const std::string& line : counted) Report(report_fd_, "snapshot " + line);
+      return;
+    }
+    p.over = true;
+    p.counted = std::move(counted);
+    if (state == "gone") {  // the worker was stopped, or fenced itself off
+      Report(report_fd_, "lost " + p.worker + " " + (p.host.empty() ? "?" : p.host));
+    } else if (state.rfind("failed: ", 0) == 0) {
+      Report(report_fd_, "failed " + p.worker + " " + state.substr(8));
+    }
+  }
+
   BrokerBoard* board_;
   int report_fd_;
   std::vector<Part> parts_;
+  bool watching_ = false;
 };
 
 // The instances placed on `worker`.
@@ -351,12 +374,17 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   bool may_grow = !description.empty() && std::any_of(graph.nodes.begin(), graph.nodes.end(), MayGrow);
   if (placement.where.empty()) placement = PlaceInstances(graph, {});  // no registry yet: all here
   uint64_t touched = MonotonicNanos(), looked_for_newcomers = touched;
+  bool through = false;
   for (;;) {
     const int tick_ms = static_cast<int>(parts.empty() ? kPoisonCheckMs : kPartBeatMs);
     pollfd p = {control_fd, POLLIN, 0};
     const int ready = poll(&p, 1, tick_ms);
     if (ready < 0 && errno == EINTR) continue;
-    if (ready != 0) break;  // closed (or readable, or broken): the run is over
+    if (ready != 0) {  // kRunThrough, closed, or broken: the run is over
+      char said = 0;
+      through = read(control_fd, &said, 1) == 1 && said == kRunThrough;
+      break;
+    }
     if (may_grow && MonotonicNanos() - looked_for_newcomers >= static_cast<uint64_t>(kNewcomersEveryMs) * 1'000'000) {
       may_grow = OfferToNewcomers(*link, graph, run, description, &placement, &asked, &workers, &parts, report_fd) ||
                  !workers;
@@ -372,23 +400,37 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     }
   }
   TraceEvent("keeper finishing");
+  // The last deliveries' advisories come as the edges end, maybe just
+  // before the supervisor closed the pipe; their batches are read from
+  // the streams.
+  for (const std::string& line : poison->Check(true)) Report(report_fd, line);
+  // The job keys and the edges' streams go on threads of their own (the
+  // link is thread-safe): the job keys now, the streams now if the run
+  // went through (nothing is left on them for anyone; a part still
+  // settling finds them gone), else once the parts are over, so that a
+  // failing part fails for its own reason.
+  std::thread withdraw([&workers, &asked, &run] { WithdrawRun(workers.get(), asked, run); });
+  std::string removal_error;
+  bool edges_removed = false;
+  const auto remove_edges = [&] { edges_removed = RemoveNatsEdges(*link, run, streams, &removal_error); };
+  std::thread edge_remover;
+  if (through) edge_remover = std::thread(remove_edges);
   sweep.join();
   if (!sweep_error.empty()) Report(report_fd, "log flowrun: warning: stale runs not removed from the broker: " + sweep_error);
-  // The last deliveries' advisories come as the edges end, maybe just
-  // before the supervisor closed the pipe.
-  for (const std::string& line : poison->Check(true)) Report(report_fd, line);
   parts.Conclude();
   TraceEvent("keeper parts concluded");
   // The parts have said done: whatever they logged was published before.
   for (const std::string& text : logs.Take(true)) Report(report_fd, "log " + text);
-  // The job keys go while the run's streams do (the run's end waits for
-  // both; the link is thread-safe).
-  std::thread withdraw([&workers, &asked, &run] { WithdrawRun(workers.get(), asked, run); });
-  run_board.reset();
-  const bool removed = RemoveNatsRun(*link, run, &error, &streams);
+  if (!through) edge_remover = std::thread(remove_edges);
+  edge_remover.join();
   withdraw.join();
+  run_board.reset();
+  // The bucket last, and only once the streams are gone: a sweep finds a
+  // run by its bucket.
+  const std::vector<size_t> none;
+  const bool removed = edges_removed && RemoveNatsRun(*link, run, &error, &none);
   if (!removed) {
-    Report(report_fd, error);
+    Report(report_fd, edges_removed ? error : removal_error);
     return 1;
   }
   TraceEvent("keeper removed");
@@ -471,7 +513,7 @@ bool BrokerKeeper::AwaitReady(std::string* error) {
 
 BrokerKeeper::~BrokerKeeper() {
   std::string ignored;
-  Finish(&ignored);
+  Finish(false, &ignored);
 }
 
 bool BrokerKeeper::ReadReport(std::string* line) {
@@ -509,9 +551,10 @@ std::vector<std::string> BrokerKeeper::Events(bool* ended) {
   return lines;
 }
 
-bool BrokerKeeper::Finish(std::string* error, std::vector<std::string>* counters, std::vector<std::string>* poison,
-                          std::vector<std::string>* logs) {
+bool BrokerKeeper::Finish(bool through, std::string* error, std::vector<std::string>* counters,
+                          std::vector<std::string>* poison, std::vector<std::string>* logs) {
   if (control_fd_ >= 0) {
+    if (through) (void)!write(control_fd_, &kRunThrough, 1);
     close(control_fd_);
     control_fd_ = -1;
   }

@@ -105,7 +105,9 @@ class BrokerKeeper {
   // records of batches the broker gave up on late in the run (the "poison
   // ..." lines of runtime/poison_watch.h, without "poison ") in `*poison`,
   // and the workers' last log lines (runtime/remote_log.h) in `*logs`.
-  bool Finish(std::string* error, std::vector<std::string>* counters = nullptr,
+  // `through`: every sink had every end of stream, so the edges' streams
+  // hold nothing more to take, and go while the parts are waited for.
+  bool Finish(bool through, std::string* error, std::vector<std::string>* counters = nullptr,
               std::vector<std::string>* poison = nullptr, std::vector<std::string>* logs = nullptr);
 
  private:
@@ -119,7 +121,7 @@ class BrokerKeeper {
   std::string pending_;  // a report line read in part
   pid_t pid_ = -1;
   int report_fd_ = -1;   // the keeper's reports: "ok", or an error message
-  int control_fd_ = -1;  // closed to say "the run is over"
+  int control_fd_ = -1;  // closed to say "the run is over" (after kRunThrough if it went through)
 };
 
 // One worker's ends of its stage's edges, on its own connection. Made in

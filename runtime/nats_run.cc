@@ -402,12 +402,59 @@ bool TouchNatsRun(NatsLink& link, std::string_view run, std::string* error) {
   return ok;
 }
 
+namespace {
+
+// Each stream on a thread of its own (the link is thread-safe): the end of
+// every run waits for this, and one request after the other costs their
+// round trips and the broker's file removals in a row. With `bucket`, the
+// run's bucket after them, and only if they went: a sweep finds a run by
+// its bucket.
+bool RemoveStreams(NatsLink& link, const std::vector<std::string>& streams, const std::string& bucket,
+                   std::string* error) {
+  std::vector<std::string> failures(streams.size());
+  std::vector<std::thread> removals;
+  for (size_t i = 0; i < streams.size(); ++i) {
+    removals.emplace_back([&link, &streams, &failures, i] {
+      jsErrCode why = static_cast<jsErrCode>(0);
+      const natsStatus status = js_DeleteStream(link.js(), streams[i].c_str(), nullptr, &why);
+      if (status != NATS_OK && status != NATS_NOT_FOUND && why != JSStreamNotFoundErr)
+        failures[i] = link.Describe("cannot remove the stream '" + streams[i] + "'", status, why);
+    });
+  }
+  for (std::thread& removal : removals) removal.join();
+  for (const std::string& failure : failures) {
+    if (!failure.empty()) {
+      *error = failure;
+      return false;
+    }
+  }
+  if (bucket.empty()) return true;
+  const natsStatus s = js_DeleteKeyValue(link.js(), bucket.c_str());
+  if (s != NATS_OK && s != NATS_NOT_FOUND) {
+    *error = link.Describe("cannot remove the bucket '" + bucket + "'", s);
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::string> EdgeStreams(std::string_view run, const std::vector<size_t>& edges) {
+  std::vector<std::string> streams;
+  for (size_t e : edges) streams.push_back(NatsStreamName(run, e));
+  return streams;
+}
+
+}  // namespace
+
+bool RemoveNatsEdges(NatsLink& link, std::string_view run, const std::vector<size_t>& edges, std::string* error) {
+  return RemoveStreams(link, EdgeStreams(run, edges), "", error);
+}
+
 bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error, const std::vector<size_t>* edges) {
-  natsStatus s;
   std::vector<std::string> streams;
   if (edges != nullptr) {
-    for (size_t e : *edges) streams.push_back(NatsStreamName(run, e));
+    streams = EdgeStreams(run, *edges);
   } else {
+    natsStatus s;
     jsErrCode code = static_cast<jsErrCode>(0);
     const std::vector<std::string> names = StreamNames(link, &s, &code);
     if (s != NATS_OK) {
@@ -419,30 +466,7 @@ bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error, con
       if (name.compare(0, prefix.size(), prefix) == 0) streams.push_back(name);
     }
   }
-  // All at once, each on a thread of its own (the link is thread-safe):
-  // the end of every run waits for this, and one request after the other
-  // costs their round trips and the broker's file removals in a row.
-  std::vector<std::string> failures(streams.size() + 1);
-  std::vector<std::thread> removals;
-  for (size_t i = 0; i < streams.size(); ++i) {
-    removals.emplace_back([&link, &streams, &failures, i] {
-      jsErrCode why = static_cast<jsErrCode>(0);
-      const natsStatus status = js_DeleteStream(link.js(), streams[i].c_str(), nullptr, &why);
-      if (status != NATS_OK && status != NATS_NOT_FOUND && why != JSStreamNotFoundErr)
-        failures[i] = link.Describe("cannot remove the stream '" + streams[i] + "'", status, why);
-    });
-  }
-  const std::string bucket = NatsBucketName(run);
-  s = js_DeleteKeyValue(link.js(), bucket.c_str());
-  if (s != NATS_OK && s != NATS_NOT_FOUND) failures.back() = link.Describe("cannot remove the bucket '" + bucket + "'", s);
-  for (std::thread& removal : removals) removal.join();
-  for (const std::string& failure : failures) {
-    if (!failure.empty()) {
-      *error = failure;
-      return false;
-    }
-  }
-  return true;
+  return RemoveStreams(link, streams, NatsBucketName(run), error);
 }
 
 int SweepStaleNatsRuns(NatsLink& link, std::string* error) {

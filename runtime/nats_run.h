@@ -143,6 +143,9 @@ bool TouchNatsRun(NatsLink& link, std::string_view run, std::string* error);
 // streams are not listed first: a request less at the end of every run.
 bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error,
                    const std::vector<size_t>* edges = nullptr);
+// Only the streams of `edges`: at the end of a run that went through, while
+// its bucket still takes what the workers' parts say.
+bool RemoveNatsEdges(NatsLink& link, std::string_view run, const std::vector<size_t>& edges, std::string* error);
 // Removes the runs whose heartbeat is older than their expiry, and streams
 // left without a bucket. Returns how many runs it removed; -1 on error.
 int SweepStaleNatsRuns(NatsLink& link, std::string* error);

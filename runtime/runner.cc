@@ -747,7 +747,7 @@ int Runner::Run() {
     // the keeper passes on what the workers' parts counted.
     std::string error;
     std::vector<std::string> counters, poison, logs;
-    if (!keeper_->Finish(&error, &counters, &poison, &logs))
+    if (!keeper_->Finish(result.exit_code == 0, &error, &counters, &poison, &logs))
       Say(options_.log_fd, "flowrun: warning: the run's streams may be left on the broker: " + error);
     TraceEvent("keeper finished");
     for (const std::string& text : logs) Say(options_.log_fd, RemoteLogLine(text));

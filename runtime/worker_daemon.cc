@@ -290,14 +290,11 @@ void Daemon::EndPart(Part& part, int status) {
   } else if (!exit.Succeeded()) {
     value = "failed: " + (part.first_error.empty() ? "the part " + DescribeExit(exit) : part.first_error);
   }
-  // What its instances counted, before "done": the origin reads it then.
-  // Not waiting for the broker's answer (a round trip more before the
-  // "done" the run's end waits for): it goes before the "done" on this
-  // connection, into the same stream, so it is stored first.
+  // With what its instances counted, a line each: the origin's keeper
+  // hears it as it is put, the run's end waits for it.
   const std::string counters = ReadFileText(part.counters_path);
   unlink(part.counters_path.c_str());
-  if (!counters.empty()) PutUnanswered(*link_, NatsBucketName(part.run), "counters." + id_, counters);
-  part.board->Put("part." + id_, value, &error);
+  part.board->Put("part." + id_, value + "\n" + counters, &error);
   TraceEvent("daemon part said " + value.substr(0, value.find(':')));
   workers_->Delete("job." + id_ + "." + part.run, &error);
   Say(options_.log_fd, "flowrun worker: run " + part.run + (exit.Succeeded() ? ": done" : ": " + value));
@@ -367,7 +364,8 @@ int Daemon::Run() {
     // While parts run, a short wait: a part's end is seen here (waitpid
     // below), and the origin's end waits for its "done".
     int64_t wait_ms = parts_.empty() ? kIdleWaitMs : kPartWaitMs;
-    if (spare_due_ms_ >= 0) wait_ms = std::max<int64_t>(0, std::min(wait_ms, spare_due_ms_ - Millis()));
+    // (libnats waits 1 ms at least.)
+    if (spare_due_ms_ >= 0) wait_ms = std::max<int64_t>(1, std::min(wait_ms, spare_due_ms_ - Millis()));
     if (workers_->Next(wait_ms, &key, &value)) {
       const std::string prefix = "job." + id_ + ".";
       if (key.compare(0, prefix.size(), prefix) == 0) StartPart(key.substr(prefix.size()), value);
