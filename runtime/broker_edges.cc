@@ -564,6 +564,7 @@ bool BrokerKeeper::Finish(bool through, std::string* error, std::vector<std::str
     std::string line;
     bool got = false;
     const auto is_event = [](const std::string& said) {
+      if (said == kReportOk) return true;  // not awaited: the pool could not start
       for (const char* word : {"lost ", "failed ", "counters ", "poison ", "log ", "snapshot ", "place ", "joined "}) {
         if (said.rfind(word, 0) == 0) return true;
       }
@@ -596,6 +597,13 @@ bool BrokerKeeper::Finish(bool through, std::string* error, std::vector<std::str
 
 std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const std::string& run,
                                                const StageGraph& graph, size_t node, std::string* error) {
+  std::unique_ptr<BrokerEdges> edges = Connect(broker, graph, node, error);
+  if (!edges || !edges->OpenEdges(run, graph, node, error)) return nullptr;
+  return edges;
+}
+
+std::unique_ptr<BrokerEdges> BrokerEdges::Connect(const BrokerAccess& broker, const StageGraph& graph, size_t node,
+                                                  std::string* error) {
   NatsLinkOptions options;
   options.broker = broker;
   options.name = "flowrun " + graph.nodes[node].label;
@@ -603,7 +611,11 @@ std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const
   edges->link_ = NatsLink::Connect(options, error);
   if (!edges->link_) return nullptr;
   TraceEvent("edges connected");
-  edges->queues_.resize(graph.edges.size());
+  return edges;
+}
+
+bool BrokerEdges::OpenEdges(const std::string& run, const StageGraph& graph, size_t node, std::string* error) {
+  queues_.resize(graph.edges.size());
   const StageNode& here = graph.nodes[node];
   std::vector<int> mine = here.inputs;
   mine.insert(mine.end(), here.outputs.begin(), here.outputs.end());
@@ -626,10 +638,10 @@ std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const
     const bool one_at_a_time = (to.options.ordered && to.replicas > 1) || BrokerBatchRecords(graph, edge) == 1;
     q.fetch_batch = one_at_a_time ? 1 : kFetchBatch;
     q.ack_wait_ns = EdgeOptions(graph, edge).ack_wait_ns;  // as the keeper made it: no request to ask
-    edges->queues_[static_cast<size_t>(e)] = NatsQueue::Open(edges->link_, q, error);
-    if (!edges->queues_[static_cast<size_t>(e)]) return nullptr;
+    queues_[static_cast<size_t>(e)] = NatsQueue::Open(link_, q, error);
+    if (!queues_[static_cast<size_t>(e)]) return false;
   }
-  return edges;
+  return true;
 }
 
 BrokerEdges::~BrokerEdges() {

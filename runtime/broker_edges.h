@@ -132,6 +132,11 @@ class BrokerEdges {
   // `*error` when the broker or the run's streams cannot be reached.
   static std::unique_ptr<BrokerEdges> Open(const BrokerAccess& broker, const std::string& run,
                                            const StageGraph& graph, size_t node, std::string* error);
+  // Open in two steps: the connection (for node `node`, as its name on the
+  // broker says), then, once the run's streams are made, its edges.
+  static std::unique_ptr<BrokerEdges> Connect(const BrokerAccess& broker, const StageGraph& graph, size_t node,
+                                              std::string* error);
+  bool OpenEdges(const std::string& run, const StageGraph& graph, size_t node, std::string* error);
   ~BrokerEdges();  // the queues first, then the link (which flushes the acks)
   BrokerEdges(const BrokerEdges&) = delete;
   BrokerEdges& operator=(const BrokerEdges&) = delete;

@@ -16,7 +16,9 @@ namespace {
 
 size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
-// The stop flag sits alone in the first cache line.
+// The stop flag and the run-made word share the first cache line, read
+// rarely.
+constexpr size_t kRunMadeOffset = 32;
 constexpr size_t kGatesOffset = 64;
 size_t GateSize() { return RoundUp(sizeof(OrderGate), 64); }
 size_t HintsOffset(size_t nodes) { return kGatesOffset + nodes * GateSize(); }
@@ -84,6 +86,7 @@ std::unique_ptr<RunControl> RunControl::Create(size_t nodes, size_t edges, std::
   }
   char* base = static_cast<char*>(p);
   new (base) std::atomic<bool>(false);
+  new (base + kRunMadeOffset) std::atomic<uint32_t>(0);
   std::unique_ptr<RunControl> control(new RunControl(base, bytes, nodes));
   for (size_t i = 0; i < nodes; ++i) {
     auto* gate = new (base + kGatesOffset + i * GateSize()) OrderGate();
@@ -113,6 +116,17 @@ const std::atomic<bool>* RunControl::stop_flag() const {
 
 void RunControl::RequestStop() {
   reinterpret_cast<std::atomic<bool>*>(base_)->store(true, std::memory_order_release);
+}
+
+void RunControl::AwaitRunMade() {
+  auto* made = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset);
+  while (made->load(std::memory_order_acquire) == 0) FutexWait(made, 0);
+}
+
+void RunControl::MarkRunMade() {
+  auto* made = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset);
+  made->store(1, std::memory_order_release);
+  FutexWakeAll(made);
 }
 
 OrderGate& RunControl::gate(size_t node) {

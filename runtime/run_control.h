@@ -117,6 +117,13 @@ class RunControl {
   // What StageContext::stop_requested points to.
   const std::atomic<bool>* stop_flag() const;
   void RequestStop();
+  // On a broker, the origin forks the instances that stay there while its
+  // keeper still makes the run: each connects, then waits here until the
+  // supervisor says the run's streams are made (or kills it: the keeper
+  // failed). Connecting is what takes the time, and it is done before the
+  // workers' instances start and take the CPU and the broker.
+  void AwaitRunMade();
+  void MarkRunMade();
   OrderGate& gate(size_t node);
   BatchHint& batch_hint(size_t edge);
 

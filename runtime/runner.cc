@@ -147,6 +147,11 @@ class Runner {
   bool Prepare();
   std::vector<WorkerSpec> Specs();
   int WorkerMain(size_t node, int instance);
+  // On the origin of a run on a broker, once the pool started the stages
+  // that stay here and need no block: makes the blocks and starts those
+  // that need them, waits for the keeper to make and offer the run, lets
+  // them all go on, and starts the other instances placed here.
+  bool AwaitKeeper(WorkerPool& pool, std::string* error);
   WorkerSetup SetupFor(size_t node, int instance) const;
   std::string Location(const StageNode& node) const;
   int Conclude(int exit_code);
@@ -154,6 +159,11 @@ class Runner {
   // True when instance `i` of node `n` runs in another process tree: on a
   // worker (for the origin), or not on this worker (for a part).
   bool RunsElsewhere(size_t n, int i) const;
+  // On the origin of a run on a broker: true for the stages that stay there
+  // (WhyOnOrigin) and have no block, forked while the keeper still makes
+  // the run and the JIT compiles; the others wait for their blocks and to
+  // be placed (AwaitKeeper). Elsewhere: true.
+  bool StartsEarly(size_t n) const;
   // The keeper's news of the workers' parts, in the pool's loop.
   Decision OnKeeperEvents(WorkerPool& pool);
   // A record of a batch the broker gave up on ("node deliveries nr record",
@@ -337,7 +347,17 @@ int Runner::WorkerMain(size_t n, int instance) {
   if (uses_broker) {
     std::string error;
     TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " start");
-    broker = BrokerEdges::Open(options_.broker, run_id_, graph_, n, &error);
+    if (keeper_) {
+      // Maybe started while the keeper makes the run (StartsEarly): it
+      // connects, then waits for the run's streams. A failure to connect
+      // is told after the wait, so that a run whose keeper failed (the
+      // broker is unreachable) says so once, not once per instance.
+      broker = BrokerEdges::Connect(options_.broker, graph_, n, &error);
+      control_->AwaitRunMade();
+      if (broker && !broker->OpenEdges(run_id_, graph_, n, &error)) broker.reset();
+    } else {
+      broker = BrokerEdges::Open(options_.broker, run_id_, graph_, n, &error);
+    }
     TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " edges open");
     if (!broker) {
       Say(STDERR_FILENO, Location(node) + ": error: '" + node.label + "#" + std::to_string(instance + 1) +
@@ -401,10 +421,14 @@ std::vector<WorkerSpec> Runner::Specs() {
   for (size_t n = 0; n < graph_.nodes.size(); ++n) {
     for (int i = 0; i < graph_.nodes[n].replicas; ++i) {
       specs.push_back({graph_.nodes[n].label + "#" + std::to_string(i + 1),
-                       [this, n, i] { return WorkerMain(n, i); }, RunsElsewhere(n, i)});
+                       [this, n, i] { return WorkerMain(n, i); }, RunsElsewhere(n, i) || !StartsEarly(n)});
     }
   }
   return specs;
+}
+
+bool Runner::StartsEarly(size_t n) const {
+  return !keeper_ || (!WhyOnOrigin(graph_.nodes[n]).empty() && !graph_.nodes[n].block);
 }
 
 bool Runner::RunsElsewhere(size_t n, int i) const {
@@ -663,12 +687,36 @@ int Runner::Conclude(int exit_code) {
   return exit_code;
 }
 
+bool Runner::AwaitKeeper(WorkerPool& pool, std::string* error) {
+  // The JIT's milliseconds while the keeper makes the run and the instances
+  // started connect; then the stages that stay here and need their blocks.
+  if (options_.make_blocks) options_.make_blocks();
+  const auto wake = [&](size_t n, int i) { return pool.Wake(first_slot_[n] + static_cast<size_t>(i), error); };
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    if (StartsEarly(n) || WhyOnOrigin(graph_.nodes[n]).empty()) continue;
+    for (int i = 0; i < graph_.nodes[n].replicas; ++i) {
+      if (!wake(n, i)) return false;
+    }
+  }
+  if (!keeper_->AwaitReady(error)) return false;
+  placement_ = keeper_->placement();
+  TraceEvent("keeper ready");
+  control_->MarkRunMade();
+  // The others where the keeper placed them: those here start now.
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    if (!WhyOnOrigin(graph_.nodes[n]).empty()) continue;
+    for (int i = 0; i < graph_.nodes[n].replicas; ++i) {
+      if (!RunsElsewhere(n, i) && !wake(n, i)) return false;
+    }
+  }
+  return true;
+}
+
 int Runner::Run() {
   TraceEvent(options_.part ? "part run" : "run");
   if (!Prepare()) return prepare_exit_;
   TraceEvent("prepared");
   const uint64_t start = MonotonicNanos();
-  bool blocks_made = false;
   if (on_broker_) PrepareToForkLinks();  // the keeper and every worker connect
   if (options_.part) {
     run_id_ = options_.part->run;
@@ -676,20 +724,17 @@ int Runner::Run() {
   } else if (on_broker_) {
     std::string error;
     keeper_ = BrokerKeeper::Start(graph_, options_.broker, options_.description, &error);
-    // The JIT's milliseconds while the keeper makes the run on the broker.
-    if (keeper_ && options_.make_blocks) {
-      options_.make_blocks();
-      blocks_made = true;
-    }
-    if (!keeper_ || !keeper_->AwaitReady(&error)) {
+    if (!keeper_) {
       Say(options_.log_fd, "flowrun: error: " + error);
       return 1;
     }
     run_id_ = keeper_->run();
-    placement_ = keeper_->placement();
-    TraceEvent("keeper ready");
+    placement_ = keeper_->placement();  // every instance here, until the keeper says
   }
-  if (!blocks_made && options_.make_blocks) options_.make_blocks();
+  // On the origin of a run on a broker the blocks are made once the
+  // instances that need none started (AwaitKeeper); else now, for every
+  // worker to inherit them.
+  if (!keeper_ && options_.make_blocks) options_.make_blocks();
 
   // Null for an edge on the broker: recovery and the display leave it be.
   std::vector<ShmQueue*> queues(graph_.edges.size(), nullptr);
@@ -717,6 +762,9 @@ int Runner::Run() {
     std::string error;
     if (!pool.Start(Specs(), &error)) {
       result = {1, error};
+    } else if (keeper_ && !AwaitKeeper(pool, &error)) {
+      Say(options_.log_fd, "flowrun: error: " + error);
+      return 1;  // the pool kills the instances waiting for the run
     } else {
       if (keeper_) pool.Watch(keeper_->events_fd(), [this, &pool] { return OnKeeperEvents(pool); });
       if (display) {
