@@ -314,22 +314,19 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   for (size_t e = 0; e < on_broker.size(); ++e) {
     if (on_broker[e]) streams.push_back(e);
   }
-  bool ok = CreateNatsRun(*link, run, kBrokerRunExpiryNs, &error);
-  TraceEvent("keeper run created");
-  std::string edges_error;
-  std::thread edge_maker;
-  if (ok) {
-    edge_maker = std::thread([&] {
-      if (AddNatsEdges(*link, run, graph, &edges_error)) edges_error.clear();
-      TraceEvent("keeper edges added");
-    });
-  }
-  // Meanwhile, where the instances go (reading the registry takes a few
-  // round trips) and the watches: the offer itself waits for the edges.
+  // Where the instances go (reading the registry takes a few round trips)
+  // while the run's bucket is made; then the offer, while the edges are
+  // made: a worker's part compiles the program and starts its instances
+  // meanwhile, which connect and wait for the run to be made
+  // (BrokerEdges::AwaitRunMade).
   Placement placement;
   std::vector<WorkerOffer> live, asked;
   std::unique_ptr<BrokerBoard> workers;  // the registry, where the job keys are
-  if (ok && !description.empty()) PlanRun(*link, graph, &placement, &live, &workers);
+  std::thread planner;
+  if (!description.empty()) planner = std::thread([&] { PlanRun(*link, graph, &placement, &live, &workers); });
+  bool ok = CreateNatsRun(*link, run, kBrokerRunExpiryNs, &error);
+  if (planner.joinable()) planner.join();
+  TraceEvent("keeper run created");
   std::unique_ptr<BrokerBoard> run_board;
   if (ok) run_board = BrokerBoard::Open(*link, NatsBucketName(run), false, 0, &error);
   ok = ok && run_board != nullptr;
@@ -343,13 +340,22 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     ok = error.empty();
   }
   RemoteLogWatch logs(*link, run);
+  std::string edges_error;
+  std::thread edge_maker;
+  if (ok) {
+    edge_maker = std::thread([&] {
+      if (AddNatsEdges(*link, run, graph, &edges_error)) edges_error.clear();
+      TraceEvent("keeper edges added");
+    });
+  }
+  if (ok && workers) ok = OfferRun(*workers, run, description, placement, live, &asked, &error);
+  TraceEvent("keeper watching");
   if (edge_maker.joinable()) edge_maker.join();
   if (ok && !edges_error.empty()) {
     ok = false;
     error = edges_error;
   }
-  TraceEvent("keeper watching");
-  if (ok && workers) ok = OfferRun(*workers, run, description, placement, live, &asked, &error);
+  if (ok) ok = MarkNatsRunMade(*link, run, &error);
   if (!ok) {
     std::string ignored;
     WithdrawRun(workers.get(), asked, run);

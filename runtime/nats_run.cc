@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/nats_subscription.h"
+
 namespace flow {
 namespace {
 
@@ -384,6 +386,55 @@ bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEd
     return false;
   }
   return true;
+}
+
+namespace {
+
+constexpr const char* kMadeKey = "run.made";
+std::string MadeSubject(std::string_view run) { return "flow." + std::string(run) + ".made"; }
+
+}  // namespace
+
+bool MarkNatsRunMade(NatsLink& link, std::string_view run, std::string* error) {
+  std::string missing;
+  kvStore* kv = link.Bucket(NatsBucketName(run), &missing);
+  natsStatus s = kv == nullptr ? NATS_NOT_FOUND : kvStore_PutString(nullptr, kv, kMadeKey, "1");
+  if (s != NATS_OK) {
+    *error = kv == nullptr ? missing : link.Describe("cannot mark run '" + std::string(run) + "' made", s);
+    return false;
+  }
+  natsConnection_PublishString(link.connection(), MadeSubject(run).c_str(), "1");
+  return true;
+}
+
+bool AwaitNatsRunMade(NatsLink& link, std::string_view run, std::string* error) {
+  // Listening first: the key is put before the message is sent, so a key
+  // not found yet means a message still to come.
+  NatsSubscription made(link, MadeSubject(run));
+  std::string missing;
+  kvStore* kv = link.Bucket(NatsBucketName(run), &missing);
+  if (kv == nullptr) {
+    *error = "run '" + std::string(run) + "' is not on the broker: " + missing;
+    return false;
+  }
+  kvEntry* entry = nullptr;
+  if (kvStore_Get(&entry, kv, kMadeKey) == NATS_OK) {
+    kvEntry_Destroy(entry);
+    return true;
+  }
+  std::string said;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(link.broker_wait_ms());
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (made.Next(&said, 100)) return true;
+    // A message lost (core NATS), or no subscription: the key says.
+    if (kvStore_Get(&entry, kv, kMadeKey) == NATS_OK) {
+      kvEntry_Destroy(entry);
+      return true;
+    }
+  }
+  *error = "run '" + std::string(run) + "' was offered but its edges were not made within " +
+           std::to_string(link.broker_wait_ms()) + " ms";
+  return false;
 }
 
 bool TouchNatsRun(NatsLink& link, std::string_view run, std::string* error) {

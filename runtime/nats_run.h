@@ -137,6 +137,13 @@ bool CreateNatsRun(NatsLink& link, std::string_view run, int64_t expiry_ns, std:
 bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEdgeOptions& options,
                  std::string* error);
 bool TouchNatsRun(NatsLink& link, std::string_view run, std::string* error);
+// The run is offered to the workers before its edges' streams are made:
+// once they are, its keeper marks it made (a key of its bucket, then a core
+// NATS message on "flow.<run>.made"), and each instance on a worker waits
+// for that before it uses its edges (AwaitNatsRunMade: the message, or the
+// key for one that listened late).
+bool MarkNatsRunMade(NatsLink& link, std::string_view run, std::string* error);
+bool AwaitNatsRunMade(NatsLink& link, std::string_view run, std::string* error);
 // Every stream of the run, then its bucket (so a crash half-way leaves the
 // bucket, and with it the heartbeat that lets a sweep finish the job).
 // With `edges` (the run's edges on the broker, their streams E<edge>), the

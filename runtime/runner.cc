@@ -344,6 +344,10 @@ int Runner::WorkerMain(size_t n, int instance) {
   bool uses_broker = false;
   for (int e : node.inputs) uses_broker = uses_broker || edge_on_broker_[static_cast<size_t>(e)];
   for (int e : node.outputs) uses_broker = uses_broker || edge_on_broker_[static_cast<size_t>(e)];
+  // Started while the keeper makes the run (StartsEarly), a stage whose
+  // edges are all here still waits for it: a run whose broker cannot be
+  // used does nothing.
+  if (keeper_ && !uses_broker) control_->AwaitRunMade();
   if (uses_broker) {
     std::string error;
     TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " start");
@@ -356,7 +360,11 @@ int Runner::WorkerMain(size_t n, int instance) {
       control_->AwaitRunMade();
       if (broker && !broker->OpenEdges(run_id_, graph_, n, &error)) broker.reset();
     } else {
-      broker = BrokerEdges::Open(options_.broker, run_id_, graph_, n, &error);
+      // On a worker: offered the run before its edges were made (the
+      // keeper makes them while the parts start), it waits for them.
+      broker = BrokerEdges::Connect(options_.broker, graph_, n, &error);
+      if (broker && !(AwaitNatsRunMade(broker->link(), run_id_, &error) && broker->OpenEdges(run_id_, graph_, n, &error)))
+        broker.reset();
     }
     TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " edges open");
     if (!broker) {
