@@ -353,6 +353,15 @@ uint64_t NatsQueue::DeliveryOf(int consumer, const Lease& lease) {
   return delivery;
 }
 
+void NatsQueue::AskAhead(int consumer) {
+  Taker& t = *takers_[static_cast<size_t>(consumer)];
+  std::lock_guard lock(t.mu);
+  if (t.inbox == nullptr || !t.buffer.empty() || t.request_until_ms != 0 || !link_->connected() || closed_.load() ||
+      cancelled_.load())
+    return;
+  RequestPull(t);  // a failure is Pop's to see: it asks again
+}
+
 void NatsQueue::Ack(int consumer, Lease* lease) {
   Taker& t = *takers_[static_cast<size_t>(consumer)];
   std::lock_guard lock(t.mu);

@@ -299,6 +299,10 @@ class Queue {
   virtual void Progress(int consumer, const Lease& lease, size_t finished) = 0;
   // The lease is done with; its records leave the queue for good.
   virtual void Ack(int consumer, Lease* lease) = 0;
+  // The consumer has worked through its lease and is about to publish its
+  // outputs and Ack: a queue whose batches come from afar may ask for the
+  // next one now, so that it travels meanwhile. Nothing by default.
+  virtual void AskAhead(int /*consumer*/) {}
 
   // From the consuming side: no more records are wanted. Pushes return
   // kCancelled, pops return kCancelled, blocked calls wake up.

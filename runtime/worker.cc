@@ -356,6 +356,11 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     if (setup.journal != nullptr) setup.journal->record.store(0, std::memory_order_relaxed);
     InstanceCounters::Add(c.records_in, done);
     InstanceCounters::Add(c.bytes_in, bytes);
+    // The next lease travels while this one's outputs go out (a queue on a
+    // broker). Not for a stage that wants no more, nor for an [ordered]
+    // one: its next position would wait for this one's turn, and the
+    // positions after it, taken by free siblings, for it.
+    if (setup.order_gate == nullptr && !stage.Satisfied() && out.wants_more()) input.AskAhead();
     // Push, then acknowledge: a lease's outputs are out before it leaves.
     // A sink makes its output durable and says so in its journal first.
     // [ordered] lets the next position go before the Ack: a worker that

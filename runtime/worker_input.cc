@@ -150,6 +150,10 @@ void WorkerInput::Ack(Lease* lease) {
   if (merged_) merged_->Release(current_);
 }
 
+void WorkerInput::AskAhead() {
+  if (!merged_) setup_.inputs[current_]->AskAhead(setup_.instance);
+}
+
 void WorkerInput::ReportCost(uint64_t records, uint64_t busy_ns) {
   if (current_ < setup_.input_hints.size() && setup_.input_hints[current_] != nullptr && records > 0) {
     setup_.input_hints[current_]->Report(records, busy_ns, kBatchRecords);

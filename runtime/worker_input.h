@@ -39,6 +39,8 @@ class WorkerInput {
   // Records [0, finished) of the current lease have all their outputs pushed.
   void Progress(const Lease& lease, size_t finished);
   void Ack(Lease* lease);
+  // Before the current lease's outputs go out (Queue::AskAhead).
+  void AskAhead();
   // Whether `lease`, the current one, may be redone (Queue::MayBeRedone).
   bool MayBeRedone(const Lease& lease) const;
   // Why an input queue closed itself (see Queue::Failure); empty if none did.
