@@ -201,16 +201,18 @@ void NatsQueue::EndOfStream(int producer) {
   std::lock_guard lock(books.mu);
   if (books.progress.ended) return;
   books.progress.ended = true;
-  if (!SaveBooks(producer, books)) return;
-  // Then a signal to every consumer, after "ended" is written: a consumer
-  // that gets it looks at the end of stream at once, instead of a poll
-  // later (each stage of a pipeline would add that much to the run). Core
-  // NATS, not JetStream: every subscriber gets it, and nothing is stored.
-  // Lost (the broker away a moment), it costs a poll, nothing more.
-  // libnats's flusher sends it within a moment; no flush here, which would
-  // wait for a broker that is away.
+  // A signal to every consumer: one that gets it looks at the end of
+  // stream at once, instead of a poll later (each stage of a pipeline would
+  // add that much to the run). Core NATS, not JetStream: every subscriber
+  // gets it, and nothing is stored. Lost (the broker away a moment), it
+  // costs a poll, nothing more. Sent before "ended" is written, a round
+  // trip sooner: the consumers that hear it need no books (every batch this
+  // producer published is stored: each publish was confirmed), and one that
+  // listened too late reads them, written next, then or a poll later. If
+  // writing them fails, this instance fails, and so does the run.
   natsConnection_PublishString(link_->connection(), (prefix_ + "end").c_str(),
                                (std::string(kEndedWord) + " " + std::to_string(producer)).c_str());
+  SaveBooks(producer, books);
 }
 
 ProducerProgress NatsQueue::PublishedBy(int producer) {

@@ -182,6 +182,7 @@ int RunSource(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failure
   if (!out.error().empty()) return failures.Fatal(out.error());
   out.Flush();
   out.EndOfStream();
+  if (!out.error().empty()) return failures.Fatal(out.error());
   const uint64_t elapsed = MonotonicNanos() - start;
   InstanceCounters::Add(setup.counters->busy_ns, elapsed - std::min(elapsed, out.push_ns()));
   return 0;
@@ -390,6 +391,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
   if (!out.error().empty()) return failures.Fatal(out.error());
   out.Flush();
   out.EndOfStream();
+  if (!out.error().empty()) return failures.Fatal(out.error());
   const uint64_t elapsed = MonotonicNanos() - finishing;
   InstanceCounters::Add(c.busy_ns, elapsed - std::min(elapsed, out.push_ns() - pushed_before));
   return 0;

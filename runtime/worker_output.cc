@@ -143,7 +143,13 @@ void WorkerOutput::TakeTurn() {
 }
 
 void WorkerOutput::EndOfStream() {
-  for (Queue* queue : setup_.outputs) queue->EndOfStream(setup_.instance);
+  for (Queue* queue : setup_.outputs) {
+    queue->EndOfStream(setup_.instance);
+    // A queue on a broker that could not write that this producer ended
+    // (the broker lost for longer than its wait): the worker fails, and
+    // the run with it, rather than leave its consumers waiting.
+    if (error_.empty()) error_ = queue->Failure();
+  }
 }
 
 void WorkerOutput::BeginLease(uint64_t origin, uint64_t position) {
