@@ -75,15 +75,14 @@ class PartWatch {
       : board_(run_board), report_fd_(report_fd) {
     const int64_t now = Now();
     for (const WorkerOffer& w : asked) parts_.push_back({w.id, w.host, now, -1, false, {}});
-    // Their beats and their "done", heard as they are put, not by asking
-    // for each part's key: at the run's end that was a request per part
-    // every 2 ms, each waiting behind the removal of the run's streams.
-    std::string error;
-    watching_ = board_->Watch(kPartKey + std::string("*"), &error);
+    if (!parts_.empty()) Watch();
   }
   bool empty() const { return parts_.empty(); }
   // A worker that joined the run after it started.
-  void Add(const WorkerOffer& w) { parts_.push_back({w.id, w.host, Now(), -1, false, {}}); }
+  void Add(const WorkerOffer& w) {
+    parts_.push_back({w.id, w.host, Now(), -1, false, {}});
+    if (!watching_) Watch();
+  }
 
   // At the end of the run: waits up to kPartEndWaitMs for the parts still
   // watched to say done (their instances have ended: the sinks had every
@@ -133,6 +132,14 @@ class PartWatch {
   };
   static constexpr const char* kPartKey = "part.";
   static int64_t Now() { return static_cast<int64_t>(MonotonicNanos()); }
+  // Their beats and their "done", heard as they are put, not by asking
+  // for each part's key: at the run's end that was a request per part
+  // every 2 ms, each waiting behind the removal of the run's streams.
+  // Without a watch (the broker refused one), they are asked for.
+  void Watch() {
+    std::string error;
+    watching_ = board_->Watch(kPartKey + std::string("*"), &error);
+  }
   // The parts' keys as the watch delivers them, waiting up to `wait_ms`
   // for the first (libnats waits 1 ms at least).
   void Take(int64_t wait_ms) {
@@ -318,7 +325,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   // while the run's bucket is made; then the offer, while the edges are
   // made: a worker's part compiles the program and starts its instances
   // meanwhile, which connect and wait for the run to be made
-  // (BrokerEdges::AwaitRunMade).
+  // (AwaitNatsRunMade).
   Placement placement;
   std::vector<WorkerOffer> live, asked;
   std::unique_ptr<BrokerBoard> workers;  // the registry, where the job keys are

@@ -771,6 +771,7 @@ int Runner::Run() {
     if (!pool.Start(Specs(), &error)) {
       result = {1, error};
     } else if (keeper_ && !AwaitKeeper(pool, &error)) {
+      if (display) display->Finish();
       Say(options_.log_fd, "flowrun: error: " + error);
       return 1;  // the pool kills the instances waiting for the run
     } else {

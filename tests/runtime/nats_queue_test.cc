@@ -22,6 +22,7 @@
 #include <map>
 #include <thread>
 
+#include "runtime/broker_order_gate.h"
 #include "runtime/nats_queue.h"
 #include "runtime/poison_watch.h"
 
@@ -398,6 +399,65 @@ TEST_SUITE("nats_queue") {
     q->EndOfStream(1);
     // Producer 2 never ended: not waited for.
     CHECK(q->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
+  }
+
+  TEST_CASE("an instance offered a run waits until its keeper marks it made, and no longer than the broker wait") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto keeper = Link(server);
+    MakeRun(*keeper, "made", 0);
+    auto instance = Link(server, 600);
+    std::string error;
+    // Marked while it waits: the message wakes it.
+    const auto began = Clock::now();
+    std::thread mark([&keeper] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      std::string ignored;
+      MarkNatsRunMade(*keeper, "made", &ignored);
+    });
+    CHECK_MESSAGE(AwaitNatsRunMade(*instance, "made", &error), error);
+    mark.join();
+    CHECK(Seconds(began) < 0.5);
+    // Marked before it looks: the key says so.
+    auto late = Link(server, 600);
+    CHECK_MESSAGE(AwaitNatsRunMade(*late, "made", &error), error);
+    // Never marked: a clear error after the broker wait.
+    MakeRun(*keeper, "never", 0);
+    const auto waited = Clock::now();
+    CHECK_FALSE(AwaitNatsRunMade(*late, "never", &error));
+    CHECK(Seconds(waited) >= 0.55);
+    CHECK(error.find("were not made within 600 ms") != std::string::npos);
+  }
+
+  TEST_CASE("[ordered] replicas on their own connections: a turn waits for the one before, and one passed early is found") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto a = Link(server), b = Link(server);
+    MakeRun(*a, "turns", 1);
+    auto qa = Open(a, "turns", 1, 2), qb = Open(b, "turns", 1, 2);
+    std::string error;
+    auto first = BrokerOrderGate::Open(*a, "turns", 1, qa.get(), &error);
+    REQUIRE_MESSAGE(first != nullptr, error);
+    auto second = BrokerOrderGate::Open(*b, "turns", 1, qb.get(), &error);
+    REQUIRE_MESSAGE(second != nullptr, error);
+    // Position 1 waits for position 0.
+    std::atomic<bool> went{false};
+    std::thread waiter([&] {
+      second->WaitTurn(1);
+      went = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK_FALSE(went.load());
+    const auto done = Clock::now();
+    first->Done(0);
+    waiter.join();
+    CHECK(went.load());
+    CHECK(Seconds(done) < 0.09);  // heard, not found at the 100 ms look
+    // Passed before the next one looks: its key says so at once.
+    second->Done(1);
+    const auto late = Clock::now();
+    first->WaitTurn(2);
+    CHECK(Seconds(late) < 0.09);
   }
 
   TEST_CASE("an acknowledgement lost with a broken connection is sent again once the link reconnects") {
