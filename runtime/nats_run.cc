@@ -426,6 +426,7 @@ bool AwaitNatsRunMade(NatsLink& link, std::string_view run, std::string* error) 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(link.broker_wait_ms());
   while (std::chrono::steady_clock::now() < deadline) {
     if (made.Next(&said, 100)) return true;
+    if (!made.ok()) nats_Sleep(100);
     // A message lost (core NATS), or no subscription: the key says.
     if (kvStore_Get(&entry, kv, kMadeKey) == NATS_OK) {
       kvEntry_Destroy(entry);
