@@ -14,6 +14,11 @@ usage: bench/broker_ab.py A_FLOWRUN B_FLOWRUN [--rounds R] [--runs K]
 With --trace DIR every process of build X (its workers too) appends to
 DIR/X.trace (FLOWRUN_TRACE; read with bench/trace_report.py --run K: the
 runs are in the order printed, each figure's untimed one first).
+With --cpu, each timed run also reports the CPU the whole machine used
+during it and 0.2 s after it (/proc/stat: the run's processes, the
+workers, nats-server and the responder; in steps of 10 ms) and nats-server's
+own: on a 2-core machine a broker run is CPU-bound at its start and at each
+wave, so CPU is what a change must save.
 """
 import argparse
 import os
@@ -37,10 +42,24 @@ ap.add_argument("--runs", type=int, default=3)
 ap.add_argument("--only", default="fanout,whois")
 ap.add_argument("--trace", default="")
 ap.add_argument("--b-extra", default="", help="more arguments for B's runs (space-separated), e.g. --no-jit")
+ap.add_argument("--cpu", action="store_true", help="report the CPU each timed run used, all processes and the broker's")
 args = ap.parse_args()
 args.a, args.b = os.path.abspath(args.a), os.path.abspath(args.b)
 SCRATCH = tempfile.mkdtemp(prefix="flowrun-broker-ab-")
 FANOUT = 'seq(1, 240) | sleep(50ms) * 24 | count | write("-")'
+
+
+def machine_cpu_ms():
+    """CPU time used so far by the whole machine, idle and iowait left out."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) * 1000 // os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_ms(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 // os.sysconf("SC_CLK_TCK")
 
 
 def workers(flowrun, url, env):
@@ -88,6 +107,7 @@ def main():
     only = args.only.split(",")
     expected = {"whois": subprocess.run([args.a] + figures["whois"][0], cwd=SCRATCH, capture_output=True).stdout}
     times = {}
+    cpus = {}
     try:
         for rnd in range(args.rounds):
             for label, flowrun in (("A", args.a), ("B", args.b)):
@@ -100,6 +120,7 @@ def main():
                         argv, want = figures[fig]
                         want = want or expected[fig]
                         for k in range(args.runs + 1):
+                            cpu_before = machine_cpu_ms(), process_cpu_ms(server.proc.pid)
                             start = time.monotonic()
                             extra = args.b_extra.split() if label == "B" else []
                             r = subprocess.run([flowrun] + argv + extra + ["--broker", server.url], cwd=SCRATCH,
@@ -107,9 +128,16 @@ def main():
                             wall = time.monotonic() - start
                             if r.returncode != 0 or r.stdout != want:
                                 sys.exit(f"{label} {fig}: exit {r.returncode} {r.stdout[:200]!r} {r.stderr[:800]!r}")
+                            cpu = ""
+                            if args.cpu:
+                                time.sleep(0.2)  # the workers' parts end after the origin
+                                used = machine_cpu_ms() - cpu_before[0], process_cpu_ms(server.proc.pid) - cpu_before[1]
+                                cpu = f" cpu {used[0]} ms, broker {used[1]} ms"
                             if k > 0:
                                 times.setdefault((label, fig), []).append(wall)
-                                print(f"round {rnd} {label} {fig} {wall:.3f}", flush=True)
+                                if args.cpu:
+                                    cpus.setdefault((label, fig), []).append(used)
+                                print(f"round {rnd} {label} {fig} {wall:.3f}{cpu}", flush=True)
                 finally:
                     stop(procs)
     finally:
@@ -119,8 +147,13 @@ def main():
     for fig in only:
         for label in ("A", "B"):
             v = times[(label, fig)]
+            cpu = ""
+            if args.cpu:
+                c = cpus[(label, fig)]
+                cpu = (f"; cpu median {statistics.median(u[0] for u in c):.0f} ms,"
+                       f" broker {statistics.median(u[1] for u in c):.0f} ms")
             print(f"{label} {fig}: median {statistics.median(v):.3f} min {min(v):.3f} max {max(v):.3f} n {len(v)}"
-                  f" ({statistics.median(v) / 0.5:.2f}x ideal)")
+                  f" ({statistics.median(v) / 0.5:.2f}x ideal){cpu}")
 
 
 if __name__ == "__main__":
