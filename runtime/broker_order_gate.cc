@@ -79,6 +79,7 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
       Note(value);
       continue;
     }
+    if (!look && !turns_->ok()) nats_Sleep(wait_ms);  // not listening: the key alone, at the same pace
     look = false;
     wait_ms = kTurnWaitMs;
     // No message for a while: one lost, or passed before we listened.
