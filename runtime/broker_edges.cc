@@ -504,9 +504,20 @@ std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const
   return keeper;
 }
 
-bool BrokerKeeper::AwaitReady(std::string* error) {
+bool BrokerKeeper::AwaitReady(std::string* error) { return AwaitReady(error, {}); }
+
+bool BrokerKeeper::AwaitReady(std::string* error, const std::function<bool()>& stop) {
   std::string line;
   for (;;) {
+    // The keeper writes each line whole: readable, it is all there.
+    while (stop && pending_.empty()) {
+      pollfd p = {report_fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) != 0) break;
+      if (stop()) {
+        error->clear();
+        return false;
+      }
+    }
     if (!ReadReport(&line)) line = "the broker keeper process ended without a word";
     size_t n = 0, i = 0;
     char worker[64];

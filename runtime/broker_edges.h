@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,6 +74,10 @@ class BrokerKeeper {
   // instances go. False with `*error` ("cannot reach the broker at
   // 'nats://host:4222': ...", without credentials) when it cannot be made.
   bool AwaitReady(std::string* error);
+  // The same, giving up (false, `*error` empty) as soon as `stop` says so,
+  // looked at every 50 ms: a Ctrl-C while the keeper waits for a broker
+  // that does not answer.
+  bool AwaitReady(std::string* error, const std::function<bool()>& stop);
   // Finishes (ignoring errors) if Finish was not called.
   ~BrokerKeeper();
   BrokerKeeper(const BrokerKeeper&) = delete;

@@ -706,7 +706,16 @@ bool Runner::AwaitKeeper(WorkerPool& pool, std::string* error) {
       if (!wake(n, i)) return false;
     }
   }
-  if (!keeper_->AwaitReady(error)) return false;
+  // SIGINT and SIGTERM wait in the pool's signalfd: one pending now ends
+  // the wait (and, once the pool is gone, the process, as a Ctrl-C would
+  // have before the pool started).
+  const auto interrupted = [] {
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1;
+  };
+  if (!keeper_->AwaitReady(error, interrupted)) return false;
   placement_ = keeper_->placement();
   TraceEvent("keeper ready");
   control_->MarkRunMade();
@@ -772,7 +781,7 @@ int Runner::Run() {
       result = {1, error};
     } else if (keeper_ && !AwaitKeeper(pool, &error)) {
       if (display) display->Finish();
-      Say(options_.log_fd, "flowrun: error: " + error);
+      if (!error.empty()) Say(options_.log_fd, "flowrun: error: " + error);  // empty: interrupted
       return 1;  // the pool kills the instances waiting for the run
     } else {
       if (keeper_) pool.Watch(keeper_->events_fd(), [this, &pool] { return OnKeeperEvents(pool); });

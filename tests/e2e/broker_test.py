@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -98,6 +99,34 @@ def unreachable_broker_is_a_clear_error(t):
     t.expect("s3cret" not in err and "alice" not in err, "no credentials in the message", r)
     t.expect(r.stdout == b"", "nothing ran", r)
     t.expect(time.monotonic() - began < 15, "no long wait for an absent broker")
+
+
+@test
+def ctrl_c_while_the_broker_does_not_answer(t):
+    # A listener that takes connections and never speaks: the keeper waits
+    # for the broker's greeting until its timeout (2 s). A Ctrl-C (or a
+    # SIGTERM) meanwhile ends the run at once, as before any worker started.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    url = f"nats://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            began = time.monotonic()
+            run = subprocess.Popen([t.flowrun, "run", "-e", 'seq(1, 30) | map { $0 } | write("out.txt")', "--broker", url],
+                                   cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            time.sleep(0.3)
+            run.send_signal(sig)
+            try:
+                _, err = run.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                run.kill()
+                raise Failure(f"a run interrupted while its broker does not answer did not end ({sig.name})")
+            t.expect(time.monotonic() - began < 1.5, f"{sig.name} ended the run at once, not after the timeout")
+            t.expect(run.returncode in (-sig, 128 + sig), f"{sig.name}: ended by it, exit {run.returncode}, {err[:300]!r}")
+            t.expect(not os.path.exists(t.path("out.txt")), f"{sig.name}: nothing ran")
+    finally:
+        silent.close()
 
 
 @test
