@@ -1,4 +1,5 @@
 #include "runtime/runner.h"
+#include "runtime/runner_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,13 +29,8 @@
 #include "runtime/worker_pool.h"
 
 namespace flow {
+namespace runner_internal {
 namespace {
-
-// How much of a failed record a message shows (escaped), as a worker's do.
-constexpr size_t kShownRecordChars = 200;
-// How often a part writes its instances' counters for its worker to pass
-// on (with each beat of the part, runtime/broker_board.h: kPartBeatMs).
-constexpr int64_t kPartCountersEveryMs = 250;
 
 // A periodic timerfd for the supervisor's event loop; fd() < 0 when off.
 class Ticker {
@@ -75,18 +71,6 @@ std::string OutputPath(const StageNode& node) {
   return "";
 }
 
-void Say(int fd, const std::string& line) {
-  std::string text = line + "\n";
-  const char* data = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    ssize_t n = write(fd, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // stderr is gone: the exit code still tells
-    data += n;
-    left -= static_cast<size_t>(n);
-  }
-}
 
 bool WriteFile(const std::string& path, const std::string& text, std::string* error) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
@@ -132,90 +116,21 @@ void RaiseFloorsFromBroker(const StageNode& node, int instance, const std::vecto
   }
 }
 
-class Runner {
- public:
-  Runner(const StageGraph& graph, const std::vector<BlockFunction>& blocks,
-         const StageMaker& make_stage, const RunOptions& options)
-      : graph_(graph), blocks_(blocks), make_stage_(make_stage), options_(options) {}
-  ~Runner() {
-    if (dead_letter_fd_ >= 0) close(dead_letter_fd_);
+
+}  // namespace
+
+void Say(int fd, const std::string& line) {
+  std::string text = line + "\n";
+  const char* data = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    ssize_t n = write(fd, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // stderr is gone: the exit code still tells
+    data += n;
+    left -= static_cast<size_t>(n);
   }
-
-  int Run();
-
- private:
-  bool Prepare();
-  std::vector<WorkerSpec> Specs();
-  int WorkerMain(size_t node, int instance);
-  // On the origin of a run on a broker, once the pool started the stages
-  // that stay here and need no block: makes the blocks and starts those
-  // that need them, waits for the keeper to make and offer the run, lets
-  // them all go on, and starts the other instances placed here.
-  bool AwaitKeeper(WorkerPool& pool, std::string* error);
-  WorkerSetup SetupFor(size_t node, int instance) const;
-  std::string Location(const StageNode& node) const;
-  int Conclude(int exit_code);
-  void ReportSkips();
-  // True when instance `i` of node `n` runs in another process tree: on a
-  // worker (for the origin), or not on this worker (for a part).
-  bool RunsElsewhere(size_t n, int i) const;
-  // On the origin of a run on a broker: true for the stages that stay there
-  // (WhyOnOrigin) and have no block, forked while the keeper still makes
-  // the run and the JIT compiles; the others wait for their blocks and to
-  // be placed (AwaitKeeper). Elsewhere: true.
-  bool StartsEarly(size_t n) const;
-  // The keeper's news of the workers' parts, in the pool's loop.
-  Decision OnKeeperEvents(WorkerPool& pool);
-  // A record of a batch the broker gave up on ("node deliveries nr record",
-  // runtime/poison_watch.h): the stage's [on_error], here. Stop for fail.
-  Decision OnPoison(const std::string& line);
-  // The counters of instances that ran on workers ("node instance ..."
-  // lines from the keeper), added to this run's; and, in a part, ours for
-  // the worker to pass on.
-  void AddRemoteCounters(const std::vector<std::string>& lines);
-  void WriteOurCounters();
-  // A worker that joined the run: the instances the keeper added for it
-  // ("place" lines before its "joined" line).
-  void OnWorkerJoined(const std::string& worker, const std::string& host);
-  // How many instances of node `n` were added on `worker` when it joined.
-  int AddedOn(size_t n, const std::string& worker) const;
-  // The --stats file's text, the instances added on workers included.
-  std::string StatsText(uint64_t elapsed_ns) const;
-
-  const StageGraph& graph_;
-  const std::vector<BlockFunction>& blocks_;
-  const StageMaker& make_stage_;
-  const RunOptions& options_;
-  std::vector<std::unique_ptr<ShmQueue>> queues_;  // by edge id; null for an edge on the broker
-  // By edge id: what the workers use. The ShmQueues; with a broker, null in
-  // the supervisor and, in a worker, its own NatsQueues for its edges.
-  std::vector<Queue*> edge_queues_;
-  std::unique_ptr<BrokerKeeper> keeper_;  // with a broker, on the origin: the run on it
-  bool on_broker_ = false;  // a run on a broker (the origin's, or a worker's part)
-  std::vector<bool> edge_on_broker_;  // by edge, on a broker (EdgesOnBroker); the others are queues_
-  std::string run_id_;      // on a broker: the run's id
-  Placement placement_;     // on a broker: where each instance runs
-  // The batch size of broker edges into stages slow per record: never
-  // reported to, so it stays at one record.
-  mutable BatchHint one_record_;
-  std::unique_ptr<RunControl> control_;
-  std::unique_ptr<RunStats> stats_;
-  // On the origin, with workers: what their instances counted so far, for
-  // --progress (their final counters are added to stats_ at the end).
-  std::unique_ptr<RunStats> remote_stats_;
-  ProgressDisplay* display_ = nullptr;  // --progress, while it is on
-  // On the origin: what the instances added to `* auto` stages on workers
-  // that joined the run counted, by (node, instance): they have no slot in
-  // stats_, whose size was fixed before the fork.
-  std::map<std::pair<size_t, size_t>, InstanceCounters> added_counters_;
-  int events_log_fd_ = -1;  // where the keeper's news is told: the display's log while it is on
-  std::unique_ptr<RecoveryBook> book_;
-  std::vector<size_t> first_slot_;
-  std::vector<std::string> targets_;     // by node: a sink's file, "" otherwise
-  std::vector<std::string> temp_paths_;  // by node: where it writes until the end
-  int dead_letter_fd_ = -1;
-  int prepare_exit_ = 1;  // Prepare's failure: 2 when the command line is at fault
-};
+}
 
 bool Runner::Prepare() {
   std::string error;
@@ -445,165 +360,6 @@ bool Runner::RunsElsewhere(size_t n, int i) const {
   return options_.part ? where != options_.part->worker : !where.empty();
 }
 
-Decision Runner::OnKeeperEvents(WorkerPool& pool) {
-  bool ended = false;
-  for (const std::string& line : keeper_->Events(&ended)) {
-    std::istringstream fields(line);
-    std::string what, worker;
-    fields >> what >> worker;
-    std::string rest;
-    std::getline(fields >> std::ws, rest);
-    if (what == "failed") {
-      return Decision::Stop(1, "the part of the run on worker '" + worker + "' failed: " + rest);
-    }
-    if (what == "log") {
-      Say(events_log_fd_, RemoteLogLine(line.substr(4)));
-      continue;
-    }
-    if (what == "snapshot") {  // "snapshot <node> <instance> <counters>"
-      size_t n = 0, i = 0;
-      int used = 0;
-      if (!remote_stats_ || std::sscanf(line.c_str(), "snapshot %zu %zu %n", &n, &i, &used) < 2 ||
-          n >= graph_.nodes.size() || i >= placement_.where[n].size())
-        continue;
-      const std::string counters = line.substr(static_cast<size_t>(used));
-      if (i < static_cast<size_t>(graph_.nodes[n].replicas))
-        StoreCountersLine(counters, &remote_stats_->at(first_slot_[n] + i));
-      else if (display_ != nullptr)
-        display_->StoreAdded(n, i, counters);  // added on a worker that joined
-      continue;
-    }
-    if (what == "poison") {
-      const Decision d = OnPoison(line.substr(7));
-      if (d.kind != Decision::Kind::kCarryOn) return d;
-      continue;
-    }
-    if (what == "place") {  // "place <node> <instance> <worker>": an instance added
-      size_t n = 0, i = 0;
-      char where[64] = {};
-      if (std::sscanf(line.c_str(), "place %zu %zu %63s", &n, &i, where) == 3 && n < placement_.where.size() &&
-          i == placement_.where[n].size())
-        placement_.where[n].push_back(where);
-      continue;
-    }
-    if (what == "joined") {
-      OnWorkerJoined(worker, rest);
-      continue;
-    }
-    if (what != "lost") continue;
-    // An [ordered] stage's replica is never replaced on a broker (its
-    // batch would come back with a new position: runtime/broker_order_gate.h).
-    for (size_t n = 0; n < graph_.nodes.size(); ++n) {
-      const StageNode& node = graph_.nodes[n];
-      if (!node.options.ordered || node.replicas < 2) continue;
-      for (const std::string& where : placement_.where[n]) {
-        if (where == worker)
-          return Decision::Stop(1, "lost worker '" + worker + "' (" + rest + "), which ran instances of the "
-                                   "[ordered] stage '" + node.label + "': an [ordered] stage on a broker cannot "
-                                   "replace a replica yet");
-      }
-    }
-    // Its machine died or was cut off: its instances run here from now
-    // on. The batches they held come back after their ack wait.
-    std::vector<std::string> moved;
-    for (size_t n = 0; n < graph_.nodes.size(); ++n) {
-      int count = 0;
-      for (int i = 0; i < graph_.nodes[n].replicas; ++i) {
-        if (placement_.where[n][static_cast<size_t>(i)] != worker) continue;
-        placement_.where[n][static_cast<size_t>(i)].clear();
-        std::string error;
-        if (!pool.Wake(first_slot_[n] + static_cast<size_t>(i), &error)) return Decision::Stop(1, error);
-        ++count;
-      }
-      if (count > 0) moved.push_back(std::to_string(count) + " of '" + graph_.nodes[n].label + "'");
-    }
-    std::string list;
-    for (const std::string& m : moved) list += (list.empty() ? "" : ", ") + m;
-    // Instances added when it joined have no place here: the batches they
-    // held go to their siblings after the ack wait, as the run was before.
-    int added = 0;
-    for (size_t n = 0; n < graph_.nodes.size(); ++n) added += AddedOn(n, worker);
-    std::string said = "flowrun: lost worker '" + worker + "' (" + rest + ")";
-    if (!list.empty()) said += "; its instances run here now: " + list;
-    if (added > 0) {
-      said += "; the " + std::to_string(added) + " instances added when it joined are not replaced (their siblings "
-              "take what they held)";
-    }
-    Say(options_.log_fd, said);
-  }
-  if (ended) {
-    pool.Unwatch(keeper_->events_fd());
-    return Decision::Stop(1, "the broker keeper process ended during the run");
-  }
-  return Decision::CarryOn();
-}
-
-Decision Runner::OnPoison(const std::string& line) {
-  size_t n = 0;
-  long long deliveries = 0, nr = 0;
-  int used = 0;
-  if (std::sscanf(line.c_str(), "%zu %lld %lld %n", &n, &deliveries, &nr, &used) < 3 || n >= graph_.nodes.size())
-    return Decision::CarryOn();
-  const std::string record = line.substr(static_cast<size_t>(used));
-  const StageNode& node = graph_.nodes[n];
-  const std::string reason = "its batch was delivered " + std::to_string(deliveries) +
-                             (deliveries == 1 ? " time" : " times") +
-                             " by the broker and never finished (the workers that took it died or hung on it)";
-  InstanceCounters& counters = stats_->at(first_slot_[n]);
-  switch (node.options.on_error) {
-    case OnError::kSkip:
-      InstanceCounters::Add(counters.skipped, 1);
-      return Decision::CarryOn();
-    case OnError::kDeadLetter: {
-      // As a worker writes it (runtime/worker.cc): "reason\trecord\n".
-      const std::string text = reason + "\t" + record + "\n";
-      if (dead_letter_fd_ >= 0 && write(dead_letter_fd_, text.data(), text.size()) == static_cast<ssize_t>(text.size())) {
-        InstanceCounters::Add(counters.dead_letters, 1);
-        return Decision::CarryOn();
-      }
-      Say(events_log_fd_, "flowrun: error: cannot append to the dead-letter file '" + options_.dead_letter_path + "'");
-      return Decision::Stop(1, "");
-    }
-    case OnError::kFail:
-      break;
-  }
-  Say(events_log_fd_, Location(node) + ": error: '" + node.label + "' failed on record " + std::to_string(nr) + ": " +
-                           reason + "; the record: \"" + record.substr(0, kShownRecordChars) + "\"");
-  return Decision::Stop(1, "");
-}
-
-void Runner::AddRemoteCounters(const std::vector<std::string>& lines) {
-  for (const std::string& line : lines) {
-    size_t n = 0, i = 0;
-    int used = 0;
-    // An added instance's number may come before its "place" line was read
-    // (a worker that joined just before the end).
-    if (std::sscanf(line.c_str(), "%zu %zu %n", &n, &i, &used) < 2 || n >= graph_.nodes.size() ||
-        (i >= static_cast<size_t>(graph_.nodes[n].replicas) && !MayGrow(graph_.nodes[n])) || i >= kMostInstances)
-      continue;
-    const std::string counters = line.substr(static_cast<size_t>(used));
-    if (i < static_cast<size_t>(graph_.nodes[n].replicas))
-      AddCountersLine(counters, &stats_->at(first_slot_[n] + i));
-    else
-      AddCountersLine(counters, &added_counters_[{n, i}]);
-  }
-}
-
-void Runner::OnWorkerJoined(const std::string& worker, const std::string& host) {
-  std::string list;
-  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
-    const int count = AddedOn(n, worker);
-    if (count > 0) list += (list.empty() ? "" : ", ") + std::to_string(count) + " more of '" + graph_.nodes[n].label + "'";
-  }
-  Say(events_log_fd_, "flowrun: worker '" + worker + "' (" + host + ") joined the run: " + list);
-}
-
-int Runner::AddedOn(size_t n, const std::string& worker) const {
-  const std::vector<std::string>& where = placement_.where[n];
-  return static_cast<int>(std::count(where.begin() + std::min<size_t>(where.size(), graph_.nodes[n].replicas),
-                                     where.end(), worker));
-}
-
 std::string Runner::StatsText(uint64_t elapsed_ns) const {
   if (added_counters_.empty()) return StatsJson(graph_, *stats_, elapsed_ns);
   // The graph as it grew, its instances' counters in slots made for it.
@@ -693,40 +449,6 @@ int Runner::Conclude(int exit_code) {
     }
   }
   return exit_code;
-}
-
-bool Runner::AwaitKeeper(WorkerPool& pool, std::string* error) {
-  // The JIT's milliseconds while the keeper makes the run and the instances
-  // started connect; then the stages that stay here and need their blocks.
-  if (options_.make_blocks) options_.make_blocks();
-  const auto wake = [&](size_t n, int i) { return pool.Wake(first_slot_[n] + static_cast<size_t>(i), error); };
-  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
-    if (StartsEarly(n) || WhyOnOrigin(graph_.nodes[n]).empty()) continue;
-    for (int i = 0; i < graph_.nodes[n].replicas; ++i) {
-      if (!wake(n, i)) return false;
-    }
-  }
-  // SIGINT and SIGTERM wait in the pool's signalfd: one pending now ends
-  // the wait (and, once the pool is gone, the process, as a Ctrl-C would
-  // have before the pool started).
-  const auto interrupted = [] {
-    sigset_t pending;
-    sigemptyset(&pending);
-    sigpending(&pending);
-    return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1;
-  };
-  if (!keeper_->AwaitReady(error, interrupted)) return false;
-  placement_ = keeper_->placement();
-  TraceEvent("keeper ready");
-  control_->MarkRunMade();
-  // The others where the keeper placed them: those here start now.
-  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
-    if (!WhyOnOrigin(graph_.nodes[n]).empty()) continue;
-    for (int i = 0; i < graph_.nodes[n].replicas; ++i) {
-      if (!RunsElsewhere(n, i) && !wake(n, i)) return false;
-    }
-  }
-  return true;
 }
 
 int Runner::Run() {
@@ -845,7 +567,7 @@ int Runner::Run() {
   return exit_code;
 }
 
-}  // namespace
+}  // namespace runner_internal
 
 std::string SinkTempPath(const std::string& target, int node_id) {
   const size_t slash = target.rfind('/');
@@ -856,7 +578,7 @@ std::string SinkTempPath(const std::string& target, int node_id) {
 
 int RunGraph(const StageGraph& graph, const std::vector<BlockFunction>& blocks,
              const StageMaker& make_stage, const RunOptions& options) {
-  Runner runner(graph, blocks, make_stage, options);
+  runner_internal::Runner runner(graph, blocks, make_stage, options);
   return runner.Run();
 }
 

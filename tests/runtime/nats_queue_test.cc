@@ -2,8 +2,8 @@
 // on loopback (a free port, a temporary store) and stops: the batch round
 // trip, exactly once with several producers and consumers, end of stream,
 // redelivery after the ack wait, duplicates dropped, cancel and close,
-// runs kept apart, large records, expiry, and a broker that is absent or
-// lost. Skipped, with a message, when nats-server is not installed.
+// large records, and a broker that is absent or lost (a run's life:
+// nats_run_test.cc). Skipped, with a message, when nats-server is not installed.
 #ifdef FLOWRUN_NATS
 
 #include <doctest/doctest.h>
@@ -22,260 +22,11 @@
 #include <map>
 #include <thread>
 
-#include "runtime/broker_order_gate.h"
 #include "runtime/nats_queue.h"
 #include "runtime/poison_watch.h"
-
-extern char** environ;
+#include "tests/runtime/nats_test_support.h"
 
 namespace flow::nats_queue_test {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-using namespace std::string_literals;
-
-double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
-
-std::string FindServer() {
-  std::string dirs = std::getenv("PATH") != nullptr ? std::getenv("PATH") : "";
-  dirs += ":/usr/sbin:/usr/local/sbin:/usr/local/bin";  // Debian installs it in /usr/sbin
-  size_t start = 0;
-  while (start < dirs.size()) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    const std::string path = dirs.substr(start, end - start) + "/nats-server";
-    if (end > start && access(path.c_str(), X_OK) == 0) return path;
-    start = end + 1;
-  }
-  return "";
-}
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool Accepts(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
-// libnats starts threads (at its first call, and per connection) that
-// inherit the signal mask of the thread that makes them, and stay for the
-// life of the test binary. Left with the signals unblocked, they would take
-// a SIGTERM or SIGCHLD that a later test (process_test's SignalWatch) means
-// for its own thread and signalfd. So each NATS test blocks those signals
-// while it runs, and every libnats thread is born with them blocked.
-class BlockedSignals {
- public:
-  BlockedSignals() {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&set, sig);
-    pthread_sigmask(SIG_BLOCK, &set, &old_);
-  }
-  ~BlockedSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
-
- private:
-  sigset_t old_;
-};
-
-// A nats-server of the test's own, stopped and its store removed at the end.
-class Server {
- public:
-  explicit Server(bool jetstream = true) {
-    const std::string path = FindServer();
-    if (path.empty()) return;
-    port_ = FreePort();
-    char dir[] = "/tmp/flowrun-nats-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    dir_ = dir;
-    path_ = path;
-    jetstream_ = jetstream;
-    Start();
-  }
-  ~Server() {
-    Stop(SIGTERM);
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-  // Stopped cleanly and started again on the same port and store: its
-  // streams come back, its clients reconnect.
-  void Restart() {
-    Stop(SIGTERM);
-    Start();
-  }
-  void Start() {
-    const std::string port = std::to_string(port_);
-    std::vector<const char*> argv = {path_.c_str(), "-a", "127.0.0.1", "-p", port.c_str(), "-sd", dir_.c_str()};
-    if (jetstream_) argv.push_back("-js");
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    REQUIRE(posix_spawn(&pid_, path_.c_str(), &actions, nullptr, const_cast<char**>(argv.data()), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    // The server takes 7-22 ms to listen: poll, with a bound for failure.
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (!Accepts(port_)) {
-      REQUIRE_MESSAGE(Clock::now() < deadline, "nats-server did not start on port " << port_);
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  }
-  void Stop(int signal) {
-    if (pid_ <= 0) return;
-    kill(pid_, signal);
-    waitpid(pid_, nullptr, 0);
-    pid_ = 0;
-  }
-  bool available() const { return !dir_.empty(); }
-  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  BlockedSignals blocked_;  // first member: in force before any libnats call
-  pid_t pid_ = 0;
-  int port_ = 0;
-  std::string dir_;
-  std::string path_;
-  bool jetstream_ = true;
-};
-
-#define SKIP_WITHOUT_SERVER(server)                                                  \
-  if (!(server).available()) {                                                       \
-    MESSAGE("nats-server is not installed (apt-get install nats-server): skipped"); \
-    return;                                                                          \
-  }
-
-std::shared_ptr<NatsLink> Link(const Server& server, int64_t broker_wait_ms = 10000) {
-  NatsLinkOptions o;
-  o.broker.url = server.url();
-  o.broker_wait_ms = broker_wait_ms;
-  o.api_wait_ms = std::min<int64_t>(broker_wait_ms, 2000);
-  std::string error;
-  std::shared_ptr<NatsLink> link = NatsLink::Connect(o, &error);
-  REQUIRE_MESSAGE(link != nullptr, error);
-  return link;
-}
-
-void MakeRun(NatsLink& link, const std::string& run, size_t edges, const NatsEdgeOptions& options = {}) {
-  std::string error;
-  REQUIRE_MESSAGE(CreateNatsRun(link, run, 3'600'000'000'000, &error), error);
-  for (size_t e = 0; e < edges; ++e) REQUIRE_MESSAGE(AddNatsEdge(link, run, e, options, &error), error);
-}
-
-std::unique_ptr<NatsQueue> Open(std::shared_ptr<NatsLink> link, const std::string& run, int producers,
-                                int consumers, size_t edge = 0, int64_t poll_ms = 20, int fetch_batch = 4) {
-  NatsQueueOptions o;
-  o.fetch_batch = fetch_batch;
-  o.run = run;
-  o.edge = edge;
-  o.producers = producers;
-  o.consumers = consumers;
-  o.poll_ms = poll_ms;
-  std::string error;
-  auto q = NatsQueue::Open(std::move(link), o, &error);
-  REQUIRE_MESSAGE(q != nullptr, error);
-  return q;
-}
-
-std::vector<std::string> Contents(const Lease& lease) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < lease.size(); ++i) out.emplace_back(lease[i].bytes);
-  return out;
-}
-
-// Pops until kEnd, acknowledging; the records' bytes in order.
-std::vector<std::string> Drain(NatsQueue& q, int consumer = 0) {
-  std::vector<std::string> out;
-  for (;;) {
-    Lease lease;
-    const QueueStatus s = q.Pop(consumer, &lease, PopMode::kWait);
-    if (s != QueueStatus::kOk) {
-      CHECK(s == QueueStatus::kEnd);
-      return out;
-    }
-    for (const std::string& r : Contents(lease)) out.push_back(r);
-    q.Ack(consumer, &lease);
-  }
-}
-
-RecordBatch Batch(const std::vector<std::string>& records, int64_t first_nr, uint64_t origin = 0) {
-  RecordBatch b;
-  b.set_origin(origin);
-  for (size_t i = 0; i < records.size(); ++i) b.Add(records[i], first_nr + static_cast<int64_t>(i), first_nr + static_cast<int64_t>(i));
-  return b;
-}
-
-// The baseline: a plain JetStream loop, one 100-byte message per
-// record, asynchronous publishes, fetches of 256, one ack per record.
-double OneMessagePerRecord(const Server& server, int records) {
-  auto setup = Link(server);
-  jsStreamConfig sc;
-  jsStreamConfig_Init(&sc);
-  const char* subjects[] = {"raw"};
-  sc.Name = "RAW";
-  sc.Subjects = subjects;
-  sc.SubjectsLen = 1;
-  sc.Retention = js_WorkQueuePolicy;
-  REQUIRE(js_AddStream(nullptr, setup->js(), &sc, nullptr, nullptr) == NATS_OK);
-  jsConsumerConfig cc;
-  jsConsumerConfig_Init(&cc);
-  cc.Durable = "c";
-  cc.AckPolicy = js_AckExplicit;
-  REQUIRE(js_AddConsumer(nullptr, setup->js(), "RAW", &cc, nullptr, nullptr) == NATS_OK);
-  const std::string record(100, 'r');
-  const auto start = Clock::now();
-  std::thread producer([&] {
-    auto link = Link(server);
-    jsOptions jo;
-    jsOptions_Init(&jo);
-    jo.PublishAsync.MaxPending = 4096;
-    jsCtx* js = nullptr;
-    REQUIRE(natsConnection_JetStream(&js, link->connection(), &jo) == NATS_OK);
-    for (int i = 0; i < records; ++i) REQUIRE(js_PublishAsync(js, "raw", record.data(), 100, nullptr) == NATS_OK);
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = 30000;
-    REQUIRE(js_PublishAsyncComplete(js, &po) == NATS_OK);
-    jsCtx_Destroy(js);
-  });
-  auto link = Link(server);
-  natsSubscription* sub = nullptr;
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = "RAW";
-  so.Consumer = "c";
-  so.ManualAck = true;
-  REQUIRE(js_PullSubscribe(&sub, link->js(), "raw", "c", nullptr, &so, nullptr) == NATS_OK);
-  int got = 0;
-  while (got < records) {
-    natsMsgList list{};
-    if (natsSubscription_Fetch(&list, sub, 256, 1000, nullptr) != NATS_OK) continue;
-    for (int i = 0; i < list.Count; ++i) natsMsg_Ack(list.Msgs[i], nullptr);
-    got += list.Count;
-    natsMsgList_Destroy(&list);
-  }
-  natsConnection_Flush(link->connection());
-  const double rate = records / Seconds(start);
-  producer.join();
-  natsSubscription_Destroy(sub);
-  return rate;
-}
-
-}  // namespace
 
 TEST_SUITE("nats_queue") {
   TEST_CASE("a batch goes through whole: NUL bytes, empty records, nr, seq and origin") {
@@ -399,65 +150,6 @@ TEST_SUITE("nats_queue") {
     q->EndOfStream(1);
     // Producer 2 never ended: not waited for.
     CHECK(q->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
-  }
-
-  TEST_CASE("an instance offered a run waits until its keeper marks it made, and no longer than the broker wait") {
-    Server server;
-    SKIP_WITHOUT_SERVER(server);
-    auto keeper = Link(server);
-    MakeRun(*keeper, "made", 0);
-    auto instance = Link(server, 600);
-    std::string error;
-    // Marked while it waits: the message wakes it.
-    const auto began = Clock::now();
-    std::thread mark([&keeper] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(150));
-      std::string ignored;
-      MarkNatsRunMade(*keeper, "made", &ignored);
-    });
-    CHECK_MESSAGE(AwaitNatsRunMade(*instance, "made", &error), error);
-    mark.join();
-    CHECK(Seconds(began) < 0.5);
-    // Marked before it looks: the key says so.
-    auto late = Link(server, 600);
-    CHECK_MESSAGE(AwaitNatsRunMade(*late, "made", &error), error);
-    // Never marked: a clear error after the broker wait.
-    MakeRun(*keeper, "never", 0);
-    const auto waited = Clock::now();
-    CHECK_FALSE(AwaitNatsRunMade(*late, "never", &error));
-    CHECK(Seconds(waited) >= 0.55);
-    CHECK(error.find("were not made within 600 ms") != std::string::npos);
-  }
-
-  TEST_CASE("[ordered] replicas on their own connections: a turn waits for the one before, and one passed early is found") {
-    Server server;
-    SKIP_WITHOUT_SERVER(server);
-    auto a = Link(server), b = Link(server);
-    MakeRun(*a, "turns", 1);
-    auto qa = Open(a, "turns", 1, 2), qb = Open(b, "turns", 1, 2);
-    std::string error;
-    auto first = BrokerOrderGate::Open(*a, "turns", 1, qa.get(), &error);
-    REQUIRE_MESSAGE(first != nullptr, error);
-    auto second = BrokerOrderGate::Open(*b, "turns", 1, qb.get(), &error);
-    REQUIRE_MESSAGE(second != nullptr, error);
-    // Position 1 waits for position 0.
-    std::atomic<bool> went{false};
-    std::thread waiter([&] {
-      second->WaitTurn(1);
-      went = true;
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    CHECK_FALSE(went.load());
-    const auto done = Clock::now();
-    first->Done(0);
-    waiter.join();
-    CHECK(went.load());
-    CHECK(Seconds(done) < 0.09);  // heard, not found at the 100 ms look
-    // Passed before the next one looks: its key says so at once.
-    second->Done(1);
-    const auto late = Clock::now();
-    first->WaitTurn(2);
-    CHECK(Seconds(late) < 0.09);
   }
 
   TEST_CASE("an acknowledgement lost with a broken connection is sent again once the link reconnects") {
@@ -654,28 +346,6 @@ TEST_SUITE("nats_queue") {
     CHECK(other->error() == "");  // stopped, not failed
   }
 
-  TEST_CASE("two runs on one broker do not see each other's records") {
-    Server server;
-    SKIP_WITHOUT_SERVER(server);
-    auto link = Link(server);
-    MakeRun(*link, "runa", 1);
-    MakeRun(*link, "runb", 1);
-    auto a = Open(link, "runa", 1, 1);
-    auto b = Open(link, "runb", 1, 1);
-    REQUIRE(a->Push(0, Batch({"for a"}, 1)) == QueueStatus::kOk);
-    a->EndOfStream(0);
-    Lease lease;
-    CHECK(b->Pop(0, &lease, PopMode::kNoWait) == QueueStatus::kEmpty);
-    CHECK(b->PublishedBy(0).records == 0);
-    b->EndOfStream(0);
-    CHECK(b->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
-    CHECK(Drain(*a) == std::vector<std::string>{"for a"});
-    std::string error;
-    CHECK(RemoveNatsRun(*link, "runb", &error));
-    CHECK(!CreateNatsRun(*link, "runa", 1'000'000'000, &error));
-    CHECK(error == "run 'runa' exists already on the broker at '" + server.url() + "'");
-  }
-
   TEST_CASE("a record larger than a message travels in pieces, and its pieces go with the ack") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
@@ -712,28 +382,6 @@ TEST_SUITE("nats_queue") {
     REQUIRE(js_GetStreamInfo(&si, link->js(), NatsStreamName("big", 0).c_str(), nullptr, nullptr) == NATS_OK);
     CHECK(si->State.Msgs == 0);
     jsStreamInfo_Destroy(si);
-  }
-
-  TEST_CASE("a run without a heartbeat is swept; a live one stays") {
-    Server server;
-    SKIP_WITHOUT_SERVER(server);
-    auto link = Link(server);
-    std::string error;
-    REQUIRE(CreateNatsRun(*link, "gone", 100'000'000, &error));
-    REQUIRE(AddNatsEdge(*link, "gone", 0, {}, &error));
-    MakeRun(*link, "live", 1);
-    const auto deadline = Clock::now() + std::chrono::seconds(5);
-    int swept = 0;
-    while (swept == 0 && Clock::now() < deadline) swept = SweepStaleNatsRuns(*link, &error);
-    CHECK(swept == 1);
-    jsStreamInfo* si = nullptr;
-    CHECK(js_GetStreamInfo(&si, link->js(), NatsStreamName("gone", 0).c_str(), nullptr, nullptr) == NATS_NOT_FOUND);
-    REQUIRE(js_GetStreamInfo(&si, link->js(), NatsStreamName("live", 0).c_str(), nullptr, nullptr) == NATS_OK);
-    jsStreamInfo_Destroy(si);
-    CHECK(TouchNatsRun(*link, "live", &error));
-    CHECK(!TouchNatsRun(*link, "gone", &error));
-    CHECK(RemoveNatsRun(*link, "live", &error));
-    CHECK(SweepStaleNatsRuns(*link, &error) == 0);
   }
 
   TEST_CASE("no broker, no JetStream, a lost broker: clear errors, quickly, no credentials shown") {

@@ -1,0 +1,120 @@
+// A run's life on a real nats-server (runtime/nats_run.h): two runs kept
+// apart, a stale run swept, the run-made handshake between a keeper and the
+// instances offered its run, and the turns of an [ordered] stage across
+// connections (runtime/broker_order_gate.h). Skipped, with a message, when
+// nats-server is not installed.
+#ifdef FLOWRUN_NATS
+
+#include "runtime/broker_order_gate.h"
+#include "tests/runtime/nats_test_support.h"
+
+namespace flow::nats_queue_test {
+
+TEST_SUITE("nats_run") {
+  TEST_CASE("an instance offered a run waits until its keeper marks it made, and no longer than the broker wait") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto keeper = Link(server);
+    MakeRun(*keeper, "made", 0);
+    auto instance = Link(server, 600);
+    std::string error;
+    // Marked while it waits: the message wakes it.
+    const auto began = Clock::now();
+    std::thread mark([&keeper] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      std::string ignored;
+      MarkNatsRunMade(*keeper, "made", &ignored);
+    });
+    CHECK_MESSAGE(AwaitNatsRunMade(*instance, "made", &error), error);
+    mark.join();
+    CHECK(Seconds(began) < 0.5);
+    // Marked before it looks: the key says so.
+    auto late = Link(server, 600);
+    CHECK_MESSAGE(AwaitNatsRunMade(*late, "made", &error), error);
+    // Never marked: a clear error after the broker wait.
+    MakeRun(*keeper, "never", 0);
+    const auto waited = Clock::now();
+    CHECK_FALSE(AwaitNatsRunMade(*late, "never", &error));
+    CHECK(Seconds(waited) >= 0.55);
+    CHECK(error.find("were not made within 600 ms") != std::string::npos);
+  }
+
+  TEST_CASE("[ordered] replicas on their own connections: a turn waits for the one before, and one passed early is found") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto a = Link(server), b = Link(server);
+    MakeRun(*a, "turns", 1);
+    auto qa = Open(a, "turns", 1, 2), qb = Open(b, "turns", 1, 2);
+    std::string error;
+    auto first = BrokerOrderGate::Open(*a, "turns", 1, qa.get(), &error);
+    REQUIRE_MESSAGE(first != nullptr, error);
+    auto second = BrokerOrderGate::Open(*b, "turns", 1, qb.get(), &error);
+    REQUIRE_MESSAGE(second != nullptr, error);
+    // Position 1 waits for position 0.
+    std::atomic<bool> went{false};
+    std::thread waiter([&] {
+      second->WaitTurn(1);
+      went = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK_FALSE(went.load());
+    const auto done = Clock::now();
+    first->Done(0);
+    waiter.join();
+    CHECK(went.load());
+    CHECK(Seconds(done) < 0.09);  // heard, not found at the 100 ms look
+    // Passed before the next one looks: its key says so at once.
+    second->Done(1);
+    const auto late = Clock::now();
+    first->WaitTurn(2);
+    CHECK(Seconds(late) < 0.09);
+  }
+
+  TEST_CASE("two runs on one broker do not see each other's records") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server);
+    MakeRun(*link, "runa", 1);
+    MakeRun(*link, "runb", 1);
+    auto a = Open(link, "runa", 1, 1);
+    auto b = Open(link, "runb", 1, 1);
+    REQUIRE(a->Push(0, Batch({"for a"}, 1)) == QueueStatus::kOk);
+    a->EndOfStream(0);
+    Lease lease;
+    CHECK(b->Pop(0, &lease, PopMode::kNoWait) == QueueStatus::kEmpty);
+    CHECK(b->PublishedBy(0).records == 0);
+    b->EndOfStream(0);
+    CHECK(b->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
+    CHECK(Drain(*a) == std::vector<std::string>{"for a"});
+    std::string error;
+    CHECK(RemoveNatsRun(*link, "runb", &error));
+    CHECK(!CreateNatsRun(*link, "runa", 1'000'000'000, &error));
+    CHECK(error == "run 'runa' exists already on the broker at '" + server.url() + "'");
+  }
+
+  TEST_CASE("a run without a heartbeat is swept; a live one stays") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server);
+    std::string error;
+    REQUIRE(CreateNatsRun(*link, "gone", 100'000'000, &error));
+    REQUIRE(AddNatsEdge(*link, "gone", 0, {}, &error));
+    MakeRun(*link, "live", 1);
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    int swept = 0;
+    while (swept == 0 && Clock::now() < deadline) swept = SweepStaleNatsRuns(*link, &error);
+    CHECK(swept == 1);
+    jsStreamInfo* si = nullptr;
+    CHECK(js_GetStreamInfo(&si, link->js(), NatsStreamName("gone", 0).c_str(), nullptr, nullptr) == NATS_NOT_FOUND);
+    REQUIRE(js_GetStreamInfo(&si, link->js(), NatsStreamName("live", 0).c_str(), nullptr, nullptr) == NATS_OK);
+    jsStreamInfo_Destroy(si);
+    CHECK(TouchNatsRun(*link, "live", &error));
+    CHECK(!TouchNatsRun(*link, "gone", &error));
+    CHECK(RemoveNatsRun(*link, "live", &error));
+    CHECK(SweepStaleNatsRuns(*link, &error) == 0);
+  }
+}
+
+}  // namespace flow::nats_queue_test
+
+#endif  // FLOWRUN_NATS
