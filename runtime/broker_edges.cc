@@ -279,12 +279,12 @@ void WithdrawRun(BrokerBoard* workers, const std::vector<WorkerOffer>& asked, co
 // The run's edges on the broker, each made on a thread of its own (the
 // link is thread-safe): a stream and its consumer are two round trips, and
 // every run's start waits for them all.
-bool AddNatsEdges(NatsLink& link, const std::string& run, const StageGraph& graph, std::string* error) {
-  const std::vector<bool> on_broker = EdgesOnBroker(graph);
+// `streams`: the edges on the broker (EdgesOnBroker).
+bool AddNatsEdges(NatsLink& link, const std::string& run, const StageGraph& graph, const std::vector<size_t>& streams,
+                  std::string* error) {
   std::vector<std::string> failures(graph.edges.size());
   std::vector<std::thread> makers;
-  for (size_t e = 0; e < graph.edges.size(); ++e) {
-    if (!on_broker[e]) continue;
+  for (size_t e : streams) {
     makers.emplace_back([&, e] {
       std::string failure;
       if (!AddNatsEdge(link, run, e, EdgeOptions(graph, graph.edges[e]), &failure)) failures[e] = failure;
@@ -351,7 +351,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   std::thread edge_maker;
   if (ok) {
     edge_maker = std::thread([&] {
-      if (AddNatsEdges(*link, run, graph, &edges_error)) edges_error.clear();
+      if (AddNatsEdges(*link, run, graph, streams, &edges_error)) edges_error.clear();
       TraceEvent("keeper edges added");
     });
   }
