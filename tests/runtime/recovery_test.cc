@@ -162,6 +162,25 @@ TEST_SUITE("recovery") {
     CHECK(fresh->floors[0].load() == 0);
   }
 
+  TEST_CASE("every claimed entry is found, the first ones freed and claimed again, and the journals stay apart") {
+    std::string error;
+    auto book = RecoveryBook::Create(2, &error);
+    std::vector<RedoEntry*> claimed;
+    for (uint64_t t = 0; t < 40; ++t) claimed.push_back(book->Claim(RecoveryKey(1, t)));
+    for (uint64_t t = 0; t < 40; ++t) CHECK(book->Find(RecoveryKey(1, t)) == claimed[t]);
+    // Freed at the front, claimed again there: a later entry is still found.
+    RecoveryBook::Release(claimed[0]);
+    RecoveryBook::Release(claimed[1]);
+    CHECK(book->Claim(RecoveryKey(2, 7)) == claimed[0]);
+    CHECK(book->Find(RecoveryKey(1, 39)) == claimed[39]);
+    CHECK(book->Find(RecoveryKey(2, 7)) == claimed[0]);
+    CHECK(book->Find(RecoveryKey(1, 1)) == nullptr);
+    // The journals are not the entries, nor each other.
+    book->journal(1).lease.store(99);
+    CHECK(book->journal(0).lease.load() == 0);
+    CHECK(book->Find(98) == nullptr);
+  }
+
   TEST_CASE("the replacement redoes the dead worker's lease and sends nothing twice") {
     for (int done : {0, 1, 3, 9, 10}) {
       CAPTURE(done);
