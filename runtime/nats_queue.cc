@@ -85,6 +85,7 @@ NatsQueue::~NatsQueue() {
   Settle(true);
   if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
   if (end_sub_ != nullptr) natsSubscription_Destroy(end_sub_);
+  if (stop_sub_ != nullptr) natsSubscription_Destroy(stop_sub_);
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);
     if (t->inbox != nullptr) natsSubscription_Destroy(t->inbox);
@@ -95,13 +96,14 @@ void NatsQueue::Settle(bool callbacks_must_end) {
   if (settled_) return;
   settled_ = true;
   StopHeartbeat();
-  if (end_sub_ != nullptr) {
+  for (natsSubscription* sub : {end_sub_, stop_sub_}) {
+    if (sub == nullptr) continue;
     // Drained, so that no callback still runs when wakes_ goes; with
     // the broker away no signal can come, and nothing is waited for.
-    if (callbacks_must_end && link_->connected() && natsSubscription_Drain(end_sub_) == NATS_OK)
-      natsSubscription_WaitForDrainCompletion(end_sub_, 1000);
+    if (callbacks_must_end && link_->connected() && natsSubscription_Drain(sub) == NATS_OK)
+      natsSubscription_WaitForDrainCompletion(sub, 1000);
     else
-      natsSubscription_Unsubscribe(end_sub_);
+      natsSubscription_Unsubscribe(sub);
   }
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);
@@ -140,19 +142,48 @@ void NatsQueue::Respond(natsMsg* msg, const char* word) const {
 
 void NatsQueue::Cancel() {
   cancelled_.store(true);
-  // Create, not put: a cancel never hides a close.
+  // Create, not put: a cancel never hides a close. Stored before the
+  // signal goes: whoever hears it finds the flag.
   kvStore_CreateString(nullptr, kv_, stop_key_.c_str(), "cancelled");
+  natsConnection_PublishString(link_->connection(), (prefix_ + kStopSignal).c_str(), "");
 }
 
 void NatsQueue::Close() {
   closed_.store(true);
   kvStore_PutString(nullptr, kv_, stop_key_.c_str(), "closed");
+  natsConnection_PublishString(link_->connection(), (prefix_ + kStopSignal).c_str(), "");
+}
+
+bool NatsQueue::ListenToSignals(bool consumer) {
+  std::lock_guard lock(end_mu_);
+  if (end_sub_ != nullptr || (!consumer && stop_sub_ != nullptr)) return false;
+  natsSubscription** sub = consumer ? &end_sub_ : &stop_sub_;
+  const std::string subject = prefix_ + (consumer ? "s.*" : kStopSignal);
+  if (natsConnection_Subscribe(sub, link_->connection(), subject.c_str(), &NatsQueue::OnSignal, wakes_.get()) !=
+      NATS_OK) {
+    *sub = nullptr;  // no signals: the end and the stop flag are looked at every poll_ms
+    return false;
+  }
+  // A stop signalled before the subscription reached the broker went by
+  // unheard: the flag is read a poll_ms from now, as when the queue opened,
+  // and then only on a signal or every kStopLookMs.
+  if (!listening_.exchange(true)) {
+    stop_looked_.store(false);
+    stop_checked_ms_.store(NowMs());
+  }
+  return consumer;
 }
 
 bool NatsQueue::Stopped(QueueStatus* status) {
   const int64_t now = NowMs();
-  if (!closed_.load() && !cancelled_.load() && link_->connected() && now - stop_checked_ms_.load() >= options_.poll_ms) {
+  const uint64_t stops = wakes_->stops.load();
+  const int64_t since = now - stop_checked_ms_.load();
+  const bool look = stops != stops_seen_.load() || since >= (listening_.load() ? kStopLookMs : options_.poll_ms) ||
+                    (!stop_looked_.load() && since >= options_.poll_ms);
+  if (!closed_.load() && !cancelled_.load() && link_->connected() && look) {
     stop_checked_ms_.store(now);
+    stop_looked_.store(true);
+    stops_seen_.store(stops);
     kvEntry* entry = nullptr;
     if (kvStore_Get(&entry, kv_, stop_key_.c_str()) == NATS_OK) {
       (std::strcmp(kvEntry_ValueString(entry), "closed") == 0 ? closed_ : cancelled_).store(true);

@@ -121,8 +121,10 @@ class NatsQueue final : public Queue {
   // it is answered while the lease's outputs are published and it is acked
   // (a round trip less per lease of a slow stage, one record each).
   void AskAhead(int consumer) override;
-  // Both flags live in the run's bucket: producers and consumers on every
-  // machine see them within poll_ms.
+  // Both flags live in the run's bucket, and a signal (core NATS,
+  // "flow.<run>.e<edge>.s.stop") tells every queue of the edge on every
+  // machine to look now; without one (lost with a connection), the bucket
+  // is read every kStopLookMs, and a poll_ms after the queue opened.
   void Cancel() override;
   void Close() override;
 
@@ -193,6 +195,10 @@ class NatsQueue final : public Queue {
   bool Drained(bool producers_ended, uint64_t* pending);
 
   bool Stopped(QueueStatus* status);
+  // Subscribes to the edge's signals once: a consumer to both (ends and
+  // stops), a producer to stops only. True when a consumer's subscription
+  // was made by this call. Signals unheard are looked for anyway.
+  bool ListenToSignals(bool consumer);
   bool BrokerAway(natsStatus s) const;
   bool Troubled(int64_t* since_ms, bool trouble);
   bool AwaitBroker();
@@ -227,6 +233,8 @@ class NatsQueue final : public Queue {
   uint64_t acks_reconnects_ = 0;         // under acks_mu_: Reconnects() when last sent again
   bool lose_next_ack_ = false;           // tests: see LoseNextAckForTests
   std::atomic<int64_t> stop_checked_ms_{0};
+  std::atomic<bool> stop_looked_{false};     // the bucket was read once since the queue opened
+  std::atomic<uint64_t> stops_seen_{0};      // Wakes::stops when the bucket was last read
   mutable std::mutex error_mu_;
   std::string error_;
   // Keeps every batch this process holds alive on the broker (InProgress)
@@ -234,12 +242,15 @@ class NatsQueue final : public Queue {
   // ack wait, or a push waiting on a full edge, does not hand the batch to
   // another replica too (its side effects would happen twice). Started at
   // the first Pop; a dead process stops it, and its batches come back.
-  // End signals (core NATS, "flow.<run>.e<edge>.end"): each producer's
-  // EndOfStream sends one; a waiting consumer then looks at the end of
-  // stream at once.
-  static void OnEndSignal(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
+  // Signals (core NATS, "flow.<run>.e<edge>.s.<what>"): each producer's
+  // EndOfStream sends "s.end", and a waiting consumer then looks at the
+  // end of stream at once; Cancel and Close send "s.stop". One
+  // subscription a queue: a consumer's takes both, a producer's stops.
+  static void OnSignal(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
   std::mutex end_mu_;
-  natsSubscription* end_sub_ = nullptr;  // under end_mu_
+  natsSubscription* end_sub_ = nullptr;   // a consumer's ("s.*"), under end_mu_
+  natsSubscription* stop_sub_ = nullptr;  // a producer's ("s.stop") when it has no end_sub_, under end_mu_
+  std::atomic<bool> listening_{false};    // to stops: the flag is read every kStopLookMs, not poll_ms
   std::unique_ptr<Wakes> wakes_;
   std::once_flag heartbeat_started_;
   std::thread heartbeat_;

@@ -8,16 +8,22 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "runtime/nats_queue_parts.h"
 #include "runtime/trace.h"
 
 namespace flow {
 
-void NatsQueue::OnEndSignal(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+void NatsQueue::OnSignal(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto* wakes = static_cast<Wakes*>(closure);
+  const std::string_view on = natsMsg_GetSubject(msg);
+  const bool stop = on.size() >= std::strlen(kStopSignal) &&
+                    on.substr(on.size() - std::strlen(kStopSignal)) == kStopSignal;
   const std::string said(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
   natsMsg_Destroy(msg);
+  // Counted before the wake: a Pop woken looks at the flag (Stopped).
+  if (stop) wakes->stops.fetch_add(1);
   if (said == kDrainedWord) wakes->drained.store(true);
   std::lock_guard lock(wakes->mu);
   const size_t word = std::strlen(kEndedWord);

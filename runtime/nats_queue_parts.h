@@ -27,6 +27,15 @@ inline constexpr int64_t kTailPeekMs = 3;
 // pending or unacknowledged, so nothing can come any more).
 inline constexpr const char* kDrainedWord = "drained";
 inline constexpr const char* kEndedWord = "ended";  // "ended <producer>"
+// The signals' subjects, after the edge's prefix: a consumer listens to
+// both ("s.*"), a producer to the stops.
+inline constexpr const char* kEndSignal = "s.end";
+inline constexpr const char* kStopSignal = "s.stop";
+// How often a queue reads its edge's stop flag when it has the stop
+// signals: for one that went by unheard (a reconnection). Before, every
+// queue of every replica read it every poll_ms: a tenth of a run's
+// messages on the broker, for a flag that is set once or never.
+inline constexpr int64_t kStopLookMs = 1000;
 
 // The acknowledgement protocol's words.
 inline constexpr const char* kAckWord = "+ACK";
@@ -84,6 +93,7 @@ struct NatsQueue::Taker {
 // callback finds it (see the destructor).
 struct NatsQueue::Wakes {
   std::atomic<uint64_t> signals{0};
+  std::atomic<uint64_t> stops{0};  // stop signals heard
   std::atomic<bool> drained{false};
   std::mutex mu;
   natsConnection* connection = nullptr;

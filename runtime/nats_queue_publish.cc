@@ -49,6 +49,7 @@ std::string NatsQueue::MessageId(const RecordBatch& batch, int producer, size_t 
 QueueStatus NatsQueue::Push(int producer, const RecordBatch& batch) {
   assert(producer >= 0 && producer < options_.producers && "producer index out of range");
   QueueStatus status;
+  ListenToSignals(false);
   if (Stopped(&status)) return status;
   if (batch.empty()) return QueueStatus::kOk;
   Books& books = LoadBooks(producer);
@@ -210,7 +211,7 @@ void NatsQueue::EndOfStream(int producer) {
   // producer published is stored: each publish was confirmed), and one that
   // listened too late reads them, written next, then or a poll later. If
   // writing them fails, this instance fails, and so does the run.
-  natsConnection_PublishString(link_->connection(), (prefix_ + "end").c_str(),
+  natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(),
                                (std::string(kEndedWord) + " " + std::to_string(producer)).c_str());
   SaveBooks(producer, books);
 }

@@ -58,20 +58,12 @@ QueueStatus NatsQueue::Subscribe(Taker& t) {
   // each: libnats's default limits (65,536 messages, 64 MiB) would drop
   // batches of a consumer that is slow to read them.
   natsSubscription_SetPendingLimits(t.inbox, -1, -1);
-  bool first = false;
   {
     std::lock_guard lock(end_mu_);
-    {
-      std::lock_guard wakes(wakes_->mu);
-      wakes_->subjects.push_back(t.inbox_prefix + "w");
-    }
-    if (end_sub_ == nullptr) {
-      const natsStatus e = natsConnection_Subscribe(&end_sub_, link_->connection(), (prefix_ + "end").c_str(),
-                                                    &NatsQueue::OnEndSignal, wakes_.get());
-      if (e != NATS_OK) end_sub_ = nullptr;  // no signals: the end is seen every poll_ms
-      first = end_sub_ != nullptr;
-    }
+    std::lock_guard wakes(wakes_->mu);
+    wakes_->subjects.push_back(t.inbox_prefix + "w");
   }
+  const bool first = ListenToSignals(true);
   // No flush (a round trip at every consumer's start, before its first
   // pull): the subscriptions go out on the connection before the books'
   // read below and the pull request, so the broker has them before it
@@ -220,7 +212,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     t.end_checked_ms = now;
     if (AllProducersEnded() && Drained(true, &pending)) {
       // Said to the siblings on every machine, who then end without asking.
-      natsConnection_PublishString(link_->connection(), (prefix_ + "end").c_str(), kDrainedWord);
+      natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(), kDrainedWord);
       return QueueStatus::kEnd;
     }
     // Not drained: leases are still out. The last of them may be just

@@ -346,6 +346,64 @@ TEST_SUITE("nats_queue") {
     CHECK(other->error() == "");  // stopped, not failed
   }
 
+  TEST_CASE("a stop is heard at once on other connections; one unheard is read from the bucket a second later") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    MakeRun(*Link(server), "sig", 2);
+    // poll_ms of 5 s: only the signal can make these calls see the stop
+    // sooner. A producer listens from its first push, a consumer from its
+    // first pop.
+    auto producer = Open(Link(server), "sig", 1, 1, 0, 5000);
+    REQUIRE(producer->Push(0, Batch({"r"}, 1)) == QueueStatus::kOk);
+    auto waiting = Open(Link(server), "sig", 1, 1, 1, 5000);
+    std::atomic<QueueStatus> popped{QueueStatus::kOk};
+    std::atomic<double> popped_after{-1};
+    const auto start = Clock::now();
+    std::thread consumer([&] {
+      Lease lease;
+      popped = waiting->Pop(0, &lease, PopMode::kWait);  // edge 1 is empty: blocks
+      popped_after = Seconds(start);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto stopper = Open(Link(server), "sig", 1, 1, 0, 5000);
+    auto closer = Open(Link(server), "sig", 1, 1, 1, 5000);
+    const auto stopped = Clock::now();
+    stopper->Cancel();
+    closer->Close();
+    QueueStatus pushed = QueueStatus::kOk;
+    while (pushed == QueueStatus::kOk && Seconds(stopped) < 3) {
+      pushed = producer->Push(0, Batch({"r"}, 2));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    consumer.join();
+    CHECK(pushed == QueueStatus::kCancelled);
+    CHECK(Seconds(stopped) < 0.5);
+    CHECK(popped == QueueStatus::kClosed);
+    CHECK(popped_after < 0.6);
+
+    // The flag written by hand, as a signal lost with a connection would
+    // leave it: seen at the next look, kStopLookMs after the last one.
+    MakeRun(*Link(server), "unheard", 1);
+    auto lonely = Open(Link(server), "unheard", 1, 1, 0, 20);
+    REQUIRE(lonely->Push(0, Batch({"r"}, 1)) == QueueStatus::kOk);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(lonely->Push(0, Batch({"r"}, 2)) == QueueStatus::kOk);  // its first look, a poll_ms after listening
+    auto link = Link(server);
+    std::string missing;
+    kvStore* kv = link->Bucket(NatsBucketName("unheard"), &missing);
+    REQUIRE_MESSAGE(kv != nullptr, missing);
+    REQUIRE(kvStore_PutString(nullptr, kv, "e0.stop", "cancelled") == NATS_OK);
+    const auto written = Clock::now();
+    QueueStatus later = QueueStatus::kOk;
+    while (later == QueueStatus::kOk && Seconds(written) < 3) {
+      later = lonely->Push(0, Batch({"r"}, 3));  // the same batch: dropped as a copy, the edge never fills
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK(later == QueueStatus::kCancelled);
+    CHECK(Seconds(written) > 0.5);  // not read at every push: no signal came
+    CHECK(Seconds(written) < 1.5);
+  }
+
   TEST_CASE("a record larger than a message travels in pieces, and its pieces go with the ack") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
