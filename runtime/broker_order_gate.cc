@@ -15,7 +15,8 @@ constexpr const char* kAbandoned = "abandoned";
 // instead (a message lost) and the input queue looked at (stopped?).
 constexpr int64_t kTurnWaitMs = 100;
 // The first wait is shorter: a key put just before the replica listened may
-// be stored a moment after its look.
+// be stored a moment after its look (JetStream stores a put after the
+// broker has passed on the core message that followed it).
 constexpr int64_t kFirstTurnWaitMs = 5;
 
 }  // namespace
@@ -60,31 +61,37 @@ void BrokerOrderGate::Note(const std::string& said) {
 
 void BrokerOrderGate::WaitTurn(uint64_t position) {
   if (turn_ >= position) return;
-  // Most often the turn has passed by the time a replica has its outputs
-  // (its predecessor took its batch earlier): one look at the bucket says
-  // so. Listening to every turn instead cost each replica a message per
-  // position, 24 replicas each woken for each of the 240 positions of
-  // the whois example: a third of the run's CPU.
-  if (Has(prefix_ + "done." + std::to_string(position - 1))) Note(std::to_string(position));
-  if (turn_ >= position) return;
-  // Then listening, and looking once more: a turn passed before the
-  // subscription reached the broker had its key stored first (Pass).
+  // Listening first, then one look at the bucket: a turn passed after the
+  // subscription reached the broker is heard, one passed before has its key
+  // stored (Pass puts the key before it sends the message). Most often the
+  // turn has passed by the time a replica has its outputs, and the look
+  // says so. Listening to every turn all the time instead cost each
+  // replica a message per position, 24 replicas each woken for each of the
+  // 240 positions of the whois example: a third of the run's CPU; looking
+  // before listening cost a second look (and one for an abandoned order)
+  // whenever the first found nothing.
   turns_ = std::make_unique<NatsSubscription>(link_, subject_);
   int64_t away_ms = 0;
-  int64_t wait_ms = kFirstTurnWaitMs;
+  int looks = 0;
   std::string value;
-  bool look = true;
   while (turn_ < position) {
-    if (!look && turns_->Next(&value, wait_ms)) {
-      Note(value);
-      continue;
+    if (looks > 0) {
+      const int64_t wait_ms = looks == 1 ? kFirstTurnWaitMs : kTurnWaitMs;
+      if (turns_->ok()) {
+        if (turns_->Next(&value, wait_ms)) {
+          Note(value);
+          continue;
+        }
+      } else {
+        nats_Sleep(wait_ms);  // not listening: the key alone, at the same pace
+      }
     }
-    if (!look && !turns_->ok()) nats_Sleep(wait_ms);  // not listening: the key alone, at the same pace
-    look = false;
-    wait_ms = kTurnWaitMs;
-    // No message for a while: one lost, or passed before we listened.
+    ++looks;
+    // No message for a while (or not listening yet): one lost, or passed
+    // before we listened. An abandoned order comes as a message too: its
+    // key is for a replica that listened later, and can wait a while.
     if (Has(prefix_ + "done." + std::to_string(position - 1))) Note(std::to_string(position));
-    if (Has(prefix_ + kAbandoned)) Note(kAbandoned);
+    if (looks > 2 && Has(prefix_ + kAbandoned)) Note(kAbandoned);
     if (turn_ >= position) break;
     // A stopped input (cancel, close): its outputs are cancelled too, and
     // nobody is left to wait for. A broker away for longer than the link
