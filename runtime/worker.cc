@@ -358,10 +358,12 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     InstanceCounters::Add(c.records_in, done);
     InstanceCounters::Add(c.bytes_in, bytes);
     // The next lease travels while this one's outputs go out (a queue on a
-    // broker). Not for a stage that wants no more, nor for an [ordered]
-    // one: its next position would wait for this one's turn, and the
-    // positions after it, taken by free siblings, for it.
-    if (setup.order_gate == nullptr && !stage.Satisfied() && out.wants_more()) input.AskAhead();
+    // broker). Not for a stage that wants no more. An [ordered] one first
+    // waits for its turn: asked before, its next position would wait for
+    // this one's turn, and the positions after it, taken by free siblings,
+    // for it (measured: the whois example 5% slower).
+    if (setup.order_gate != nullptr) out.WaitForTurn();
+    if (!stage.Satisfied() && out.wants_more()) input.AskAhead();
     // Push, then acknowledge: a lease's outputs are out before it leaves.
     // A sink makes its output durable and says so in its journal first.
     // [ordered] lets the next position go before the Ack: a worker that

@@ -159,18 +159,24 @@ void WorkerOutput::BeginLease(uint64_t origin, uint64_t position) {
   position_ = position;
 }
 
+void WorkerOutput::WaitForTurn() {
+  if (setup_.order_gate == nullptr || !in_lease_ || turn_held_) return;
+  const uint64_t start = MonotonicNanos();
+  TakeTurn();
+  const uint64_t waited = MonotonicNanos() - start;
+  push_ns_ += waited;
+  InstanceCounters::Add(setup_.counters->wait_output_ns, waited);
+}
+
 void WorkerOutput::EndLease() {
   if (!in_lease_) return;
-  in_lease_ = false;
   if (redo_) SetFloors(nullptr, 0);
-  if (setup_.order_gate == nullptr) return;
-  if (!turn_held_) {
-    const uint64_t start = MonotonicNanos();
-    setup_.order_gate->WaitTurn(position_);
-    const uint64_t waited = MonotonicNanos() - start;
-    push_ns_ += waited;
-    InstanceCounters::Add(setup_.counters->wait_output_ns, waited);
+  if (setup_.order_gate == nullptr) {
+    in_lease_ = false;
+    return;
   }
+  WaitForTurn();
+  in_lease_ = false;
   turn_held_ = false;
   setup_.order_gate->Done(position_);
 }

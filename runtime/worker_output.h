@@ -50,6 +50,9 @@ class WorkerOutput final : public Emitter {
   // EndLease waits for its turn if no push has yet, then lets the next
   // position go. Call EndLease after the lease's Flush, before its Ack.
   void BeginLease(uint64_t origin, uint64_t position);
+  // [ordered]: waits for the lease's turn now rather than at its first
+  // push or at EndLease (the time counts as waiting for the output).
+  void WaitForTurn();
   void EndLease();
   // This replica stops before its turn (its outputs are gone): siblings
   // must not wait for it.
