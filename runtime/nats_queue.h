@@ -114,6 +114,10 @@ class NatsQueue final : public Queue {
   QueueStatus Push(int producer, const RecordBatch& batch) override;
   void EndOfStream(int producer) override;
   ProducerProgress PublishedBy(int producer) override;
+  // This process is the first to produce as `producer` in this run (not
+  // a replacement): it has no books to read, a request less at its start
+  // (RaiseFloorsFromBroker, ResumeSource) or at its first Push.
+  void StartsFresh(int producer);
   QueueStatus Pop(int consumer, Lease* lease, PopMode mode) override;
   void Progress(int consumer, const Lease& lease, size_t finished) override;
   void Ack(int consumer, Lease* lease) override;

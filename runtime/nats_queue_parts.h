@@ -107,6 +107,7 @@ struct NatsQueue::Wakes {
 struct NatsQueue::Books {
   std::mutex mu;
   bool loaded = false;
+  bool fresh = false;     // StartsFresh: nothing was published before, nothing to read
   ProducerProgress progress;
   uint64_t messages = 0;
   bool dirty = false;     // pushed since the last save

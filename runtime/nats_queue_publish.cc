@@ -216,14 +216,23 @@ void NatsQueue::EndOfStream(int producer) {
   SaveBooks(producer, books);
 }
 
+void NatsQueue::StartsFresh(int producer) {
+  Books& books = *books_[static_cast<size_t>(producer)];
+  std::lock_guard lock(books.mu);
+  if (books.loaded) return;
+  books.loaded = true;
+  books.fresh = true;
+}
+
 ProducerProgress NatsQueue::PublishedBy(int producer) {
   Books& books = *books_[static_cast<size_t>(producer)];
   {
-    // Asked of the producer itself (it pushed or ended here): its own
-    // books, which the bucket's are a little behind. Not waited for while
-    // a push holds them (a test's consumer on the producer's queue).
+    // Asked of the producer itself (it pushed or ended here, or it is the
+    // first to produce as `producer`): its own books, which the bucket's
+    // are a little behind. Not waited for while a push holds them (a
+    // test's consumer on the producer's queue).
     std::unique_lock lock(books.mu, std::try_to_lock);
-    if (lock.owns_lock() && books.loaded && books.saved_ms != 0) return books.progress;
+    if (lock.owns_lock() && books.loaded && (books.saved_ms != 0 || books.fresh)) return books.progress;
   }
   ProducerProgress p;
   uint64_t messages = 0;

@@ -16,6 +16,7 @@
 
 #include "runtime/broker_edges.h"
 #include "runtime/broker_order_gate.h"
+#include "runtime/nats_queue.h"
 #include "runtime/nats_run.h"
 #include "runtime/progress_display.h"
 #include "runtime/recovery.h"
@@ -245,6 +246,10 @@ WorkerSetup Runner::SetupFor(size_t n, int instance) const {
   return s;
 }
 
+bool Runner::FirstOfSlot(size_t slot) const {
+  return pool_ != nullptr && pool_->restarts(slot) == 0 && !(slot < taken_over_.size() && taken_over_[slot]);
+}
+
 int Runner::WorkerMain(size_t n, int instance) {
   const StageNode& node = graph_.nodes[n];
   // With a broker: this process's own connection, made after the fork
@@ -292,6 +297,11 @@ int Runner::WorkerMain(size_t n, int instance) {
     }
     for (int e : node.outputs) {
       if (edge_on_broker_[static_cast<size_t>(e)]) edge_queues_[static_cast<size_t>(e)] = broker->edge(static_cast<size_t>(e));
+    }
+    if (FirstOfSlot(first_slot_[n] + static_cast<size_t>(instance))) {
+      for (int e : node.outputs) {
+        if (NatsQueue* q = broker->nats_edge(static_cast<size_t>(e))) q->StartsFresh(instance);
+      }
     }
     RaiseFloorsFromBroker(node, instance, edge_queues_, edge_on_broker_, book_.get());
   }
@@ -498,6 +508,7 @@ int Runner::Run() {
   Ticker part_timer(options_.part && !options_.part->counters_path.empty() ? kPartCountersEveryMs : 0);
   {
     WorkerPool pool(&policy, display ? display->log_fd() : options_.log_fd);
+    pool_ = &pool;
     std::string error;
     if (!pool.Start(Specs(), &error)) {
       result = {1, error};
@@ -526,6 +537,7 @@ int Runner::Run() {
       result = pool.Run();
       TraceEvent("workers ended");
     }
+    pool_ = nullptr;
   }  // every worker is reaped here, and its last log lines are out
   if (display) display->Finish();
   display_ = nullptr;

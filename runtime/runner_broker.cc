@@ -80,7 +80,10 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
         if (placement_.where[n][static_cast<size_t>(i)] != worker) continue;
         placement_.where[n][static_cast<size_t>(i)].clear();
         std::string error;
-        if (!pool.Wake(first_slot_[n] + static_cast<size_t>(i), &error)) return Decision::Stop(1, error);
+        const size_t slot = first_slot_[n] + static_cast<size_t>(i);
+        if (taken_over_.size() <= slot) taken_over_.resize(slot + 1, false);
+        taken_over_[slot] = true;  // it continues the lost one's books
+        if (!pool.Wake(slot, &error)) return Decision::Stop(1, error);
         ++count;
       }
       if (count > 0) moved.push_back(std::to_string(count) + " of '" + graph_.nodes[n].label + "'");

@@ -113,6 +113,12 @@ class Runner {
   // stats_, whose size was fixed before the fork.
   std::map<std::pair<size_t, size_t>, InstanceCounters> added_counters_;
   int events_log_fd_ = -1;  // where the keeper's news is told: the display's log while it is on
+  // What a worker process reads, as it was at its fork, to tell whether it
+  // is the first of its slot in this run: not restarted by the pool, not
+  // taking over the instance of a worker machine that was lost (by slot).
+  const WorkerPool* pool_ = nullptr;
+  std::vector<bool> taken_over_;
+  bool FirstOfSlot(size_t slot) const;
   std::unique_ptr<RecoveryBook> book_;
   std::vector<size_t> first_slot_;
   std::vector<std::string> targets_;     // by node: a sink's file, "" otherwise

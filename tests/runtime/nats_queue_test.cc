@@ -306,6 +306,33 @@ TEST_SUITE("nats_queue") {
     CHECK(Drain(*again) == std::vector<std::string>{"s1", "s2", "m1", "m2", "m3"});
   }
 
+  TEST_CASE("a replacement continues its predecessor's books; a producer that starts fresh reads none") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server);
+    MakeRun(*link, "books", 1);
+    {
+      auto dead = Open(link, "books", 2, 1);
+      REQUIRE(dead->Push(0, Batch({"a", "b", "c"}, 1)) == QueueStatus::kOk);
+      dead->EndOfStream(0);  // its books written
+    }
+    auto replacement = Open(Link(server), "books", 2, 1);
+    CHECK(replacement->PublishedBy(0).records == 3);
+    CHECK(replacement->PublishedBy(0).ended);
+    // Told it is the first as producer 1 (the runner knows: no restart, no
+    // takeover), a queue trusts that and asks nothing; as producer 0 it
+    // would be wrong, which is why only the runner may say so.
+    auto first = Open(Link(server), "books", 2, 1);
+    first->StartsFresh(1);
+    CHECK(first->PublishedBy(1).records == 0);
+    REQUIRE(first->Push(1, Batch({"d"}, 1, 5)) == QueueStatus::kOk);
+    first->EndOfStream(1);
+    CHECK(replacement->PublishedBy(1).records == 1);
+    auto wrong = Open(Link(server), "books", 2, 1);
+    wrong->StartsFresh(0);
+    CHECK(wrong->PublishedBy(0).records == 0);  // not read: the bucket says 3
+  }
+
   TEST_CASE("cancel reaches a producer blocked on a full edge; close stops every call") {
     Server server;
     SKIP_WITHOUT_SERVER(server);

@@ -219,7 +219,7 @@ RecordBatch Batch(const std::vector<std::string>& records, int64_t first_nr, uin
 
 // The baseline: a plain JetStream loop, one 100-byte message per
 // record, asynchronous publishes, fetches of 256, one ack per record.
-double OneMessagePerRecord(const Server& server, int records) {
+[[maybe_unused]] double OneMessagePerRecord(const Server& server, int records) {
   auto setup = Link(server);
   jsStreamConfig sc;
   jsStreamConfig_Init(&sc);
