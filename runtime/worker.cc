@@ -358,14 +358,17 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     InstanceCounters::Add(c.records_in, done);
     InstanceCounters::Add(c.bytes_in, bytes);
     // The next lease travels while this one's outputs go out (a queue on a
-    // broker). Not for a stage that wants no more. An [ordered] one first
-    // waits for its turn: asked before, its next position would wait for
-    // this one's turn, and the positions after it, taken by free siblings,
-    // for it (measured: the whois example 5% slower).
+    // broker). Not for a stage that wants no more. An [ordered] one asks
+    // once it has passed the turn on: asked before its turn, its next
+    // position would wait for this one's turn, and the positions after it,
+    // taken by free siblings, for it (the whois example 5% slower); asked
+    // between its turn and passing it on, the pull would load the broker
+    // on the turns' chain, whose links are what an [ordered] run waits for
+    // (bench/trace_leases.py).
     if (Tracing()) TraceEvent("instance " + setup.name + " records done");
     if (setup.order_gate != nullptr) out.WaitForTurn();
     if (Tracing() && setup.order_gate != nullptr) TraceEvent("instance " + setup.name + " turn");
-    if (!stage.Satisfied() && out.wants_more()) input.AskAhead();
+    if (setup.order_gate == nullptr && !stage.Satisfied() && out.wants_more()) input.AskAhead();
     // Push, then acknowledge: a lease's outputs are out before it leaves.
     // A sink makes its output durable and says so in its journal first.
     // [ordered] lets the next position go before the Ack: a worker that
@@ -377,6 +380,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     if (sink && setup.journal != nullptr && stage.Sync(&token)) setup.journal->SetMark(run.key + 1, token);
     if (Tracing()) TraceEvent("instance " + setup.name + " outputs out");
     out.EndLease();
+    if (setup.order_gate != nullptr && !stage.Satisfied() && out.wants_more()) input.AskAhead();
     input.Ack(&lease);
     if (setup.journal != nullptr) setup.journal->lease.store(0, std::memory_order_relaxed);
     if (run.redo != nullptr) RecoveryBook::Release(run.redo);
