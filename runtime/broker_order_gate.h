@@ -10,15 +10,15 @@
 //     waits until it holds its position, publishes, and passes the next
 //     one on: first as the key "o<node>.done.<position>" of the run's
 //     bucket, then as a core NATS message on "flow.<run>.o<node>.turn".
-//     A replica with outputs to publish looks for its predecessor's key
-//     first: most often it is there (the predecessor took its batch
-//     earlier), and one request settles it. Only if it is not does the
-//     replica listen to the messages (the turns are a chain, one link per
-//     batch, and a link must then cost a fraction of a round trip), look
-//     at the key once more (a turn passed before it listened), and again
-//     when no message came for a while (core NATS may drop one). Every
-//     replica listening all the time cost each of them a message per
-//     position: with 24 replicas, a third of the whois example's CPU.
+//     A replica with outputs to publish listens to the messages, then
+//     looks for its predecessor's key: most often it is there (the
+//     predecessor took its batch earlier), and one request settles it.
+//     If it is not, the replica waits for the message (the turns are a
+//     chain, one link per batch, and a link must then cost a fraction of
+//     a round trip), and looks at the key again when no message came for
+//     a while (a key stored late, or core NATS dropped one). Every replica
+//     listening all the time cost each of them a message per position:
+//     with 24 replicas, a third of the whois example's CPU.
 //
 // A redelivery gets a new delivery number: the position its first holder
 // drew is then never done, and its successors wait for ever. So a replica
