@@ -155,6 +155,7 @@ void NatsQueue::Close() {
 }
 
 bool NatsQueue::ListenToSignals(bool consumer) {
+  if (!consumer && listening_.load()) return false;  // at every Push: no lock once listening
   std::lock_guard lock(end_mu_);
   if (end_sub_ != nullptr || (!consumer && stop_sub_ != nullptr)) return false;
   natsSubscription** sub = consumer ? &end_sub_ : &stop_sub_;

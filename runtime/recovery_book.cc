@@ -90,8 +90,9 @@ RedoEntry* RecoveryBook::Claim(uint64_t key) {
   for (size_t e = 0; e < kRedoEntries; ++e) {
     auto* entry = reinterpret_cast<RedoEntry*>(entries + e * EntrySize());
     if (entry->key.load(std::memory_order_acquire) != 0) continue;
-    // Counted before the key is set: whoever finds the key read a count
-    // that includes it. Only the supervisor claims: no race on the count.
+    // Counted (only the supervisor claims: no race on the count) before
+    // the key is set, and both before the lease goes back to its queue,
+    // whose lock makes them visible to the worker that takes it.
     std::atomic<uint64_t>& used = EntriesUsed(base_);
     if (used.load(std::memory_order_relaxed) < e + 1) used.store(e + 1, std::memory_order_release);
     for (auto& floor : entry->floors) floor.store(0, std::memory_order_relaxed);
