@@ -68,6 +68,20 @@ TEST_SUITE("nats_run") {
     const auto late = Clock::now();
     first->WaitTurn(2);
     CHECK(Seconds(late) < 0.09);
+    // A replica that gives up on the order lets every waiting one go: by
+    // its key, a look or two later (each listens to its own position's
+    // turn only).
+    std::atomic<bool> freed{false};
+    std::thread stuck([&] {
+      second->WaitTurn(7);
+      freed = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto abandoned = Clock::now();
+    first->Abandon();
+    stuck.join();
+    CHECK(freed.load());
+    CHECK(Seconds(abandoned) < 0.5);
   }
 
   TEST_CASE("two runs on one broker do not see each other's records") {
