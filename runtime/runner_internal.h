@@ -63,6 +63,10 @@ class Runner {
   // True when instance `i` of node `n` runs in another process tree: on a
   // worker (for the origin), or not on this worker (for a part).
   bool RunsElsewhere(size_t n, int i) const;
+  // In a worker process: true when it is the first of its slot in this
+  // run, neither restarted by the pool nor taking over an instance of a
+  // worker machine that was lost. Nothing was published under its number.
+  bool FirstOfSlot(size_t slot) const;
   // On the origin of a run on a broker: true for the stages that stay there
   // (WhyOnOrigin) and have no block, forked while the keeper still makes
   // the run and the JIT compiles; the others wait for their blocks and to
@@ -114,11 +118,9 @@ class Runner {
   std::map<std::pair<size_t, size_t>, InstanceCounters> added_counters_;
   int events_log_fd_ = -1;  // where the keeper's news is told: the display's log while it is on
   // What a worker process reads, as it was at its fork, to tell whether it
-  // is the first of its slot in this run: not restarted by the pool, not
-  // taking over the instance of a worker machine that was lost (by slot).
-  const WorkerPool* pool_ = nullptr;
-  std::vector<bool> taken_over_;
-  bool FirstOfSlot(size_t slot) const;
+  // is the first of its slot in this run (FirstOfSlot).
+  const WorkerPool* pool_ = nullptr;  // while the pool runs
+  std::vector<bool> taken_over_;      // by slot: a lost worker's instance, run here since
   std::unique_ptr<RecoveryBook> book_;
   std::vector<size_t> first_slot_;
   std::vector<std::string> targets_;     // by node: a sink's file, "" otherwise
