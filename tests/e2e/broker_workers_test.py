@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nats_server import Server, find_server  # noqa: E402
@@ -328,10 +329,19 @@ def a_killed_worker_that_joined_loses_nothing(t, server, workers):
     n = 1000
 
     def kill(late):
-        # SIGKILLed once the second half flows (the feed resumes when this
-        # returns), while its instances hold records.
-        threading.Timer(0.15, late.procs[0].kill).start()
-    code, err = run_joined_by(t, server, 'read("in.fifo") | sleep(5ms) * auto | map { $0 + "x" } | write("out.txt")',
+        # SIGKILLed while the second half flows (the feed resumes when this
+        # returns) and its instances hold records: once they run, and a
+        # moment after. A fixed delay from the join was not enough on a
+        # loaded machine (ASan in CI): its instances had not started yet,
+        # held nothing, and the run was over before the loss could be seen.
+        def when_busy():
+            deadline = time.monotonic() + 30
+            while len(instances_of(late.procs[0].pid, "sleep")) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)
+            late.procs[0].kill()
+        threading.Thread(target=when_busy, daemon=True).start()
+    code, err = run_joined_by(t, server, 'read("in.fifo") | sleep(10ms) * auto | map { $0 + "x" } | write("out.txt")',
                               n, 3, kill)
     t.expect(code == 0, f"exit 0, got {code}: {err[:500]!r}")
     t.expect(b"the 3 instances added when it joined are not replaced" in err, f"the origin says so: {err[:500]!r}")
@@ -354,6 +364,21 @@ def two_runs_share_the_workers(t, server, workers):
     # Started together, both may count the same free slots (best effort),
     # or the second finds them taken and runs its instances here.
     t.expect(sum(workers.log(i).count(b"joined run") for i in range(2)) >= 2, "the workers took part")
+
+
+def instances_of(worker_pid, stage):
+    """The live instances of `stage` ("sleep#2") under a worker: its parts'
+    children, named by the runtime."""
+    found = []
+    for part in children_of(worker_pid):
+        for pid in children_of(part):
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if re.fullmatch(re.escape(stage) + r"#\d+", f.read().strip()):
+                        found.append(pid)
+            except OSError:
+                pass
+    return found
 
 
 def spare_parts(worker_pid):
