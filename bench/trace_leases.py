@@ -22,6 +22,8 @@ import argparse
 import re
 import statistics
 
+from trace_events import run_events
+
 PHASES = ["lease", "records done", "turn", "outputs out"]
 
 
@@ -31,23 +33,10 @@ def main():
     ap.add_argument("stage")
     ap.add_argument("--run", type=int, default=-1)
     args = ap.parse_args()
-    events = []
-    with open(args.trace) as f:
-        for line in f:
-            parts = line.rstrip("\n").split(" ", 2)
-            if len(parts) == 3:
-                events.append((int(parts[0]), int(parts[1]), parts[2]))
-    events.sort()
-    starts = [i for i, e in enumerate(events) if e[2] == "main run"]
-    if not starts:
-        raise SystemExit("no `main run` in the trace")
-    k = starts[args.run]
-    after = starts.index(k) + 1
-    end = starts[after] if after < len(starts) else len(events)
-    t0 = events[k][0]
+    run, t0 = run_events(args.trace, args.run)
     pattern = re.compile(r"instance " + re.escape(args.stage) + r"#\d+ (" + "|".join(PHASES) + r")$")
     by_pid = {}
-    for t, pid, what in events[k:end]:
+    for t, pid, what in run:
         m = pattern.match(what)
         if m:
             by_pid.setdefault(pid, []).append(((t - t0) / 1000, m.group(1)))

@@ -13,27 +13,17 @@ import argparse
 import re
 from collections import OrderedDict
 
+from trace_events import run_events
+
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("trace")
     ap.add_argument("--run", type=int, default=-1)
     args = ap.parse_args()
-    events = []
-    with open(args.trace) as f:
-        for line in f:
-            parts = line.rstrip("\n").split(" ", 2)
-            if len(parts) == 3:
-                events.append((int(parts[0]), int(parts[1]), parts[2]))
-    events.sort()
-    starts = [i for i, e in enumerate(events) if e[2] == "main run"]
-    if not starts:
-        raise SystemExit("no `main run` in the trace")
-    k = starts[args.run]
-    end = starts[starts.index(k) + 1] if starts.index(k) + 1 < len(starts) else len(events)
-    t0 = events[k][0]
+    run, t0 = run_events(args.trace, args.run)
     seen = OrderedDict()
-    for t, pid, what in events[k:end]:
+    for t, pid, what in run:
         key = re.sub(r"#\d+", "", what)
         key = re.sub(r"^(daemon job) \w+", r"\1", key)
         first, last, count = seen.get(key, (t, t, 0))
