@@ -9,7 +9,7 @@
 namespace flow {
 namespace {
 
-// What a turn's message says once a replica gave up on order.
+// The key a replica that gave up on order puts ("o<node>.abandoned").
 constexpr const char* kAbandoned = "abandoned";
 // How long one wait for a turn's message lasts before the bucket is read
 // instead (a message lost) and the input queue looked at (stopped?).
@@ -50,7 +50,17 @@ QueueStatus BrokerOrderGate::Take(Queue& queue, int consumer, Lease* lease, uint
   if (status != QueueStatus::kOk) return status;
   const uint64_t delivery = input_->DeliveryOf(consumer, *lease);
   *position = delivery > 0 ? delivery - 1 : 0;
+  // Listening for this position's turn from now on, while the stage works
+  // on the lease: a turn passed after the broker has the subscription is
+  // then heard by the time the outputs are ready, and no request asks
+  // whether it passed (WaitTurn).
+  turns_.reset();
+  if (turn_ < *position) turns_ = std::make_unique<NatsSubscription>(link_, TurnSubject(*position));
   return status;
+}
+
+std::string BrokerOrderGate::TurnSubject(uint64_t position) const {
+  return subject_ + "." + std::to_string(position);
 }
 
 void BrokerOrderGate::Note(const std::string& said) {
@@ -60,20 +70,27 @@ void BrokerOrderGate::Note(const std::string& said) {
 }
 
 void BrokerOrderGate::WaitTurn(uint64_t position) {
-  if (turn_ >= position) return;
-  // Listening first, then one look at the bucket: a turn passed after the
-  // subscription reached the broker is heard, one passed before has its key
-  // stored (Pass puts the key before it sends the message). Most often the
-  // turn has passed by the time a replica has its outputs, and the look
-  // says so. Listening to every turn all the time instead cost each
-  // replica a message per position, 24 replicas each woken for each of the
-  // 240 positions of the whois example: a third of the run's CPU; looking
-  // before listening cost a second look (and one for an abandoned order)
-  // whenever the first found nothing.
-  turns_ = std::make_unique<NatsSubscription>(link_, subject_);
+  // Heard while the stage worked (Take listened): most often, but for the
+  // first wave of a run, whose replicas take their leases together and
+  // finish together.
+  std::string value;
+  if (turns_ && turn_ < position) {
+    while (turn_ < position && turns_->Next(&value)) Note(value);
+  }
+  if (turn_ >= position) {
+    turns_.reset();
+    return;
+  }
+  // Not heard yet: passed before the broker had our subscription, or still
+  // to come. One look at the bucket tells (Pass puts the key before it
+  // sends the message), then the message is waited for. Listening to every
+  // turn all the time instead cost each replica a message per position, 24
+  // replicas each woken for each of the 240 positions of the whois example:
+  // a third of the run's CPU; looking at the bucket at every lease cost a
+  // request and its answer per position.
+  if (!turns_) turns_ = std::make_unique<NatsSubscription>(link_, TurnSubject(position));
   int64_t away_ms = 0;
   int looks = 0;
-  std::string value;
   while (turn_ < position) {
     if (looks > 0) {
       const int64_t wait_ms = looks == 1 ? kFirstTurnWaitMs : kTurnWaitMs;
@@ -88,8 +105,9 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
     }
     ++looks;
     // No message for a while (or not listening yet): one lost, or passed
-    // before we listened. An abandoned order comes as a message too: its
-    // key is for a replica that listened later, and can wait a while.
+    // before we listened. An abandoned order has only its key (nobody
+    // waits for one but at the end of a stopped run, where the stopped
+    // input below ends the wait anyway): looked at after the first waits.
     if (Has(prefix_ + "done." + std::to_string(position - 1))) Note(std::to_string(position));
     if (looks > 2 && Has(prefix_ + kAbandoned)) Note(kAbandoned);
     if (turn_ >= position) break;
@@ -111,24 +129,22 @@ bool BrokerOrderGate::Has(const std::string& key) {
 
 void BrokerOrderGate::Done(uint64_t position) {
   if (turn_ < position + 1) turn_ = position + 1;
-  Pass(std::to_string(position + 1), "done." + std::to_string(position));
+  // The key first, for good (one per position: puts from several replicas
+  // may land in any order, and a single key could go back to an older
+  // turn), where the next replica looks if it did not hear the message.
+  // Not waiting for the broker's answer (a round trip before this
+  // replica's Ack and its next pull, on every record): it goes on the
+  // connection before the message, and is kept through a reconnection as
+  // the message is.
+  PutUnanswered(link_, bucket_, prefix_ + "done." + std::to_string(position), "1");
+  // Then the message, to the one replica that holds the next position.
+  const std::string next = std::to_string(position + 1);
+  natsConnection_PublishString(link_.connection(), TurnSubject(position + 1).c_str(), next.c_str());
 }
 
 void BrokerOrderGate::Abandon() {
   turn_ = std::numeric_limits<uint64_t>::max();
-  Pass(kAbandoned, kAbandoned);
-}
-
-void BrokerOrderGate::Pass(const std::string& said, const std::string& key) {
-  // The key first, for good (one per position: puts from several replicas
-  // may land in any order, and a single key could go back to an older
-  // turn), where the next replica looks first. Not waiting for the
-  // broker's answer (a round trip before this replica's Ack and its next
-  // pull, on every record): it goes on the connection before the message,
-  // and is kept through a reconnection as the message is.
-  PutUnanswered(link_, bucket_, prefix_ + key, "1");
-  // Then the message, to a replica listening for it.
-  natsConnection_PublishString(link_.connection(), subject_.c_str(), said.c_str());
+  PutUnanswered(link_, bucket_, prefix_ + kAbandoned, "1");
 }
 
 }  // namespace flow

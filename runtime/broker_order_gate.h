@@ -9,16 +9,19 @@
 //   - the turn is the position whose outputs may go out now. A replica
 //     waits until it holds its position, publishes, and passes the next
 //     one on: first as the key "o<node>.done.<position>" of the run's
-//     bucket, then as a core NATS message on "flow.<run>.o<node>.turn".
-//     A replica with outputs to publish listens to the messages, then
-//     looks for its predecessor's key: most often it is there (the
-//     predecessor took its batch earlier), and one request settles it.
-//     If it is not, the replica waits for the message (the turns are a
-//     chain, one link per batch, and a link must then cost a fraction of
-//     a round trip), and looks at the key again when no message came for
-//     a while (a key stored late, or core NATS dropped one). Every replica
-//     listening all the time cost each of them a message per position:
-//     with 24 replicas, a third of the whois example's CPU.
+//     bucket, then as a core NATS message on the position's own subject,
+//     "flow.<run>.o<node>.turn.<position>". A replica listens to its
+//     position's subject from the moment it takes the batch (Take), so
+//     that most often the turn has come by the time its outputs are
+//     ready, and nothing is asked. If not, it looks for its predecessor's
+//     key once (passed before the broker had the subscription), then
+//     waits for the message (the turns are a chain, one link per batch,
+//     and a link must then cost a fraction of a round trip), and looks at
+//     the key again when no message came for a while (a key stored late,
+//     or core NATS dropped one). Every replica listening to every turn
+//     cost each of them a message per position; looking at the key at
+//     every lease, a request and its answer per position (half of them
+//     saved on the whois example).
 //
 // A redelivery gets a new delivery number: the position its first holder
 // drew is then never done, and its successors wait for ever. So a replica
@@ -57,11 +60,10 @@ class BrokerOrderGate final : public OrderTurns {
   BrokerOrderGate(NatsLink& link, kvStore* kv, const std::string& run, std::string prefix, std::string subject,
                   NatsQueue* input);
   bool Has(const std::string& key);
-  // A turn message: a position, or kAbandoned.
+  // A turn heard or read: a position, or kAbandoned.
   void Note(const std::string& said);
-  // The turn passed on: `said` to the replicas waiting now, then `key` in
-  // the bucket for good.
-  void Pass(const std::string& said, const std::string& key);
+  // Where the message that `position` may go out is sent.
+  std::string TurnSubject(uint64_t position) const;
 
   NatsLink& link_;
   // The run's bucket, as the link keeps it (the edges opened it: no
@@ -69,8 +71,9 @@ class BrokerOrderGate final : public OrderTurns {
   kvStore* kv_;
   std::string prefix_;                  // of the node's keys: "o<node>."
   std::string bucket_;                  // the run's bucket's name
-  std::string subject_;
-  std::unique_ptr<NatsSubscription> turns_;  // subject_'s messages, while a turn is waited for
+  std::string subject_;                 // of the turns: TurnSubject adds a position
+  // The turn of the lease held, from Take until WaitTurn has it.
+  std::unique_ptr<NatsSubscription> turns_;
   NatsQueue* input_;
   uint64_t turn_ = 0;  // the latest turn seen
 };
