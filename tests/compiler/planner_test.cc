@@ -195,7 +195,7 @@ open files    about 32 in the supervisor
     HandGraph g = Linear();
     g.node(1).replicas = 3;
     Plan plan = BuildPlan(g.graph);
-    PlanFormatOptions options{"x.flow", false, BrokerPlacement{"nats://***@host:4222: answered", 64}};
+    PlanFormatOptions options{"x.flow", false, BrokerPlacement{"nats://***@host:4222: answered", 64, {}, {}}};
     CHECK(FormatPlan(plan, g.graph, RoomyLimits(), options) == R"(stages
   stage  replicas  instances  runs on                source      waits for      arguments and options
   read          1  read#1     this machine (source)  x.flow:1:5  -              path="access.log"
@@ -218,8 +218,7 @@ open files    about 30 in the supervisor
   TEST_CASE("on a broker: an edge between two stages that stay here is a shared-memory queue") {
     HandGraph g = Linear();
     Plan plan = BuildPlan(g.graph);
-    BrokerPlacement broker{"nats://host:4222: answered", 64};
-    broker.edge_on_broker = {true, false};
+    BrokerPlacement broker{"nats://host:4222: answered", 64, {}, {true, false}};
     const std::string text = FormatPlan(plan, g.graph, RoomyLimits(), {"x.flow", false, broker});
     CHECK(text.find("  read  →  map    on the broker                    64 batches\n") != std::string::npos);
     CHECK(text.find("  map   →  write  in shared memory here  8,192 records, 4 MiB\n") != std::string::npos);
