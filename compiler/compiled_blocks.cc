@@ -6,6 +6,7 @@
 #include "compiler/codegen.h"
 #include "compiler/interpreted_block.h"
 #include "compiler/jit.h"
+#include "compiler/jit_cache.h"
 #include "compiler/jit_runtime.h"
 
 namespace flow {
@@ -77,7 +78,16 @@ class Stopwatch {
 
 }  // namespace
 
+// Raised when the code made from the same IR changes without the IR
+// showing it (codegen.cc's optimization pipeline, the object's form): the
+// cache's entries of before are then misses.
+constexpr int kCodeVersion = 1;
+
 struct CompiledBlocks::Impl {
+  explicit Impl(std::optional<JitCache> c) : cache(std::move(c)) {}
+
+  std::optional<JitCache> cache;
+  int cached = 0;
   std::vector<std::unique_ptr<CompiledBlock>> blocks;
   std::vector<CompiledBlock*> pending;     // made, not yet compiled
   std::unique_ptr<ModuleCodegen> codegen;  // the pending blocks' module
@@ -97,7 +107,8 @@ struct CompiledBlocks::Impl {
   }
 };
 
-CompiledBlocks::CompiledBlocks() : impl_(std::make_unique<Impl>()) {}
+CompiledBlocks::CompiledBlocks() : CompiledBlocks(JitCache::FromEnvironment()) {}
+CompiledBlocks::CompiledBlocks(std::optional<JitCache> cache) : impl_(std::make_unique<Impl>(std::move(cache))) {}
 CompiledBlocks::~CompiledBlocks() = default;
 
 BlockFunction CompiledBlocks::Make(const Block& block, std::string fs, FlowBlockWant want, const SourceFile& file) {
@@ -124,8 +135,7 @@ bool CompiledBlocks::Finalize(std::string* error) {
     Stopwatch stopwatch(&impl_->seconds);
     std::string why;
     if (!impl_->jit) impl_->jit = Jit::Create(&why);
-    const bool added =
-        impl_->jit && impl_->jit->AddModule(impl_->codegen->Finish(impl_->jit->target_machine()), &why);
+    const bool added = impl_->jit && AddCode(&why);
     impl_->codegen.reset();
     // Each lookup materializes its function: after this loop no LLVM code
     // runs for these blocks again (see jit.cc on fork safety).
@@ -149,6 +159,25 @@ bool CompiledBlocks::Finalize(std::string* error) {
   impl_->problems.clear();
   return ok;
 }
+
+bool CompiledBlocks::AddCode(std::string* why) {
+  Jit& jit = *impl_->jit;
+  if (!impl_->cache) return jit.AddModule(impl_->codegen->Finish(jit.target_machine()), why);
+  // Named by the IR before optimization: the optimizer's and the code
+  // generator's milliseconds are what a hit saves.
+  const std::string key = JitCache::Key(impl_->codegen->PrintIr() + "\n" + jit.HostDescription() + "\nflowrun " +
+                                        FLOWRUN_VERSION + " code " + std::to_string(kCodeVersion));
+  std::string object;
+  if (impl_->cache->Load(key, &object) && jit.AddObject(object, why)) {
+    ++impl_->cached;
+    return true;
+  }
+  if (!jit.CompileToObject(impl_->codegen->Finish(jit.target_machine()), &object, why)) return false;
+  impl_->cache->Store(key, object);  // or not: this run has its code either way
+  return jit.AddObject(object, why);
+}
+
+int CompiledBlocks::cached_count() const { return impl_->cached; }
 
 int CompiledBlocks::interpreted_count() const { return impl_->interpreted; }
 

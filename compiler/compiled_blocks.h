@@ -9,17 +9,23 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "compiler/ast.h"
 #include "compiler/block_function.h"
+#include "compiler/jit_cache.h"
 #include "compiler/source.h"
 
 namespace flow {
 
 class CompiledBlocks {
  public:
+  // Machine code is kept in the cache the environment names
+  // (JitCache::FromEnvironment), if any.
   CompiledBlocks();
+  // Machine code is kept in `cache`; none: every Finalize compiles.
+  explicit CompiledBlocks(std::optional<JitCache> cache);
   ~CompiledBlocks();
   CompiledBlocks(const CompiledBlocks&) = delete;
   CompiledBlocks& operator=(const CompiledBlocks&) = delete;
@@ -42,8 +48,15 @@ class CompiledBlocks {
   int interpreted_count() const;
   // The time spent generating and compiling code so far.
   double compile_seconds() const;
+  // How many Finalize calls found their machine code in the cache, for tests.
+  int cached_count() const;
 
  private:
+  // The pending blocks' module into the JIT: from the cache, or compiled
+  // (and then stored there), or, without a cache, as IR for the JIT to
+  // compile at the first lookup.
+  bool AddCode(std::string* why);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

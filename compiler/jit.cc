@@ -14,11 +14,14 @@
 
 #include <mutex>
 
+#include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Target/TargetMachine.h>
 
@@ -59,6 +62,11 @@ std::unique_ptr<Jit> Jit::Create(std::string* error) {
     *error = "cannot describe the host to LLVM: " + Message(builder.takeError());
     return nullptr;
   }
+  // Position-independent code for the small code model, stated here (it is
+  // what LLJIT asks for when it links with JITLink) so that an object our
+  // own target machine compiles (CompileToObject) links as the JIT's own.
+  builder->setRelocationModel(llvm::Reloc::PIC_);
+  builder->setCodeModel(llvm::CodeModel::Small);
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine = builder->createTargetMachine();
   if (!machine) {
     *error = "cannot make a target machine for the host: " + Message(machine.takeError());
@@ -95,6 +103,30 @@ bool Jit::AddModule(JitModule module, std::string* error) {
     return false;
   }
   return true;
+}
+
+bool Jit::CompileToObject(JitModule module, std::string* object, std::string* error) {
+  llvm::orc::SimpleCompiler compile(*target_machine_);
+  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> compiled = compile(*module.module);
+  if (!compiled) {
+    *error = "cannot compile generated code: " + Message(compiled.takeError());
+    return false;
+  }
+  object->assign((*compiled)->getBufferStart(), (*compiled)->getBufferSize());
+  return true;
+}
+
+bool Jit::AddObject(const std::string& object, std::string* error) {
+  if (llvm::Error e = lljit_->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "flowrun-blocks"))) {
+    *error = "cannot add compiled code to the JIT: " + Message(std::move(e));
+    return false;
+  }
+  return true;
+}
+
+std::string Jit::HostDescription() const {
+  return target_machine_->getTargetTriple().str() + " " + target_machine_->getTargetCPU().str() + " " +
+         target_machine_->getTargetFeatureString().str() + " LLVM " LLVM_VERSION_STRING;
 }
 
 uint64_t Jit::Lookup(const std::string& symbol, std::string* error) {

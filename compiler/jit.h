@@ -46,6 +46,16 @@ class Jit {
   // Hands `module` to the JIT; nothing is compiled until a Lookup.
   bool AddModule(JitModule module, std::string* error);
 
+  // `module` (optimized) compiled to an object file for the host, as the
+  // JIT would compile it, into *object: what a JitCache keeps.
+  bool CompileToObject(JitModule module, std::string* object, std::string* error);
+  // Hands an object file of CompileToObject's, maybe from an earlier run,
+  // to the JIT; linked at the first Lookup.
+  bool AddObject(const std::string& object, std::string* error);
+  // What shapes the code made for this host besides the IR: the target
+  // triple, CPU and features, LLVM's version. For a JitCache's key.
+  std::string HostDescription() const;
+
   // The address of `symbol`, compiling its module first if need be; 0 and
   // `*error` when it cannot be compiled or found.
   uint64_t Lookup(const std::string& symbol, std::string* error);

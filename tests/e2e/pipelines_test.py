@@ -246,5 +246,37 @@ def a_fifo_or_device_target_is_written_in_place(t):
         os.unlink(fifo)
 
 
+@test
+def jit_cache_between_runs(t):
+    """A program run again takes its blocks' machine code from the JIT's
+    cache (compiler/jit_cache.h): the same output, and no new entry. By
+    default under $HOME/.cache; `off` keeps none; a cache that cannot be
+    written changes nothing but the time."""
+    prog = 'seq(1, 5000) | filter { int($0) % 2 == 0 } | map { fmt("{}-{}", $0, int($0) * 3 % 7) }'
+    want = "".join(f"{i}-{i * 3 % 7}\n" for i in range(1, 5001) if i % 2 == 0)
+    home = t.path("home")
+    os.mkdir(home)
+
+    def run(**env):
+        environment = {k: v for k, v in os.environ.items() if k not in ("FLOWRUN_JIT_CACHE", "XDG_CACHE_HOME")}
+        environment.update(env)
+        r = subprocess.run([t.flowrun, "run", "-e", prog], cwd=t.dir, capture_output=True, env=environment,
+                           timeout=60)
+        t.expect(r.returncode == 0 and r.stderr == b"", f"run with {env}", r)
+        return r.stdout.decode()
+
+    cache = t.path("jit-cache")
+    t.equal(run(FLOWRUN_JIT_CACHE=cache), want, "first run: compiled and stored")
+    entries = sorted(os.listdir(cache))
+    t.equal(len(entries), 1, "one entry: the program's blocks are one module")
+    t.equal(run(FLOWRUN_JIT_CACHE=cache), want, "second run: from the cache")
+    t.equal(sorted(os.listdir(cache)), entries, "no new entry")
+    t.equal(run(FLOWRUN_JIT_CACHE="off", HOME=home), want, "no cache")
+    t.equal(os.listdir(home), [], "off: nothing written")
+    t.equal(run(FLOWRUN_JIT_CACHE="/proc/no/cache"), want, "a cache that cannot be written")
+    t.equal(run(HOME=home), want, "the default cache")
+    t.equal(len(os.listdir(os.path.join(home, ".cache", "flowrun", "jit"))), 1, "under $HOME/.cache/flowrun/jit")
+
+
 if __name__ == "__main__":
     main()
