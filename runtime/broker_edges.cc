@@ -227,14 +227,34 @@ bool OfferRun(BrokerBoard& workers, const std::string& run, const std::string& d
               const Placement& placement, const std::vector<WorkerOffer>& live, std::vector<WorkerOffer>* asked,
               std::string* error) {
   const std::string where = placement.Encode();
+  // Each worker's job key on a thread of its own (the link is thread-safe):
+  // a round trip each in a row would start the last worker's part that
+  // much later.
+  std::vector<WorkerOffer> placed;
   for (const WorkerOffer& w : live) {
-    const int taken = Taken(placement, w.id);
-    if (taken == 0) continue;
-    // The number of its slots this run takes: the next run counts them out.
-    if (!workers.Put("job." + w.id + "." + run, JobOffer(taken, description, where), error)) return false;
-    asked->push_back(w);
+    if (Taken(placement, w.id) > 0) placed.push_back(w);
   }
-  return true;
+  std::vector<std::string> failures(placed.size());
+  std::vector<std::thread> offers;
+  for (size_t i = 0; i < placed.size(); ++i) {
+    offers.emplace_back([&, i] {
+      // The number of its slots this run takes: the next run counts them out.
+      const std::string offer = JobOffer(Taken(placement, placed[i].id), description, where);
+      std::string failure;
+      if (!workers.Put("job." + placed[i].id + "." + run, offer, &failure)) failures[i] = failure;
+    });
+  }
+  for (std::thread& offer : offers) offer.join();
+  bool ok = true;
+  for (size_t i = 0; i < placed.size(); ++i) {
+    if (failures[i].empty()) {
+      asked->push_back(placed[i]);  // withdrawn with the others if one failed
+    } else if (ok) {
+      *error = failures[i];
+      ok = false;
+    }
+  }
+  return ok;
 }
 
 // `* auto` grows with the workers that join the run: the workers alive
@@ -342,20 +362,26 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   bool ok = CreateNatsRun(*link, run, kBrokerRunExpiryNs, &error);
   if (planner.joinable()) planner.join();
   TraceEvent("keeper run created");
+  // Listening to the parts' log lines before the offer (the subscription
+  // goes on the connection before the job keys: no line missed); then the
+  // offer at once, the parts opening the run's bucket: a run's start waits
+  // for the last instance a part starts, on a 2-core machine for CPU, and
+  // every request before the offer is one more on that path.
+  RemoteLogWatch logs(*link, run);
+  if (ok && workers) ok = OfferRun(*workers, run, description, placement, live, &asked, &error);
+  TraceEvent("keeper offer sent");
   std::unique_ptr<BrokerBoard> run_board;
   if (ok) run_board = BrokerBoard::Open(*link, NatsBucketName(run), false, 0, &error);
   ok = ok && run_board != nullptr;
   // Watching before a batch can have had its last delivery (that takes an
-  // ack wait at least), and before the run is offered (no log line
-  // missed). A run that cannot watch the advisories would lose the
-  // batches the broker gives up on without a word: it does not start.
+  // ack wait at least: the run is far from it yet). A run that cannot watch
+  // the advisories would lose the batches the broker gives up on without a
+  // word: it does not start.
   std::unique_ptr<PoisonWatch> poison;
   if (ok) {
     poison = std::make_unique<PoisonWatch>(*link, graph, run, &error);
     ok = error.empty();
   }
-  RemoteLogWatch logs(*link, run);
-  if (ok && workers) ok = OfferRun(*workers, run, description, placement, live, &asked, &error);
   TraceEvent("keeper watching");
   edge_maker.join();
   if (ok && !edges_error.empty()) {
