@@ -341,19 +341,12 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   for (size_t e = 0; e < on_broker.size(); ++e) {
     if (on_broker[e]) streams.push_back(e);
   }
-  // The edges, where the instances go (reading the registry takes a few
-  // round trips) and the run's bucket are made at once; then the offer: a
-  // worker's part compiles the program and starts its instances meanwhile,
-  // which connect and wait for the run to be made (AwaitNatsRunMade). The
-  // edges are the slowest to make (a stream and a consumer each, on disk),
-  // and the start of a run on a 2-core machine is CPU-bound: the sooner
-  // they are asked for, the sooner the server makes them. (A sweep leaves
-  // streams without a bucket alone for a while: SweepStaleNatsRuns.)
-  std::string edges_error;
-  std::thread edge_maker([&] {
-    if (AddNatsEdges(*link, run, graph, streams, &edges_error)) edges_error.clear();
-    TraceEvent("keeper edges added");
-  });
+  // Where the instances go (reading the registry takes a few round trips)
+  // while the run's bucket is made; then the edges (after the bucket: a
+  // sweep takes streams without one for the remains of a removal that died
+  // half-way) and the offer at once: a worker's part compiles the program
+  // and starts its instances meanwhile, which connect and wait for the run
+  // to be made (AwaitNatsRunMade).
   Placement placement;
   std::vector<WorkerOffer> live, asked;
   std::unique_ptr<BrokerBoard> workers;  // the registry, where the job keys are
@@ -362,6 +355,14 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   bool ok = CreateNatsRun(*link, run, kBrokerRunExpiryNs, &error);
   if (planner.joinable()) planner.join();
   TraceEvent("keeper run created");
+  std::string edges_error;
+  std::thread edge_maker;
+  if (ok) {
+    edge_maker = std::thread([&] {
+      if (AddNatsEdges(*link, run, graph, streams, &edges_error)) edges_error.clear();
+      TraceEvent("keeper edges added");
+    });
+  }
   // Listening to the parts' log lines before the offer (the subscription
   // goes on the connection before the job keys: no line missed); then the
   // offer at once, the parts opening the run's bucket: a run's start waits
@@ -383,7 +384,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     ok = error.empty();
   }
   TraceEvent("keeper watching");
-  edge_maker.join();
+  if (edge_maker.joinable()) edge_maker.join();
   if (ok && !edges_error.empty()) {
     ok = false;
     error = edges_error;

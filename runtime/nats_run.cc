@@ -552,9 +552,7 @@ int SweepStaleNatsRuns(NatsLink& link, std::string* error) {
     kvEntry_Destroy(entry);
     kvStore_Destroy(kv);
   }
-  // Streams without a bucket: a removal that died half-way, or a run being
-  // made (its keeper makes the edges and the bucket at once), left alone
-  // for as long as a bucket without a heartbeat is.
+  // Streams whose bucket is gone: a removal that died half-way.
   for (const std::string& name : names) {
     if (name.rfind("FLOW_", 0) != 0) continue;
     const std::string run = name.substr(5, name.find('_', 5) - 5);
@@ -562,12 +560,7 @@ int SweepStaleNatsRuns(NatsLink& link, std::string* error) {
     for (const std::string& b : buckets) has_bucket = has_bucket || b == run;
     bool listed = false;
     for (const std::string& r : stale) listed = listed || r == run;
-    if (has_bucket || listed) continue;
-    jsStreamInfo* si = nullptr;
-    if (js_GetStreamInfo(&si, link.js(), name.c_str(), nullptr, nullptr) == NATS_OK &&
-        si->Created + kCreationGraceNs < now)
-      stale.push_back(run);
-    jsStreamInfo_Destroy(si);
+    if (!has_bucket && !listed) stale.push_back(run);
   }
   for (const std::string& run : stale) {
     if (!RemoveNatsRun(link, run, error)) return -1;
