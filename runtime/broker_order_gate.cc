@@ -70,9 +70,10 @@ void BrokerOrderGate::Note(const std::string& said) {
 }
 
 void BrokerOrderGate::WaitTurn(uint64_t position) {
-  // Heard while the stage worked (Take listened): most often, but for the
-  // first wave of a run, whose replicas take their leases together and
-  // finish together.
+  // Heard while the stage worked (Take listened): half the leases of the
+  // whois example; not in a run's first wave, whose replicas take their
+  // leases together and finish together, nor when a replica finishes
+  // before the one that took the batch before its own.
   std::string value;
   if (turns_ && turn_ < position) {
     while (turn_ < position && turns_->Next(&value)) Note(value);

@@ -12,8 +12,8 @@
 //     bucket, then as a core NATS message on the position's own subject,
 //     "flow.<run>.o<node>.turn.<position>". A replica listens to its
 //     position's subject from the moment it takes the batch (Take), so
-//     that most often the turn has come by the time its outputs are
-//     ready, and nothing is asked. If not, it looks for its predecessor's
+//     that the turn has often come by the time its outputs are ready
+//     (half the leases of the whois example), and nothing is asked. If not, it looks for its predecessor's
 //     key once (passed before the broker had the subscription), then
 //     waits for the message (the turns are a chain, one link per batch,
 //     and a link must then cost a fraction of a round trip), and looks at
