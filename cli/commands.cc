@@ -267,7 +267,6 @@ void ExitWithoutTeardown(int code) {
   (void)code;
 #else
   std::fflush(nullptr);
-  TraceEvent("exit");
   _exit(code);
 #endif
 }

@@ -231,20 +231,22 @@ bool OfferRun(BrokerBoard& workers, const std::string& run, const std::string& d
   // a round trip each in a row would start the last worker's part that
   // much later.
   std::vector<WorkerOffer> placed;
+  std::vector<std::string> offers;  // each one's job: the slots this run takes, which the next run counts out
   for (const WorkerOffer& w : live) {
-    if (Taken(placement, w.id) > 0) placed.push_back(w);
+    const int taken = Taken(placement, w.id);
+    if (taken == 0) continue;
+    placed.push_back(w);
+    offers.push_back(JobOffer(taken, description, where));
   }
   std::vector<std::string> failures(placed.size());
-  std::vector<std::thread> offers;
+  std::vector<std::thread> puts;
   for (size_t i = 0; i < placed.size(); ++i) {
-    offers.emplace_back([&, i] {
-      // The number of its slots this run takes: the next run counts them out.
-      const std::string offer = JobOffer(Taken(placement, placed[i].id), description, where);
+    puts.emplace_back([&, i] {
       std::string failure;
-      if (!workers.Put("job." + placed[i].id + "." + run, offer, &failure)) failures[i] = failure;
+      if (!workers.Put("job." + placed[i].id + "." + run, offers[i], &failure)) failures[i] = failure;
     });
   }
-  for (std::thread& offer : offers) offer.join();
+  for (std::thread& put : puts) put.join();
   bool ok = true;
   for (size_t i = 0; i < placed.size(); ++i) {
     if (failures[i].empty()) {

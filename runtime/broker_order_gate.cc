@@ -75,7 +75,7 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
   // leases together and finish together, nor when a replica finishes
   // before the one that took the batch before its own.
   std::string value;
-  if (turns_ && turn_ < position) {
+  if (turns_) {
     while (turn_ < position && turns_->Next(&value)) Note(value);
   }
   if (turn_ >= position) {
