@@ -13,6 +13,11 @@ The phases, as worker.cc traces them for each lease:
   turn -> outputs out      publishing the outputs (a round trip on a broker)
   outputs out -> lease     passing the turn on, the ack, and the next lease
 
+A replica that finishes its leases in the background (a stage on a broker,
+runtime/lease_finisher.h) traces the turn and "outputs out" of a lease
+after the next one's "lease": "records done -> lease" is then the gap
+between two leases on its worker thread, what the background saves.
+
 Found with it (2026-12-04, the whois example on 2 workers): the waits for
 the turn are almost all in the first wave, where 24 replicas that started
 within 25 ms finish within 25 ms and then pass the turn along a chain of 24

@@ -691,6 +691,9 @@ bool BrokerEdges::OpenEdges(const std::string& run, const StageGraph& graph, siz
     const bool one_at_a_time = (to.options.ordered && to.replicas > 1) || BrokerBatchRecords(graph, edge) == 1;
     q.fetch_batch = one_at_a_time ? 1 : kFetchBatch;
     q.ack_wait_ns = EdgeOptions(graph, edge).ack_wait_ns;  // as the keeper made it: no request to ask
+    if (from.inputs.size() == 1 && on_broker[static_cast<size_t>(from.inputs[0])] && from.signature != nullptr &&
+        !from.signature->emits_at_end)
+      q.upstream_edge = from.inputs[0];
     queues_[static_cast<size_t>(e)] = NatsQueue::Open(link_, q, error);
     if (!queues_[static_cast<size_t>(e)]) return false;
   }

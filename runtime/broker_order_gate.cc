@@ -54,8 +54,11 @@ QueueStatus BrokerOrderGate::Take(Queue& queue, int consumer, Lease* lease, uint
   // on the lease: a turn passed after the broker has the subscription is
   // then heard by the time the outputs are ready, and no request asks
   // whether it passed (WaitTurn).
-  turns_.reset();
-  if (turn_ < *position) turns_ = std::make_unique<NatsSubscription>(link_, TurnSubject(*position));
+  if (turn_.load() < *position) {
+    auto turns = std::make_unique<NatsSubscription>(link_, TurnSubject(*position));
+    std::lock_guard lock(mu_);
+    listening_.emplace_back(*position, std::move(turns));
+  }
   return status;
 }
 
@@ -63,10 +66,14 @@ std::string BrokerOrderGate::TurnSubject(uint64_t position) const {
   return subject_ + "." + std::to_string(position);
 }
 
+void BrokerOrderGate::Raise(uint64_t turn) {
+  uint64_t seen = turn_.load();
+  while (seen < turn && !turn_.compare_exchange_weak(seen, turn)) {
+  }
+}
+
 void BrokerOrderGate::Note(const std::string& said) {
-  const uint64_t turn =
-      said == kAbandoned ? std::numeric_limits<uint64_t>::max() : std::strtoull(said.c_str(), nullptr, 10);
-  if (turn > turn_) turn_ = turn;
+  Raise(said == kAbandoned ? std::numeric_limits<uint64_t>::max() : std::strtoull(said.c_str(), nullptr, 10));
 }
 
 void BrokerOrderGate::WaitTurn(uint64_t position) {
@@ -74,14 +81,21 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
   // whois example; not in a run's first wave, whose replicas take their
   // leases together and finish together, nor when a replica finishes
   // before the one that took the batch before its own.
+  std::unique_ptr<NatsSubscription> turns;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = listening_.begin(); it != listening_.end(); ++it) {
+      if (it->first != position) continue;
+      turns = std::move(it->second);
+      listening_.erase(it);
+      break;
+    }
+  }
   std::string value;
-  if (turns_) {
-    while (turn_ < position && turns_->Next(&value)) Note(value);
+  if (turns) {
+    while (turn_.load() < position && turns->Next(&value)) Note(value);
   }
-  if (turn_ >= position) {
-    turns_.reset();
-    return;
-  }
+  if (turn_.load() >= position) return;
   // Not heard yet: passed before the broker had our subscription, or still
   // to come. One look at the bucket tells (Pass puts the key before it
   // sends the message), then the message is waited for. Listening to every
@@ -89,14 +103,14 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
   // replicas each woken for each of the 240 positions of the whois example:
   // a third of the run's CPU; looking at the bucket at every lease cost a
   // request and its answer per position.
-  if (!turns_) turns_ = std::make_unique<NatsSubscription>(link_, TurnSubject(position));
+  if (!turns) turns = std::make_unique<NatsSubscription>(link_, TurnSubject(position));
   int64_t away_ms = 0;
   int looks = 0;
-  while (turn_ < position) {
+  while (turn_.load() < position) {
     if (looks > 0) {
       const int64_t wait_ms = looks == 1 ? kFirstTurnWaitMs : kTurnWaitMs;
-      if (turns_->ok()) {
-        if (turns_->Next(&value, wait_ms)) {
+      if (turns->ok()) {
+        if (turns->Next(&value, wait_ms)) {
           Note(value);
           continue;
         }
@@ -111,14 +125,13 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
     // input below ends the wait anyway): looked at after the first waits.
     if (Has(prefix_ + "done." + std::to_string(position - 1))) Note(std::to_string(position));
     if (looks > 2 && Has(prefix_ + kAbandoned)) Note(kAbandoned);
-    if (turn_ >= position) break;
+    if (turn_.load() >= position) break;
     // A stopped input (cancel, close): its outputs are cancelled too, and
     // nobody is left to wait for. A broker away for longer than the link
     // waits for it: the publish that follows fails the run, with its reason.
     away_ms = link_.connected() ? 0 : away_ms + kTurnWaitMs;
     if (input_->Stopping() || away_ms > link_.broker_wait_ms()) break;
   }
-  turns_.reset();
 }
 
 bool BrokerOrderGate::Has(const std::string& key) {
@@ -129,7 +142,7 @@ bool BrokerOrderGate::Has(const std::string& key) {
 }
 
 void BrokerOrderGate::Done(uint64_t position) {
-  if (turn_ < position + 1) turn_ = position + 1;
+  Raise(position + 1);
   // The key first, for good (one per position: puts from several replicas
   // may land in any order, and a single key could go back to an older
   // turn), where the next replica looks if it did not hear the message.
@@ -144,7 +157,7 @@ void BrokerOrderGate::Done(uint64_t position) {
 }
 
 void BrokerOrderGate::Abandon() {
-  turn_ = std::numeric_limits<uint64_t>::max();
+  Raise(std::numeric_limits<uint64_t>::max());
   PutUnanswered(link_, bucket_, prefix_ + kAbandoned, "1");
 }
 

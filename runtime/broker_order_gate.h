@@ -23,6 +23,10 @@
 //     every lease, a request and its answer per position (half of them
 //     saved on the whois example).
 //
+// A replica may take its next lease while the last one waits for its turn
+// on another thread (runtime/lease_finisher.h): each position taken keeps
+// its own subscription until its WaitTurn.
+//
 // A redelivery gets a new delivery number: the position its first holder
 // drew is then never done, and its successors wait for ever. So a replica
 // of such a stage is never replaced on a broker (Recovery refuses, and the
@@ -30,9 +34,13 @@
 // replicas on the origin (docs/distributed.md).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "runtime/nats_run.h"
 #include "runtime/nats_subscription.h"
@@ -55,6 +63,7 @@ class BrokerOrderGate final : public OrderTurns {
   void WaitTurn(uint64_t position) override;
   void Done(uint64_t position) override;
   void Abandon() override;
+  bool TakesWhileWaiting() const override { return true; }
 
  private:
   BrokerOrderGate(NatsLink& link, kvStore* kv, const std::string& run, std::string prefix, std::string subject,
@@ -62,6 +71,8 @@ class BrokerOrderGate final : public OrderTurns {
   bool Has(const std::string& key);
   // A turn heard or read: a position, or kAbandoned.
   void Note(const std::string& said);
+  // The turn is at least `turn` (turns never go back).
+  void Raise(uint64_t turn);
   // Where the message that `position` may go out is sent.
   std::string TurnSubject(uint64_t position) const;
 
@@ -72,10 +83,12 @@ class BrokerOrderGate final : public OrderTurns {
   std::string prefix_;                  // of the node's keys: "o<node>."
   std::string bucket_;                  // the run's bucket's name
   std::string subject_;                 // of the turns: TurnSubject adds a position
-  // The turn of the lease held, from Take until WaitTurn has it.
-  std::unique_ptr<NatsSubscription> turns_;
+  // The turns of the leases held, each from Take until its WaitTurn (two
+  // at most: one being finished, one worked on).
+  std::mutex mu_;
+  std::vector<std::pair<uint64_t, std::unique_ptr<NatsSubscription>>> listening_;
   NatsQueue* input_;
-  uint64_t turn_ = 0;  // the latest turn seen
+  std::atomic<uint64_t> turn_{0};  // the latest turn seen
 };
 
 }  // namespace flow

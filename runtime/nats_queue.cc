@@ -40,6 +40,8 @@ NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& opt
   for (int i = 0; i < options.producers; ++i) books_.push_back(std::make_unique<Books>());
   for (int i = 0; i < options.consumers; ++i) takers_.push_back(std::make_unique<Taker>());
   wakes_->connection = link_->connection();
+  if (options.upstream_edge >= 0)
+    wakes_->upstream_subject = NatsSubjectPrefix(options.run, static_cast<size_t>(options.upstream_edge)) + kEndSignal;
   acks_reconnects_ = Reconnects();
   wakes_->ended.assign(ended_seen_.size(), false);
   // The stop flag is first looked at a poll_ms after the queue opens, not
@@ -85,6 +87,7 @@ NatsQueue::~NatsQueue() {
   Settle(true);
   if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
   if (end_sub_ != nullptr) natsSubscription_Destroy(end_sub_);
+  if (upstream_sub_ != nullptr) natsSubscription_Destroy(upstream_sub_);
   if (stop_sub_ != nullptr) natsSubscription_Destroy(stop_sub_);
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);
@@ -96,7 +99,7 @@ void NatsQueue::Settle(bool callbacks_must_end) {
   if (settled_) return;
   settled_ = true;
   StopHeartbeat();
-  for (natsSubscription* sub : {end_sub_, stop_sub_}) {
+  for (natsSubscription* sub : {end_sub_, stop_sub_, upstream_sub_}) {
     if (sub == nullptr) continue;
     // Drained, so that no callback still runs when wakes_ goes; with
     // the broker away no signal can come, and nothing is waited for.
@@ -165,6 +168,12 @@ bool NatsQueue::ListenToSignals(bool consumer) {
     *sub = nullptr;  // no signals: the end and the stop flag are looked at every poll_ms
     return false;
   }
+  // Unheard, the producers' input's drain costs nothing but the wait for
+  // each producer's end, as without it.
+  if (consumer && !wakes_->upstream_subject.empty() &&
+      natsConnection_Subscribe(&upstream_sub_, link_->connection(), wakes_->upstream_subject.c_str(),
+                               &NatsQueue::OnSignal, wakes_.get()) != NATS_OK)
+    upstream_sub_ = nullptr;
   // A stop signalled before the subscription reached the broker went by
   // unheard: the flag is read a poll_ms from now, as when the queue opened,
   // and then only on a signal or every kStopLookMs.

@@ -21,7 +21,18 @@ void NatsQueue::OnSignal(natsConnection*, natsSubscription*, natsMsg* msg, void*
   const bool stop = on.size() >= std::strlen(kStopSignal) &&
                     on.substr(on.size() - std::strlen(kStopSignal)) == kStopSignal;
   const std::string said(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
-  natsMsg_Destroy(msg);
+  const bool upstream = !wakes->upstream_subject.empty() && on == wakes->upstream_subject;
+  natsMsg_Destroy(msg);  // (on points into it)
+  if (upstream) {
+    // Of the producers' input: only its drain matters here (its own
+    // producers' ends are not ours).
+    if (said != kDrainedWord) return;
+    wakes->upstream_drained.store(true);
+    std::lock_guard lock(wakes->mu);
+    wakes->signals.fetch_add(1);
+    for (const std::string& subject : wakes->subjects) natsConnection_PublishString(wakes->connection, subject.c_str(), "");
+    return;
+  }
   // Counted before the wake: a Pop woken looks at the flag (Stopped).
   if (stop) wakes->stops.fetch_add(1);
   if (said == kDrainedWord) wakes->drained.store(true);
@@ -34,6 +45,26 @@ void NatsQueue::OnSignal(natsConnection*, natsSubscription*, natsMsg* msg, void*
   // Counted after the producer is noted: a Pop that sees the count looks.
   wakes->signals.fetch_add(1);
   for (const std::string& subject : wakes->subjects) natsConnection_PublishString(wakes->connection, subject.c_str(), "");
+}
+
+void NatsQueue::GiveUpHeld() {
+  give_up_held_.store(true);
+  const std::string key = "e" + std::to_string(options_.edge) + kFailedKey;
+  if (link_->connected()) kvStore_PutString(nullptr, kv_, key.c_str(), "1");
+}
+
+bool NatsQueue::UpstreamDrained() {
+  if (!wakes_->upstream_drained.load()) return false;
+  std::lock_guard lock(end_mu_);
+  if (upstream_verdict_ == 0) {
+    kvEntry* entry = nullptr;
+    const natsStatus s = kvStore_Get(&entry, kv_, ("e" + std::to_string(options_.edge) + kFailedKey).c_str());
+    kvEntry_Destroy(entry);
+    if (s == NATS_OK) upstream_verdict_ = -1;
+    else if (s == NATS_NOT_FOUND) upstream_verdict_ = 1;
+    // Else (the broker away): asked again at the next look.
+  }
+  return upstream_verdict_ == 1;
 }
 
 bool NatsQueue::ProducersKnownEnded() {

@@ -68,11 +68,14 @@ void NatsQueue::Heartbeat() {
   while (!heartbeat_cv_.wait_for(lock, tick, [this] { return heartbeat_stop_; })) {
     lock.unlock();
     for (auto& t : takers_) {
-      // A taker in Pop holds its lock while it waits for batches, and
-      // keeps its own batches alive meanwhile: skipped, never waited for.
+      // A taker busy in Pop (its lock held) keeps its own batches alive:
+      // skipped, never waited for.
       std::unique_lock taker(t->mu, std::try_to_lock);
       if (!taker.owns_lock()) continue;
       KeepHeld(*t);
+      // A Pop waiting on the inbox (without the lock) reads it itself, and
+      // its buffer is empty.
+      if (t->waiting) continue;
       // What a request brought while the consumer was busy is ours too.
       if (t->inbox != nullptr) Collect(*t, 0);
       KeepBuffered(*t);

@@ -26,6 +26,8 @@ inline constexpr int64_t kTailPeekMs = 3;
 // found the edge drained for good ("drained": every producer ended, nothing
 // pending or unacknowledged, so nothing can come any more).
 inline constexpr const char* kDrainedWord = "drained";
+// The bucket's key "e<edge>.failed": a producer of the edge failed (GiveUpHeld).
+inline constexpr const char* kFailedKey = ".failed";
 inline constexpr const char* kEndedWord = "ended";  // "ended <producer>"
 // The signals' subjects, after the edge's prefix: a consumer listens to
 // both ("s.*"), a producer to the stops.
@@ -86,6 +88,13 @@ struct NatsQueue::Taker {
   // the end of stream again. kTailPeekMs after a lease, doubled after each
   // look that finds the edge not drained yet, up to poll_ms.
   int64_t tail_wait_ms = kTailPeekMs;
+  // Pop waits for batches without the lock (Collect), so that a lease it
+  // handed out before is acknowledged meanwhile from another thread (a
+  // worker finishing its last lease while it takes the next).
+  bool waiting = false;
+  // A look at the end of stream was put off because a lease of this taker
+  // was still being finished: its Ack wakes the Pop to look.
+  bool look_after_ack = false;
 };
 
 // End signals come on libnats's thread: counted, and relayed to every
@@ -95,6 +104,8 @@ struct NatsQueue::Wakes {
   std::atomic<uint64_t> signals{0};
   std::atomic<uint64_t> stops{0};  // stop signals heard
   std::atomic<bool> drained{false};
+  std::atomic<bool> upstream_drained{false};  // NatsQueueOptions::upstream_edge was found drained
+  std::string upstream_subject;  // the end signals of NatsQueueOptions::upstream_edge, if any
   std::mutex mu;
   natsConnection* connection = nullptr;
   std::vector<std::string> subjects;  // under mu

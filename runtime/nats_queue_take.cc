@@ -99,11 +99,23 @@ natsStatus NatsQueue::RequestPull(Taker& t) {
 // the first message. Returns early on a relayed end signal. A status from
 // the server (404 nothing there, 408 expired, 409 and others) closes the
 // request it answers; a 503 says nobody serves the edge (`*refused`).
-void NatsQueue::Collect(Taker& t, int64_t wait_ms, bool* refused) {
+void NatsQueue::Collect(Taker& t, int64_t wait_ms, bool* refused, std::unique_lock<std::mutex>* held) {
   int64_t wait = wait_ms;
   for (;;) {
     natsMsg* msg = nullptr;
-    if (natsSubscription_NextMsg(&msg, t.inbox, wait) != NATS_OK) return;
+    natsStatus s;
+    if (held != nullptr && wait > 0) {
+      // The wait without the taker's lock: an Ack from another thread goes
+      // meanwhile (the heartbeat leaves the inbox to us: Taker::waiting).
+      t.waiting = true;
+      held->unlock();
+      s = natsSubscription_NextMsg(&msg, t.inbox, wait);
+      held->lock();
+      t.waiting = false;
+    } else {
+      s = natsSubscription_NextMsg(&msg, t.inbox, wait);
+    }
+    if (s != NATS_OK) return;
     wait = 0;  // then only what is already there
     const char* reply = natsMsg_GetReply(msg);
     if (reply != nullptr && std::strncmp(reply, "$JS.ACK.", 8) == 0) {
@@ -129,7 +141,7 @@ void NatsQueue::Collect(Taker& t, int64_t wait_ms, bool* refused) {
 QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
   assert(consumer >= 0 && consumer < options_.consumers && "consumer index out of range");
   Taker& t = *takers_[static_cast<size_t>(consumer)];
-  std::lock_guard lock(t.mu);
+  std::unique_lock lock(t.mu);
   QueueStatus status = Subscribe(t);
   if (status != QueueStatus::kOk) return status;
   std::call_once(heartbeat_started_, [this] { StartHeartbeat(); });
@@ -156,7 +168,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     if (Stopped(&status)) return status;
     uint64_t pending = 1;
     if (mode == PopMode::kNoWait) {
-      if (Drained(AllProducersEnded(), &pending)) return QueueStatus::kEnd;
+      if (Drained(UpstreamDrained() || AllProducersEnded(), &pending)) return QueueStatus::kEnd;
       if (pending == 0) return QueueStatus::kEmpty;
     }
     int64_t now = NowMs();
@@ -179,8 +191,9 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
       }
     }
     bool refused = false;
-    const bool tail = mode == PopMode::kWait && ProducersKnownEnded();
-    Collect(t, mode == PopMode::kNoWait ? kNoWaitFetchMs : (tail ? t.tail_wait_ms : options_.poll_ms), &refused);
+    const bool tail = mode == PopMode::kWait && (wakes_->upstream_drained.load() || ProducersKnownEnded());
+    Collect(t, mode == PopMode::kNoWait ? kNoWaitFetchMs : (tail ? t.tail_wait_ms : options_.poll_ms), &refused,
+            &lock);
     if (!t.buffer.empty() || !link_->connected()) continue;
     if (refused) {
       // No responders: the server is going away, or the edge's consumer is
@@ -208,9 +221,18 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     // due by time, in case a signal was lost: not at every signal, where
     // 24 producers ending together cost a consumer 24 reads (and the last
     // signal waited behind them).
-    if (!due && !ProducersKnownEnded()) continue;
+    const bool upstream_drained = UpstreamDrained();
+    if (!due && !upstream_drained && !ProducersKnownEnded()) continue;
     t.end_checked_ms = now;
-    if (AllProducersEnded() && Drained(true, &pending)) {
+    if (!t.held.empty()) {
+      // A lease of ours is being finished (runtime/lease_finisher.h): the
+      // edge is not drained, nothing to ask. At the end of an [ordered]
+      // run, every replica's last lease waits for its turn, and 24
+      // replicas asking again and again slowed the turns' chain.
+      t.look_after_ack = true;
+      continue;
+    }
+    if ((upstream_drained || AllProducersEnded()) && Drained(true, &pending)) {
       // Said to the siblings on every machine, who then end without asking.
       natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(), kDrainedWord);
       return QueueStatus::kEnd;
@@ -384,6 +406,12 @@ void NatsQueue::Ack(int consumer, Lease* lease) {
     }
     natsMsg_Destroy(h.msg);
     t.held.erase(it);
+  }
+  if (t.held.empty() && t.look_after_ack && t.waiting) {
+    // The Pop that put its look off waits: woken to look now.
+    t.look_after_ack = false;
+    t.end_checked_ms = 0;
+    natsConnection_PublishString(link_->connection(), (t.inbox_prefix + "w").c_str(), "");
   }
   *lease = Lease();
 }

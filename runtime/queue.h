@@ -303,6 +303,10 @@ class Queue {
   // outputs and Ack: a queue whose batches come from afar may ask for the
   // next one now, so that it travels meanwhile. Nothing by default.
   virtual void AskAhead(int /*consumer*/) {}
+  // True when Ack (and Progress) may be called for a consumer from another
+  // thread while that consumer's Pop blocks: a worker then finishes a lease
+  // (publishes its outputs, acknowledges it) while it takes the next one.
+  virtual bool AcksDuringPop() const { return false; }
 
   // From the consuming side: no more records are wanted. Pushes return
   // kCancelled, pops return kCancelled, blocked calls wake up.

@@ -40,6 +40,10 @@ class OrderTurns {
   virtual void Done(uint64_t position) = 0;
   // A replica stops before publishing: order no longer matters.
   virtual void Abandon() = 0;
+  // True when one thread may Take the next lease while another waits for
+  // the turn of the last one and passes it on (a worker that finishes a
+  // lease in the background: runtime/lease_finisher.h).
+  virtual bool TakesWhileWaiting() const { return false; }
 };
 
 // Restores input order over the replicas of one `[ordered]` stage.

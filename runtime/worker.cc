@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
+#include "runtime/lease_finisher.h"
 #include "runtime/trace.h"
 #include "runtime/worker_input.h"
 #include "runtime/worker_output.h"
@@ -242,8 +244,34 @@ RecordOutcome RetryRecord(Stage& stage, const WorkerSetup& setup, const RecordVi
   return failures.OnRecordError(result.message, record) ? RecordOutcome::kDone : RecordOutcome::kStop;
 }
 
-int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failures& failures) {
+// Whether a lease's outputs go out and it is acknowledged in the background
+// while the next is worked on (runtime/lease_finisher.h says why and when).
+bool FinishesInBackground(const WorkerSetup& setup) {
+  return !setup.outputs.empty() && setup.inputs.size() == 1 && setup.inputs[0]->AcksDuringPop() &&
+         (setup.order_gate == nullptr || setup.order_gate->TakesWhileWaiting());
+}
+
+int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out, Failures& failures) {
   WorkerInput input(setup);
+  // Finishing in the background: two outputs in turn, one for the lease
+  // being worked on (`out`), one for the lease being finished (`finishing`).
+  std::optional<WorkerOutput> second_out;
+  if (FinishesInBackground(setup)) second_out.emplace(setup);
+  WorkerOutput* current = &first_out;
+  WorkerOutput* finishing = nullptr;  // handed to the finisher, until looked at again
+  // Declared after the outputs: destroyed first, once its lease is finished.
+  LeaseFinisher finisher;
+  // What the finisher met is the worker's once it is done: outputs that
+  // want no more, or a failure.
+  bool finished_wants_more = true;
+  std::string finish_error;
+  const auto join_finisher = [&] {
+    if (finishing == nullptr) return;
+    finisher.Wait();
+    finished_wants_more = finished_wants_more && finishing->wants_more();
+    if (finish_error.empty()) finish_error = finishing->error();
+    finishing = nullptr;
+  };
   InstanceCounters& c = *setup.counters;
   const RecordTimer timer(setup.timeout_ns);
   const bool sink = setup.outputs.empty();
@@ -257,8 +285,9 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
   uint64_t waiting_since = MonotonicNanos();
   uint64_t leases = 0;   // taken so far (for the trace)
   for (;;) {
-    if (stage.Satisfied() || !out.wants_more()) {
-      if (!out.wants_more()) out.AbandonOrder();
+    WorkerOutput& out = *current;
+    if (stage.Satisfied() || !out.wants_more() || !finished_wants_more) {
+      if (!out.wants_more() || !finished_wants_more) out.AbandonOrder();
       input.CancelAll();
       break;
     }
@@ -357,6 +386,33 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     if (setup.journal != nullptr) setup.journal->record.store(0, std::memory_order_relaxed);
     InstanceCounters::Add(c.records_in, done);
     InstanceCounters::Add(c.bytes_in, bytes);
+    if (Tracing()) TraceEvent("instance " + setup.name + " records done");
+    if (second_out && run.redo == nullptr && run.poison == 0) {
+      // Finished in the background while the next lease is taken and worked
+      // on. The one before first: one lease at a time, in order.
+      join_finisher();
+      if (!finish_error.empty()) return failures.Fatal(finish_error);
+      if (setup.journal != nullptr) setup.journal->lease.store(0, std::memory_order_relaxed);
+      Queue* queue = setup.inputs[0];
+      finisher.Start([&setup, o = &out, queue, lease]() mutable {
+        o->WaitForTurn();
+        if (Tracing() && setup.order_gate != nullptr) TraceEvent("instance " + setup.name + " turn");
+        o->Flush();
+        if (Tracing()) TraceEvent("instance " + setup.name + " outputs out");
+        o->EndLease();
+        queue->Ack(setup.instance, &lease);
+      });
+      finishing = &out;
+      current = &out == &first_out ? &*second_out : &first_out;
+      waiting_since = MonotonicNanos();
+      const uint64_t busy = waiting_since - taken;
+      InstanceCounters::Add(c.busy_ns, busy);
+      input.ReportCost(done, busy);
+      continue;
+    }
+    // In line: after the lease being finished, if any.
+    join_finisher();
+    if (!finish_error.empty()) return failures.Fatal(finish_error);
     // The next lease travels while this one's outputs go out (a queue on a
     // broker). Not for a stage that wants no more. An [ordered] one asks
     // once it has passed the turn on: asked before its turn, its next
@@ -365,7 +421,6 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     // between its turn and passing it on, the pull would load the broker
     // on the turns' chain, whose links are what an [ordered] run waits for
     // (bench/trace_leases.py).
-    if (Tracing()) TraceEvent("instance " + setup.name + " records done");
     if (setup.order_gate != nullptr) out.WaitForTurn();
     if (Tracing() && setup.order_gate != nullptr) TraceEvent("instance " + setup.name + " turn");
     if (setup.order_gate == nullptr && !stage.Satisfied() && out.wants_more()) input.AskAhead();
@@ -390,7 +445,10 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
     InstanceCounters::Add(c.busy_ns, busy);
     input.ReportCost(done, busy);
   }
-  const uint64_t finishing = MonotonicNanos();
+  join_finisher();
+  if (!finish_error.empty()) return failures.Fatal(finish_error);
+  WorkerOutput& out = *current;
+  const uint64_t finish_start = MonotonicNanos();
   const uint64_t pushed_before = out.push_ns();
   StageStatus result = stage.Finish(out);
   if (!result.ok()) {
@@ -401,7 +459,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& out, Failu
   out.Flush();
   out.EndOfStream();
   if (!out.error().empty()) return failures.Fatal(out.error());
-  const uint64_t elapsed = MonotonicNanos() - finishing;
+  const uint64_t elapsed = MonotonicNanos() - finish_start;
   InstanceCounters::Add(c.busy_ns, elapsed - std::min(elapsed, out.push_ns() - pushed_before));
   return 0;
 }

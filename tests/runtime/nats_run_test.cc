@@ -127,6 +127,46 @@ TEST_SUITE("nats_run") {
     qb->Ack(1, &lb);
   }
 
+  TEST_CASE("[ordered] on a broker: a replica takes its next lease while the last one waits for its turn") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto a = Link(server);
+    MakeRun(*a, "ahead", 1);
+    auto q = Open(a, "ahead", 1, 1, 0, 20, 1);
+    for (int i = 0; i < 3; ++i) REQUIRE(q->Push(0, Batch({std::to_string(i)}, i + 1)) == QueueStatus::kOk);
+    std::string error;
+    auto gate = BrokerOrderGate::Open(*a, "ahead", 1, q.get(), &error);
+    REQUIRE_MESSAGE(gate != nullptr, error);
+    CHECK(gate->TakesWhileWaiting());
+    Lease l0, l1, l2;
+    uint64_t p0 = 9, p1 = 9, p2 = 9;
+    REQUIRE(gate->Take(*q, 0, &l0, &p0) == QueueStatus::kOk);
+    REQUIRE(gate->Take(*q, 0, &l1, &p1) == QueueStatus::kOk);
+    CHECK(p0 == 0);
+    CHECK(p1 == 1);
+    // Position 1's turn is waited for on a thread (a finisher's), while
+    // this one takes position 2 and then passes position 0 on.
+    std::atomic<bool> went{false};
+    std::thread finisher([&] {
+      gate->WaitTurn(1);
+      went = true;
+    });
+    REQUIRE(gate->Take(*q, 0, &l2, &p2) == QueueStatus::kOk);
+    CHECK(p2 == 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    CHECK_FALSE(went.load());
+    gate->Done(0);
+    const auto deadline = Clock::now() + std::chrono::seconds(2);
+    while (!went.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CHECK(went.load());
+    if (!went.load()) gate->Abandon();  // the test fails, but ends
+    finisher.join();
+    gate->Done(1);
+    gate->WaitTurn(2);  // passed on this replica: at once
+    gate->Done(2);
+    for (Lease* l : {&l0, &l1, &l2}) q->Ack(0, l);
+  }
+
   TEST_CASE("two runs on one broker do not see each other's records") {
     Server server;
     SKIP_WITHOUT_SERVER(server);

@@ -175,8 +175,10 @@ void MakeRun(NatsLink& link, const std::string& run, size_t edges, const NatsEdg
 }
 
 std::unique_ptr<NatsQueue> Open(std::shared_ptr<NatsLink> link, const std::string& run, int producers,
-                                int consumers, size_t edge = 0, int64_t poll_ms = 20, int fetch_batch = 4) {
+                                int consumers, size_t edge = 0, int64_t poll_ms = 20, int fetch_batch = 4,
+                                int64_t upstream_edge = -1) {
   NatsQueueOptions o;
+  o.upstream_edge = upstream_edge;
   o.fetch_batch = fetch_batch;
   o.run = run;
   o.edge = edge;
