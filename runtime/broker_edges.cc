@@ -30,8 +30,12 @@ constexpr const char* kReportRemoved = "removed";
 // What the supervisor writes on the control pipe before closing it when
 // the run went through (BrokerKeeper::Finish).
 constexpr char kRunThrough = 't';
-// How long the end of a run waits for the workers' parts to say they ended.
-constexpr int64_t kPartEndWaitMs = 2000;
+// How long the end of a run waits for the workers' parts to say they ended
+// (their counters and last log lines). The run may be through before the
+// workers' instances have ended (an edge ends on its input's drain:
+// runtime/nats_queue.h), so this counts their ending too: a loaded worker
+// machine, or a sanitizer build's exit, took over 2 s.
+constexpr int64_t kPartEndWaitMs = 5000;
 // How often a keeper without workers looks for batches the broker gave up
 // on (with workers, at each look at their beats).
 constexpr int64_t kPoisonCheckMs = 100;
@@ -696,6 +700,8 @@ bool BrokerEdges::OpenEdges(const std::string& run, const StageGraph& graph, siz
       q.upstream_edge = from.inputs[0];
     queues_[static_cast<size_t>(e)] = NatsQueue::Open(link_, q, error);
     if (!queues_[static_cast<size_t>(e)]) return false;
+    // This process exits after its end (SettleForExit confirms it).
+    queues_[static_cast<size_t>(e)]->ConfirmEndsAtSettle();
   }
   return true;
 }
@@ -716,11 +722,16 @@ void BrokerEdges::GiveUpHeld() {
   }
 }
 
-void BrokerEdges::SettleForExit() {
+std::string BrokerEdges::SettleForExit() {
+  std::string error;
   for (auto& queue : queues_) {
-    if (queue) queue->Settle(false);
+    if (!queue) continue;
+    const bool failed_before = !queue->error().empty();  // the run's business, told already
+    queue->Settle(false);
+    if (error.empty() && !failed_before) error = queue->error();
   }
   if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
+  return error;
 }
 
 NatsQueue* BrokerEdges::nats_edge(size_t edge) const {

@@ -158,7 +158,9 @@ class BrokerEdges {
   // delivers to them was seen, rarely and under load, to kill an instance
   // with SIGABRT in natsConn_processMsg (a freed mutex); the exit frees
   // everything anyway.
-  void SettleForExit();
+  // Returns why a queue failed while it settled (its end not confirmed:
+  // NatsQueue::ConfirmEndsAtSettle); "" if none did.
+  std::string SettleForExit();
   NatsQueue* nats_edge(size_t edge) const;
   NatsLink& link() const { return *link_; }
 

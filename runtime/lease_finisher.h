@@ -11,9 +11,10 @@
 // publishes keeps its order: one lease is finished at a time, and the
 // next is handed over only once the one before is done.
 //
-// Only for an input whose queue takes an Ack while a Pop of the same
-// consumer waits (Queue::AcksDuringPop) and, when ordered, turns that let
-// a lease be taken while another waits (OrderTurns::TakesWhileWaiting).
+// Only for a slow stage (WorkerSetup::finish_in_background), on an input
+// whose queue takes an Ack while a Pop of the same consumer waits
+// (Queue::AcksDuringPop) and, when ordered, with turns that let a lease be
+// taken while another waits (OrderTurns::TakesWhileWaiting).
 #pragma once
 
 #include <condition_variable>

@@ -88,6 +88,7 @@ NatsQueue::~NatsQueue() {
   if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
   if (end_sub_ != nullptr) natsSubscription_Destroy(end_sub_);
   if (upstream_sub_ != nullptr) natsSubscription_Destroy(upstream_sub_);
+  if (sent_answers_ != nullptr) natsSubscription_Destroy(sent_answers_);
   if (stop_sub_ != nullptr) natsSubscription_Destroy(stop_sub_);
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);
@@ -125,6 +126,7 @@ void NatsQueue::Settle(bool callbacks_must_end) {
     }
     t->held.clear();
   }
+  ConfirmSentBooks();
   // Books not yet written: best effort (a replacement reading older books
   // only publishes again what the duplicate window drops).
   for (size_t p = 0; p < books_.size(); ++p) {

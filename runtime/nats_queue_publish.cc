@@ -213,7 +213,49 @@ void NatsQueue::EndOfStream(int producer) {
   // writing them fails, this instance fails, and so does the run.
   natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(),
                                (std::string(kEndedWord) + " " + std::to_string(producer)).c_str());
+  if (confirm_ends_at_settle_ && SendBooks(producer, books)) return;
   SaveBooks(producer, books);
+}
+
+bool NatsQueue::SendBooks(int producer, Books& books) {
+  std::lock_guard lock(sent_mu_);
+  if (sent_answers_ == nullptr) {
+    natsInbox* inbox = nullptr;
+    if (natsInbox_Create(&inbox) != NATS_OK) return false;
+    const natsStatus s = natsConnection_SubscribeSync(&sent_answers_, link_->connection(), inbox);
+    natsInbox_Destroy(inbox);
+    if (s != NATS_OK) {
+      sent_answers_ = nullptr;
+      return false;
+    }
+  }
+  const std::string subject = "$KV." + NatsBucketName(options_.run) + "." + BooksKey(producer);
+  const std::string value = FormatBooks(books.progress, books.messages);
+  if (natsConnection_PublishRequestString(link_->connection(), subject.c_str(),
+                                          natsSubscription_GetSubject(sent_answers_), value.c_str()) != NATS_OK)
+    return false;
+  ++sent_unanswered_;
+  books.dirty = false;
+  books.saved_ms = NowMs();
+  return true;
+}
+
+void NatsQueue::ConfirmSentBooks() {
+  std::lock_guard lock(sent_mu_);
+  for (; sent_unanswered_ > 0; --sent_unanswered_) {
+    natsMsg* answer = nullptr;
+    if (natsSubscription_NextMsg(&answer, sent_answers_, link_->api_wait_ms()) != NATS_OK) {
+      Fail("the broker at '" + link_->url() + "' did not confirm that a producer of '" + stream_ + "' ended");
+      break;
+    }
+    // A JetStream publish's answer: {"stream":...,"seq":...} or {"error":{...}}.
+    const std::string said(natsMsg_GetData(answer), static_cast<size_t>(natsMsg_GetDataLength(answer)));
+    natsMsg_Destroy(answer);
+    if (said.find("\"error\"") != std::string::npos || said.find("\"seq\"") == std::string::npos)
+      Fail("cannot record that a producer of '" + stream_ + "' ended: " + said);
+  }
+  sent_unanswered_ = 0;
+  if (sent_answers_ != nullptr) natsSubscription_Unsubscribe(sent_answers_);
 }
 
 void NatsQueue::StartsFresh(int producer) {

@@ -390,9 +390,13 @@ void NatsQueue::Ack(int consumer, Lease* lease) {
       // exits; a worker that dies first has its lease come back, as if it
       // had died before the ack.
       AckAgainAfterReconnect();
+      // The last lease held, whose Pop put its look at the end off (see
+      // below): confirmed, so that the look it wakes counts it done (a
+      // buffered ack raced the look, which then waited twice as long).
+      const bool looks_next = t.look_after_ack && t.waiting && t.held.size() == 1;
       if (lose_next_ack_) {
         lose_next_ack_ = false;
-      } else {
+      } else if (!looks_next || !AckSync(h.msg)) {
         Respond(h.msg, kAckWord);
       }
       NoteAck(natsMsg_GetReply(h.msg));
@@ -411,6 +415,7 @@ void NatsQueue::Ack(int consumer, Lease* lease) {
     // The Pop that put its look off waits: woken to look now.
     t.look_after_ack = false;
     t.end_checked_ms = 0;
+    t.tail_wait_ms = kTailPeekMs;
     natsConnection_PublishString(link_->connection(), (t.inbox_prefix + "w").c_str(), "");
   }
   *lease = Lease();

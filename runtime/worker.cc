@@ -247,7 +247,8 @@ RecordOutcome RetryRecord(Stage& stage, const WorkerSetup& setup, const RecordVi
 // Whether a lease's outputs go out and it is acknowledged in the background
 // while the next is worked on (runtime/lease_finisher.h says why and when).
 bool FinishesInBackground(const WorkerSetup& setup) {
-  return !setup.outputs.empty() && setup.inputs.size() == 1 && setup.inputs[0]->AcksDuringPop() &&
+  return setup.finish_in_background && !setup.outputs.empty() && setup.inputs.size() == 1 &&
+         setup.inputs[0]->AcksDuringPop() &&
          (setup.order_gate == nullptr || setup.order_gate->TakesWhileWaiting());
 }
 

@@ -45,6 +45,10 @@ struct WorkerSetup {
   std::vector<BatchHint*> input_hints;
   std::vector<BatchHint*> output_hints;
   OrderTurns* order_gate = nullptr;    // [ordered] on a replicated stage
+  // A slow stage (one record a lease) on a broker edge: each lease is
+  // finished in the background while the next is worked on, when the
+  // queue and the turns allow it (runtime/lease_finisher.h).
+  bool finish_in_background = false;
   // Recovery (runtime/recovery_book.h): the edge ids of `inputs` (leases
   // are named by edge and ticket), the run's book and this instance's
   // journal in it. A null book: no recovery (unit tests of the loop).

@@ -89,32 +89,6 @@ def head_ends_an_endless_source(t):
 
 
 @test
-def slow_replicas_finish_a_lease_while_taking_the_next(t):
-    """A replica of a slow stage on a broker publishes and acknowledges a
-    lease in the background while it works on the next one
-    (runtime/lease_finisher.h): order, counts and head(n) as locally."""
-    out = on_broker(t, 'seq(1, 300) | sleep(1ms) * 6 [ordered] | write("-")')
-    t.equal(out, "".join(f"{i}\n" for i in range(1, 301)).encode(), "sleep * 6 [ordered]: the input order")
-    out = on_broker(t, 'seq(1, 300) | sleep(1ms) * 6 | count')
-    t.equal(out, b"300\n", "sleep * 6: every record once")
-    out = on_broker(t, 'seq() | sleep(1ms) * 4 [ordered] | head(7)', timeout=30)
-    t.equal(out, b"1\n2\n3\n4\n5\n6\n7\n", "seq() | sleep * 4 [ordered] | head(7)")
-    out = on_broker(t, 'seq() | sleep(1ms) * 4 | head(7) | count', timeout=30)
-    t.equal(out, b"7\n", "seq() | sleep * 4 | head(7)")
-
-
-@test
-def a_stage_that_emits_at_its_end_is_waited_for(t):
-    """Downstream of a stage that emits only while it works, an edge ends
-    once that stage's input is drained; downstream of sh, whose command
-    writes once its input closes, it waits for every replica's end."""
-    out = on_broker(t, 'seq(1, 2000) | sh("sort -n | tail -1") * 2 | count')
-    t.equal(out, b"2\n", "each sh replica's one line, written at its end")
-    out = on_broker(t, 'seq(1, 2000) | map { $0 } * 2 | sleep(1ms) * 3 | count')
-    t.equal(out, b"2000\n", "map * 2 | sleep * 3: every record")
-
-
-@test
 def unreachable_broker_is_a_clear_error(t):
     port = free_port()  # nobody listens there
     began = time.monotonic()

@@ -149,6 +149,40 @@ def a_killed_worker_loses_and_doubles_nothing(t, server, workers):
 
 
 @test
+@with_workers(2)
+def slow_replicas_finish_a_lease_while_taking_the_next(t, server, workers):
+    """A replica of a slow stage on a broker publishes and acknowledges a
+    lease in the background while it works on the next one
+    (runtime/lease_finisher.h): order, counts and head(n) as locally."""
+    cases = [
+        ('seq(1, 300) | sleep(1ms) * 6 [ordered] | write("-")', "".join(f"{i}\n" for i in range(1, 301)).encode()),
+        ('seq(1, 300) | sleep(1ms) * 6 | count', b"300\n"),
+        ('seq() | sleep(1ms) * 4 [ordered] | head(7)', b"1\n2\n3\n4\n5\n6\n7\n"),
+        ('seq() | sleep(1ms) * 4 | head(7) | count', b"7\n"),
+    ]
+    for program, want in cases:
+        r = t.run(program, "--broker", server.url, timeout=60)
+        t.equal((r.returncode, r.stderr), (0, b""), f"exit code and stderr of {program!r}")
+        t.equal(r.stdout, want, program)
+    t.expect(all(b"joined run" in workers.log(i) for i in range(2)), "both workers took part")
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left after the runs (the registry only)")
+
+
+@test
+@with_workers(2)
+def an_edge_after_worker_replicas_ends_on_their_inputs_drain(t, server, workers):
+    """The replicas of map and sleep publish only while they work: the edge
+    after each ends once the edge before it is drained, without waiting for
+    each replica's end (runtime/nats_queue.h); every record arrives."""
+    r = t.run('seq(1, 2000) | map { $0 } * 2 | sleep(1ms) * 4 | count', "--broker", server.url)
+    t.equal((r.returncode, r.stdout, r.stderr), (0, b"2000\n", b""), "map * 2 | sleep * 4: every record")
+    t.expect(all(b"joined run" in workers.log(i) for i in range(2)), "both workers took part")
+    r = t.run('seq(1, 500) | sleep(1ms) * 4 | map { $0 + "x" } * 2 | write("-")', "--broker", server.url)
+    t.equal((r.returncode, r.stderr), (0, b""), "exit code and stderr")
+    t.equal(sorted(lines(r.stdout)), sorted(f"{i}x" for i in range(1, 501)), "sleep * 4 | map * 2: every record once")
+
+
+@test
 @with_workers(2, slots=3)
 def ordered_replicas_on_the_workers_keep_the_order(t, server, workers):
     # The turns are the broker's (runtime/broker_order_gate.h): 4 replicas on

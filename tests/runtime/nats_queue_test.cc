@@ -215,6 +215,33 @@ TEST_SUITE("nats_queue") {
     CHECK(out->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
   }
 
+  TEST_CASE("an end confirmed at Settle: stored and read by others; refused, the queue fails") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server), other = Link(server);
+    MakeRun(*link, "later", 1);
+    auto q = Open(link, "later", 1, 1);
+    q->ConfirmEndsAtSettle();
+    REQUIRE(q->Push(0, Batch({"x"}, 1)) == QueueStatus::kOk);
+    q->EndOfStream(0);
+    q->Settle(false);
+    CHECK(q->error() == "");
+    auto reader = Open(other, "later", 1, 1);
+    CHECK(reader->PublishedBy(0).ended);
+    CHECK(Drain(*reader) == std::vector<std::string>{"x"});
+
+    // The run's bucket gone before the end: the books cannot be stored.
+    MakeRun(*link, "gone", 1);
+    auto lost = Open(link, "gone", 1, 1);
+    lost->ConfirmEndsAtSettle();
+    REQUIRE(lost->Push(0, Batch({"y"}, 1)) == QueueStatus::kOk);
+    std::string error;
+    REQUIRE(RemoveNatsRun(*link, "gone", &error));
+    lost->EndOfStream(0);
+    lost->Settle(false);
+    CHECK(lost->error().find("ended") != std::string::npos);
+  }
+
   TEST_CASE("a producer added mid-run publishes under its number, and the end waits for the first ones only") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
