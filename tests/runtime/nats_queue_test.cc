@@ -146,9 +146,7 @@ TEST_SUITE("nats_queue") {
       q->Ack(0, &first);
       acked = true;
     });
-    const auto deadline = Clock::now() + std::chrono::milliseconds(500);
-    while (!acked.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    CHECK(acked.load());
+    CHECK(Eventually(acked, std::chrono::milliseconds(500)));
     CHECK_FALSE(popped.load());
     REQUIRE(q->Push(0, Batch({"second"}, 2)) == QueueStatus::kOk);  // (frees a held-back Ack: the test ends)
     taker.join();
@@ -187,9 +185,7 @@ TEST_SUITE("nats_queue") {
     // now, not a poll (2 s) later.
     Lease none;
     CHECK(in->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
-    const auto deadline = Clock::now() + std::chrono::seconds(1);
-    while (!ended.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    CHECK(ended.load());
+    CHECK(Eventually(ended, std::chrono::seconds(1)));
     if (!ended.load()) out->EndOfStream(0);  // the test fails, but ends
     consumer.join();
   }

@@ -118,9 +118,7 @@ TEST_SUITE("nats_run") {
       second->WaitTurn(1);
       went = true;
     });
-    const auto deadline = Clock::now() + std::chrono::milliseconds(90);
-    while (!went.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    CHECK(went.load());
+    CHECK(Eventually(went, std::chrono::milliseconds(90)));
     first->Abandon();  // frees a waiter that missed the message (the test fails, but ends)
     waiter.join();
     qa->Ack(0, &la);
@@ -156,9 +154,7 @@ TEST_SUITE("nats_run") {
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
     CHECK_FALSE(went.load());
     gate->Done(0);
-    const auto deadline = Clock::now() + std::chrono::seconds(2);
-    while (!went.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    CHECK(went.load());
+    CHECK(Eventually(went, std::chrono::seconds(2)));
     if (!went.load()) gate->Abandon();  // the test fails, but ends
     finisher.join();
     gate->Done(1);

@@ -34,6 +34,14 @@ using namespace std::string_literals;
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
+// Waits up to `limit` for `flag` to be set, looking every millisecond;
+// whether it was.
+bool Eventually(const std::atomic<bool>& flag, std::chrono::milliseconds limit) {
+  const auto deadline = Clock::now() + limit;
+  while (!flag.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return flag.load();
+}
+
 std::string FindServer() {
   std::string dirs = std::getenv("PATH") != nullptr ? std::getenv("PATH") : "";
   dirs += ":/usr/sbin:/usr/local/sbin:/usr/local/bin";  // Debian installs it in /usr/sbin
