@@ -210,7 +210,8 @@ void NatsQueue::EndOfStream(int producer) {
   // trip sooner: the consumers that hear it need no books (every batch this
   // producer published is stored: each publish was confirmed), and one that
   // listened too late reads them, written next, then or a poll later. If
-  // writing them fails, this instance fails, and so does the run.
+  // writing them fails, this instance fails, and so does the run (when it
+  // settles, if ConfirmEndsAtSettle).
   natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(),
                                (std::string(kEndedWord) + " " + std::to_string(producer)).c_str());
   if (confirm_ends_at_settle_ && SendBooks(producer, books)) return;
