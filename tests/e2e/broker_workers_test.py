@@ -170,6 +170,27 @@ def slow_replicas_finish_a_lease_while_taking_the_next(t, server, workers):
 
 @test
 @with_workers(2)
+def a_killed_worker_finishing_leases_in_the_background_loses_and_doubles_nothing(t, server, workers):
+    """A worker killed while its replicas of a slow stage each hold two
+    leases (one worked on, one being published and acknowledged: runtime/
+    lease_finisher.h): both come back after the ack wait, and what went out
+    of the second is dropped as a duplicate when it goes out again."""
+    n = 3000
+
+    def kill(pid):
+        wait_until(lambda: b"joined run" in workers.log(0), "worker 0 mid-run")
+        time.sleep(0.2)  # its replicas under way
+        workers.procs[0].kill()
+    code, err = run_fed(t, 'read("in.fifo") | sleep(1ms) * 4 | write("out.txt")', ["--broker", server.url], n, kill)
+    t.expect(code == 0, f"exit 0 after a worker's death, got {code}: {err[:500]!r}")
+    got = lines(t.read("out.txt"))
+    t.equal(len(got), n, "records written (none lost, none twice)")
+    t.equal(sorted(got), sorted(str(i) for i in range(1, n + 1)), "every record once")
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left after the run (the registry only)")
+
+
+@test
+@with_workers(2)
 def an_edge_after_worker_replicas_ends_on_their_inputs_drain(t, server, workers):
     """The replicas of map and sleep publish only while they work: the edge
     after each ends once the edge before it is drained, without waiting for
