@@ -34,6 +34,7 @@ NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& opt
       stream_(NatsStreamName(options.run, options.edge)),
       prefix_(NatsSubjectPrefix(options.run, options.edge)),
       stop_key_("e" + std::to_string(options.edge) + ".stop"),
+      failed_key_("e" + std::to_string(options.edge) + ".failed"),
       limit_(link_->max_payload() - kHeaderRoom),
       ended_seen_(static_cast<size_t>(CountedProducers(options)), false),
       wakes_(std::make_unique<Wakes>()) {
@@ -88,7 +89,6 @@ NatsQueue::~NatsQueue() {
   if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
   if (end_sub_ != nullptr) natsSubscription_Destroy(end_sub_);
   if (upstream_sub_ != nullptr) natsSubscription_Destroy(upstream_sub_);
-  if (sent_answers_ != nullptr) natsSubscription_Destroy(sent_answers_);
   if (stop_sub_ != nullptr) natsSubscription_Destroy(stop_sub_);
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);

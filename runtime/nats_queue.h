@@ -66,6 +66,7 @@
 #include <vector>
 
 #include "runtime/nats_run.h"
+#include "runtime/nats_subscription.h"
 #include "runtime/queue.h"
 
 namespace flow {
@@ -248,6 +249,7 @@ class NatsQueue final : public Queue {
   std::string stream_;
   std::string prefix_;    // "flow.<run>.e<edge>."
   std::string stop_key_;  // "e<edge>.stop": "cancelled" or "closed"
+  std::string failed_key_;  // "e<edge>.failed": a producer of the edge failed (GiveUpHeld)
   int64_t limit_;         // the largest message we make: the broker's maximum, less room for headers
   std::vector<std::unique_ptr<Books>> books_;
   std::vector<std::unique_ptr<Taker>> takers_;
@@ -258,8 +260,9 @@ class NatsQueue final : public Queue {
   std::atomic<bool> give_up_held_{false};
   bool confirm_ends_at_settle_ = false;
   std::mutex sent_mu_;
-  natsSubscription* sent_answers_ = nullptr;  // the broker's answers to SendBooks, under sent_mu_
-  int sent_unanswered_ = 0;                   // under sent_mu_
+  std::string sent_inbox_;                           // where the broker answers SendBooks, under sent_mu_
+  std::unique_ptr<NatsSubscription> sent_answers_;  // under sent_mu_
+  int sent_unanswered_ = 0;                          // under sent_mu_
   int upstream_verdict_ = 0;  // UpstreamDrained: 0 not yet known, 1 drained, -1 a producer failed; under end_mu_
   // The acknowledgements of the last leases (their reply subjects), sent
   // again after the link reconnects. One written to a connection just as

@@ -23,22 +23,15 @@ void NatsQueue::OnSignal(natsConnection*, natsSubscription*, natsMsg* msg, void*
   const std::string said(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
   const bool upstream = !wakes->upstream_subject.empty() && on == wakes->upstream_subject;
   natsMsg_Destroy(msg);  // (on points into it)
-  if (upstream) {
-    // Of the producers' input: only its drain matters here (its own
-    // producers' ends are not ours).
-    if (said != kDrainedWord) return;
-    wakes->upstream_drained.store(true);
-    std::lock_guard lock(wakes->mu);
-    wakes->signals.fetch_add(1);
-    for (const std::string& subject : wakes->subjects) natsConnection_PublishString(wakes->connection, subject.c_str(), "");
-    return;
-  }
+  // Of the producers' input, only its drain matters here: its own
+  // producers' ends are not ours.
+  if (upstream && said != kDrainedWord) return;
   // Counted before the wake: a Pop woken looks at the flag (Stopped).
   if (stop) wakes->stops.fetch_add(1);
-  if (said == kDrainedWord) wakes->drained.store(true);
+  if (said == kDrainedWord) (upstream ? wakes->upstream_drained : wakes->drained).store(true);
   std::lock_guard lock(wakes->mu);
   const size_t word = std::strlen(kEndedWord);
-  if (said.size() > word + 1 && said.compare(0, word, kEndedWord) == 0 && said[word] == ' ') {
+  if (!upstream && said.size() > word + 1 && said.compare(0, word, kEndedWord) == 0 && said[word] == ' ') {
     const uint64_t p = std::strtoull(said.c_str() + word + 1, nullptr, 10);
     if (p < wakes->ended.size()) wakes->ended[p] = true;
   }
@@ -49,8 +42,7 @@ void NatsQueue::OnSignal(natsConnection*, natsSubscription*, natsMsg* msg, void*
 
 void NatsQueue::GiveUpHeld() {
   give_up_held_.store(true);
-  const std::string key = "e" + std::to_string(options_.edge) + kFailedKey;
-  if (link_->connected()) kvStore_PutString(nullptr, kv_, key.c_str(), "1");
+  if (link_->connected()) kvStore_PutString(nullptr, kv_, failed_key_.c_str(), "1");
 }
 
 bool NatsQueue::UpstreamDrained() {
@@ -58,7 +50,7 @@ bool NatsQueue::UpstreamDrained() {
   std::lock_guard lock(end_mu_);
   if (upstream_verdict_ == 0) {
     kvEntry* entry = nullptr;
-    const natsStatus s = kvStore_Get(&entry, kv_, ("e" + std::to_string(options_.edge) + kFailedKey).c_str());
+    const natsStatus s = kvStore_Get(&entry, kv_, failed_key_.c_str());
     kvEntry_Destroy(entry);
     if (s == NATS_OK) upstream_verdict_ = -1;
     else if (s == NATS_NOT_FOUND) upstream_verdict_ = 1;

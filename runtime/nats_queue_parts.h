@@ -26,8 +26,6 @@ inline constexpr int64_t kTailPeekMs = 3;
 // found the edge drained for good ("drained": every producer ended, nothing
 // pending or unacknowledged, so nothing can come any more).
 inline constexpr const char* kDrainedWord = "drained";
-// The bucket's key "e<edge>.failed": a producer of the edge failed (GiveUpHeld).
-inline constexpr const char* kFailedKey = ".failed";
 inline constexpr const char* kEndedWord = "ended";  // "ended <producer>"
 // The signals' subjects, after the edge's prefix: a consumer listens to
 // both ("s.*"), a producer to the stops.

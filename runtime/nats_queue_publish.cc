@@ -220,20 +220,18 @@ void NatsQueue::EndOfStream(int producer) {
 
 bool NatsQueue::SendBooks(int producer, Books& books) {
   std::lock_guard lock(sent_mu_);
-  if (sent_answers_ == nullptr) {
+  if (!sent_answers_) {
     natsInbox* inbox = nullptr;
     if (natsInbox_Create(&inbox) != NATS_OK) return false;
-    const natsStatus s = natsConnection_SubscribeSync(&sent_answers_, link_->connection(), inbox);
+    sent_inbox_ = inbox;
     natsInbox_Destroy(inbox);
-    if (s != NATS_OK) {
-      sent_answers_ = nullptr;
-      return false;
-    }
+    sent_answers_ = std::make_unique<NatsSubscription>(*link_, sent_inbox_);
   }
+  if (!sent_answers_->ok()) return false;
   const std::string subject = "$KV." + NatsBucketName(options_.run) + "." + BooksKey(producer);
   const std::string value = FormatBooks(books.progress, books.messages);
-  if (natsConnection_PublishRequestString(link_->connection(), subject.c_str(),
-                                          natsSubscription_GetSubject(sent_answers_), value.c_str()) != NATS_OK)
+  if (natsConnection_PublishRequestString(link_->connection(), subject.c_str(), sent_inbox_.c_str(), value.c_str()) !=
+      NATS_OK)
     return false;
   ++sent_unanswered_;
   books.dirty = false;
@@ -244,19 +242,16 @@ bool NatsQueue::SendBooks(int producer, Books& books) {
 void NatsQueue::ConfirmSentBooks() {
   std::lock_guard lock(sent_mu_);
   for (; sent_unanswered_ > 0; --sent_unanswered_) {
-    natsMsg* answer = nullptr;
-    if (natsSubscription_NextMsg(&answer, sent_answers_, link_->api_wait_ms()) != NATS_OK) {
+    std::string said;
+    if (!sent_answers_->Next(&said, link_->api_wait_ms())) {
       Fail("the broker at '" + link_->url() + "' did not confirm that a producer of '" + stream_ + "' ended");
       break;
     }
     // A JetStream publish's answer: {"stream":...,"seq":...} or {"error":{...}}.
-    const std::string said(natsMsg_GetData(answer), static_cast<size_t>(natsMsg_GetDataLength(answer)));
-    natsMsg_Destroy(answer);
     if (said.find("\"error\"") != std::string::npos || said.find("\"seq\"") == std::string::npos)
       Fail("cannot record that a producer of '" + stream_ + "' ended: " + said);
   }
   sent_unanswered_ = 0;
-  if (sent_answers_ != nullptr) natsSubscription_Unsubscribe(sent_answers_);
 }
 
 void NatsQueue::StartsFresh(int producer) {

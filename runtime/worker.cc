@@ -263,15 +263,17 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
   // Declared after the outputs: destroyed first, once its lease is finished.
   LeaseFinisher finisher;
   // What the finisher met is the worker's once it is done: outputs that
-  // want no more, or a failure.
+  // want no more, or a failure (then false, and the worker stops).
   bool finished_wants_more = true;
   std::string finish_error;
   const auto join_finisher = [&] {
-    if (finishing == nullptr) return;
-    finisher.Wait();
-    finished_wants_more = finished_wants_more && finishing->wants_more();
-    if (finish_error.empty()) finish_error = finishing->error();
-    finishing = nullptr;
+    if (finishing != nullptr) {
+      finisher.Wait();
+      finished_wants_more = finished_wants_more && finishing->wants_more();
+      if (finish_error.empty()) finish_error = finishing->error();
+      finishing = nullptr;
+    }
+    return finish_error.empty();
   };
   InstanceCounters& c = *setup.counters;
   const RecordTimer timer(setup.timeout_ns);
@@ -391,8 +393,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     if (second_out && run.redo == nullptr && run.poison == 0) {
       // Finished in the background while the next lease is taken and worked
       // on. The one before first: one lease at a time, in order.
-      join_finisher();
-      if (!finish_error.empty()) return failures.Fatal(finish_error);
+      if (!join_finisher()) return failures.Fatal(finish_error);
       if (setup.journal != nullptr) setup.journal->lease.store(0, std::memory_order_relaxed);
       Queue* queue = setup.inputs[0];
       finisher.Start([&setup, o = &out, queue, lease]() mutable {
@@ -412,8 +413,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
       continue;
     }
     // In line: after the lease being finished, if any.
-    join_finisher();
-    if (!finish_error.empty()) return failures.Fatal(finish_error);
+    if (!join_finisher()) return failures.Fatal(finish_error);
     // The next lease travels while this one's outputs go out (a queue on a
     // broker). Not for a stage that wants no more. An [ordered] one asks
     // once it has passed the turn on: asked before its turn, its next
@@ -446,8 +446,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     InstanceCounters::Add(c.busy_ns, busy);
     input.ReportCost(done, busy);
   }
-  join_finisher();
-  if (!finish_error.empty()) return failures.Fatal(finish_error);
+  if (!join_finisher()) return failures.Fatal(finish_error);
   WorkerOutput& out = *current;
   const uint64_t finish_start = MonotonicNanos();
   const uint64_t pushed_before = out.push_ns();
