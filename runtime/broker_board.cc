@@ -37,7 +37,7 @@ std::unique_ptr<BrokerBoard> BrokerBoard::Open(NatsLink& link, const std::string
 }
 
 BrokerBoard::~BrokerBoard() {
-  if (watcher_ != nullptr) kvWatcher_Destroy(watcher_);
+  if (watcher_ != nullptr) link_.Retire(watcher_);  // not destroyed at once: NatsLink::Retire says why
   kvStore_Destroy(kv_);
 }
 
@@ -82,7 +82,7 @@ std::vector<BoardEntry> BrokerBoard::Entries() {
                        kvEntry_Created(entry)});
     kvEntry_Destroy(entry);
   }
-  kvWatcher_Destroy(watcher);
+  link_.Retire(watcher);  // not destroyed at once: NatsLink::Retire says why
   return entries;
 }
 

@@ -87,12 +87,14 @@ std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const
 NatsQueue::~NatsQueue() {
   Settle(true);
   if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
-  if (end_sub_ != nullptr) natsSubscription_Destroy(end_sub_);
-  if (upstream_sub_ != nullptr) natsSubscription_Destroy(upstream_sub_);
-  if (stop_sub_ != nullptr) natsSubscription_Destroy(stop_sub_);
+  // Unsubscribed by Settle; destroyed once the link's reader thread cannot
+  // be delivering to them (NatsLink::Retire).
+  for (natsSubscription* sub : {end_sub_, upstream_sub_, stop_sub_}) {
+    if (sub != nullptr) link_->Retire(sub);
+  }
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);
-    if (t->inbox != nullptr) natsSubscription_Destroy(t->inbox);
+    if (t->inbox != nullptr) link_->Retire(t->inbox);
   }
 }
 

@@ -222,7 +222,40 @@ NatsLink::~NatsLink() {
   if (connected()) natsConnection_FlushTimeout(nc_, options_.api_wait_ms);
   for (auto& [name, kv] : buckets_) kvStore_Destroy(kv);
   jsCtx_Destroy(js_);
+  // Closed first: its reader thread is joined, and the retired
+  // subscriptions can go (Retire says why not before).
+  natsConnection_Close(nc_);
+  for (auto& destroy : retired_) destroy();
   natsConnection_Destroy(nc_);
+}
+
+void NatsLink::Retire(natsSubscription* sub) {
+  if (natsSubscription_IsValid(sub)) natsSubscription_Unsubscribe(sub);
+  AddRetired([sub] { natsSubscription_Destroy(sub); });
+}
+
+void NatsLink::Retire(kvWatcher* watcher) {
+  kvWatcher_Stop(watcher);
+  AddRetired([watcher] { kvWatcher_Destroy(watcher); });
+}
+
+void NatsLink::AddRetired(std::function<void()> destroy) {
+  std::vector<std::function<void()>> due;
+  {
+    std::lock_guard lock(retired_mu_);
+    retired_.push_back(std::move(destroy));
+    if (retired_.size() < kRetiredPerFlush) return;
+    due.swap(retired_);
+  }
+  // A round trip every kRetiredPerFlush (an [ordered] stage retires a
+  // subscription per position), on the thread that retires the last.
+  if (connected() && natsConnection_FlushTimeout(nc_, options_.api_wait_ms) == NATS_OK) {
+    for (auto& destroy_now : due) destroy_now();
+    return;
+  }
+  // No flush went through: kept until the connection closes.
+  std::lock_guard lock(retired_mu_);
+  for (auto& later : due) retired_.push_back(std::move(later));
 }
 
 kvStore* NatsLink::Bucket(const std::string& name, std::string* error) {

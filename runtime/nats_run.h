@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,23 @@ class NatsLink {
   // "what: the broker's or the library's reason", for a failed call.
   std::string Describe(const std::string& what, natsStatus status, jsErrCode code = static_cast<jsErrCode>(0)) const;
 
+  // Unsubscribes `sub` and destroys it once libnats's reader thread can no
+  // longer be using it. libnats 3.4.1 looks a subscription up under the
+  // connection's lock, lets go of the lock, then locks the subscription to
+  // deliver a message, without a reference of its own
+  // (natsConn_processMsg): a subscription destroyed in that moment is used
+  // after it was freed. Seen as an [ordered] replica killed by SIGSEGV in
+  // the reader thread, whose turn subscription another thread had just
+  // destroyed. The reader thread reads the connection in order, so once a
+  // flush (a PING and its PONG) that began after the unsubscribe is over,
+  // nothing it delivers can find `sub`: retired subscriptions are destroyed
+  // after such a flush, kRetiredPerFlush at a time, and the rest once the
+  // connection is closed (which joins the reader thread).
+  void Retire(natsSubscription* sub);
+  // The same for a key-value watcher (stopped now), whose subscription
+  // libnats destroys with it.
+  void Retire(kvWatcher* watcher);
+
  private:
   NatsLink(natsConnection* nc, jsCtx* js, const NatsLinkOptions& options);
 
@@ -87,6 +105,12 @@ class NatsLink {
   std::string shown_url_;
   std::mutex buckets_mu_;
   std::map<std::string, kvStore*> buckets_;  // under buckets_mu_
+  static constexpr size_t kRetiredPerFlush = 32;
+  std::mutex retired_mu_;
+  // Under retired_mu_: what destroys each of the retired, unsubscribed
+  // subscriptions and stopped watchers.
+  std::vector<std::function<void()>> retired_;
+  void AddRetired(std::function<void()> destroy);
 };
 
 // What JetStream holds for our account on the broker.

@@ -16,9 +16,7 @@ NatsSubscription::NatsSubscription(NatsLink& link, const std::string& subject) :
 }
 
 NatsSubscription::~NatsSubscription() {
-  if (sub_ == nullptr) return;
-  natsSubscription_Unsubscribe(sub_);
-  natsSubscription_Destroy(sub_);
+  if (sub_ != nullptr) link_.Retire(sub_);  // not destroyed at once: NatsLink::Retire says why
 }
 
 void NatsSubscription::Flush() {

@@ -6,6 +6,7 @@
 #ifdef FLOWRUN_NATS
 
 #include "runtime/broker_order_gate.h"
+#include "runtime/nats_subscription.h"
 #include "tests/runtime/nats_test_support.h"
 
 namespace flow::nats_queue_test {
@@ -161,6 +162,44 @@ TEST_SUITE("nats_run") {
     gate->WaitTurn(2);  // passed on this replica: at once
     gate->Done(2);
     for (Lease* l : {&l0, &l1, &l2}) q->Ack(0, l);
+  }
+
+  TEST_CASE("subscriptions dropped while messages for them arrive: nothing is used after it was freed") {
+    // libnats's reader thread delivers to a subscription it looked up
+    // without holding it (NatsLink::Retire). A publisher floods each
+    // subject while its subscription is made and dropped, on two threads at
+    // once. Dropped at once, as before Retire, one of them was freed under
+    // the reader thread in each of 6 runs under ASan with the cores busy.
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server);
+    auto sender = Link(server);
+    std::atomic<bool> done{false};
+    std::atomic<int> subject{0};
+    std::thread flood([&] {
+      while (!done.load()) {
+        const std::string name = "drop." + std::to_string(subject.load());
+        for (int k = 0; k < 8; ++k) natsConnection_PublishString(sender->connection(), name.c_str(), "x");
+        natsConnection_Flush(sender->connection());
+      }
+    });
+    int heard = 0;
+    const auto drop = [&](int first) {
+      for (int i = first; i < 3000; i += 2) {
+        subject.store(i);
+        NatsSubscription sub(*link, "drop." + std::to_string(i));
+        REQUIRE(sub.ok());
+        std::string value;
+        if (sub.Next(&value, 2)) ++heard;
+      }
+    };
+    std::thread other(drop, 1);
+    drop(0);
+    other.join();
+    done = true;
+    flood.join();
+    CHECK(heard > 0);  // the flood reached subscriptions while they lived
+    CHECK(link->connected());
   }
 
   TEST_CASE("two runs on one broker do not see each other's records") {
