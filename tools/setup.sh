@@ -17,6 +17,8 @@ packages=(
   clang libclang-rt-14-dev python3 gawk mawk coreutils graphviz
   # tests of a broker with TLS and NATS credentials: certificates and keys made at test time
   openssl python3-cryptography
+  # tests: the stacks of a run that hangs, printed before it is killed (tests/e2e/e2e.py)
+  gdb
   # benchmarks
   parallel
 )

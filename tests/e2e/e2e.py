@@ -50,10 +50,19 @@ class T:
     def run(self, program, *args, stdin=None, timeout=60):
         """flowrun -e PROGRAM ARGS..., in the scratch directory; bytes out."""
         cmd = [self.flowrun, "run", "-e", program, *args]
+        p = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.PIPE if stdin is not None else None,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            return subprocess.run(cmd, cwd=self.dir, input=stdin, capture_output=True, timeout=timeout)
-        except subprocess.TimeoutExpired as e:
-            raise Failure(f"timed out after {timeout} s (a hang?): {program!r}") from e
+            out, err = p.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # A hang in CI must tell its story: what each process of the run
+            # was doing, and what it had said, before it is killed.
+            stacks = stacks_of_tree(p.pid)
+            p.kill()
+            _, err = p.communicate()
+            raise Failure(f"timed out after {timeout} s (a hang?): {program!r}\n  stderr: {err[-1500:]!r}"
+                          f"\n{stacks}") from None
+        return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
     def ok(self, program, *args, stdin=None, timeout=60):
         """Runs and requires exit 0 and an empty stderr; returns stdout."""
@@ -175,8 +184,62 @@ def still_running(pids_and_starts):
     return alive
 
 
+def descendants_of(root):
+    """`root` and every live process below it, parents first."""
+    parents = {}
+    for pid in all_pids():
+        st = proc_stat(pid)
+        if st and st[0] not in "ZX":
+            parents.setdefault(st[1], []).append(pid)
+    order, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        order.append(pid)
+        todo.extend(sorted(parents.get(pid, [])))
+    return order
+
+
+def stacks_of_tree(root, limit=8):
+    """Every thread's stack of `root` and its descendants (at most `limit`
+    processes), by gdb when the machine has it; else their command lines."""
+    gdb = shutil.which("gdb")
+    parts = []
+    for pid in descendants_of(root)[:limit]:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        parts.append(f"  -- process {pid}: {command[:200]}")
+        if not gdb:
+            continue
+        try:
+            r = subprocess.run([gdb, "-batch", "-nx", "-p", str(pid), "-ex", "thread apply all bt 30"],
+                               capture_output=True, timeout=60, text=True, errors="replace")
+            stack = [line for line in r.stdout.splitlines() if line.startswith(("#", "Thread"))]
+            parts.extend("     " + line for line in stack or r.stderr.splitlines()[-2:])
+        except subprocess.TimeoutExpired:
+            parts.append("     (gdb did not answer)")
+    if not gdb:
+        parts.append("  (install gdb to see each process's stacks)")
+    return "\n".join(parts)
+
+
 def group_members(pgrp):
     return [pid for pid in all_pids() if (st := proc_stat(pid)) and st[2] == pgrp and st[0] not in "ZX"]
+
+
+def print_logs(directory, lines=40):
+    """The ends of the logs a failed test leaves (its workers' stderr, where
+    an instance's crash report goes): the directory is removed after it."""
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(".log"):
+            continue
+        with open(os.path.join(directory, name), "rb") as f:
+            tail = f.read().decode(errors="replace").splitlines()[-lines:]
+        print(f"  -- the end of {name}:")
+        for line in tail:
+            print("     " + line[:300])
 
 
 def main():
@@ -199,9 +262,11 @@ def main():
         except Failure as e:
             failed += 1
             print(f"FAIL {fn.__name__}: {e}")
+            print_logs(directory)
         except Exception:
             failed += 1
             print(f"FAIL {fn.__name__}: exception\n{traceback.format_exc()}")
+            print_logs(directory)
         finally:
             shutil.rmtree(directory, ignore_errors=True)
     print(f"{passed} passed, {failed} failed in {time.monotonic() - start:.1f} s")
