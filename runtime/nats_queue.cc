@@ -199,10 +199,20 @@ bool NatsQueue::Stopped(QueueStatus* status) {
     stop_looked_.store(true);
     stops_seen_.store(stops);
     kvEntry* entry = nullptr;
-    if (kvStore_Get(&entry, kv_, stop_key_.c_str()) == NATS_OK) {
+    const natsStatus s = kvStore_Get(&entry, kv_, stop_key_.c_str());
+    if (s == NATS_OK) {
       (std::strcmp(kvEntry_ValueString(entry), "closed") == 0 ? closed_ : cancelled_).store(true);
     }
     kvEntry_Destroy(entry);
+    if (s != NATS_TIMEOUT) {
+      unanswered_since_ms_.store(0);
+    } else if (link_->connected()) {
+      int64_t first = 0;
+      unanswered_since_ms_.compare_exchange_strong(first, now);
+      if (first != 0 && NowMs() - first > link_->broker_wait_ms())
+        Fail("the broker at '" + link_->url() + "' has not answered for more than " +
+             std::to_string(link_->broker_wait_ms()) + " ms");
+    }
   }
   if (closed_.load()) {
     *status = QueueStatus::kClosed;

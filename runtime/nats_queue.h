@@ -280,6 +280,11 @@ class NatsQueue final : public Queue {
   std::atomic<int64_t> stop_checked_ms_{0};
   std::atomic<bool> stop_looked_{false};     // the bucket was read once since the queue opened
   std::atomic<uint64_t> stops_seen_{0};      // Wakes::stops when the bucket was last read
+  // When the looks at the stop flag began to go unanswered (0: the last
+  // was answered). A broker that stops answering while the connection
+  // stays up (stalled, or SIGSTOPped) breaks no connection, so nothing
+  // else would ever end the wait.
+  std::atomic<int64_t> unanswered_since_ms_{0};
   mutable std::mutex error_mu_;
   std::string error_;
   // Keeps every batch this process holds alive on the broker (InProgress)

@@ -230,6 +230,38 @@ def a_broker_lost_mid_run_fails_the_run_clearly(t):
 
 
 @test
+def a_broker_that_stops_answering_fails_the_run_clearly(t):
+    """The broker stops answering (SIGSTOP) while every connection to it
+    stays up: no call notices a lost connection, so each wait for an answer
+    must be bounded on its own. The run stops with a message naming the
+    broker, never hangs, and leaves no worker behind."""
+    server = own_server()
+    feed = Feed(t, "in.fifo", b"".join(b"%d\n" % i for i in range(1, 2001)), b"")
+    p = subprocess.Popen([t.flowrun, "run", "-e", 'read("in.fifo") | map { $0 + "x" } * 2 | write("out.txt")',
+                          "--broker", server.url], cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: feed.first_written.is_set() and workers_named(p.pid, "map"), "the run under way")
+        workers = children_of(p.pid)
+        server.proc.send_signal(signal.SIGSTOP)
+        started = time.monotonic()
+        _, err = p.communicate(timeout=90)
+        took = time.monotonic() - started
+    finally:
+        feed.resume()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        server.proc.send_signal(signal.SIGCONT)
+        server.stop()
+    text = err.decode(errors="replace")
+    t.equal(p.returncode, 1, f"exit code (stderr: {text[:600]!r})")
+    t.expect(f"the broker at '{server.url}' has not answered for more than 10000 ms" in text,
+             f"the message names the broker and says why: {text[:600]!r}")
+    t.expect(took < 60, f"the run stopped in bounded time, took {took:.1f} s")
+    t.equal(still_running(workers), [], "workers left")
+
+
+@test
 def a_broker_back_within_the_wait_loses_nothing(t):
     """The broker restarts (a second down) while records flow: every process
     reconnects within the link's wait, pulls again and publishes again what
