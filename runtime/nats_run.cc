@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <thread>
 #include <vector>
@@ -148,6 +149,20 @@ std::string ConnectError(const BrokerAccess& broker, natsStatus s) {
   else if (broker.tls() && broker.tls_cert_file.empty() && reason.find("expected 'PONG'") != std::string::npos)
     text += " (does the server want a client certificate? --nats-tls-cert and --nats-tls-key)";
   return text;
+}
+
+// A server just started may fail to make an account's first stores:
+// nats-server 2.9.10 in operator mode logged "could not create storage
+// directory ... no such file or directory" for a run's bucket made 0.2 s
+// after it started (about once in 100 runs on a loaded machine), and told
+// the client "error creating store for stream". A moment later it
+// succeeds: tried again kStoreTries times, kStoreRetryMs apart (a real
+// failure, a full disk, still fails, that much later).
+constexpr int kStoreTries = 5;
+constexpr int64_t kStoreRetryMs = 50;
+bool StoreNotMadeYet(natsStatus status) {
+  const char* last = nats_GetLastError(nullptr);
+  return status != NATS_OK && last != nullptr && std::strstr(last, "error creating store") != nullptr;
 }
 
 bool PutAlive(NatsLink& link, kvStore* kv, int64_t expiry_ns, std::string* error) {
@@ -363,6 +378,10 @@ bool CreateNatsRun(NatsLink& link, std::string_view run, int64_t expiry_ns, std:
   cfg.History = 1;
   cfg.StorageType = js_FileStorage;
   natsStatus s = js_CreateKeyValue(&kv, link.js(), &cfg);
+  for (int tried = 1; tried < kStoreTries && StoreNotMadeYet(s); ++tried) {
+    nats_Sleep(kStoreRetryMs);
+    s = js_CreateKeyValue(&kv, link.js(), &cfg);
+  }
   if (s != NATS_OK) {
     *error = ApiError(link, "cannot create the bucket '" + bucket + "'", s, static_cast<jsErrCode>(0));
     return false;
@@ -396,6 +415,10 @@ bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEd
   jsErrCode code = static_cast<jsErrCode>(0);
   jsStreamInfo* si = nullptr;
   natsStatus s = js_AddStream(&si, link.js(), &sc, nullptr, &code);
+  for (int tried = 1; tried < kStoreTries && StoreNotMadeYet(s); ++tried) {
+    nats_Sleep(kStoreRetryMs);
+    s = js_AddStream(&si, link.js(), &sc, nullptr, &code);
+  }
   jsStreamInfo_Destroy(si);
   if (s != NATS_OK) {
     *error = ApiError(link, "cannot create the stream '" + name + "'", s, code);
