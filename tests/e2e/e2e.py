@@ -199,7 +199,7 @@ def descendants_of(root):
     return order
 
 
-def stacks_of_tree(root, limit=8):
+def stacks_of_tree(root, limit=6):
     """Every thread's stack of `root` and its descendants (at most `limit`
     processes), by gdb when the machine has it; else their command lines."""
     gdb = shutil.which("gdb")
@@ -215,7 +215,7 @@ def stacks_of_tree(root, limit=8):
             continue
         try:
             r = subprocess.run([gdb, "-batch", "-nx", "-p", str(pid), "-ex", "thread apply all bt 30"],
-                               capture_output=True, timeout=60, text=True, errors="replace")
+                               capture_output=True, timeout=30, text=True, errors="replace")
             stack = [line for line in r.stdout.splitlines() if line.startswith(("#", "Thread"))]
             parts.extend("     " + line for line in stack or r.stderr.splitlines()[-2:])
         except subprocess.TimeoutExpired:
