@@ -199,34 +199,44 @@ def a_killed_worker_loses_and_doubles_nothing(t):
     t.equal(SERVER.streams(), 0, "streams left after the run")
 
 
-@test
-def a_broker_lost_mid_run_fails_the_run_clearly(t):
-    """The broker shuts down while records flow: the workers wait for it
-    (10 s, the link's broker wait), then the run stops with a message naming
-    it, never hangs, and leaves no worker and no output file behind."""
-    server = own_server()
-    feed = Feed(t, "in.fifo", b"".join(b"%d\n" % i for i in range(1, 20001)), b"")
+def run_while_the_broker_fails(t, server, records, fail, timeout):
+    """Runs `read | map * 2 | write` fed `records` numbers from a FIFO that
+    stays open, calls `fail()` once the map replicas run, and returns the
+    run's (exit code, stderr text, seconds from the failure to its end,
+    its workers left running)."""
+    feed = Feed(t, "in.fifo", b"".join(b"%d\n" % i for i in range(1, records + 1)), b"")
     p = subprocess.Popen([t.flowrun, "run", "-e", 'read("in.fifo") | map { $0 + "x" } * 2 | write("out.txt")',
                           "--broker", server.url], cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_until(lambda: feed.first_written.is_set() and workers_named(p.pid, "map"), "the run under way")
         workers = children_of(p.pid)
-        server.stop()
+        fail()
         started = time.monotonic()
-        _, err = p.communicate(timeout=60)
+        _, err = p.communicate(timeout=timeout)
         took = time.monotonic() - started
     finally:
         feed.resume()
         if p.poll() is None:
             p.kill()
             p.wait()
+    return p.returncode, err.decode(errors="replace"), took, still_running(workers)
+
+
+@test
+def a_broker_lost_mid_run_fails_the_run_clearly(t):
+    """The broker shuts down while records flow: the workers wait for it
+    (10 s, the link's broker wait), then the run stops with a message naming
+    it, never hangs, and leaves no worker and no output file behind."""
+    server = own_server()
+    try:
+        code, text, took, left = run_while_the_broker_fails(t, server, 20000, server.stop, 60)
+    finally:
         server.stop()
-    text = err.decode(errors="replace")
-    t.equal(p.returncode, 1, f"exit code (stderr: {text[:600]!r})")
+    t.equal(code, 1, f"exit code (stderr: {text[:600]!r})")
     t.expect(f"lost the broker at '{server.url}'" in text, f"the message names the broker: {text[:600]!r}")
     t.expect(took < 45, f"the run stopped in bounded time, took {took:.1f} s")
     t.expect(not os.path.exists(t.path("out.txt")), "no output file")
-    t.equal(still_running(workers), [], "workers left")
+    t.equal(left, [], "workers left")
 
 
 @test
@@ -236,29 +246,17 @@ def a_broker_that_stops_answering_fails_the_run_clearly(t):
     must be bounded on its own. The run stops with a message naming the
     broker, never hangs, and leaves no worker behind."""
     server = own_server()
-    feed = Feed(t, "in.fifo", b"".join(b"%d\n" % i for i in range(1, 2001)), b"")
-    p = subprocess.Popen([t.flowrun, "run", "-e", 'read("in.fifo") | map { $0 + "x" } * 2 | write("out.txt")',
-                          "--broker", server.url], cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_until(lambda: feed.first_written.is_set() and workers_named(p.pid, "map"), "the run under way")
-        workers = children_of(p.pid)
-        server.proc.send_signal(signal.SIGSTOP)
-        started = time.monotonic()
-        _, err = p.communicate(timeout=90)
-        took = time.monotonic() - started
+        code, text, took, left = run_while_the_broker_fails(
+            t, server, 2000, lambda: server.proc.send_signal(signal.SIGSTOP), 90)
     finally:
-        feed.resume()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
         server.proc.send_signal(signal.SIGCONT)
         server.stop()
-    text = err.decode(errors="replace")
-    t.equal(p.returncode, 1, f"exit code (stderr: {text[:600]!r})")
+    t.equal(code, 1, f"exit code (stderr: {text[:600]!r})")
     t.expect(f"the broker at '{server.url}' has not answered for more than 10000 ms" in text,
              f"the message names the broker and says why: {text[:600]!r}")
     t.expect(took < 60, f"the run stopped in bounded time, took {took:.1f} s")
-    t.equal(still_running(workers), [], "workers left")
+    t.equal(left, [], "workers left")
 
 
 @test
