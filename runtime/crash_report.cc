@@ -53,13 +53,6 @@ void PrepareCrashReport() {
 }
 
 void InstallCrashReport() {
-#if defined(__SANITIZE_ADDRESS__)
-  return;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  return;
-#endif
-#endif
   PrepareCrashReport();
   // Its own stack: a fault from a stack overflow has none left to run on.
   static char alternate[64 * 1024];

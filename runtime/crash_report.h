@@ -7,7 +7,10 @@
 // process. The signal is then raised again with its default action, so
 // the exit status, core dumps and the supervisor's account are unchanged.
 //
-// Not installed under AddressSanitizer, whose own report is better.
+// Under AddressSanitizer too: a worker starts with the handlers it
+// inherited reset to their defaults (runtime/process.cc), ASan's with
+// them, so ASan's own report never came (a worker killed by SIGSEGV in CI
+// left nothing but its signal).
 #pragma once
 
 namespace flow {
