@@ -31,12 +31,23 @@ std::string Errno(const char* call, int error) {
 // only to be swallowed: a supervisor whose stderr reader went away learns it
 // from write()'s EPIPE and carries on with the run's cleanup, instead of
 // dying on the spot and leaving the cleanup undone.
+bool Ignored(int sig) {
+  struct sigaction current {};
+  return sigaction(sig, nullptr, &current) == 0 && !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN;
+}
+
+// SIGINT and SIGTERM are watched unless whoever started us ignores them (a
+// shell's background job ignores SIGINT; nohup-like wrappers): they then
+// stay ignored, as for any program. Watched (blocked), an ignored signal
+// is queued all the same, and a run stopped on a Ctrl-C meant for others,
+// without a word.
 sigset_t WatchedSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  for (int sig : {SIGINT, SIGTERM}) {
+    if (!Ignored(sig)) sigaddset(&set, sig);
+  }
   sigaddset(&set, SIGPIPE);
   return set;
 }

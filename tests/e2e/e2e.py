@@ -8,6 +8,7 @@ usage: python3 FILE.py FLOWRUN [NAME-SUBSTRING]
 """
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -245,6 +246,13 @@ def print_logs(directory, lines=40):
 def main():
     if len(sys.argv) < 2:
         sys.exit(f"usage: {sys.argv[0]} FLOWRUN [NAME-SUBSTRING]")
+    # Started as a background job of a script, we would ignore SIGINT, and
+    # so would every flowrun we start: a flowrun keeps ignoring what its
+    # caller ignores, and the tests that interrupt a run would fail.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     flowrun = os.path.abspath(sys.argv[1])
     only = sys.argv[2] if len(sys.argv) > 2 else ""
     passed = failed = 0

@@ -137,6 +137,28 @@ def sigterm_kills_after_grace(t):
 
 
 @test
+def a_ctrl_c_the_caller_ignores_stays_ignored(t):
+    # A shell's background job (`flowrun run ... &` in a script) starts with
+    # SIGINT ignored; a SIGINT for the shell's foreground job must not stop
+    # it. Before, the run blocked the ignored signal, found it pending and
+    # stopped: exit 130 here, and on a broker exit 1 without a word.
+    p = subprocess.Popen([t.flowrun, "run", "-e", 'seq(1, 20) | sleep(25ms) | write("out.txt")'], cwd=t.dir,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        wait_until(lambda: any(open(f"/proc/{c}/comm").read().startswith("sleep#") for c in children_of(p.pid)),
+                   "the sleep worker to start")
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    t.expect(p.returncode == 0 and err == b"", f"the run went on to its end: exit {p.returncode}, {err[:300]!r}")
+    t.equal(t.read("out.txt").decode().split(), [str(i) for i in range(1, 21)], "every record written")
+
+
+@test
 def a_worker_that_dies_of_a_fault_says_where(t):
     # A fault or an abort in a worker (a library that aborts without a word,
     # a bug in generated code) leaves its signal and stack in the log.
