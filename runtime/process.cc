@@ -31,11 +31,6 @@ std::string Errno(const char* call, int error) {
 // only to be swallowed: a supervisor whose stderr reader went away learns it
 // from write()'s EPIPE and carries on with the run's cleanup, instead of
 // dying on the spot and leaving the cleanup undone.
-bool Ignored(int sig) {
-  struct sigaction current {};
-  return sigaction(sig, nullptr, &current) == 0 && !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN;
-}
-
 // SIGINT and SIGTERM are watched unless whoever started us ignores them (a
 // shell's background job ignores SIGINT; nohup-like wrappers): they then
 // stay ignored, as for any program. Watched (blocked), an ignored signal
@@ -46,7 +41,7 @@ sigset_t WatchedSignals() {
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   for (int sig : {SIGINT, SIGTERM}) {
-    if (!Ignored(sig)) sigaddset(&set, sig);
+    if (!SignalIgnored(sig)) sigaddset(&set, sig);
   }
   sigaddset(&set, SIGPIPE);
   return set;
@@ -180,6 +175,11 @@ void CloseIfOpen(int fd) {
 }
 
 }  // namespace
+
+bool SignalIgnored(int sig) {
+  struct sigaction current {};
+  return sigaction(sig, nullptr, &current) == 0 && !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN;
+}
 
 std::string SignalName(int signal) {
   const char* abbrev = sigabbrev_np(signal);

@@ -145,6 +145,10 @@ bool WaitForChild(pid_t pid, ExitStatus* status, std::string* err);
 // kill(pid, signal) and kill(-group, signal). A process or group that is
 // already gone is not an error.
 bool SendSignal(pid_t pid, int signal, std::string* err);
+// Whether `sig` is ignored (SIG_IGN), as whoever started us may have left
+// it: a shell's background job starts with SIGINT ignored. Such a signal
+// stays ignored; blocked to be waited for, it would be queued all the same.
+bool SignalIgnored(int sig);
 bool SignalGroup(pid_t group, int signal, std::string* err);
 
 }  // namespace flow

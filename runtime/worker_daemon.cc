@@ -330,11 +330,14 @@ void Daemon::Beat() {
 
 int Daemon::Run() {
   // Before any libnats call: its threads inherit this mask, so SIGINT and
-  // SIGTERM wait for sigtimedwait below instead of killing a thread.
+  // SIGTERM wait for sigtimedwait below instead of killing a thread. Not
+  // those our caller ignores (`flowrun worker &` in a script): blocked,
+  // they would be queued, and a Ctrl-C meant for others would stop us.
   sigset_t mask;
   sigemptyset(&mask);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGTERM);
+  for (int sig : {SIGINT, SIGTERM}) {
+    if (!SignalIgnored(sig)) sigaddset(&mask, sig);
+  }
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
 
   id_ = NewRunId().substr(0, 12);
