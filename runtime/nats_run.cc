@@ -160,9 +160,16 @@ std::string ConnectError(const BrokerAccess& broker, natsStatus s) {
 // failure, a full disk, still fails, that much later).
 constexpr int kStoreTries = 5;
 constexpr int64_t kStoreRetryMs = 50;
-bool StoreNotMadeYet(natsStatus status) {
-  const char* last = nats_GetLastError(nullptr);
-  return status != NATS_OK && last != nullptr && std::strstr(last, "error creating store") != nullptr;
+template <typename Make>
+natsStatus MakeStore(Make make) {
+  natsStatus s = make();
+  for (int tried = 1; tried < kStoreTries && s != NATS_OK; ++tried) {
+    const char* last = nats_GetLastError(nullptr);
+    if (last == nullptr || std::strstr(last, "error creating store") == nullptr) break;
+    nats_Sleep(kStoreRetryMs);
+    s = make();
+  }
+  return s;
 }
 
 bool PutAlive(NatsLink& link, kvStore* kv, int64_t expiry_ns, std::string* error) {
@@ -377,11 +384,7 @@ bool CreateNatsRun(NatsLink& link, std::string_view run, int64_t expiry_ns, std:
   cfg.Bucket = bucket.c_str();
   cfg.History = 1;
   cfg.StorageType = js_FileStorage;
-  natsStatus s = js_CreateKeyValue(&kv, link.js(), &cfg);
-  for (int tried = 1; tried < kStoreTries && StoreNotMadeYet(s); ++tried) {
-    nats_Sleep(kStoreRetryMs);
-    s = js_CreateKeyValue(&kv, link.js(), &cfg);
-  }
+  natsStatus s = MakeStore([&] { return js_CreateKeyValue(&kv, link.js(), &cfg); });
   if (s != NATS_OK) {
     *error = ApiError(link, "cannot create the bucket '" + bucket + "'", s, static_cast<jsErrCode>(0));
     return false;
@@ -414,11 +417,7 @@ bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEd
   sc.Duplicates = options.duplicate_window_ns;
   jsErrCode code = static_cast<jsErrCode>(0);
   jsStreamInfo* si = nullptr;
-  natsStatus s = js_AddStream(&si, link.js(), &sc, nullptr, &code);
-  for (int tried = 1; tried < kStoreTries && StoreNotMadeYet(s); ++tried) {
-    nats_Sleep(kStoreRetryMs);
-    s = js_AddStream(&si, link.js(), &sc, nullptr, &code);
-  }
+  natsStatus s = MakeStore([&] { return js_AddStream(&si, link.js(), &sc, nullptr, &code); });
   jsStreamInfo_Destroy(si);
   if (s != NATS_OK) {
     *error = ApiError(link, "cannot create the stream '" + name + "'", s, code);

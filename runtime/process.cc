@@ -31,18 +31,10 @@ std::string Errno(const char* call, int error) {
 // only to be swallowed: a supervisor whose stderr reader went away learns it
 // from write()'s EPIPE and carries on with the run's cleanup, instead of
 // dying on the spot and leaving the cleanup undone.
-// SIGINT and SIGTERM are watched unless whoever started us ignores them (a
-// shell's background job ignores SIGINT; nohup-like wrappers): they then
-// stay ignored, as for any program. Watched (blocked), an ignored signal
-// is queued all the same, and a run stopped on a Ctrl-C meant for others,
-// without a word.
+// SIGINT and SIGTERM: those not ignored (InterruptSignals).
 sigset_t WatchedSignals() {
-  sigset_t set;
-  sigemptyset(&set);
+  sigset_t set = InterruptSignals();
   sigaddset(&set, SIGCHLD);
-  for (int sig : {SIGINT, SIGTERM}) {
-    if (!SignalIgnored(sig)) sigaddset(&set, sig);
-  }
   sigaddset(&set, SIGPIPE);
   return set;
 }
@@ -176,9 +168,16 @@ void CloseIfOpen(int fd) {
 
 }  // namespace
 
-bool SignalIgnored(int sig) {
-  struct sigaction current {};
-  return sigaction(sig, nullptr, &current) == 0 && !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN;
+sigset_t InterruptSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM}) {
+    struct sigaction current {};
+    const bool ignored =
+        sigaction(sig, nullptr, &current) == 0 && !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN;
+    if (!ignored) sigaddset(&set, sig);
+  }
+  return set;
 }
 
 std::string SignalName(int signal) {

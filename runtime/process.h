@@ -145,10 +145,11 @@ bool WaitForChild(pid_t pid, ExitStatus* status, std::string* err);
 // kill(pid, signal) and kill(-group, signal). A process or group that is
 // already gone is not an error.
 bool SendSignal(pid_t pid, int signal, std::string* err);
-// Whether `sig` is ignored (SIG_IGN), as whoever started us may have left
-// it: a shell's background job starts with SIGINT ignored. Such a signal
-// stays ignored; blocked to be waited for, it would be queued all the same.
-bool SignalIgnored(int sig);
+// SIGINT and SIGTERM, but for those whoever started us ignores (SIG_IGN: a
+// shell's background job starts with SIGINT ignored). Those stay ignored,
+// as for any program: blocked to be waited for, an ignored signal would be
+// queued all the same, and a Ctrl-C meant for others would stop us.
+sigset_t InterruptSignals();
 bool SignalGroup(pid_t group, int signal, std::string* err);
 
 }  // namespace flow

@@ -330,14 +330,9 @@ void Daemon::Beat() {
 
 int Daemon::Run() {
   // Before any libnats call: its threads inherit this mask, so SIGINT and
-  // SIGTERM wait for sigtimedwait below instead of killing a thread. Not
-  // those our caller ignores (`flowrun worker &` in a script): blocked,
-  // they would be queued, and a Ctrl-C meant for others would stop us.
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int sig : {SIGINT, SIGTERM}) {
-    if (!SignalIgnored(sig)) sigaddset(&mask, sig);
-  }
+  // SIGTERM wait for sigtimedwait below instead of killing a thread; not
+  // those our caller ignores (`flowrun worker &` in a script).
+  sigset_t mask = InterruptSignals();
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
 
   id_ = NewRunId().substr(0, 12);
