@@ -1,6 +1,8 @@
 #include "runtime/broker_order_gate.h"
 
 #include <cstdlib>
+#include <algorithm>
+#include <chrono>
 #include <limits>
 
 #include "runtime/nats_queue.h"
@@ -18,11 +20,15 @@ constexpr int64_t kTurnWaitMs = 100;
 // be stored a moment after its look (JetStream stores a put after the
 // broker has passed on the core message that followed it).
 constexpr int64_t kFirstTurnWaitMs = 5;
+// How much longer than an ack wait a replacement waits before it takes:
+// nats-server looks for batches past their ack wait when the oldest one's
+// is over, and hands them out from then on.
+constexpr int64_t kRedeliveryMarginMs = 250;
 
 }  // namespace
 
 std::unique_ptr<BrokerOrderGate> BrokerOrderGate::Open(NatsLink& link, const std::string& run, size_t node,
-                                                       NatsQueue* input, std::string* error) {
+                                                       NatsQueue* input, bool replaces, std::string* error) {
   std::string missing;
   kvStore* kv = link.Bucket(NatsBucketName(run), &missing);
   if (kv == nullptr) {
@@ -31,25 +37,28 @@ std::unique_ptr<BrokerOrderGate> BrokerOrderGate::Open(NatsLink& link, const std
   }
   const std::string prefix = "o" + std::to_string(node) + ".";
   return std::unique_ptr<BrokerOrderGate>(
-      new BrokerOrderGate(link, kv, run, prefix, "flow." + run + "." + prefix + "turn", input));
+      new BrokerOrderGate(link, kv, run, prefix, "flow." + run + "." + prefix + "turn", input, replaces));
 }
 
 BrokerOrderGate::BrokerOrderGate(NatsLink& link, kvStore* kv, const std::string& run, std::string prefix,
-                                 std::string subject, NatsQueue* input)
+                                 std::string subject, NatsQueue* input, bool replaces)
     : link_(link),
       kv_(kv),
       prefix_(std::move(prefix)),
       bucket_(NatsBucketName(run)),
       subject_(std::move(subject)),
-      input_(input) {}
+      input_(input),
+      awaits_dead_ones_(replaces) {}
 
 BrokerOrderGate::~BrokerOrderGate() = default;
 
 QueueStatus BrokerOrderGate::Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) {
+  if (awaits_dead_ones_) AwaitDeadOnesBatches();
   const QueueStatus status = queue.Pop(consumer, lease, PopMode::kWait);
   if (status != QueueStatus::kOk) return status;
-  const uint64_t delivery = input_->DeliveryOf(consumer, *lease);
-  *position = delivery > 0 ? delivery - 1 : 0;
+  // The ticket of a lease on a broker is its batch's stream sequence,
+  // from 1 (NatsQueue).
+  *position = lease->ticket() > 0 ? lease->ticket() - 1 : 0;
   // Listening for this position's turn from now on, while the stage works
   // on the lease: a turn passed after the broker has the subscription is
   // then heard by the time the outputs are ready, and no request asks
@@ -60,6 +69,19 @@ QueueStatus BrokerOrderGate::Take(Queue& queue, int consumer, Lease* lease, uint
     listening_.emplace_back(*position, std::move(turns));
   }
   return status;
+}
+
+void BrokerOrderGate::AwaitDeadOnesBatches() {
+  awaits_dead_ones_ = false;
+  // Started after the death, so an ack wait from now is past the ack wait
+  // of everything the dead one held (its heartbeats stopped with it).
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point until =
+      Clock::now() + std::chrono::milliseconds(input_->ack_wait_ms() + kRedeliveryMarginMs);
+  for (Clock::time_point now = Clock::now(); now < until && !input_->Stopping(); now = Clock::now()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
+    nats_Sleep(std::min<int64_t>(kTurnWaitMs, left + 1));
+  }
 }
 
 std::string BrokerOrderGate::TurnSubject(uint64_t position) const {

@@ -2,10 +2,12 @@
 // origin and on `flowrun worker`s alike (issue 8). One machine's OrderGate
 // lives in its shared memory; these live on the broker:
 //
-//   - a lease's position is its delivery number on the edge's one durable
-//     consumer (NatsQueue::DeliveryOf, less 1): the broker hands the
-//     batches of a work queue out in the order they were stored, one
-//     delivery after another, to whichever replica asks, on any machine;
+//   - a lease's position is its batch's place on the edge: its stream
+//     sequence, less 1 (the edge's stream holds batches only, and a
+//     refused or duplicate publish takes no sequence). The same on every
+//     machine and at every delivery: a batch redelivered after its holder
+//     died goes out where it would have, and a replica that takes it has
+//     its turn at once, since the turns stop exactly there;
 //   - the turn is the position whose outputs may go out now. A replica
 //     waits until it holds its position, publishes, and passes the next
 //     one on: first as the key "o<node>.done.<position>" of the run's
@@ -27,11 +29,15 @@
 // on another thread (runtime/lease_finisher.h): each position taken keeps
 // its own subscription until its WaitTurn.
 //
-// A redelivery gets a new delivery number: the position its first holder
-// drew is then never done, and its successors wait for ever. So a replica
-// of such a stage is never replaced on a broker (Recovery refuses, and the
-// origin stops the run when a worker that ran one is lost), as for
-// replicas on the origin (docs/distributed.md).
+// A replica that dies: its batches come back after their ack wait, to any
+// replica that asks then. But its siblings may all hold later positions by
+// then, waiting for the dead one's (each holds two: one waiting for its
+// turn, one worked on), and ask for nothing. So a replacement does not
+// ask before an ack wait (and a little) has gone by since it started
+// (`replaces`): it is free when the dead one's batches come back, and the
+// broker hands redeliveries out before new batches. A replica may then
+// take a position below one it holds: the worker finishes that one first
+// (runtime/worker.cc).
 #pragma once
 
 #include <atomic>
@@ -53,10 +59,11 @@ class NatsQueue;
 
 class BrokerOrderGate final : public OrderTurns {
  public:
-  // Node `node`'s turns, `input` its input edge. Null with `*error` when
-  // the run's bucket cannot be read or the turns not heard.
+  // Node `node`'s turns, `input` its input edge; `replaces`: for a
+  // replica that replaces a dead one (its first Take waits). Null with
+  // `*error` when the run's bucket cannot be read.
   static std::unique_ptr<BrokerOrderGate> Open(NatsLink& link, const std::string& run, size_t node,
-                                               NatsQueue* input, std::string* error);
+                                               NatsQueue* input, bool replaces, std::string* error);
   ~BrokerOrderGate() override;
 
   QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) override;
@@ -67,7 +74,9 @@ class BrokerOrderGate final : public OrderTurns {
 
  private:
   BrokerOrderGate(NatsLink& link, kvStore* kv, const std::string& run, std::string prefix, std::string subject,
-                  NatsQueue* input);
+                  NatsQueue* input, bool replaces);
+  // A replacement's first Take: after an ack wait, unless the input stops.
+  void AwaitDeadOnesBatches();
   bool Has(const std::string& key);
   // A turn heard or read: a position, or kAbandoned.
   void Note(const std::string& said);
@@ -88,6 +97,7 @@ class BrokerOrderGate final : public OrderTurns {
   std::mutex mu_;
   std::vector<std::pair<uint64_t, std::unique_ptr<NatsSubscription>>> listening_;
   NatsQueue* input_;
+  bool awaits_dead_ones_;          // a replacement that has not taken yet
   std::atomic<uint64_t> turn_{0};  // the latest turn seen
 };
 

@@ -33,6 +33,8 @@ NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& opt
       ack_wait_ms_(ack_wait_ms),
       stream_(NatsStreamName(options.run, options.edge)),
       prefix_(NatsSubjectPrefix(options.run, options.edge)),
+      pieces_stream_("KV_" + NatsBucketName(options.run)),
+      pieces_prefix_("$KV." + NatsBucketName(options.run) + ".e" + std::to_string(options.edge) + ".c."),
       stop_key_("e" + std::to_string(options.edge) + ".stop"),
       failed_key_("e" + std::to_string(options.edge) + ".failed"),
       limit_(link_->max_payload() - kHeaderRoom),

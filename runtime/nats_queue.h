@@ -23,11 +23,14 @@
 // tries again, looking at the edge's stop flag (Cancel, Close) meanwhile.
 //
 // Large records. A record too large for one message is published in
-// pieces on subjects of their own (no consumer reads them in order: the
-// work queue would scatter them), then a small reference on the batch
-// subject. Whoever takes the reference reads the pieces by subject and
-// purges them after its Ack. A reference whose pieces are gone was
-// acknowledged by an earlier holder: it is dropped.
+// pieces, keys of the run's bucket of their own ("e<edge>.c.<id>.<k>": no
+// consumer reads them in order, the work queue would scatter them), then a
+// small reference in the edge's stream. Whoever takes the reference reads
+// the pieces by key and purges them after its Ack. A reference whose
+// pieces are gone was acknowledged by an earlier holder: it is dropped.
+// The edge's stream holds batches and references only, so a batch's
+// stream sequence counts the batches before it: an [ordered] stage's
+// position (runtime/broker_order_gate.h).
 //
 // Consumer side. Pop asks for up to fetch_batch messages at once (its own
 // pull request, into an inbox of its own: see nats_queue_take.cc) and keeps
@@ -48,9 +51,9 @@
 // NATS, to every consumer, which wakes it), and every poll_ms in case a
 // signal was lost.
 //
-// Calls for one consumer index are serialised, but for Ack, Progress,
-// AskAhead and DeliveryOf, which may come from another thread while that
-// index's Pop waits (AcksDuringPop: a worker finishing its last lease while
+// Calls for one consumer index are serialised, but for Ack, Progress and
+// AskAhead, which may come from another thread while that index's Pop
+// waits (AcksDuringPop: a worker finishing its last lease while
 // it takes the next); different indexes, and the producer side, may run on
 // different threads.
 #pragma once
@@ -163,10 +166,6 @@ class NatsQueue final : public Queue {
   bool MarksRedeliveries() const override { return false; }
   // Pop lets go of its consumer while it waits for batches.
   bool AcksDuringPop() const override { return true; }
-  // The edge consumer's delivery number of a lease `consumer` holds: 1, 2,
-  // 3... in the order the broker handed batches out, to any replica on
-  // any machine (a redelivery gets a new one). 0 if not known.
-  uint64_t DeliveryOf(int consumer, const Lease& lease);
   // This process fails the run (a record error with on_error = fail, or
   // any other reason it exits 1): the batches it holds are not handed back
   // at its end but terminated, so that no sibling runs them again (an
@@ -180,6 +179,8 @@ class NatsQueue final : public Queue {
   // Tests only: the next acknowledgement is noted as sent but not sent, as
   // one written to a connection just as it broke would be lost.
   void LoseNextAckForTests() { lose_next_ack_ = true; }
+  // How long a batch taken and not acknowledged stays with its holder.
+  int64_t ack_wait_ms() const { return ack_wait_ms_; }
   // True once the edge was cancelled or closed, here or (seen every
   // poll_ms) on another machine, or failed.
   bool Stopping() {
@@ -248,6 +249,8 @@ class NatsQueue final : public Queue {
   int64_t ack_wait_ms_;
   std::string stream_;
   std::string prefix_;    // "flow.<run>.e<edge>."
+  std::string pieces_stream_;   // the run's bucket's stream, where large records' pieces are
+  std::string pieces_prefix_;   // "$KV.<bucket>.e<edge>.c.": a piece's subject there, less its id
   std::string stop_key_;  // "e<edge>.stop": "cancelled" or "closed"
   std::string failed_key_;  // "e<edge>.failed": a producer of the edge failed (GiveUpHeld)
   int64_t limit_;         // the largest message we make: the broker's maximum, less room for headers

@@ -117,7 +117,7 @@ QueueStatus NatsQueue::PublishLarge(int producer, const RecordBatch& batch, size
   const uint64_t pieces = std::max<uint64_t>(1, (r.bytes.size() + piece - 1) / piece);
   for (uint64_t k = 0; k < pieces; ++k) {
     const std::string_view part = r.bytes.substr(k * piece, piece);
-    QueueStatus status = Publish(prefix_ + "c." + token + "." + std::to_string(k), part, id + "." + std::to_string(k));
+    QueueStatus status = Publish(pieces_prefix_ + token + "." + std::to_string(k), part, id + "." + std::to_string(k));
     if (status != QueueStatus::kOk) return status;
   }
   std::string msg = Header(kLargeKind, static_cast<uint32_t>(pieces), batch.origin());

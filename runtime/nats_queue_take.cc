@@ -288,7 +288,7 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
         return Taken::kBroken;
     }
     if (bytes.size() == length) {
-      h.pieces = prefix_ + "c." + token + ".>";
+      h.pieces = pieces_prefix_ + token + ".>";
       t.held.emplace(key, std::move(h));
       *lease = Lease::OfRecord(ticket, attempt, std::move(bytes), nr, seq);
       return Taken::kLease;
@@ -304,10 +304,10 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
 
 NatsQueue::Taken NatsQueue::ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes) {
   for (uint32_t k = 0; k < pieces; ++k) {
-    const std::string subject = prefix_ + "c." + token + "." + std::to_string(k);
+    const std::string subject = pieces_prefix_ + token + "." + std::to_string(k);
     natsMsg* piece = nullptr;
     jsErrCode code = static_cast<jsErrCode>(0);
-    const natsStatus s = js_GetLastMsg(&piece, link_->js(), stream_.c_str(), subject.c_str(), nullptr, &code);
+    const natsStatus s = js_GetLastMsg(&piece, link_->js(), pieces_stream_.c_str(), subject.c_str(), nullptr, &code);
     if (s == NATS_NOT_FOUND) return Taken::kStale;
     if (s != NATS_OK) {
       Fail(link_->Describe("cannot read a large record from '" + stream_ + "'", s, code));
@@ -355,18 +355,6 @@ bool NatsQueue::AckSync(natsMsg* msg) const {
   return s == NATS_OK;
 }
 
-uint64_t NatsQueue::DeliveryOf(int consumer, const Lease& lease) {
-  Taker& t = *takers_[static_cast<size_t>(consumer)];
-  std::lock_guard lock(t.mu);
-  auto it = t.held.find({lease.ticket(), lease.attempt()});
-  if (it == t.held.end()) return 0;
-  jsMsgMetaData* meta = nullptr;
-  if (natsMsg_GetMetaData(&meta, it->second.msg) != NATS_OK) return 0;
-  const uint64_t delivery = meta->Sequence.Consumer;
-  jsMsgMetaData_Destroy(meta);
-  return delivery;
-}
-
 void NatsQueue::AskAhead(int consumer) {
   Taker& t = *takers_[static_cast<size_t>(consumer)];
   std::lock_guard lock(t.mu);
@@ -406,7 +394,7 @@ void NatsQueue::Ack(int consumer, Lease* lease) {
       jsOptions jo;
       jsOptions_Init(&jo);
       jo.Stream.Purge.Subject = h.pieces.c_str();
-      js_PurgeStream(link_->js(), stream_.c_str(), &jo, nullptr);
+      js_PurgeStream(link_->js(), pieces_stream_.c_str(), &jo, nullptr);
     }
     natsMsg_Destroy(h.msg);
     t.held.erase(it);

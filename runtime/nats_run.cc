@@ -398,19 +398,20 @@ bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEd
                  std::string* error) {
   const std::string name = NatsStreamName(run, edge);
   const std::string prefix = NatsSubjectPrefix(run, edge);
+  // Batches only (a large record's pieces are in the run's bucket): a
+  // batch's stream sequence is then its place on the edge, which an
+  // [ordered] consumer keeps (runtime/broker_order_gate.h).
   const std::string batches = prefix + "b";
-  const std::string pieces = prefix + "c.>";
-  const char* subjects[] = {batches.c_str(), pieces.c_str()};
+  const char* subjects[] = {batches.c_str()};
   jsStreamConfig sc;
   jsStreamConfig_Init(&sc);
   sc.Name = name.c_str();
   sc.Subjects = subjects;
-  sc.SubjectsLen = 2;
+  sc.SubjectsLen = 1;
   sc.Retention = js_WorkQueuePolicy;
   sc.Storage = js_FileStorage;
   // Bounded like a local queue: a publish beyond the capacity is refused
-  // (Push waits and tries again). Per subject, so that the pieces of a
-  // large record, each on a subject of its own, do not count.
+  // (Push waits and tries again), and takes no sequence number.
   sc.Discard = js_DiscardNew;
   sc.DiscardNewPerSubject = true;
   sc.MaxMsgsPerSubject = options.capacity_messages;

@@ -39,17 +39,6 @@ std::string Recovery::Refusal(const StageNode& node) const {
     if (path != node.args.end() && path->second.as_str() == "-") return "read(\"-\") cannot read stdin again";
   }
   if (node.outputs.size() > kMaxRedoOutputs) return "it has too many outputs to be replaced";
-  // On a broker, the dead replica's batch comes back only after the ack
-  // wait, by when its siblings (and its replacement) may all hold later
-  // positions and wait for the dead one: nobody would be free to take it.
-  // Refused, with a reason, rather than a run that stalls (docs/distributed.md).
-  if (node.options.ordered && node.replicas > 1) {
-    for (int e : node.inputs) {
-      if (queues_[static_cast<size_t>(e)] == nullptr)
-        return "an [ordered] stage on a broker cannot replace a replica yet: its siblings would wait for the "
-               "dead one's batch";
-    }
-  }
   return "";
 }
 

@@ -316,8 +316,11 @@ int Runner::WorkerMain(size_t n, int instance) {
   std::unique_ptr<BrokerOrderGate> broker_turns;
   if (broker && setup.order_gate != nullptr && edge_on_broker_[static_cast<size_t>(node.inputs[0])]) {
     std::string error;
+    // A replica started again, here or in place of a lost worker's, waits
+    // for the dead one's batches before it takes (broker_order_gate.h).
+    const bool replaces = !FirstOfSlot(first_slot_[n] + static_cast<size_t>(instance));
     broker_turns = BrokerOrderGate::Open(broker->link(), run_id_, n,
-                                         broker->nats_edge(static_cast<size_t>(node.inputs[0])), &error);
+                                         broker->nats_edge(static_cast<size_t>(node.inputs[0])), replaces, &error);
     if (!broker_turns) {
       Say(STDERR_FILENO, Location(node) + ": error: '" + setup.name + "': " + error);
       return 1;

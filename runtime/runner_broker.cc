@@ -59,18 +59,6 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
       continue;
     }
     if (what != "lost") continue;
-    // An [ordered] stage's replica is never replaced on a broker (its
-    // batch would come back with a new position: runtime/broker_order_gate.h).
-    for (size_t n = 0; n < graph_.nodes.size(); ++n) {
-      const StageNode& node = graph_.nodes[n];
-      if (!node.options.ordered || node.replicas < 2) continue;
-      for (const std::string& where : placement_.where[n]) {
-        if (where == worker)
-          return Decision::Stop(1, "lost worker '" + worker + "' (" + rest + "), which ran instances of the "
-                                   "[ordered] stage '" + node.label + "': an [ordered] stage on a broker cannot "
-                                   "replace a replica yet");
-      }
-    }
     // Its machine died or was cut off: its instances run here from now
     // on. The batches they held come back after their ack wait.
     std::vector<std::string> moved;

@@ -260,6 +260,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
   if (FinishesInBackground(setup)) second_out.emplace(setup);
   WorkerOutput* current = &first_out;
   WorkerOutput* finishing = nullptr;  // handed to the finisher, until looked at again
+  uint64_t finishing_position = 0;    // its lease's [ordered] position
   // Declared after the outputs: destroyed first, once its lease is finished.
   LeaseFinisher finisher;
   // What the finisher met is the worker's once it is done: outputs that
@@ -390,7 +391,11 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     InstanceCounters::Add(c.records_in, done);
     InstanceCounters::Add(c.bytes_in, bytes);
     if (Tracing()) TraceEvent("instance " + setup.name + " records done");
-    if (second_out && run.redo == nullptr && run.poison == 0) {
+    // An [ordered] position below the one being finished (a batch back
+    // from a dead replica, on a broker) goes out first, here: the finisher
+    // waits for a turn that comes after this one's.
+    const bool goes_before = finishing != nullptr && setup.order_gate != nullptr && position < finishing_position;
+    if (second_out && run.redo == nullptr && run.poison == 0 && !goes_before) {
       // Finished in the background while the next lease is taken and worked
       // on. The one before first: one lease at a time, in order.
       if (!join_finisher()) return failures.Fatal(finish_error);
@@ -405,6 +410,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
         queue->Ack(setup.instance, &lease);
       });
       finishing = &out;
+      finishing_position = position;
       current = &out == &first_out ? &*second_out : &first_out;
       waiting_since = MonotonicNanos();
       const uint64_t busy = waiting_since - taken;
@@ -412,8 +418,9 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
       input.ReportCost(done, busy);
       continue;
     }
-    // In line: after the lease being finished, if any.
-    if (!join_finisher()) return failures.Fatal(finish_error);
+    // In line: after the lease being finished, if any (before it when it
+    // goes before).
+    if (!goes_before && !join_finisher()) return failures.Fatal(finish_error);
     // The next lease travels while this one's outputs go out (a queue on a
     // broker). Not for a stage that wants no more. An [ordered] one asks
     // once it has passed the turn on: asked before its turn, its next

@@ -47,9 +47,9 @@ TEST_SUITE("nats_run") {
     MakeRun(*a, "turns", 1);
     auto qa = Open(a, "turns", 1, 2), qb = Open(b, "turns", 1, 2);
     std::string error;
-    auto first = BrokerOrderGate::Open(*a, "turns", 1, qa.get(), &error);
+    auto first = BrokerOrderGate::Open(*a, "turns", 1, qa.get(), false, &error);
     REQUIRE_MESSAGE(first != nullptr, error);
-    auto second = BrokerOrderGate::Open(*b, "turns", 1, qb.get(), &error);
+    auto second = BrokerOrderGate::Open(*b, "turns", 1, qb.get(), false, &error);
     REQUIRE_MESSAGE(second != nullptr, error);
     // Position 1 waits for position 0.
     std::atomic<bool> went{false};
@@ -95,9 +95,9 @@ TEST_SUITE("nats_run") {
     REQUIRE(qa->Push(0, Batch({"zero"}, 1)) == QueueStatus::kOk);
     REQUIRE(qa->Push(0, Batch({"one"}, 2)) == QueueStatus::kOk);
     std::string error;
-    auto first = BrokerOrderGate::Open(*a, "heard", 1, qa.get(), &error);
+    auto first = BrokerOrderGate::Open(*a, "heard", 1, qa.get(), false, &error);
     REQUIRE_MESSAGE(first != nullptr, error);
-    auto second = BrokerOrderGate::Open(*b, "heard", 1, qb.get(), &error);
+    auto second = BrokerOrderGate::Open(*b, "heard", 1, qb.get(), false, &error);
     REQUIRE_MESSAGE(second != nullptr, error);
     Lease la, lb;
     uint64_t pa = 9, pb = 9;
@@ -134,7 +134,7 @@ TEST_SUITE("nats_run") {
     auto q = Open(a, "ahead", 1, 1, 0, 20, 1);
     for (int i = 0; i < 3; ++i) REQUIRE(q->Push(0, Batch({std::to_string(i)}, i + 1)) == QueueStatus::kOk);
     std::string error;
-    auto gate = BrokerOrderGate::Open(*a, "ahead", 1, q.get(), &error);
+    auto gate = BrokerOrderGate::Open(*a, "ahead", 1, q.get(), false, &error);
     REQUIRE_MESSAGE(gate != nullptr, error);
     CHECK(gate->TakesWhileWaiting());
     Lease l0, l1, l2;
@@ -162,6 +162,63 @@ TEST_SUITE("nats_run") {
     gate->WaitTurn(2);  // passed on this replica: at once
     gate->Done(2);
     for (Lease* l : {&l0, &l1, &l2}) q->Ack(0, l);
+  }
+
+  TEST_CASE("[ordered] on a broker: a batch back from a dead replica keeps its place, and its replacement waits for it") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto a = Link(server), d = Link(server), c = Link(server);
+    NatsEdgeOptions options;
+    options.ack_wait_ns = 1'000'000'000;
+    MakeRun(*a, "back", 1, options);
+    // One batch a fetch, as [ordered] replicas take them. `a` also
+    // produces; `d` dies holding position 0; `c` replaces it.
+    auto qa = Open(a, "back", 1, 1, 0, 20, 1), qd = Open(d, "back", 1, 1, 0, 20, 1), qc = Open(c, "back", 1, 1, 0, 20, 1);
+    for (int i = 0; i < 3; ++i) REQUIRE(qa->Push(0, Batch({std::to_string(i)}, i + 1)) == QueueStatus::kOk);
+    std::string error;
+    auto live = BrokerOrderGate::Open(*a, "back", 1, qa.get(), false, &error);
+    REQUIRE_MESSAGE(live != nullptr, error);
+    auto dead = BrokerOrderGate::Open(*d, "back", 1, qd.get(), false, &error);
+    REQUIRE_MESSAGE(dead != nullptr, error);
+    auto spare = BrokerOrderGate::Open(*c, "back", 1, qc.get(), true, &error);
+    REQUIRE_MESSAGE(spare != nullptr, error);
+    Lease ld, l1, lc, l2;
+    uint64_t pd = 9, p1 = 9, pc = 9, p2 = 9;
+    REQUIRE(dead->Take(*qd, 0, &ld, &pd) == QueueStatus::kOk);
+    CHECK(pd == 0);
+    qd->StopHeartbeat();  // its holder is dead: nothing keeps its batch
+    REQUIRE(live->Take(*qa, 0, &l1, &p1) == QueueStatus::kOk);
+    CHECK(p1 == 1);
+    std::atomic<bool> went{false};
+    std::thread waiter([&] {
+      live->WaitTurn(1);
+      went = true;
+    });
+    // The replacement asks only once the dead one's batch is back: the
+    // broker gives it that batch, not the next one, at the place it had.
+    const auto replaced = Clock::now();
+    REQUIRE(spare->Take(*qc, 0, &lc, &pc) == QueueStatus::kOk);
+    CHECK(Seconds(replaced) >= 1.0);
+    CHECK(lc.ticket() == ld.ticket());
+    CHECK(lc.attempt() == 2);
+    CHECK(pc == 0);
+    CHECK_FALSE(went.load());
+    spare->WaitTurn(0);
+    spare->Done(0);
+    CHECK(Eventually(went, std::chrono::seconds(2)));
+    if (!went.load()) live->Abandon();  // the test fails, but ends
+    waiter.join();
+    qc->Ack(0, &lc);
+    live->Done(1);
+    qa->Ack(0, &l1);
+    // Its later takes do not wait.
+    const auto next = Clock::now();
+    REQUIRE(spare->Take(*qc, 0, &l2, &p2) == QueueStatus::kOk);
+    CHECK(Seconds(next) < 0.5);
+    CHECK(p2 == 2);
+    spare->WaitTurn(2);
+    spare->Done(2);
+    qc->Ack(0, &l2);
   }
 
   TEST_CASE("subscriptions dropped while messages for them arrive: nothing is used after it was freed") {
