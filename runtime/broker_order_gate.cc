@@ -147,6 +147,7 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
     // input below ends the wait anyway): looked at after the first waits.
     if (Has(prefix_ + "done." + std::to_string(position - 1))) Note(std::to_string(position));
     if (looks > 2 && Has(prefix_ + kAbandoned)) Note(kAbandoned);
+    if (looks > 2 && turn_.load() < position && SkippedUpTo(position)) Note(std::to_string(position));
     if (turn_.load() >= position) break;
     // A stopped input (cancel, close): its outputs are cancelled too, and
     // nobody is left to wait for. A broker away for longer than the link
@@ -154,6 +155,23 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
     away_ms = link_.connected() ? 0 : away_ms + kTurnWaitMs;
     if (input_->Stopping() || away_ms > link_.broker_wait_ms()) break;
   }
+}
+
+bool BrokerOrderGate::SkippedUpTo(uint64_t position) {
+  for (uint64_t before = position; before > 0 && Has(prefix_ + "skip." + std::to_string(before - 1)); --before) {
+    if (before == 1 || Has(prefix_ + "done." + std::to_string(before - 2))) return true;
+  }
+  return false;
+}
+
+bool BrokerOrderGate::Skip(NatsLink& link, const std::string& run, size_t node, uint64_t position,
+                           std::string* error) {
+  std::string missing;
+  kvStore* kv = link.Bucket(NatsBucketName(run), &missing);
+  const std::string key = "o" + std::to_string(node) + ".skip." + std::to_string(position);
+  const natsStatus s = kv == nullptr ? NATS_NOT_FOUND : kvStore_PutString(nullptr, kv, key.c_str(), "1");
+  if (s != NATS_OK) *error = kv == nullptr ? missing : link.Describe("cannot skip a position of an [ordered] stage", s);
+  return s == NATS_OK;
 }
 
 bool BrokerOrderGate::Has(const std::string& key) {

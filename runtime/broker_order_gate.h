@@ -65,6 +65,11 @@ class BrokerOrderGate final : public OrderTurns {
   static std::unique_ptr<BrokerOrderGate> Open(NatsLink& link, const std::string& run, size_t node,
                                                NatsQueue* input, bool replaces, std::string* error);
   ~BrokerOrderGate() override;
+  // Marks `position` of node `node`'s turns as one nobody will pass on:
+  // its batch was taken out of the edge after its last delivery
+  // (runtime/poison_watch.h). The replica after it finds the mark at one
+  // of its slower looks (WaitTurn), as it finds an abandoned order.
+  static bool Skip(NatsLink& link, const std::string& run, size_t node, uint64_t position, std::string* error);
 
   QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) override;
   void WaitTurn(uint64_t position) override;
@@ -78,6 +83,9 @@ class BrokerOrderGate final : public OrderTurns {
   // A replacement's first Take: after an ack wait, unless the input stops.
   void AwaitDeadOnesBatches();
   bool Has(const std::string& key);
+  // Whether the positions just before `position` were skipped, back to one
+  // that is done or to the first: then `position` has its turn.
+  bool SkippedUpTo(uint64_t position);
   // A turn heard or read: a position, or kAbandoned.
   void Note(const std::string& said);
   // The turn is at least `turn` (turns never go back).

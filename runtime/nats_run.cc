@@ -366,6 +366,10 @@ std::string NatsStreamName(std::string_view run, size_t edge) {
 std::string NatsSubjectPrefix(std::string_view run, size_t edge) {
   return "flow." + std::string(run) + ".e" + std::to_string(edge) + ".";
 }
+std::string NatsPiecesStream(std::string_view run) { return "KV_" + NatsBucketName(run); }
+std::string NatsPiecesPrefix(std::string_view run, size_t edge) {
+  return "$KV." + NatsBucketName(run) + ".e" + std::to_string(edge) + ".c.";
+}
 
 bool CreateNatsRun(NatsLink& link, std::string_view run, int64_t expiry_ns, std::string* error) {
   if (!ValidRunId(run)) {

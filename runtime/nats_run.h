@@ -142,6 +142,10 @@ std::string NatsBucketName(std::string_view run);
 void PutUnanswered(NatsLink& link, std::string_view bucket, std::string_view key, std::string_view value);
 std::string NatsStreamName(std::string_view run, size_t edge);
 std::string NatsSubjectPrefix(std::string_view run, size_t edge);  // "flow.<run>.e<edge>."
+// Where a large record's pieces are (runtime/nats_queue.h): the run's
+// bucket's stream, and their subjects there before "<record's id>.<k>".
+std::string NatsPiecesStream(std::string_view run);                 // "KV_flow_<run>"
+std::string NatsPiecesPrefix(std::string_view run, size_t edge);  // "$KV.flow_<run>.e<edge>.c."
 inline constexpr const char* kNatsConsumerName = "takers";
 
 struct NatsEdgeOptions {

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "runtime/broker_edges.h"
+#include "runtime/broker_order_gate.h"
 #include "runtime/nats_batch_format.h"
 #include "runtime/nats_run.h"
 #include "runtime/worker.h"
@@ -40,7 +41,6 @@ std::string JsonField(std::string_view json, const std::string& key) {
 
 int64_t MaxDeliveries(const StageGraph& graph, const QueueEdge& edge) {
   const StageNode& to = graph.nodes[static_cast<size_t>(edge.to)];
-  if (to.options.ordered) return -1;
   const int64_t retries = std::max<int64_t>(0, to.options.retries);
   return retries + (BrokerBatchRecords(graph, edge) == 1 ? 2 : 3);
 }
@@ -96,12 +96,12 @@ void PoisonWatch::TakeOut(size_t edge, uint64_t sequence, int64_t deliveries, st
     const auto pieces = static_cast<uint32_t>(GetLE(data + 4, 4));
     const auto nr = static_cast<int64_t>(GetLE(data + 16, 8));
     const std::string token(data + kLargeHeader, len - kLargeHeader);
-    const std::string subjects = NatsSubjectPrefix(run_, edge) + "c." + token + ".";
+    const std::string subjects = NatsPiecesPrefix(run_, edge) + token + ".";
     std::string bytes;
     for (uint32_t k = 0; k < pieces; ++k) {
       natsMsg* piece = nullptr;
-      if (js_GetLastMsg(&piece, link_.js(), stream.c_str(), (subjects + std::to_string(k)).c_str(), nullptr,
-                        nullptr) != NATS_OK)
+      if (js_GetLastMsg(&piece, link_.js(), NatsPiecesStream(run_).c_str(), (subjects + std::to_string(k)).c_str(),
+                        nullptr, nullptr) != NATS_OK)
         break;
       bytes.append(natsMsg_GetData(piece), static_cast<size_t>(natsMsg_GetDataLength(piece)));
       natsMsg_Destroy(piece);
@@ -111,11 +111,19 @@ void PoisonWatch::TakeOut(size_t edge, uint64_t sequence, int64_t deliveries, st
   }
   natsMsg_Destroy(msg);
   js_DeleteMsg(link_.js(), stream.c_str(), sequence, nullptr, nullptr);
+  // An [ordered] stage's turns would wait for this batch's position (its
+  // stream sequence, less 1) for ever: marked skipped.
+  const StageNode& to = graph_.nodes[static_cast<size_t>(graph_.edges[edge].to)];
+  if (to.options.ordered && to.replicas > 1) {
+    std::string error;
+    if (!BrokerOrderGate::Skip(link_, run_, static_cast<size_t>(graph_.edges[edge].to), sequence - 1, &error))
+      lines->push_back("log flowrun: warning: " + error);
+  }
   if (!pieces_filter.empty()) {
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Stream.Purge.Subject = pieces_filter.c_str();
-    js_PurgeStream(link_.js(), stream.c_str(), &jo, nullptr);
+    js_PurgeStream(link_.js(), NatsPiecesStream(run_).c_str(), &jo, nullptr);
   }
 }
 

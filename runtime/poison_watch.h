@@ -35,9 +35,9 @@ class NatsLink;
 // gives up on it: the consuming stage's [retries] + 2 (a book sends the
 // record to on_error at delivery retries + 2); + 3 when its batches hold many
 // records (a death inside a run of records is blamed on none, so a book may
-// need one delivery more). -1 (no limit) for an [ordered] stage: a batch
-// taken out here would leave its place in the order unpassed, and the
-// turns would wait for it for ever (runtime/broker_order_gate.h).
+// need one delivery more). A batch of an [ordered] stage taken out has its
+// position marked skipped, so that the turns go on past it
+// (BrokerOrderGate::Skip).
 int64_t MaxDeliveries(const StageGraph& graph, const QueueEdge& edge);
 
 class PoisonWatch {

@@ -41,14 +41,14 @@ class Workers:
     """`count` flowrun workers of `slots` slots each on `server`, with their
     logs in the test's directory."""
 
-    def __init__(self, t, server, count, slots=2, name="worker"):
+    def __init__(self, t, server, count, slots=2, name="worker", env=None):
         self.t, self.procs, self.logs = t, [], []
         for i in range(count):
             log = t.path(f"{name}{i}.log")
             with open(log, "wb") as f:
                 self.procs.append(subprocess.Popen(
                     [t.flowrun, "worker", "--broker", server.url, "--slots", str(slots)],
-                    cwd=t.dir, stdout=subprocess.DEVNULL, stderr=f))
+                    cwd=t.dir, stdout=subprocess.DEVNULL, stderr=f, env=env))
             self.logs.append(log)
         # Registered: each says so once it is on the broker's list.
         wait_until(lambda: all(b" slots, at " in self.log(i) for i in range(count)), "the workers to register")
@@ -69,14 +69,15 @@ class Workers:
                 p.wait()
 
 
-def with_workers(count, slots=2):
-    """Runs the test with a server of its own and `count` workers on it."""
+def with_workers(count, slots=2, env=None):
+    """Runs the test with a server of its own and `count` workers on it
+    (`env`: more variables in their environment)."""
     def wrap(fn):
         def run(t):
             server = Server(NATS_SERVER)
             workers = None
             try:
-                workers = Workers(t, server, count, slots)
+                workers = Workers(t, server, count, slots, env=dict(os.environ, **env) if env else None)
                 fn(t, server, workers)
             finally:
                 if workers:
@@ -617,6 +618,40 @@ def a_record_that_kills_its_workers_goes_to_on_error(t, server, workers):
     r = t.run(program, "--broker", server.url, timeout=60)
     t.expect(r.returncode == 0, "exit code 0", r)
     t.equal(sorted(lines(r.stdout)), ["1", "2", "4", "5", "6"], "every other record, once")
+    t.expect(b"skipped 1 record" in r.stderr, "the skip is reported", r)
+
+
+@test
+@with_workers(2, slots=1)
+def a_record_that_kills_its_ordered_workers_goes_to_on_error_in_order(t, server, workers):
+    # The same with [ordered]: the batch the origin takes out on the
+    # advisory has its position marked skipped (BrokerOrderGate::Skip), and
+    # the turns go on past it; or the dying machine's book skips the record
+    # and passes the turn itself. The rest comes exactly in order.
+    program = ('seq(1, 6) | exec("if [ {} = 3 ]; then kill -9 $PPID; sleep 5; fi; echo {}") * 2 '
+               '[ordered, retries = 0, on_error = skip] | write("-")')
+    r = t.run(program, "--broker", server.url, timeout=90)
+    t.expect(r.returncode == 0, "exit code 0", r)
+    t.equal(lines(r.stdout), ["1", "2", "4", "5", "6"], "every other record, once, in order")
+    t.expect(b"skipped 1 record" in r.stderr, "the skip is reported", r)
+
+
+@test
+@with_workers(2, slots=1, env={"KILL_MY_WORKER": "1"})
+def a_record_that_kills_ordered_replicas_on_two_machines_is_skipped_in_order(t, server, workers):
+    # Record 3 kills its worker's part there (its instance's parent: field 4
+    # of the instance's /proc stat; the origin takes the part's instances
+    # over), and its instance here: two deliveries on two machines,
+    # no book saw both, so the broker's MaxDeliver (2 with [retries = 0])
+    # ends it, and the origin takes the batch out on the advisory and marks
+    # its position skipped (BrokerOrderGate::Skip): the turns go on past it.
+    kill = ("if [ {} = 3 ]; then if [ ${KILL_MY_WORKER:-0} = 1 ]; then kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); "
+            "else kill -9 $PPID; fi; sleep 5; fi; echo {}")
+    program = f'seq(1, 6) | exec("{kill}") * 2 [ordered, retries = 0, on_error = skip] | write("-")'
+    r = t.run(program, "--broker", server.url, timeout=90)
+    t.expect(r.returncode == 0, "exit code 0", r)
+    t.equal(lines(r.stdout), ["1", "2", "4", "5", "6"], "every other record, once, in order")
+    t.expect(b"lost worker" in r.stderr, "the worker's loss is reported", r)
     t.expect(b"skipped 1 record" in r.stderr, "the skip is reported", r)
 
 

@@ -221,6 +221,33 @@ TEST_SUITE("nats_run") {
     qc->Ack(0, &l2);
   }
 
+  TEST_CASE("[ordered] on a broker: a position taken out by the keeper is skipped, once the ones before it are done") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto a = Link(server);
+    MakeRun(*a, "skips", 1);
+    auto q = Open(a, "skips", 1, 1);
+    std::string error;
+    auto gate = BrokerOrderGate::Open(*a, "skips", 1, q.get(), false, &error);
+    REQUIRE_MESSAGE(gate != nullptr, error);
+    REQUIRE_MESSAGE(BrokerOrderGate::Skip(*a, "skips", 1, 2, &error), error);
+    std::atomic<bool> went{false};
+    std::thread waiter([&] {
+      gate->WaitTurn(3);
+      went = true;
+    });
+    // Position 1 is neither done nor skipped; then skipped, but 0 is not done.
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    CHECK_FALSE(went.load());
+    REQUIRE_MESSAGE(BrokerOrderGate::Skip(*a, "skips", 1, 1, &error), error);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    CHECK_FALSE(went.load());
+    gate->Done(0);
+    CHECK(Eventually(went, std::chrono::seconds(1)));
+    if (!went.load()) gate->Abandon();  // the test fails, but ends
+    waiter.join();
+  }
+
   TEST_CASE("subscriptions dropped while messages for them arrive: nothing is used after it was freed") {
     // libnats's reader thread delivers to a subscription it looked up
     // without holding it (NatsLink::Retire). A publisher floods each
