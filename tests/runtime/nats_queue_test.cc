@@ -325,7 +325,8 @@ TEST_SUITE("nats_queue") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
     MakeRun(*Link(server), "poison", 1, NatsEdgeOptions{.ack_wait_ns = 1'000'000'000, .max_deliver = 2});
-    StageGraph graph;  // what the watch reads of it: edge 0 goes into node 1
+    StageGraph graph;  // what the watch reads of it: edge 0 goes into node 1, not [ordered]
+    graph.nodes.resize(2);
     graph.edges.resize(1);
     graph.edges[0].to = 1;
     auto watch_link = Link(server);
