@@ -1,8 +1,8 @@
 #include "runtime/broker_order_gate.h"
 
-#include <cstdlib>
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <limits>
 
 #include "runtime/nats_queue.h"
