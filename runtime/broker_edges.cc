@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <thread>
 
 #include "runtime/broker_board.h"
@@ -26,6 +27,8 @@ namespace {
 // per batch while the replicas of a slow stage still share the work.
 constexpr int kFetchBatch = 4;
 constexpr const char* kReportOk = "ok";
+constexpr const char* kReportBucketMade = "bucket";  // the run's bucket exists (before "made")
+constexpr const char* kReportMade = "made";          // and its edges (before "ok")
 constexpr const char* kReportRemoved = "removed";
 // What the supervisor writes on the control pipe before closing it when
 // the run went through (BrokerKeeper::Finish).
@@ -348,27 +351,34 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     if (on_broker[e]) streams.push_back(e);
   }
   // Where the instances go (reading the registry takes a few round trips)
-  // while the run's bucket is made; then the edges (after the bucket: a
-  // sweep takes streams without one for the remains of a removal that died
-  // half-way) and the offer at once: a worker's part compiles the program
-  // and starts its instances meanwhile, which connect and wait for the run
-  // to be made (AwaitNatsRunMade).
+  // while the run's bucket and its edges are made, all at once (a sweep
+  // leaves alone a stream without a bucket for its first minute:
+  // SweepStaleNatsRuns); then the offer: a worker's part compiles the
+  // program and starts its instances meanwhile, which connect and wait for
+  // the run to be made (AwaitNatsRunMade).
   Placement placement;
   std::vector<WorkerOffer> live, asked;
   std::unique_ptr<BrokerBoard> workers;  // the registry, where the job keys are
   std::thread planner;
   if (!description.empty()) planner = std::thread([&] { PlanRun(*link, graph, &placement, &live, &workers); });
+  // The run is made as soon as its bucket and edges are: the instances
+  // started here and on the workers wait for nothing else. Marked after
+  // the offer and the watches, it came 10 ms later into a whois run, and
+  // with the edges made after the bucket, the 24 replicas starting on the
+  // 2 cores slowed the edges by as much.
+  std::promise<bool> bucket_made;
+  std::string edges_error;
+  std::thread edge_maker([&] {
+    if (AddNatsEdges(*link, run, graph, streams, &edges_error)) edges_error.clear();
+    TraceEvent("keeper edges added");
+    if (!bucket_made.get_future().get()) return;  // the run is not made: the main thread says why
+    if (edges_error.empty() && MarkNatsRunMade(*link, run, &edges_error)) Report(report_fd, kReportMade);
+  });
   bool ok = CreateNatsRun(*link, run, kBrokerRunExpiryNs, &error);
+  bucket_made.set_value(ok);
   if (planner.joinable()) planner.join();
   TraceEvent("keeper run created");
-  std::string edges_error;
-  std::thread edge_maker;
-  if (ok) {
-    edge_maker = std::thread([&] {
-      if (AddNatsEdges(*link, run, graph, streams, &edges_error)) edges_error.clear();
-      TraceEvent("keeper edges added");
-    });
-  }
+  if (ok) Report(report_fd, kReportBucketMade);
   // Listening to the parts' log lines before the offer (the subscription
   // goes on the connection before the job keys: no line missed); then the
   // offer at once, the parts opening the run's bucket: a run's start waits
@@ -390,12 +400,11 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     ok = error.empty();
   }
   TraceEvent("keeper watching");
-  if (edge_maker.joinable()) edge_maker.join();
+  edge_maker.join();
   if (ok && !edges_error.empty()) {
     ok = false;
     error = edges_error;
   }
-  if (ok) ok = MarkNatsRunMade(*link, run, &error);
   if (!ok) {
     std::string ignored;
     WithdrawRun(workers.get(), asked, run);
@@ -537,9 +546,10 @@ std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const
   return keeper;
 }
 
-bool BrokerKeeper::AwaitReady(std::string* error) { return AwaitReady(error, {}); }
+bool BrokerKeeper::AwaitReady(std::string* error) { return AwaitReady(error, {}, {}); }
 
-bool BrokerKeeper::AwaitReady(std::string* error, const std::function<bool()>& stop) {
+bool BrokerKeeper::AwaitReady(std::string* error, const std::function<bool()>& stop,
+                              const std::function<void(Made)>& made) {
   std::string line;
   for (;;) {
     // The keeper writes each line whole: readable, it is all there.
@@ -552,6 +562,10 @@ bool BrokerKeeper::AwaitReady(std::string* error, const std::function<bool()>& s
       }
     }
     if (!ReadReport(&line)) line = "the broker keeper process ended without a word";
+    if (line == kReportBucketMade || line == kReportMade) {
+      if (made) made(line == kReportMade ? Made::kRun : Made::kBucket);
+      continue;
+    }
     size_t n = 0, i = 0;
     char worker[64];
     if (std::sscanf(line.c_str(), "place %zu %zu %63s", &n, &i, worker) == 3 && n < placement_.where.size() &&

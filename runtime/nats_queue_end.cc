@@ -5,8 +5,12 @@
 
 #include "runtime/nats_queue.h"
 
+#include <pthread.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <string>
 #include <string_view>
 
@@ -57,6 +61,24 @@ bool NatsQueue::UpstreamDrained() {
     // Else (the broker away): asked again at the next look.
   }
   return upstream_verdict_ == 1;
+}
+
+bool NatsQueue::UpstreamVerdictDue() {
+  if (!wakes_->upstream_drained.load()) return false;
+  std::lock_guard lock(end_mu_);
+  return upstream_verdict_ == 0;
+}
+
+bool NatsQueue::EndsOnUpstreamDrain(uint64_t* pending) {
+  // The verdict on a thread of its own, born with every signal blocked
+  // (signals meant for the worker never run their handlers there).
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  std::future<bool> verdict = std::async(std::launch::async, [this] { return UpstreamDrained(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  const bool drained = Drained(true, pending);
+  return verdict.get() && drained;
 }
 
 bool NatsQueue::ProducersKnownEnded() {

@@ -215,6 +215,15 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     const bool due = now - t.end_checked_ms >= (tail ? t.tail_wait_ms : options_.poll_ms);
     if (!signalled && !due) continue;
     t.signals_seen = signals;
+    if (t.held.empty() && UpstreamVerdictDue()) {
+      t.end_checked_ms = now;
+      if (EndsOnUpstreamDrain(&pending)) {
+        natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(), kDrainedWord);
+        return QueueStatus::kEnd;
+      }
+      if (tail) t.tail_wait_ms = std::min(t.tail_wait_ms * 2, options_.poll_ms);
+      continue;
+    }
     // An end signal names its producer: after one, whether every producer
     // has ended is known without a request. Their books (a request for
     // each producer not known to have ended) are read when the look is

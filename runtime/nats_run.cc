@@ -612,7 +612,10 @@ int SweepStaleNatsRuns(NatsLink& link, std::string* error) {
     kvEntry_Destroy(entry);
     kvStore_Destroy(kv);
   }
-  // Streams whose bucket is gone: a removal that died half-way.
+  // Streams whose bucket is gone: a removal that died half-way. Not in
+  // their first minute: a run's keeper makes its edges while it makes its
+  // bucket.
+  std::vector<std::string> young;
   for (const std::string& name : names) {
     if (name.rfind("FLOW_", 0) != 0) continue;
     const std::string run = name.substr(5, name.find('_', 5) - 5);
@@ -620,7 +623,13 @@ int SweepStaleNatsRuns(NatsLink& link, std::string* error) {
     for (const std::string& b : buckets) has_bucket = has_bucket || b == run;
     bool listed = false;
     for (const std::string& r : stale) listed = listed || r == run;
-    if (!has_bucket && !listed) stale.push_back(run);
+    for (const std::string& r : young) listed = listed || r == run;
+    if (has_bucket || listed) continue;
+    jsStreamInfo* si = nullptr;
+    const bool old = js_GetStreamInfo(&si, link.js(), name.c_str(), nullptr, nullptr) == NATS_OK &&
+                     si->Created + kCreationGraceNs < now;
+    jsStreamInfo_Destroy(si);
+    (old ? stale : young).push_back(run);
   }
   for (const std::string& run : stale) {
     if (!RemoveNatsRun(link, run, error)) return -1;

@@ -118,14 +118,35 @@ void RunControl::RequestStop() {
   reinterpret_cast<std::atomic<bool>*>(base_)->store(true, std::memory_order_release);
 }
 
+// One word, for both steps: 0 nothing yet, 1 the bucket, 2 the run.
+namespace {
+constexpr uint32_t kBucketMade = 1;
+constexpr uint32_t kRunMade = 2;
+}  // namespace
+
+void RunControl::AwaitBucketMade() {
+  auto* made = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset);
+  for (uint32_t seen = made->load(std::memory_order_acquire); seen < kBucketMade;
+       seen = made->load(std::memory_order_acquire))
+    FutexWait(made, seen);
+}
+
+void RunControl::MarkBucketMade() {
+  auto* made = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset);
+  uint32_t expected = 0;
+  if (made->compare_exchange_strong(expected, kBucketMade, std::memory_order_release)) FutexWakeAll(made);
+}
+
 void RunControl::AwaitRunMade() {
   auto* made = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset);
-  while (made->load(std::memory_order_acquire) == 0) FutexWait(made, 0);
+  for (uint32_t seen = made->load(std::memory_order_acquire); seen < kRunMade;
+       seen = made->load(std::memory_order_acquire))
+    FutexWait(made, seen);
 }
 
 void RunControl::MarkRunMade() {
   auto* made = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset);
-  made->store(1, std::memory_order_release);
+  made->store(kRunMade, std::memory_order_release);
   FutexWakeAll(made);
 }
 

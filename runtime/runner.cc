@@ -282,6 +282,11 @@ int Runner::WorkerMain(size_t n, int instance) {
       // is told after the wait, so that a run whose keeper failed (the
       // broker is unreachable) says so once, not once per instance.
       broker = BrokerEdges::Connect(options_.broker, graph_, n, &error);
+      // The bucket looked up while the edges are made (a request less once
+      // the run is; a failure here is OpenEdges's to tell).
+      control_->AwaitBucketMade();
+      std::string later;
+      if (broker) broker->link().Bucket(NatsBucketName(run_id_), &later);
       control_->AwaitRunMade();
       if (broker && !broker->OpenEdges(run_id_, graph_, n, &error)) broker.reset();
     } else {

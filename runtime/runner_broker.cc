@@ -183,10 +183,21 @@ bool Runner::AwaitKeeper(WorkerPool& pool, std::string* error) {
     sigpending(&pending);
     return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1;
   };
-  if (!keeper_->AwaitReady(error, interrupted)) return false;
+  // The instances started early stay here whatever the placement: they
+  // look the bucket up as soon as it is made, and open their edges as soon
+  // as the run is.
+  const auto made = [this](BrokerKeeper::Made what) {
+    if (what == BrokerKeeper::Made::kBucket) {
+      control_->MarkBucketMade();
+    } else {
+      TraceEvent("keeper made the run");
+      control_->MarkRunMade();
+    }
+  };
+  if (!keeper_->AwaitReady(error, interrupted, made)) return false;
   placement_ = keeper_->placement();
   TraceEvent("keeper ready");
-  control_->MarkRunMade();
+  control_->MarkRunMade();  // again, harmless: made() came first
   // The others where the keeper placed them: those here start now.
   for (size_t n = 0; n < graph_.nodes.size(); ++n) {
     if (!WhyOnOrigin(graph_.nodes[n]).empty()) continue;

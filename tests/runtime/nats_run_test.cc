@@ -331,6 +331,12 @@ TEST_SUITE("nats_run") {
     CHECK(!TouchNatsRun(*link, "gone", &error));
     CHECK(RemoveNatsRun(*link, "live", &error));
     CHECK(SweepStaleNatsRuns(*link, &error) == 0);
+    // An edge without its bucket in its first minute is a run being made
+    // (its keeper makes both at once), not the remains of a removal.
+    REQUIRE(AddNatsEdge(*link, "young", 0, {}, &error));
+    CHECK(SweepStaleNatsRuns(*link, &error) == 0);
+    REQUIRE(js_GetStreamInfo(&si, link->js(), NatsStreamName("young", 0).c_str(), nullptr, nullptr) == NATS_OK);
+    jsStreamInfo_Destroy(si);
   }
 }
 
