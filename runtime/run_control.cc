@@ -122,13 +122,16 @@ void RunControl::RequestStop() {
 namespace {
 constexpr uint32_t kBucketMade = 1;
 constexpr uint32_t kRunMade = 2;
+
+void AwaitAtLeast(std::atomic<uint32_t>* made, uint32_t step) {
+  for (uint32_t seen = made->load(std::memory_order_acquire); seen < step;
+       seen = made->load(std::memory_order_acquire))
+    FutexWait(made, seen);
+}
 }  // namespace
 
 void RunControl::AwaitBucketMade() {
-  auto* made = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset);
-  for (uint32_t seen = made->load(std::memory_order_acquire); seen < kBucketMade;
-       seen = made->load(std::memory_order_acquire))
-    FutexWait(made, seen);
+  AwaitAtLeast(reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset), kBucketMade);
 }
 
 void RunControl::MarkBucketMade() {
@@ -138,10 +141,7 @@ void RunControl::MarkBucketMade() {
 }
 
 void RunControl::AwaitRunMade() {
-  auto* made = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset);
-  for (uint32_t seen = made->load(std::memory_order_acquire); seen < kRunMade;
-       seen = made->load(std::memory_order_acquire))
-    FutexWait(made, seen);
+  AwaitAtLeast(reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset), kRunMade);
 }
 
 void RunControl::MarkRunMade() {
