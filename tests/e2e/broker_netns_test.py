@@ -59,6 +59,19 @@ class Machine:
 
 @test
 def a_worker_cut_off_mid_run_loses_and_doubles_nothing(t):
+    cut_off_mid_run(t, "")
+
+
+@test
+def a_worker_cut_off_mid_run_keeps_the_order(t):
+    """Its [ordered] replicas' batches come back at their places after the
+    ack wait, to the replacements here (runtime/broker_order_gate.h)."""
+    cut_off_mid_run(t, " [ordered]")
+
+
+def cut_off_mid_run(t, options):
+    """Two machines (network namespaces) with a worker each; the second one's
+    link is cut while `read | map * 4{options} | write` runs."""
     tag = str(random.randrange(10, 250))
     machines, workers, server = [], [], None
     try:
@@ -82,14 +95,18 @@ def a_worker_cut_off_mid_run_loses_and_doubles_nothing(t):
         def cut(_):
             wait_until(lambda: b"joined run" in log(1), "worker 1 mid-run")
             machines[1].cut()
-        code, err = run_fed(t, 'read("in.fifo") | map { $0 + "x" } * 4 | write("out.txt")', ["--broker", server.url],
-                            n, cut)
+        code, err = run_fed(t, 'read("in.fifo") | map { $0 + "x" } * 4' + options + ' | write("out.txt")',
+                            ["--broker", server.url], n, cut)
         t.expect(code == 0, f"exit 0 after a worker was cut off, got {code}: {err[:800]!r}")
         t.expect(b"flowrun: lost worker '" in err and b"its instances run here now: 2 of 'map'" in err,
                  f"the origin took the cut worker's instances back: {err[:800]!r}")
         got = t.read("out.txt").decode().splitlines()
         t.equal(len(got), n, "records written (none lost, none twice)")
-        t.equal(sorted(got), sorted(f"{i}x" for i in range(1, n + 1)), "every record once")
+        want = [f"{i}x" for i in range(1, n + 1)]
+        if options:
+            t.expect(got == want, "every record once, in input order")
+        else:
+            t.equal(sorted(got), sorted(want), "every record once")
         t.expect(b"joined run" in log(0), "the other worker took its part")
         # The cut worker gave its part up on its own, seeing no broker.
         wait_until(lambda: b": gone" in log(1), "the cut worker to end its part")
