@@ -84,6 +84,8 @@ void BrokerOrderGate::AwaitDeadOnesBatches() {
   }
 }
 
+int64_t BrokerOrderGate::StuckAfterMs() const { return input_->ack_wait_ms() + kRedeliveryMarginMs; }
+
 std::string BrokerOrderGate::TurnSubject(uint64_t position) const {
   return subject_ + "." + std::to_string(position);
 }

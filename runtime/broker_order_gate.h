@@ -76,6 +76,8 @@ class BrokerOrderGate final : public OrderTurns {
   void Done(uint64_t position) override;
   void Abandon() override;
   bool TakesWhileWaiting() const override { return true; }
+  // An ack wait and a little: by then the dead holder's batch is back.
+  int64_t StuckAfterMs() const override;
 
  private:
   BrokerOrderGate(NatsLink& link, kvStore* kv, const std::string& run, std::string prefix, std::string subject,

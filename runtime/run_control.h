@@ -44,6 +44,11 @@ class OrderTurns {
   // the turn of the last one and passes it on (a worker that finishes a
   // lease in the background: runtime/lease_finisher.h).
   virtual bool TakesWhileWaiting() const { return false; }
+  // After how long a replica that waits for a turn takes one more lease
+  // (runtime/worker.cc): a position whose holder died and is not replaced
+  // comes back to whoever asks after the ack wait, and its siblings may all
+  // be waiting for it. 0: never (one machine restarts every dead replica).
+  virtual int64_t StuckAfterMs() const { return 0; }
 };
 
 // Restores input order over the replicas of one `[ordered]` stage.

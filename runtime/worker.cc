@@ -6,8 +6,13 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 #include "runtime/lease_finisher.h"
 #include "runtime/trace.h"
@@ -18,6 +23,10 @@ namespace flow {
 namespace {
 
 constexpr size_t kReportedRecordBytes = 200;
+// Leases an [ordered] replica may hand to its finisher when it takes one
+// more (RunConsumer), and how often it looks whether it should.
+constexpr size_t kMostInHand = 8;
+constexpr int64_t kStuckLookMs = 100;
 
 void WriteAll(int fd, const std::string& text) {
   const char* data = text.data();
@@ -254,27 +263,54 @@ bool FinishesInBackground(const WorkerSetup& setup) {
 
 int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out, Failures& failures) {
   WorkerInput input(setup);
-  // Finishing in the background: two outputs in turn, one for the lease
-  // being worked on (`out`), one for the lease being finished (`finishing`).
+  // Finishing in the background: each lease in hand has an output of its
+  // own, the one worked on (`current`) and the one being finished; more
+  // when an [ordered] replica takes one more (below).
   std::optional<WorkerOutput> second_out;
-  if (FinishesInBackground(setup)) second_out.emplace(setup);
+  std::vector<std::unique_ptr<WorkerOutput>> more_outs;
+  // What the finisher's thread hands back: the outputs it is done with,
+  // the first failure it met, and whether its outputs want more.
+  std::mutex finished_mu;
+  std::vector<WorkerOutput*> free_outs;  // under finished_mu
+  std::string finish_error;              // under finished_mu
+  std::atomic<bool> finished_wants_more{true};
+  // When the lease being finished began to wait for its turn; 0: it does
+  // not wait.
+  std::atomic<int64_t> turn_waited_since_ms{0};
+  if (FinishesInBackground(setup)) {
+    second_out.emplace(setup);
+    free_outs.push_back(&*second_out);
+  }
   WorkerOutput* current = &first_out;
-  WorkerOutput* finishing = nullptr;  // handed to the finisher, until looked at again
-  uint64_t finishing_position = 0;    // its lease's [ordered] position
-  // Declared after the outputs: destroyed first, once its lease is finished.
+  uint64_t handed_over = 0;  // the key of an unordered lease in the finisher
+  // Declared after the outputs: destroyed first, once its leases are finished.
   LeaseFinisher finisher;
-  // What the finisher met is the worker's once it is done: outputs that
-  // want no more, or a failure (then false, and the worker stops).
-  bool finished_wants_more = true;
-  std::string finish_error;
-  const auto join_finisher = [&] {
-    if (finishing != nullptr) {
-      finisher.Wait();
-      finished_wants_more = finished_wants_more && finishing->wants_more();
-      if (finish_error.empty()) finish_error = finishing->error();
-      finishing = nullptr;
-    }
-    return finish_error.empty();
+  const auto finish_failure = [&] {
+    std::lock_guard lock(finished_mu);
+    return finish_error;
+  };
+  // One more. A replica hands a lease to the finisher once the one before
+  // is finished, so it holds two at most: one waiting for its turn, one
+  // worked on. On a broker, a replica that died and is not replaced (added
+  // on a worker that joined, then lost) leaves positions that come back
+  // after their ack wait to whoever asks, and its siblings may all hold
+  // later ones by then, asking for nothing. So a replica whose lease has
+  // waited for its turn that long hands the next over at once and takes
+  // one more: the broker hands out redeliveries first, and a position
+  // below the one waiting goes out in line (LeaseFinisher::kGoesBefore).
+  // Again after each such wait, up to kMostInHand; a sibling merely slow
+  // costs a few leases taken early.
+  const int64_t stuck_after_ms = setup.order_gate != nullptr ? setup.order_gate->StuckAfterMs() : 0;
+  size_t allowed_in_hand = 1;
+  int64_t took_one_more_ms = 0;
+  const auto one_more_due = [&] {
+    const int64_t since = turn_waited_since_ms.load();
+    const int64_t now = static_cast<int64_t>(MonotonicNanos() / 1'000'000);
+    if (stuck_after_ms <= 0 || since == 0 || allowed_in_hand >= kMostInHand ||
+        now - std::max(since, took_one_more_ms) < stuck_after_ms)
+      return false;
+    took_one_more_ms = now;
+    return true;
   };
   InstanceCounters& c = *setup.counters;
   const RecordTimer timer(setup.timeout_ns);
@@ -290,8 +326,8 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
   uint64_t leases = 0;   // taken so far (for the trace)
   for (;;) {
     WorkerOutput& out = *current;
-    if (stage.Satisfied() || !out.wants_more() || !finished_wants_more) {
-      if (!out.wants_more() || !finished_wants_more) out.AbandonOrder();
+    if (stage.Satisfied() || !out.wants_more() || !finished_wants_more.load()) {
+      if (!out.wants_more() || !finished_wants_more.load()) out.AbandonOrder();
       input.CancelAll();
       break;
     }
@@ -391,36 +427,66 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     InstanceCounters::Add(c.records_in, done);
     InstanceCounters::Add(c.bytes_in, bytes);
     if (Tracing()) TraceEvent("instance " + setup.name + " records done");
-    // An [ordered] position below the one being finished (a batch back
-    // from a dead replica, on a broker) goes out first, here: the finisher
-    // waits for a turn that comes after this one's.
-    const bool goes_before = finishing != nullptr && setup.order_gate != nullptr && position < finishing_position;
-    if (second_out && run.redo == nullptr && run.poison == 0 && !goes_before) {
+    bool in_line = !second_out || run.redo != nullptr || run.poison != 0;
+    const uint64_t key = setup.order_gate != nullptr ? position : handed_over;
+    while (!in_line) {
       // Finished in the background while the next lease is taken and worked
-      // on. The one before first: one lease at a time, in order.
-      if (!join_finisher()) return failures.Fatal(finish_error);
+      // on, once the one before is (one more: above). An [ordered] position
+      // below the one being finished (a batch back from a dead replica, on
+      // a broker) goes out first, in line: the finisher waits for a turn
+      // that comes after this one's.
+      if (finisher.in_hand() == 0) allowed_in_hand = 1;
+      const auto look = std::chrono::milliseconds(stuck_after_ms > 0 ? kStuckLookMs : 60'000);
+      const LeaseFinisher::Room room = finisher.AwaitRoom(allowed_in_hand - 1, key, look);
+      if (room == LeaseFinisher::Room::kGoesBefore) {
+        in_line = true;
+        break;
+      }
+      if (room == LeaseFinisher::Room::kTimeout && !one_more_due()) continue;
+      if (room == LeaseFinisher::Room::kTimeout) ++allowed_in_hand;
+      const std::string failed = finish_failure();
+      if (!failed.empty()) return failures.Fatal(failed);
       if (setup.journal != nullptr) setup.journal->lease.store(0, std::memory_order_relaxed);
       Queue* queue = setup.inputs[0];
-      finisher.Start([&setup, o = &out, queue, lease]() mutable {
+      const bool handed = finisher.Start(key, [&, o = &out, queue, lease]() mutable {
+        turn_waited_since_ms.store(static_cast<int64_t>(MonotonicNanos() / 1'000'000));
         o->WaitForTurn();
+        turn_waited_since_ms.store(0);
         if (Tracing() && setup.order_gate != nullptr) TraceEvent("instance " + setup.name + " turn");
         o->Flush();
         if (Tracing()) TraceEvent("instance " + setup.name + " outputs out");
         o->EndLease();
         queue->Ack(setup.instance, &lease);
+        std::lock_guard lock(finished_mu);
+        if (!o->wants_more()) finished_wants_more.store(false);
+        if (finish_error.empty()) finish_error = o->error();
+        free_outs.push_back(o);
       });
-      finishing = &out;
-      finishing_position = position;
-      current = &out == &first_out ? &*second_out : &first_out;
+      if (!handed) {  // the finisher took a lease after this one's position meanwhile
+        in_line = true;
+        break;
+      }
+      ++handed_over;
+      {
+        std::lock_guard lock(finished_mu);
+        if (free_outs.empty()) {
+          more_outs.push_back(std::make_unique<WorkerOutput>(setup));
+          current = more_outs.back().get();
+        } else {
+          current = free_outs.back();
+          free_outs.pop_back();
+        }
+      }
       waiting_since = MonotonicNanos();
       const uint64_t busy = waiting_since - taken;
       InstanceCounters::Add(c.busy_ns, busy);
       input.ReportCost(done, busy);
-      continue;
+      break;
     }
-    // In line: after the lease being finished, if any (before it when it
-    // goes before).
-    if (!goes_before && !join_finisher()) return failures.Fatal(finish_error);
+    if (!in_line) continue;
+    // In line: after the leases in hand before it (all of them, unordered).
+    finisher.WaitBelow(setup.order_gate != nullptr ? position : UINT64_MAX);
+    if (const std::string failed = finish_failure(); !failed.empty()) return failures.Fatal(failed);
     // The next lease travels while this one's outputs go out (a queue on a
     // broker). Not for a stage that wants no more. An [ordered] one asks
     // once it has passed the turn on: asked before its turn, its next
@@ -453,7 +519,8 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     InstanceCounters::Add(c.busy_ns, busy);
     input.ReportCost(done, busy);
   }
-  if (!join_finisher()) return failures.Fatal(finish_error);
+  finisher.Wait();
+  if (const std::string failed = finish_failure(); !failed.empty()) return failures.Fatal(failed);
   WorkerOutput& out = *current;
   const uint64_t finish_start = MonotonicNanos();
   const uint64_t pushed_before = out.push_ns();

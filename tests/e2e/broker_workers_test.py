@@ -453,6 +453,31 @@ def a_killed_worker_that_joined_loses_nothing(t, server, workers):
 
 
 @test
+@with_workers(1)
+def a_killed_worker_that_joined_keeps_the_order(t, server, workers):
+    # Its added [ordered] replicas are not replaced, and their siblings may
+    # all hold later positions by then, waiting for the turn of one the dead
+    # held: after an ack wait a blocked replica takes one more batch, the
+    # dead one's back, and the turns go on.
+    n = 1000
+
+    def kill(late):
+        def when_busy():
+            deadline = time.monotonic() + 30
+            while len(instances_of(late.procs[0].pid, "sleep")) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)
+            late.procs[0].kill()
+        threading.Thread(target=when_busy, daemon=True).start()
+    code, err = run_joined_by(t, server, 'read("in.fifo") | sleep(10ms) * auto [ordered] | write("out.txt")',
+                              n, 3, kill)
+    t.expect(code == 0, f"exit 0, got {code}: {err[:500]!r}")
+    t.expect(b"the 3 instances added when it joined are not replaced" in err, f"the origin says so: {err[:500]!r}")
+    t.equal(lines(t.read("out.txt")), [str(i) for i in range(1, n + 1)], "every record once, in order")
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left on the broker (the registry only)")
+
+
+@test
 @with_workers(2)
 def two_runs_share_the_workers(t, server, workers):
     program = 'seq(1, 50000) | map { $0 + "x" } * 3 | filter { len($0) % 2 == 0 } * 2 | write("{}")'
