@@ -478,8 +478,10 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   for (const std::string& text : logs.Take(true)) Report(report_fd, "log " + text);
   if (!through) edge_remover = std::thread(remove_edges);
   edge_remover.join();
+  TraceEvent("keeper edges removed");
   withdraw.join();
   run_board.reset();
+  TraceEvent("keeper job keys withdrawn");
   // The bucket last, and only once the streams are gone: a sweep finds a
   // run by its bucket.
   const std::vector<size_t> none;
@@ -498,10 +500,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
 }  // namespace
 
 int BrokerBatchRecords(const StageGraph& graph, const QueueEdge& edge) {
-  const StageNode& to = graph.nodes[static_cast<size_t>(edge.to)];
-  if (to.outputs.empty() || to.signature == nullptr) return 0;  // a sink takes everything in bulk
-  const bool slow = to.signature->side_effects || to.name == "sleep" || to.name == "sha512";
-  return slow ? 1 : 0;
+  return SlowPerRecord(graph.nodes[static_cast<size_t>(edge.to)]) ? 1 : 0;
 }
 
 std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const BrokerAccess& broker,
