@@ -360,7 +360,10 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   std::vector<WorkerOffer> live, asked;
   std::unique_ptr<BrokerBoard> workers;  // the registry, where the job keys are
   std::thread planner;
-  if (!description.empty()) planner = std::thread([&] { PlanRun(*link, graph, &placement, &live, &workers); });
+  if (!description.empty()) planner = std::thread([&] {
+    PlanRun(*link, graph, &placement, &live, &workers);
+    TraceEvent("keeper planned");
+  });
   // The run is made as soon as its bucket and edges are: the instances
   // started here and on the workers wait for nothing else. Marked after
   // the offer and the watches, it came 10 ms later into a whois run, and
@@ -375,6 +378,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     if (edges_error.empty() && MarkNatsRunMade(*link, run, &edges_error)) Report(report_fd, kReportMade);
   });
   bool ok = CreateNatsRun(*link, run, kBrokerRunExpiryNs, &error);
+  TraceEvent("keeper bucket made");
   bucket_made.set_value(ok);
   if (planner.joinable()) planner.join();
   TraceEvent("keeper run created");
