@@ -357,6 +357,18 @@ def a_record_slower_than_the_ack_wait_runs_once(t):
     t.equal(t.read("side.txt"), b"1\n", "the command ran once")
 
 
+
+@test
+def an_ordered_record_slower_than_the_ack_wait_keeps_the_order(t):
+    """Record 3 takes longer than the ack wait (5 s) plus 250 ms: its
+    siblings, each holding later positions and waiting for its turn, take
+    one more lease each then (runtime/worker.cc, "one more"), as they would
+    for a dead replica's position. Nothing runs twice, and the order holds."""
+    program = 'seq(1, 30) | exec("echo {} >> side.txt; if [ {} = 3 ]; then sleep 6; fi; echo {}") * 3 [ordered]'
+    out = on_broker(t, program)
+    t.equal(lines(out), [str(i) for i in range(1, 31)], "the output, in order")
+    t.equal(sorted(lines(t.read("side.txt")), key=int), [str(i) for i in range(1, 31)], "each command ran once")
+
 def check(t, program, *args, timeout=30):
     """flowrun check -e PROGRAM ARGS..., in the scratch directory."""
     try:
