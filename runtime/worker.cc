@@ -254,9 +254,13 @@ RecordOutcome RetryRecord(Stage& stage, const WorkerSetup& setup, const RecordVi
 }
 
 // Whether a lease's outputs go out and it is acknowledged in the background
-// while the next is worked on (runtime/lease_finisher.h says why and when).
+// while the next is worked on (runtime/lease_finisher.h says why and when):
+// a slow stage's, and an [ordered] one's on a broker whatever its speed,
+// since a replica waiting for a turn nobody passes on must be able to take
+// one more lease (RunConsumer).
 bool FinishesInBackground(const WorkerSetup& setup) {
-  return setup.finish_in_background && !setup.outputs.empty() && setup.inputs.size() == 1 &&
+  const bool ordered_on_broker = setup.order_gate != nullptr && setup.order_gate->StuckAfterMs() > 0;
+  return (setup.finish_in_background || ordered_on_broker) && !setup.outputs.empty() && setup.inputs.size() == 1 &&
          setup.inputs[0]->AcksDuringPop() &&
          (setup.order_gate == nullptr || setup.order_gate->TakesWhileWaiting());
 }
@@ -277,9 +281,17 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
   // When the lease being finished began to wait for its turn; 0: it does
   // not wait.
   std::atomic<int64_t> turn_waited_since_ms{0};
+  // A replica that takes one more must not wait for its turn in the
+  // middle of a lease: its full batches wait with the lease.
+  const int64_t stuck_after_ms = setup.order_gate != nullptr ? setup.order_gate->StuckAfterMs() : 0;
+  const auto new_output = [&](WorkerOutput& o) -> WorkerOutput& {
+    if (stuck_after_ms > 0) o.HoldBatchesUntilTurn();
+    return o;
+  };
   if (FinishesInBackground(setup)) {
+    new_output(first_out);
     second_out.emplace(setup);
-    free_outs.push_back(&*second_out);
+    free_outs.push_back(&new_output(*second_out));
   }
   WorkerOutput* current = &first_out;
   uint64_t handed_over = 0;  // the key of an unordered lease in the finisher
@@ -300,7 +312,6 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
   // below the one waiting goes out in line (LeaseFinisher::kGoesBefore).
   // Again after each such wait, up to kMostInHand; a sibling merely slow
   // costs a few leases taken early.
-  const int64_t stuck_after_ms = setup.order_gate != nullptr ? setup.order_gate->StuckAfterMs() : 0;
   size_t allowed_in_hand = 1;
   int64_t took_one_more_ms = 0;
   const auto one_more_due = [&] {
@@ -471,7 +482,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
         std::lock_guard lock(finished_mu);
         if (free_outs.empty()) {
           more_outs.push_back(std::make_unique<WorkerOutput>(setup));
-          current = more_outs.back().get();
+          current = &new_output(*more_outs.back());
         } else {
           current = free_outs.back();
           free_outs.pop_back();

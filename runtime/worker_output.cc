@@ -5,6 +5,13 @@
 #include "runtime/recovery_book.h"
 
 namespace flow {
+namespace {
+
+// What one lease's outputs may hold for its turn (HoldBatchesUntilTurn):
+// a flatmap that makes more waits for its turn in the middle of the lease.
+constexpr uint64_t kMostHeldBytes = 64ull << 20;
+
+}  // namespace
 
 WorkerOutput::WorkerOutput(const WorkerSetup& setup)
     : setup_(setup),
@@ -95,8 +102,10 @@ bool WorkerOutput::AddAfterRedo(std::string_view bytes, int64_t nr, int64_t seq)
   // Some outputs (a tee's) have it and some not: it goes alone, after
   // what is gathered, to those that do not. Only a lease in recovery
   // comes here, so the cost of a push per record does not matter.
-  Flush();
+  // The turn first: what Flush holds for it (HoldBatchesUntilTurn) goes
+  // out before this record.
   TakeTurn();
+  Flush();
   RecordBatch one;
   one.set_origin(batch_.origin());
   one.Add(bytes, nr, seq);
@@ -108,13 +117,10 @@ bool WorkerOutput::AddAfterRedo(std::string_view bytes, int64_t nr, int64_t seq)
 }
 
 
-void WorkerOutput::Flush() {
-  if (batch_.empty()) return;
-  const uint64_t start = MonotonicNanos();
-  TakeTurn();
+void WorkerOutput::PushToOutputs(const RecordBatch& batch) {
   for (size_t k = 0; k < setup_.outputs.size() && !closed_; ++k) {
     if (!open_[k]) continue;
-    QueueStatus status = setup_.outputs[k]->Push(setup_.instance, batch_);
+    QueueStatus status = setup_.outputs[k]->Push(setup_.instance, batch);
     if (status == QueueStatus::kCancelled) {
       open_[k] = false;
       --open_count_;
@@ -123,8 +129,41 @@ void WorkerOutput::Flush() {
     }
   }
   InstanceCounters& c = *setup_.counters;
-  InstanceCounters::Add(c.records_out, batch_.size());
-  InstanceCounters::Add(c.bytes_out, batch_.data_bytes());
+  InstanceCounters::Add(c.records_out, batch.size());
+  InstanceCounters::Add(c.bytes_out, batch.data_bytes());
+}
+
+void WorkerOutput::Flush() {
+  if (batch_.empty() && held_.empty()) return;
+  if (holds_for_turn_ && setup_.order_gate != nullptr && in_lease_ && !turn_held_ &&
+      held_bytes_ + batch_.data_bytes() <= kMostHeldBytes) {
+    if (batch_.empty()) return;
+    held_bytes_ += batch_.data_bytes();
+    const uint64_t origin = batch_.origin();
+    held_.push_back(std::move(batch_));
+    // A batch pushed before, its memory kept: a fresh one would be mapped
+    // and faulted in at every lease.
+    batch_ = RecordBatch();
+    if (!spare_batches_.empty()) {
+      batch_ = std::move(spare_batches_.back());
+      spare_batches_.pop_back();
+    }
+    batch_.set_origin(origin);
+    return;
+  }
+  const uint64_t start = MonotonicNanos();
+  TakeTurn();
+  // What filled before the turn goes first: the batches keep the cuts a
+  // redo makes again (their message ids), and their order.
+  for (RecordBatch& held : held_) {
+    PushToOutputs(held);
+    held.Clear();
+    spare_batches_.push_back(std::move(held));
+  }
+  held_.clear();
+  held_bytes_ = 0;
+  if (!batch_.empty()) PushToOutputs(batch_);
+  InstanceCounters& c = *setup_.counters;
   batch_.Clear();
   ++flushes_;
   flushed_index_ = index_;

@@ -53,6 +53,12 @@ class WorkerOutput final : public Emitter {
   // [ordered]: waits for the lease's turn now rather than at its first
   // push or at EndLease (the time counts as waiting for the output).
   void WaitForTurn();
+  // [ordered], for a worker that finishes its leases in the background on
+  // a broker: a batch that fills before the lease's turn waits here, with
+  // the lease, instead of the worker waiting for the turn in the middle of
+  // the lease, where it could not take one more lease (runtime/worker.cc),
+  // up to kMostHeldBytes a lease; the turn's Flush pushes them all.
+  void HoldBatchesUntilTurn() { holds_for_turn_ = true; }
   void EndLease();
   // This replica stops before its turn (its outputs are gone): siblings
   // must not wait for it.
@@ -85,6 +91,8 @@ class WorkerOutput final : public Emitter {
   void OutputClosed(size_t k);
   // [ordered]: waits until this lease may publish (once per lease).
   void TakeTurn();
+  // Pushes `batch` to every output still open, counting it.
+  void PushToOutputs(const RecordBatch& batch);
   // In recovery: a record some outputs must not get again.
   bool AddAfterRedo(std::string_view bytes, int64_t nr, int64_t seq);
 
@@ -109,6 +117,10 @@ class WorkerOutput final : public Emitter {
   bool in_lease_ = false;
   bool turn_held_ = false;
   uint64_t position_ = 0;
+  bool holds_for_turn_ = false;     // HoldBatchesUntilTurn
+  std::vector<RecordBatch> held_;   // full batches of this lease, before its turn
+  uint64_t held_bytes_ = 0;
+  std::vector<RecordBatch> spare_batches_;  // pushed from held_, their memory kept for the next
 };
 
 }  // namespace flow

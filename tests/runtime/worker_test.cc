@@ -15,6 +15,7 @@
 
 #include "runtime/run_control.h"
 #include "runtime/shm_queue.h"
+#include "runtime/worker_output.h"
 #include "tests/runtime/fake_stages.h"
 #include "tests/runtime/process_test_support.h"
 #include "tests/runtime/shm_queue_harness.h"
@@ -183,6 +184,45 @@ TEST_SUITE("worker") {
       all_right = all_right && got[2 * i] == std::to_string(i + 1) && got[2 * i + 1] == std::to_string(i + 1);
     }
     CHECK(all_right);
+  }
+
+  // The turns of a replica alone: every turn is its own at once; counts
+  // how often it was asked for one.
+  struct CountedTurns final : OrderTurns {
+    int waits = 0;
+    QueueStatus Take(Queue& queue, int consumer, Lease* lease, uint64_t* position) override {
+      *position = 0;
+      return queue.Pop(consumer, lease, PopMode::kWait);
+    }
+    void WaitTurn(uint64_t) override { ++waits; }
+    void Done(uint64_t) override {}
+    void Abandon() override {}
+  };
+
+  TEST_CASE_FIXTURE(OneInOneOut, "[ordered], held until the turn: full batches wait with the lease, then go first") {
+    CountedTurns turns;
+    w.setup.order_gate = &turns;
+    WorkerOutput o(w.setup);
+    o.HoldBatchesUntilTurn();
+    o.BeginLease(1, 0);
+    const size_t n = 2 * kBatchRecords + 10;
+    for (size_t i = 0; i < n; ++i) {
+      o.BeginRecord(i);
+      REQUIRE(o.Emit(std::to_string(i), static_cast<int64_t>(i + 1)));
+    }
+    CHECK(turns.waits == 0);  // two batches filled: held, no wait for the turn
+    CHECK(o.flushes() == 0);
+    o.WaitForTurn();
+    CHECK(turns.waits == 1);
+    o.Flush();
+    o.EndLease();
+    out->EndOfStream(0);
+    std::vector<std::string> got = DrainEnded(*out);
+    REQUIRE(got.size() == n);
+    bool in_order = true;
+    for (size_t i = 0; i < n; ++i) in_order = in_order && got[i] == std::to_string(i);
+    CHECK(in_order);
+    CHECK(turns.waits == 1);
   }
 
   TEST_CASE_FIXTURE(TeeLines, "a tee's two outputs both get every record") {
