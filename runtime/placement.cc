@@ -85,8 +85,7 @@ bool SlowPerRecord(const StageNode& node) {
 }
 
 bool MayGrow(const StageNode& node) {
-  return node.replicas_auto && WhyOnOrigin(node).empty() &&
-         !(node.options.ordered && (node.replicas < 2 || !SlowPerRecord(node)));
+  return node.replicas_auto && WhyOnOrigin(node).empty() && !(node.options.ordered && node.replicas < 2);
 }
 
 int GrowForWorker(const StageGraph& graph, const WorkerOffer& worker, Placement* placement) {

@@ -69,17 +69,14 @@ inline constexpr size_t kMostInstances = 1 << 20;
 // A stage slow per record by nature (sleep, exec, whois, sha512: side
 // effects or heavy work): on a broker its batches hold one record
 // (BrokerBatchRecords) and its replicas finish each lease in the
-// background (runtime/lease_finisher.h).
+// background (runtime/lease_finisher.h), as an [ordered] stage's do.
 bool SlowPerRecord(const StageNode& node);
 // `* auto` also grows with the workers that join a run after it started:
-// a stage that may move gets instances on them. An [ordered] stage only if
-// it takes turns (it started with two replicas or more) and is
-// SlowPerRecord: the instances added on a worker are not replaced if it is
-// lost, and the positions they held come back after the ack wait to a
-// sibling that asks, which a replica waiting for its turn does only when
-// it finishes its leases in the background (runtime/worker.cc, "one
-// more"); a fast stage's replica may wait for its turn in the middle of a
-// lease, its outputs larger than a batch.
+// a stage that may move gets instances on them. Not an [ordered] stage
+// that started with one replica: that one takes no turns. (The instances
+// added on a worker are not replaced if it is lost: an [ordered] one's
+// positions come back after the ack wait to a sibling that waited that
+// long for its turn and takes one more, runtime/worker.cc.)
 bool MayGrow(const StageNode& node);
 // A worker that joined the running run with `slots` free: instances added
 // to the stages that MayGrow, one at a time to each in turn, numbered
