@@ -215,6 +215,9 @@ void WorkerOutput::EndLease() {
     return;
   }
   WaitForTurn();
+  // Held batches belong to this lease: out before its turn passes on
+  // (its caller flushes first; this is in case one did not).
+  if (!held_.empty()) Flush();
   in_lease_ = false;
   turn_held_ = false;
   setup_.order_gate->Done(position_);
