@@ -423,6 +423,22 @@ def an_ordered_auto_stage_grows_in_order(t, server, workers):
     t.equal(lines(t.read("out.txt")), [str(i) for i in range(1, n + 1)], "every record once, in order")
 
 
+def kill_once_its_sleeps_run(late):
+    """SIGKILLs the worker `late` that joined while the second half flows
+    (run_fed resumes the feed when this returns) and its 3 `sleep`
+    instances hold records: once they run, and a moment after. A fixed
+    delay from the join was not enough on a loaded machine (ASan in CI):
+    its instances had not started yet, held nothing, and the run was over
+    before the loss could be seen."""
+    def when_busy():
+        deadline = time.monotonic() + 30
+        while len(instances_of(late.procs[0].pid, "sleep")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        late.procs[0].kill()
+    threading.Thread(target=when_busy, daemon=True).start()
+
+
 @test
 @with_workers(1)
 def a_killed_worker_that_joined_loses_nothing(t, server, workers):
@@ -430,22 +446,8 @@ def a_killed_worker_that_joined_loses_nothing(t, server, workers):
     # it held after the ack wait, and the duplicate window drops what it had
     # published of them.
     n = 1000
-
-    def kill(late):
-        # SIGKILLed while the second half flows (the feed resumes when this
-        # returns) and its instances hold records: once they run, and a
-        # moment after. A fixed delay from the join was not enough on a
-        # loaded machine (ASan in CI): its instances had not started yet,
-        # held nothing, and the run was over before the loss could be seen.
-        def when_busy():
-            deadline = time.monotonic() + 30
-            while len(instances_of(late.procs[0].pid, "sleep")) < 3 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(0.2)
-            late.procs[0].kill()
-        threading.Thread(target=when_busy, daemon=True).start()
     code, err = run_joined_by(t, server, 'read("in.fifo") | sleep(10ms) * auto | map { $0 + "x" } | write("out.txt")',
-                              n, 3, kill)
+                              n, 3, kill_once_its_sleeps_run)
     t.expect(code == 0, f"exit 0, got {code}: {err[:500]!r}")
     t.expect(b"the 3 instances added when it joined are not replaced" in err, f"the origin says so: {err[:500]!r}")
     t.equal(sorted(lines(t.read("out.txt"))), sorted(f"{i}x" for i in range(1, n + 1)), "every record once")
@@ -460,17 +462,8 @@ def a_killed_worker_that_joined_keeps_the_order(t, server, workers):
     # held: after an ack wait a blocked replica takes one more batch, the
     # dead one's back, and the turns go on.
     n = 1000
-
-    def kill(late):
-        def when_busy():
-            deadline = time.monotonic() + 30
-            while len(instances_of(late.procs[0].pid, "sleep")) < 3 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(0.2)
-            late.procs[0].kill()
-        threading.Thread(target=when_busy, daemon=True).start()
     code, err = run_joined_by(t, server, 'read("in.fifo") | sleep(10ms) * auto [ordered] | write("out.txt")',
-                              n, 3, kill)
+                              n, 3, kill_once_its_sleeps_run)
     t.expect(code == 0, f"exit 0, got {code}: {err[:500]!r}")
     t.expect(b"the 3 instances added when it joined are not replaced" in err, f"the origin says so: {err[:500]!r}")
     t.equal(lines(t.read("out.txt")), [str(i) for i in range(1, n + 1)], "every record once, in order")
