@@ -504,7 +504,10 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
 }  // namespace
 
 int BrokerBatchRecords(const StageGraph& graph, const QueueEdge& edge) {
-  return SlowPerRecord(graph.nodes[static_cast<size_t>(edge.to)]) ? 1 : 0;
+  const StageNode& to = graph.nodes[static_cast<size_t>(edge.to)];
+  if (to.outputs.empty() || to.signature == nullptr) return 0;  // a sink takes everything in bulk
+  const bool slow = to.signature->side_effects || to.name == "sleep" || to.name == "sha512";
+  return slow ? 1 : 0;
 }
 
 std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const BrokerAccess& broker,

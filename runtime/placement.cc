@@ -79,11 +79,6 @@ void WidenAutoStages(StageGraph* graph, int extra_slots) {
   }
 }
 
-bool SlowPerRecord(const StageNode& node) {
-  if (node.outputs.empty()) return false;  // a sink takes everything in bulk
-  return node.name == "sleep" || node.name == "sha512" || (node.signature != nullptr && node.signature->side_effects);
-}
-
 bool MayGrow(const StageNode& node) {
   return node.replicas_auto && WhyOnOrigin(node).empty() && !(node.options.ordered && node.replicas < 2);
 }

@@ -66,11 +66,6 @@ int TotalSlots(const std::vector<WorkerOffer>& workers);
 // that names one is not one of ours.
 inline constexpr size_t kMostInstances = 1 << 20;
 
-// A stage slow per record by nature (sleep, exec, whois, sha512: side
-// effects or heavy work): on a broker its batches hold one record
-// (BrokerBatchRecords) and its replicas finish each lease in the
-// background (runtime/lease_finisher.h), as an [ordered] stage's do.
-bool SlowPerRecord(const StageNode& node);
 // `* auto` also grows with the workers that join a run after it started:
 // a stage that may move gets instances on them. Not an [ordered] stage
 // that started with one replica: that one takes no turns. (The instances
