@@ -25,6 +25,9 @@ constexpr int64_t kFirstTurnWaitMs = 5;
 // is over, and hands them out from then on.
 constexpr int64_t kRedeliveryMarginMs = 250;
 
+// The prefix of node `node`'s keys in the run's bucket.
+std::string KeyPrefix(size_t node) { return "o" + std::to_string(node) + "."; }
+
 }  // namespace
 
 std::unique_ptr<BrokerOrderGate> BrokerOrderGate::Open(NatsLink& link, const std::string& run, size_t node,
@@ -35,7 +38,7 @@ std::unique_ptr<BrokerOrderGate> BrokerOrderGate::Open(NatsLink& link, const std
     *error = "cannot read the turns of an [ordered] stage: " + missing;
     return nullptr;
   }
-  const std::string prefix = "o" + std::to_string(node) + ".";
+  const std::string prefix = KeyPrefix(node);
   return std::unique_ptr<BrokerOrderGate>(
       new BrokerOrderGate(link, kv, run, prefix, "flow." + run + "." + prefix + "turn", input, replaces));
 }
@@ -76,8 +79,7 @@ void BrokerOrderGate::AwaitDeadOnesBatches() {
   // Started after the death, so an ack wait from now is past the ack wait
   // of everything the dead one held (its heartbeats stopped with it).
   using Clock = std::chrono::steady_clock;
-  const Clock::time_point until =
-      Clock::now() + std::chrono::milliseconds(input_->ack_wait_ms() + kRedeliveryMarginMs);
+  const Clock::time_point until = Clock::now() + std::chrono::milliseconds(StuckAfterMs());
   for (Clock::time_point now = Clock::now(); now < until && !input_->Stopping(); now = Clock::now()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
     nats_Sleep(std::min<int64_t>(kTurnWaitMs, left + 1));
@@ -170,7 +172,7 @@ bool BrokerOrderGate::Skip(NatsLink& link, const std::string& run, size_t node, 
                            std::string* error) {
   std::string missing;
   kvStore* kv = link.Bucket(NatsBucketName(run), &missing);
-  const std::string key = "o" + std::to_string(node) + ".skip." + std::to_string(position);
+  const std::string key = KeyPrefix(node) + "skip." + std::to_string(position);
   const natsStatus s = kv == nullptr ? NATS_NOT_FOUND : kvStore_PutString(nullptr, kv, key.c_str(), "1");
   if (s != NATS_OK) *error = kv == nullptr ? missing : link.Describe("cannot skip a position of an [ordered] stage", s);
   return s == NATS_OK;
