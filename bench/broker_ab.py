@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(PROJECT, "tests", "e2e"))
 from nats_server import Server, find_server  # noqa: E402
+from whois_fixture import start_responder, write_whois24  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("a")
@@ -86,20 +87,8 @@ def stop(procs):
 
 def main():
     server = Server(find_server())
-    exe = os.path.join(SCRATCH, "whois_respond")
-    subprocess.run(["cc", "-O2", "-pthread", os.path.join(HERE, "whois_respond.c"), "-o", exe], check=True)
-    responder = subprocess.Popen([exe, "50"], stdout=subprocess.PIPE, text=True)
-    port = responder.stdout.readline().strip()
-    ips = os.path.join(SCRATCH, "ips240.txt")
-    with open(ips, "w") as f:
-        f.write("".join(f"{1 + i * 7 % 223}.{i * 13 % 256}.{i % 256}.{1 + i % 254}\n" for i in range(240)))
-    with open(os.path.join(PROJECT, "examples", "whois.flow")) as f:
-        example = f.read()
-    program = (example.replace('read("examples/data/access.log") | map { $1 } | distinct', f'read("{ips}")')
-               .replace("* 12 [ordered", "* 24 [ordered"))
-    whois = os.path.join(SCRATCH, "whois24.flow")
-    with open(whois, "w") as f:
-        f.write(program)
+    responder, port = start_responder(SCRATCH)
+    whois = write_whois24(SCRATCH)
     figures = {
         "fanout": (["run", "-e", FANOUT], b"240\n"),
         "whois": (["run", whois, "-p", f"server=127.0.0.1:{port}"], None),

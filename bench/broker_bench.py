@@ -64,6 +64,7 @@ atexit.register(shutil.rmtree, SCRATCH, True)
 # streams read from the monitoring port, stopped and its directory removed.
 sys.path.insert(0, os.path.join(PROJECT, "tests", "e2e"))
 from nats_server import Server, find_server  # noqa: E402
+from whois_fixture import start_responder, write_whois24  # noqa: E402
 
 # The anchors' noise control when it is there (wait for a quiet machine,
 # retry a run other jobs disturbed, report their CPU share); else a clock.
@@ -278,23 +279,8 @@ def whois_example(server):
     retries, timeout; then count_by, sort and write on the origin) with 240
     distinct addresses, 50 ms each at bench/whois_respond.c, and its whois
     stage * 24 on 2 workers of 12 slots: ideal 0.5 s."""
-    exe = os.path.join(SCRATCH, "whois_respond")
-    subprocess.run(["cc", "-O2", "-pthread", os.path.join(HERE, "whois_respond.c"), "-o", exe], check=True)
-    responder = subprocess.Popen([exe, "50"], stdout=subprocess.PIPE, text=True)
-    port = responder.stdout.readline().strip()
-    ips = os.path.join(SCRATCH, "ips240.txt")
-    with open(ips, "w") as f:  # distinct, as the example's `distinct` makes them
-        f.write("".join(f"{1 + i * 7 % 223}.{i * 13 % 256}.{i % 256}.{1 + i % 254}\n" for i in range(240)))
-    with open(os.path.join(HERE, "..", "examples", "whois.flow")) as f:
-        example = f.read()
-    # The example's pipeline on these addresses, its whois stage * 24.
-    program = (example.replace('read("examples/data/access.log") | map { $1 } | distinct', f'read("{ips}")')
-               .replace("* 12 [ordered", "* 24 [ordered"))
-    if program.count(ips) != 1 or "* 24 [ordered" not in program:
-        sys.exit("examples/whois.flow changed: update bench/broker_bench.py's whois figure")
-    path = os.path.join(SCRATCH, "whois24.flow")
-    with open(path, "w") as f:
-        f.write(program)
+    responder, port = start_responder(SCRATCH)
+    path = write_whois24(SCRATCH)
     crew = Workers(server.url, 2, slots=12)
     times = []
     try:

@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(PROJECT, "tests", "e2e"))
 from nats_server import Server, find_server  # noqa: E402
+from whois_fixture import start_responder, write_whois24  # noqa: E402
 
 SPINNER = r"""
 import json, os, sys, time
@@ -59,19 +60,8 @@ def main():
         f.write(SPINNER)
     cpus = sorted(os.sched_getaffinity(0))
     server = Server(find_server())
-    responder_exe = os.path.join(scratch, "whois_respond")
-    subprocess.run(["cc", "-O2", "-pthread", os.path.join(HERE, "whois_respond.c"), "-o", responder_exe], check=True)
-    responder = subprocess.Popen([responder_exe, "50"], stdout=subprocess.PIPE, text=True)
-    port = responder.stdout.readline().strip()
-    ips = os.path.join(scratch, "ips240.txt")
-    with open(ips, "w") as f:  # as broker_bench.py's
-        f.write("".join(f"{1 + i * 7 % 223}.{i * 13 % 256}.{i % 256}.{1 + i % 254}\n" for i in range(240)))
-    with open(os.path.join(PROJECT, "examples", "whois.flow")) as f:
-        program = (f.read().replace('read("examples/data/access.log") | map { $1 } | distinct', f'read("{ips}")')
-                   .replace("* 12 [ordered", "* 24 [ordered"))
-    path = os.path.join(scratch, "whois24.flow")
-    with open(path, "w") as f:
-        f.write(program)
+    responder, port = start_responder(scratch)
+    path = write_whois24(scratch)
     workers = [subprocess.Popen([flowrun, "worker", "--broker", server.url, "--slots", "12"], cwd=scratch,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
     try:
