@@ -314,6 +314,9 @@ class NatsQueue final : public Queue {
   natsSubscription* upstream_sub_ = nullptr;  // a consumer's, of upstream_edge's end signal, under end_mu_
   natsSubscription* stop_sub_ = nullptr;  // a producer's ("s.stop") when it has no end_sub_, under end_mu_
   std::atomic<bool> listening_{false};    // to stops: the flag is read every kStopLookMs, not poll_ms
+  // Listening to the end signals since the first Subscribe: the books of
+  // producers that ended before are still to be read once (Pop).
+  std::atomic<bool> books_unread_{false};
   std::unique_ptr<Wakes> wakes_;
   std::once_flag heartbeat_started_;
   std::thread heartbeat_;

@@ -63,15 +63,16 @@ QueueStatus NatsQueue::Subscribe(Taker& t) {
     std::lock_guard wakes(wakes_->mu);
     wakes_->subjects.push_back(t.inbox_prefix + "w");
   }
-  const bool first = ListenToSignals(true);
   // No flush (a round trip at every consumer's start, before its first
   // pull): the subscriptions go out on the connection before the books'
-  // read below and the pull request, so the broker has them before it
-  // answers the read or hands out a batch. The producers that ended
-  // before that: their signals went by unheard, their books say so (one
-  // look each, once). Without it, a consumer that never ran dry would see
-  // the end of its input a poll_ms late.
-  if (first) AllProducersEnded();
+  // read and the pull request, so the broker has them before it answers
+  // the read or hands out a batch. The producers that ended before that:
+  // their signals went by unheard, their books say so (one look each,
+  // once, by Pop just after its first pull request: the two round trips
+  // then overlap, where the read first put one more before a replica's
+  // first lease). Without it, a consumer that never ran dry would see the
+  // end of its input a poll_ms late.
+  if (ListenToSignals(true)) books_unread_.store(true);
   return QueueStatus::kOk;
 }
 
@@ -190,6 +191,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
         continue;
       }
     }
+    if (books_unread_.exchange(false)) AllProducersEnded();  // see Subscribe
     bool refused = false;
     const bool tail = mode == PopMode::kWait && (wakes_->upstream_drained.load() || ProducersKnownEnded());
     Collect(t, mode == PopMode::kNoWait ? kNoWaitFetchMs : (tail ? t.tail_wait_ms : options_.poll_ms), &refused,
