@@ -123,6 +123,33 @@ TEST_SUITE("nats_queue") {
     CHECK(q->Pop(1, &other, PopMode::kNoWait) == QueueStatus::kEnd);
   }
 
+  TEST_CASE("a consumer that starts after its producers ended sees the end from their books, not a poll later") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    MakeRun(*Link(server), "late", 1);
+    {
+      auto producer = Open(Link(server), "late", 1, 1);
+      REQUIRE(producer->Push(0, Batch({"a"}, 1)) == QueueStatus::kOk);
+      REQUIRE(producer->Push(0, Batch({"b"}, 2)) == QueueStatus::kOk);
+      producer->EndOfStream(0);  // its end signal goes by: nobody listens yet
+    }
+    // A poll of 5 s: an end seen sooner came from the books, read once
+    // after the first pull request.
+    auto consumer = Open(Link(server), "late", 1, 1, 0, /*poll_ms=*/5000, /*fetch_batch=*/1);
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::string> got;
+    Lease lease;
+    QueueStatus status;
+    while ((status = consumer->Pop(0, &lease, PopMode::kWait)) == QueueStatus::kOk) {
+      for (const std::string& r : Contents(lease)) got.push_back(r);
+      consumer->Ack(0, &lease);
+    }
+    const auto took = std::chrono::steady_clock::now() - start;
+    CHECK(status == QueueStatus::kEnd);
+    CHECK(got == std::vector<std::string>{"a", "b"});
+    CHECK(took < std::chrono::milliseconds(2500));
+  }
+
   TEST_CASE("a lease is acknowledged from another thread while the consumer's next Pop waits") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
