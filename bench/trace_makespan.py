@@ -25,14 +25,9 @@ records a replica, plus the end.
 import argparse
 import statistics
 
-from trace_events import run_events
+from trace_events import all_runs
 
 STEPS = ["turns", "drain", "origin", "exits", "parts", "removal"]
-
-
-def run_count(path):
-    with open(path) as f:
-        return sum(1 for line in f if line.rstrip("\n").split(" ", 2)[-1] == "main run")
 
 
 def figures(events, t0, stage, next_stage, sink):
@@ -84,8 +79,7 @@ def main():
     ap.add_argument("sink")
     args = ap.parse_args()
     rows = []
-    for k in range(run_count(args.trace)):
-        events, t0 = run_events(args.trace, k)
+    for events, t0 in all_runs(args.trace):
         row = figures(events, t0, args.stage, args.next_stage, args.sink)
         if row is not None:
             rows.append(row)

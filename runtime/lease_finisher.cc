@@ -31,7 +31,7 @@ LeaseFinisher::Room LeaseFinisher::AwaitRoom(size_t most, uint64_t key, std::chr
   Room room = Room::kTimeout;
   cv_.wait_for(lock, timeout, [&] {
     if (running_ && key < running_key_) room = Room::kGoesBefore;
-    else if (queued_.size() + (running_ ? 1 : 0) <= most) room = Room::kRoom;
+    else if (InHand() <= most) room = Room::kRoom;
     return room != Room::kTimeout;
   });
   return room;
@@ -46,9 +46,11 @@ void LeaseFinisher::WaitBelow(uint64_t key) {
   cv_.wait(lock, [&] { return !AnyBelow(key); });
 }
 
+size_t LeaseFinisher::InHand() const { return queued_.size() + (running_ ? 1 : 0); }
+
 size_t LeaseFinisher::in_hand() {
   std::lock_guard lock(mu_);
-  return queued_.size() + (running_ ? 1 : 0);
+  return InHand();
 }
 
 void LeaseFinisher::Loop() {

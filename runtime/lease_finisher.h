@@ -64,6 +64,7 @@ class LeaseFinisher {
  private:
   void Loop();
   bool AnyBelow(uint64_t key) const;  // under mu_
+  size_t InHand() const;              // under mu_
 
   std::thread thread_;
   std::mutex mu_;

@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <vector>
 
 #include "runtime/lease_finisher.h"
@@ -270,8 +269,8 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
   // Finishing in the background: each lease in hand has an output of its
   // own, the one worked on (`current`) and the one being finished; more
   // when an [ordered] replica takes one more (below).
-  std::optional<WorkerOutput> second_out;
-  std::vector<std::unique_ptr<WorkerOutput>> more_outs;
+  const bool in_background = FinishesInBackground(setup);
+  std::vector<std::unique_ptr<WorkerOutput>> more_outs;  // beside first_out
   // What the finisher's thread hands back: the outputs it is done with,
   // the first failure it met, and whether its outputs want more.
   std::mutex finished_mu;
@@ -288,10 +287,10 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     if (stuck_after_ms > 0) o.HoldBatchesUntilTurn();
     return o;
   };
-  if (FinishesInBackground(setup)) {
+  if (in_background) {
     new_output(first_out);
-    second_out.emplace(setup);
-    free_outs.push_back(&new_output(*second_out));
+    more_outs.push_back(std::make_unique<WorkerOutput>(setup));
+    free_outs.push_back(&new_output(*more_outs.back()));
   }
   WorkerOutput* current = &first_out;
   uint64_t handed_over = 0;  // the key of an unordered lease in the finisher
@@ -438,7 +437,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     InstanceCounters::Add(c.records_in, done);
     InstanceCounters::Add(c.bytes_in, bytes);
     if (Tracing()) TraceEvent("instance " + setup.name + " records done");
-    bool in_line = !second_out || run.redo != nullptr || run.poison != 0;
+    bool in_line = !in_background || run.redo != nullptr || run.poison != 0;
     const uint64_t key = setup.order_gate != nullptr ? position : handed_over;
     while (!in_line) {
       // Finished in the background while the next lease is taken and worked

@@ -439,6 +439,17 @@ def kill_once_its_sleeps_run(late):
     threading.Thread(target=when_busy, daemon=True).start()
 
 
+def run_and_kill_joined(t, server, program, n):
+    """Runs `program` on `n` records, joined by a worker with 3 slots that
+    is SIGKILLed once its `sleep` instances run (kill_once_its_sleeps_run);
+    checks that the run went through and said the added instances are not
+    replaced; returns the lines of out.txt."""
+    code, err = run_joined_by(t, server, program, n, 3, kill_once_its_sleeps_run)
+    t.expect(code == 0, f"exit 0, got {code}: {err[:500]!r}")
+    t.expect(b"the 3 instances added when it joined are not replaced" in err, f"the origin says so: {err[:500]!r}")
+    return lines(t.read("out.txt"))
+
+
 @test
 @with_workers(1)
 def a_killed_worker_that_joined_loses_nothing(t, server, workers):
@@ -446,11 +457,8 @@ def a_killed_worker_that_joined_loses_nothing(t, server, workers):
     # it held after the ack wait, and the duplicate window drops what it had
     # published of them.
     n = 1000
-    code, err = run_joined_by(t, server, 'read("in.fifo") | sleep(10ms) * auto | map { $0 + "x" } | write("out.txt")',
-                              n, 3, kill_once_its_sleeps_run)
-    t.expect(code == 0, f"exit 0, got {code}: {err[:500]!r}")
-    t.expect(b"the 3 instances added when it joined are not replaced" in err, f"the origin says so: {err[:500]!r}")
-    t.equal(sorted(lines(t.read("out.txt"))), sorted(f"{i}x" for i in range(1, n + 1)), "every record once")
+    got = run_and_kill_joined(t, server, 'read("in.fifo") | sleep(10ms) * auto | map { $0 + "x" } | write("out.txt")', n)
+    t.equal(sorted(got), sorted(f"{i}x" for i in range(1, n + 1)), "every record once")
     t.equal(server.streams(), REGISTRY_ONLY, "streams left on the broker (the registry only)")
 
 
@@ -462,11 +470,8 @@ def a_killed_worker_that_joined_keeps_the_order(t, server, workers):
     # held: after an ack wait a blocked replica takes one more batch, the
     # dead one's back, and the turns go on.
     n = 1000
-    code, err = run_joined_by(t, server, 'read("in.fifo") | sleep(10ms) * auto [ordered] | write("out.txt")',
-                              n, 3, kill_once_its_sleeps_run)
-    t.expect(code == 0, f"exit 0, got {code}: {err[:500]!r}")
-    t.expect(b"the 3 instances added when it joined are not replaced" in err, f"the origin says so: {err[:500]!r}")
-    t.equal(lines(t.read("out.txt")), [str(i) for i in range(1, n + 1)], "every record once, in order")
+    got = run_and_kill_joined(t, server, 'read("in.fifo") | sleep(10ms) * auto [ordered] | write("out.txt")', n)
+    t.equal(got, [str(i) for i in range(1, n + 1)], "every record once, in order")
     t.equal(server.streams(), REGISTRY_ONLY, "streams left on the broker (the registry only)")
 
 
