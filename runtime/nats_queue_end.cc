@@ -5,9 +5,6 @@
 
 #include "runtime/nats_queue.h"
 
-#include <pthread.h>
-
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <future>
@@ -15,6 +12,7 @@
 #include <string_view>
 
 #include "runtime/nats_queue_parts.h"
+#include "runtime/quiet_thread.h"
 #include "runtime/trace.h"
 
 namespace flow {
@@ -70,13 +68,8 @@ bool NatsQueue::UpstreamVerdictDue() {
 }
 
 bool NatsQueue::EndsOnUpstreamDrain(uint64_t* pending) {
-  // The verdict on a thread of its own, born with every signal blocked
-  // (signals meant for the worker never run their handlers there).
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  std::future<bool> verdict = std::async(std::launch::async, [this] { return UpstreamDrained(); });
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  // The verdict on a thread of its own: both requests in one round trip.
+  std::future<bool> verdict = QuietAsync([this] { return UpstreamDrained(); });
   const bool drained = Drained(true, pending);
   return verdict.get() && drained;
 }

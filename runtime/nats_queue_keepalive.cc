@@ -6,15 +6,13 @@
 
 #include "runtime/nats_queue.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <cassert>
 #include <chrono>
-#include <csignal>
 #include <thread>
 
 #include "runtime/nats_queue_parts.h"
+#include "runtime/quiet_thread.h"
 
 namespace flow {
 
@@ -40,13 +38,7 @@ void NatsQueue::KeepHeld(Taker& t) {
 }
 
 void NatsQueue::StartHeartbeat() {
-  // Born with every signal blocked (a thread inherits its creator's mask):
-  // signals meant for the worker never run their handlers here.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  heartbeat_ = std::thread([this] { Heartbeat(); });
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  heartbeat_ = QuietThread([this] { Heartbeat(); });
 }
 
 void NatsQueue::StopHeartbeat() {

@@ -1,0 +1,46 @@
+// Threads that a worker starts beside its own, born with every signal
+// blocked: a thread inherits its creator's mask, and a signal meant for the
+// worker (SIGTERM, SIGINT, a stage's SIGCHLD) must run its handler on the
+// worker's thread, never on a helper that happens to be running.
+#pragma once
+
+#include <pthread.h>
+
+#include <csignal>
+#include <future>
+#include <thread>
+#include <utility>
+
+namespace flow {
+
+// Blocks every signal in the calling thread while it lives: what is
+// started meanwhile inherits the full mask.
+class SignalsBlocked {
+ public:
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old_);
+  }
+  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+template <typename Work>
+std::thread QuietThread(Work work) {
+  SignalsBlocked blocked;
+  return std::thread(std::move(work));
+}
+
+// `work` now, on a quiet thread; its result from the future.
+template <typename Work>
+auto QuietAsync(Work work) {
+  SignalsBlocked blocked;
+  return std::async(std::launch::async, std::move(work));
+}
+
+}  // namespace flow
