@@ -56,7 +56,8 @@ inline int64_t NowMs() {
 // and remembers its pieces, purged after the Ack.
 struct NatsQueue::Held {
   natsMsg* msg = nullptr;
-  int64_t touched_ms = 0;  // last told InProgress (0: not yet, since it was taken)
+  // Last told InProgress, or delivered (0: not known; told at once).
+  int64_t touched_ms = 0;
   std::vector<int64_t> nrs, seqs;
   std::vector<uint32_t> ends;
   std::string pieces;  // the pieces' subject filter; "" for a batch
@@ -75,6 +76,10 @@ struct NatsQueue::Taker {
   struct Fetched {
     natsMsg* msg;
     int64_t touched_ms;  // fetched, or last told InProgress
+    // Fetched by a Pop that waited for it: delivered a moment before, so
+    // its ack wait runs from touched_ms. (One that waited in the inbox
+    // while the consumer worked may be older than its fetch.)
+    bool fresh;
   };
   std::deque<Fetched> buffer;
   // By (ticket, attempt): a batch redelivered to the consumer that still

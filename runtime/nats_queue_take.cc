@@ -102,6 +102,8 @@ natsStatus NatsQueue::RequestPull(Taker& t) {
 // request it answers; a 503 says nobody serves the edge (`*refused`).
 void NatsQueue::Collect(Taker& t, int64_t wait_ms, bool* refused, std::unique_lock<std::mutex>* held) {
   int64_t wait = wait_ms;
+  // A Pop drains the inbox before it waits: what a wait brings is new.
+  const bool fresh = wait_ms > 0;
   for (;;) {
     natsMsg* msg = nullptr;
     natsStatus s;
@@ -120,7 +122,7 @@ void NatsQueue::Collect(Taker& t, int64_t wait_ms, bool* refused, std::unique_lo
     wait = 0;  // then only what is already there
     const char* reply = natsMsg_GetReply(msg);
     if (reply != nullptr && std::strncmp(reply, "$JS.ACK.", 8) == 0) {
-      t.buffer.push_back({msg, NowMs()});
+      t.buffer.push_back({msg, NowMs(), fresh});
       if (t.request_left > 0 && --t.request_left == 0) t.request_until_ms = 0;
       continue;
     }
@@ -154,11 +156,14 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     if (t.buffer.empty()) Collect(t, 0);
     KeepBuffered(t);
     if (!t.buffer.empty()) {
-      natsMsg* msg = t.buffer.front().msg;
+      const Taker::Fetched fetched = t.buffer.front();
       t.buffer.pop_front();
       t.tail_wait_ms = kTailPeekMs;
       t.end_checked_ms = 0;  // the first look after a lease is not put off
-      switch (Take(t, msg, lease)) {
+      // A batch just delivered is not told InProgress as it is taken (a
+      // message per lease, 240 of a whois run's 2,600): its ack wait has
+      // only begun. One of unknown age is, at once.
+      switch (Take(t, fetched.msg, fetched.fresh ? fetched.touched_ms : 0, lease)) {
         case Taken::kLease: return QueueStatus::kOk;
         case Taken::kStale: continue;
         case Taken::kBroken: return QueueStatus::kClosed;
@@ -255,7 +260,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
   }
 }
 
-NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
+NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, int64_t touched_ms, Lease* lease) {
   jsMsgMetaData* meta = nullptr;
   uint64_t ticket = 0;
   uint32_t attempt = 1;
@@ -268,6 +273,7 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, Lease* lease) {
   const auto len = static_cast<size_t>(natsMsg_GetDataLength(msg));
   Held h;
   h.msg = msg;
+  h.touched_ms = touched_ms;
   const std::pair<uint64_t, uint32_t> key(ticket, attempt);
   assert(t.held.count(key) == 0 && "one delivery, one lease");
   const char* records = nullptr;
