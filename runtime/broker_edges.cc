@@ -481,16 +481,20 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   // The parts have said done: whatever they logged was published before.
   for (const std::string& text : logs.Take(true)) Report(report_fd, "log " + text);
   if (!through) edge_remover = std::thread(remove_edges);
+  // The bucket now, beside the streams (a removal is 2-5 ms on a busy
+  // broker, the last step of every run): nothing reads it once the parts
+  // are over. Should this process die before the streams are gone, the
+  // next run's sweep removes them (SweepStaleNatsRuns: streams whose bucket
+  // is gone).
+  run_board.reset();
+  const std::vector<size_t> none;
+  const bool bucket_removed = RemoveNatsRun(*link, run, &error, &none);
+  TraceEvent("keeper bucket removed");
   edge_remover.join();
   TraceEvent("keeper edges removed");
   withdraw.join();
-  run_board.reset();
   TraceEvent("keeper job keys withdrawn");
-  // The bucket last, and only once the streams are gone: a sweep finds a
-  // run by its bucket.
-  const std::vector<size_t> none;
-  const bool removed = edges_removed && RemoveNatsRun(*link, run, &error, &none);
-  if (!removed) {
+  if (!edges_removed || !bucket_removed) {
     Report(report_fd, edges_removed ? error : removal_error);
     return 1;
   }
