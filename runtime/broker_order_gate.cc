@@ -123,15 +123,20 @@ void BrokerOrderGate::WaitTurn(uint64_t position) {
   }
   if (turn_.load() >= position) return;
   // Not heard yet: passed before the broker had our subscription, or still
-  // to come. One look at the bucket tells (Pass puts the key before it
+  // to come. One look at the bucket tells (Done puts the key before it
   // sends the message), then the message is waited for. Listening to every
   // turn all the time instead cost each replica a message per position, 24
   // replicas each woken for each of the 240 positions of the whois example:
   // a third of the run's CPU; looking at the bucket at every lease cost a
   // request and its answer per position.
   if (!turns) turns = std::make_unique<NatsSubscription>(link_, TurnSubject(position));
+  // The first look at the key is answered on the turn's own subject: the
+  // message or the key, whichever comes first, ends the wait. Asked and
+  // waited for in turn, the answer held up a turn that came meanwhile, a
+  // part of a round trip per position on a loaded broker (at the end of a
+  // run, one after another along the chain of the last positions).
   int64_t away_ms = 0;
-  int looks = 0;
+  int looks = turns->ok() && AskForKeyOnTurnSubject(position) ? 1 : 0;  // the first look is out
   while (turn_.load() < position) {
     if (looks > 0) {
       const int64_t wait_ms = looks == 1 ? kFirstTurnWaitMs : kTurnWaitMs;
@@ -178,6 +183,16 @@ bool BrokerOrderGate::Skip(NatsLink& link, const std::string& run, size_t node, 
   return s == NATS_OK;
 }
 
+bool BrokerOrderGate::AskForKeyOnTurnSubject(uint64_t position) {
+  // Read straight from the bucket's stream (the last message on the key's
+  // subject), the answer sent to the turn's subject: the value (Done puts
+  // the turn it passes, as its message says), or an empty "not found".
+  const std::string key_subject = "$KV." + bucket_ + "." + prefix_ + "done." + std::to_string(position - 1);
+  const std::string request = "$JS.API.DIRECT.GET.KV_" + bucket_ + "." + key_subject;
+  return natsConnection_PublishRequestString(link_.connection(), request.c_str(), TurnSubject(position).c_str(), "") ==
+         NATS_OK;
+}
+
 bool BrokerOrderGate::Has(const std::string& key) {
   kvEntry* entry = nullptr;
   const bool has = kvStore_Get(&entry, kv_, key.c_str()) == NATS_OK;
@@ -194,9 +209,11 @@ void BrokerOrderGate::Done(uint64_t position) {
   // replica's Ack and its next pull, on every record): it goes on the
   // connection before the message, and is kept through a reconnection as
   // the message is.
-  PutUnanswered(link_, bucket_, prefix_ + "done." + std::to_string(position), "1");
-  // Then the message, to the one replica that holds the next position.
+  // Its value is the turn passed, as the message's: a look whose answer
+  // comes on the turn's subject reads as the message (WaitTurn).
   const std::string next = std::to_string(position + 1);
+  PutUnanswered(link_, bucket_, prefix_ + "done." + std::to_string(position), next);
+  // Then the message, to the one replica that holds the next position.
   natsConnection_PublishString(link_.connection(), TurnSubject(position + 1).c_str(), next.c_str());
 }
 

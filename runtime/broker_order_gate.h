@@ -85,6 +85,9 @@ class BrokerOrderGate final : public OrderTurns {
   // A replacement's first Take: after an ack wait, unless the input stops.
   void AwaitDeadOnesBatches();
   bool Has(const std::string& key);
+  // Asks for the key that says `position` has its turn, the answer to come
+  // on its turn's subject (where WaitTurn listens); false if not sent.
+  bool AskForKeyOnTurnSubject(uint64_t position);
   // Whether the positions just before `position` were skipped, back to one
   // that is done or to the first: then `position` has its turn.
   bool SkippedUpTo(uint64_t position);
