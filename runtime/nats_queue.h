@@ -217,7 +217,7 @@ class NatsQueue final : public Queue {
   bool AckSync(natsMsg* msg) const;
   uint64_t Reconnects() const;
   enum class Taken { kLease, kStale, kBroken };
-  // `touched_ms`: when `msg`'s ack wait last began (0: not known).
+  // `touched_ms`: a time before `msg`'s ack wait began (0: not known).
   Taken Take(Taker& t, natsMsg* msg, int64_t touched_ms, Lease* lease);
   Taken ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes);
   void KeepBuffered(Taker& t);

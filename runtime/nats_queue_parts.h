@@ -71,15 +71,16 @@ struct NatsQueue::Taker {
   std::string inbox_prefix;  // "<inbox>."
   uint64_t requests = 0;     // pull requests sent; the last one's number
   int64_t request_until_ms = 0;  // when the open request expires; 0: none open
+  // When the inbox was last seen empty: what it holds now came after.
+  int64_t drained_ms = 0;
   int request_left = 0;          // batches it may still bring
   uint64_t request_reconnects = 0;  // the link's reconnections when it was sent
   struct Fetched {
     natsMsg* msg;
     int64_t touched_ms;  // fetched, or last told InProgress
-    // Fetched by a Pop that waited for it: delivered a moment before, so
-    // its ack wait runs from touched_ms. (One that waited in the inbox
-    // while the consumer worked may be older than its fetch.)
-    bool fresh;
+    // A time before it was delivered (its ack wait began): when the inbox
+    // was last seen empty before it was fetched.
+    int64_t delivered_after_ms;
   };
   std::deque<Fetched> buffer;
   // By (ticket, attempt): a batch redelivered to the consumer that still

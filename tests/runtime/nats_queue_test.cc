@@ -433,7 +433,7 @@ TEST_SUITE("nats_queue") {
   TEST_CASE("a lease taken as it is delivered is not told InProgress at once; held past half its ack wait, it is") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
-    MakeRun(*Link(server), "fresh", 1, NatsEdgeOptions{.ack_wait_ns = 1'000'000'000});
+    MakeRun(*Link(server), "fresh", 1, NatsEdgeOptions{.ack_wait_ns = 2'000'000'000});
     // What the consumers tell the broker about their batches, as it sees it.
     auto watcher = Link(server);
     natsSubscription* told = nullptr;
@@ -441,30 +441,28 @@ TEST_SUITE("nats_queue") {
     REQUIRE(natsConnection_Flush(watcher->connection()) == NATS_OK);
     const auto in_progress_heard = [told](int64_t within_ms) {
       int heard = 0;
-      natsMsg* msg = nullptr;
-      for (auto until = Clock::now() + std::chrono::milliseconds(within_ms);
-           natsSubscription_NextMsg(&msg, told, std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                       until - Clock::now()).count())) == NATS_OK;) {
+      const auto until = Clock::now() + std::chrono::milliseconds(within_ms);
+      for (auto now = Clock::now(); now < until; now = Clock::now()) {
+        natsMsg* msg = nullptr;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
+        if (natsSubscription_NextMsg(&msg, told, std::max<int64_t>(1, left)) != NATS_OK) continue;
         heard += std::string(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))) == "+WPI";
         natsMsg_Destroy(msg);
-        if (Clock::now() >= until) break;
       }
       return heard;
     };
     auto producer = Open(Link(server), "fresh", 1, 2);
     auto consumer = Open(Link(server), "fresh", 1, 2);
     auto other = Open(Link(server), "fresh", 1, 2);
-    Lease lease;
-    std::thread waits([&] { CHECK(consumer->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the Pop waits for it
     REQUIRE(producer->Push(0, Batch({"one"}, 1)) == QueueStatus::kOk);
     producer->EndOfStream(0);
-    waits.join();
-    // Its ack wait has just begun: nothing to say for half of it (the
-    // heartbeat looks every 250 ms).
-    CHECK(in_progress_heard(400) == 0);
+    Lease lease;
+    REQUIRE(consumer->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
+    // Its ack wait began after the pull request: nothing to say for half
+    // of it (the heartbeat looks every 500 ms, and before told at once).
+    CHECK(in_progress_heard(600) == 0);
     // Then it is kept, by the heartbeat alone: nobody else gets it.
-    CHECK(in_progress_heard(800) >= 1);
+    CHECK(in_progress_heard(1400) >= 1);
     Lease none;
     CHECK(other->Pop(1, &none, PopMode::kNoWait) == QueueStatus::kEmpty);
     CHECK(Contents(lease) == std::vector<std::string>{"one"});
