@@ -56,7 +56,8 @@ inline int64_t NowMs() {
 // and remembers its pieces, purged after the Ack.
 struct NatsQueue::Held {
   natsMsg* msg = nullptr;
-  // Last told InProgress, or delivered (0: not known; told at once).
+  // Last told InProgress, or a time before it was delivered (0: not
+  // known: told at once).
   int64_t touched_ms = 0;
   std::vector<int64_t> nrs, seqs;
   std::vector<uint32_t> ends;
