@@ -1,7 +1,8 @@
-// Threads that a worker starts beside its own, born with every signal
-// blocked: a thread inherits its creator's mask, and a signal meant for the
-// worker (SIGTERM, SIGINT, a stage's SIGCHLD) must run its handler on the
-// worker's thread, never on a helper that happens to be running.
+// Helper threads born with every signal blocked. A thread inherits its
+// creator's mask, and a signal sent to the process (SIGINT, SIGTERM,
+// SIGCHLD) goes to any thread that does not block it: it must reach the
+// thread or the signalfd that waits for it, never a helper that happens to
+// be running (where SIGCHLD, ignored, would be lost).
 #pragma once
 
 #include <pthread.h>
