@@ -187,7 +187,7 @@ bool BrokerOrderGate::AskForKeyOnTurnSubject(uint64_t position) {
   // Read straight from the bucket's stream (the last message on the key's
   // subject), the answer sent to the turn's subject: the value (Done puts
   // the turn it passes, as its message says), or an empty "not found".
-  const std::string key_subject = "$KV." + bucket_ + "." + prefix_ + "done." + std::to_string(position - 1);
+  const std::string key_subject = NatsKeySubject(bucket_, prefix_ + "done." + std::to_string(position - 1));
   const std::string request = "$JS.API.DIRECT.GET.KV_" + bucket_ + "." + key_subject;
   return natsConnection_PublishRequestString(link_.connection(), request.c_str(), TurnSubject(position).c_str(), "") ==
          NATS_OK;

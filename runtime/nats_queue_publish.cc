@@ -228,7 +228,7 @@ bool NatsQueue::SendBooks(int producer, Books& books) {
     sent_answers_ = std::make_unique<NatsSubscription>(*link_, sent_inbox_);
   }
   if (!sent_answers_->ok()) return false;
-  const std::string subject = "$KV." + NatsBucketName(options_.run) + "." + BooksKey(producer);
+  const std::string subject = NatsKeySubject(NatsBucketName(options_.run), BooksKey(producer));
   const std::string value = FormatBooks(books.progress, books.messages);
   if (natsConnection_PublishRequestString(link_->connection(), subject.c_str(), sent_inbox_.c_str(), value.c_str()) !=
       NATS_OK)

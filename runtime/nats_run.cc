@@ -359,8 +359,11 @@ std::string NewRunId() {
 std::string NatsBucketName(std::string_view run) { return "flow_" + std::string(run); }
 
 void PutUnanswered(NatsLink& link, std::string_view bucket, std::string_view key, std::string_view value) {
-  const std::string subject = "$KV." + std::string(bucket) + "." + std::string(key);
+  const std::string subject = NatsKeySubject(bucket, key);
   natsConnection_Publish(link.connection(), subject.c_str(), value.data(), static_cast<int>(value.size()));
+}
+std::string NatsKeySubject(std::string_view bucket, std::string_view key) {
+  return "$KV." + std::string(bucket) + "." + std::string(key);
 }
 std::string NatsStreamName(std::string_view run, size_t edge) {
   return "FLOW_" + std::string(run) + "_E" + std::to_string(edge);
@@ -370,7 +373,7 @@ std::string NatsSubjectPrefix(std::string_view run, size_t edge) {
 }
 std::string NatsPiecesStream(std::string_view run) { return "KV_" + NatsBucketName(run); }
 std::string NatsPiecesPrefix(std::string_view run, size_t edge) {
-  return "$KV." + NatsBucketName(run) + ".e" + std::to_string(edge) + ".c.";
+  return NatsKeySubject(NatsBucketName(run), "e" + std::to_string(edge) + ".c.");
 }
 
 bool CreateNatsRun(NatsLink& link, std::string_view run, int64_t expiry_ns, std::string* error) {
@@ -459,7 +462,7 @@ std::string MadeSubject(std::string_view run) { return "flow." + std::string(run
 // bucket's stream: no kvStore (whose making asks for the stream's info).
 bool MadeKeyStored(NatsLink& link, std::string_view run) {
   const std::string bucket = NatsBucketName(run);
-  const std::string subject = "$KV." + bucket + "." + kMadeKey;
+  const std::string subject = NatsKeySubject(bucket, kMadeKey);
   jsDirectGetMsgOptions options;
   jsDirectGetMsgOptions_Init(&options);
   options.LastBySubject = subject.c_str();

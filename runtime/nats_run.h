@@ -140,6 +140,8 @@ std::string NatsBucketName(std::string_view run);
 // less, where nobody looks at the answer). Stored after what the
 // connection sent before it; lost with the connection, as a failed put is.
 void PutUnanswered(NatsLink& link, std::string_view bucket, std::string_view key, std::string_view value);
+// The subject that key `key` of bucket `bucket` is stored under: "$KV.<bucket>.<key>".
+std::string NatsKeySubject(std::string_view bucket, std::string_view key);
 std::string NatsStreamName(std::string_view run, size_t edge);
 std::string NatsSubjectPrefix(std::string_view run, size_t edge);  // "flow.<run>.e<edge>."
 // Where a large record's pieces are (runtime/nats_queue.h): the run's
