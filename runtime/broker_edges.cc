@@ -754,7 +754,11 @@ std::string BrokerEdges::SettleForExit() {
     queue->Settle(false);
     if (error.empty() && !failed_before) error = queue->error();
   }
-  if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
+  // Our acknowledgements are buffered: the broker must have read them
+  // before the connection goes. Known when the books that said we ended,
+  // sent after them, were answered and nothing went out since.
+  if (link_->connected() && !link_->AllPublishedRead())
+    natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
   return error;
 }
 

@@ -88,6 +88,7 @@ std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const
 
 NatsQueue::~NatsQueue() {
   Settle(true);
+  StopHeartbeat();  // (Settle(false) left it to end by itself)
   if (link_->connected()) natsConnection_FlushTimeout(link_->connection(), link_->api_wait_ms());
   // Unsubscribed by Settle; destroyed once the link's reader thread cannot
   // be delivering to them (NatsLink::Retire).
@@ -103,7 +104,11 @@ NatsQueue::~NatsQueue() {
 void NatsQueue::Settle(bool callbacks_must_end) {
   if (settled_) return;
   settled_ = true;
-  StopHeartbeat();
+  // A process about to exit (no callbacks_must_end) does not wait for the
+  // thread: a tick that comes meanwhile finds nothing held once the leases
+  // are handed back below (it tries each taker's lock, as Pop holds it).
+  if (callbacks_must_end) StopHeartbeat();
+  else AskHeartbeatToStop();
   for (natsSubscription* sub : {end_sub_, stop_sub_, upstream_sub_}) {
     if (sub == nullptr) continue;
     // Drained, so that no callback still runs when wakes_ goes; with

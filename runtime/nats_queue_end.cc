@@ -30,7 +30,11 @@ void NatsQueue::OnSignal(natsConnection*, natsSubscription*, natsMsg* msg, void*
   if (upstream && said != kDrainedWord) return;
   // Counted before the wake: a Pop woken looks at the flag (Stopped).
   if (stop) wakes->stops.fetch_add(1);
-  if (said == kDrainedWord) (upstream ? wakes->upstream_drained : wakes->drained).store(true);
+  // The first drained word woke whoever waits; the same word from the
+  // siblings that found the drain too wakes nobody (a message through the
+  // broker each, at the end of every replica, which would then have to
+  // flush before it exits: NatsLink::AllPublishedRead).
+  if (said == kDrainedWord && (upstream ? wakes->upstream_drained : wakes->drained).exchange(true)) return;
   std::lock_guard lock(wakes->mu);
   const size_t word = std::strlen(kEndedWord);
   if (!upstream && said.size() > word + 1 && said.compare(0, word, kEndedWord) == 0 && said[word] == ' ') {

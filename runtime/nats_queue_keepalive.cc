@@ -43,12 +43,16 @@ void NatsQueue::StartHeartbeat() {
 
 void NatsQueue::StopHeartbeat() {
   if (!heartbeat_.joinable()) return;
+  AskHeartbeatToStop();
+  heartbeat_.join();
+}
+
+void NatsQueue::AskHeartbeatToStop() {
   {
     std::lock_guard lock(heartbeat_mu_);
     heartbeat_stop_ = true;
   }
   heartbeat_cv_.notify_all();
-  heartbeat_.join();
 }
 
 // A tick at a quarter of the ack wait: a batch is told InProgress at the

@@ -230,10 +230,14 @@ bool NatsQueue::SendBooks(int producer, Books& books) {
   if (!sent_answers_->ok()) return false;
   const std::string subject = NatsKeySubject(NatsBucketName(options_.run), BooksKey(producer));
   const std::string value = FormatBooks(books.progress, books.messages);
+  // Counted before: a message another thread publishes meanwhile may be
+  // counted before ours yet go out after it.
+  const uint64_t published_before = link_->Published();
   if (natsConnection_PublishRequestString(link_->connection(), subject.c_str(), sent_inbox_.c_str(), value.c_str()) !=
       NATS_OK)
     return false;
   ++sent_unanswered_;
+  sent_read_through_ = published_before + 1;
   books.dirty = false;
   books.saved_ms = NowMs();
   return true;
@@ -251,6 +255,8 @@ void NatsQueue::ConfirmSentBooks() {
     if (said.find("\"error\"") != std::string::npos || said.find("\"seq\"") == std::string::npos)
       Fail("cannot record that a producer of '" + stream_ + "' ended: " + said);
   }
+  // Every answer came: the broker has read what went before the last put.
+  if (sent_unanswered_ == 0) link_->NoteReadThrough(sent_read_through_);
   sent_unanswered_ = 0;
 }
 

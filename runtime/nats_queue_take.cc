@@ -176,6 +176,9 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     // Nothing to ask a broker that is away; and no end of stream to see.
     if (!AwaitBroker()) return QueueStatus::kClosed;
     if (Stopped(&status)) return status;
+    // A sibling found the edge drained for good, its word heard while this
+    // Pop was away (later words from the others wake nobody: OnSignal).
+    if (mode == PopMode::kWait && wakes_->drained.load()) return QueueStatus::kEnd;
     uint64_t pending = 1;
     if (mode == PopMode::kNoWait) {
       if (Drained(UpstreamDrained() || AllProducersEnded(), &pending)) return QueueStatus::kEnd;

@@ -282,6 +282,21 @@ void NatsLink::AddRetired(std::function<void()> destroy) {
   for (auto& later : due) retired_.push_back(std::move(later));
 }
 
+uint64_t NatsLink::Published() const {
+  natsStatistics* stats = nullptr;
+  uint64_t published = 0;
+  if (natsStatistics_Create(&stats) == NATS_OK && natsConnection_GetStats(nc_, stats) == NATS_OK)
+    natsStatistics_GetCounts(stats, nullptr, nullptr, &published, nullptr, nullptr);
+  natsStatistics_Destroy(stats);
+  return published;
+}
+
+void NatsLink::NoteReadThrough(uint64_t published) {
+  uint64_t seen = read_through_.load();
+  while (seen < published && !read_through_.compare_exchange_weak(seen, published)) {
+  }
+}
+
 kvStore* NatsLink::Bucket(const std::string& name, std::string* error) {
   std::lock_guard lock(buckets_mu_);
   auto it = buckets_.find(name);

@@ -24,6 +24,7 @@
 // workers makes no libnats call before the fork; each worker connects after.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -72,6 +73,18 @@ class NatsLink {
   int64_t max_payload() const { return natsConnection_GetMaxPayload(nc_); }
   bool connected() const { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
 
+  // How many messages this link has published so far (libnats counts each
+  // as it goes into the outgoing buffer, under the connection's lock).
+  uint64_t Published() const;
+  // The broker answered a request that followed the first `published`
+  // messages on this link: it has read them all (a connection's messages
+  // are read in order). Kept as the highest such count.
+  void NoteReadThrough(uint64_t published);
+  // Whether the broker is known to have read every message published so
+  // far: then a process about to exit needs no flush (a round trip, at
+  // the end of each of 24 replicas on a loaded broker: 1-8 ms).
+  bool AllPublishedRead() const { return Published() == read_through_.load(); }
+
   // The key-value bucket `name`, looked up once per link (a request to the
   // broker) and kept until the link goes; null with `*error` when missing.
   kvStore* Bucket(const std::string& name, std::string* error);
@@ -103,6 +116,7 @@ class NatsLink {
   jsCtx* js_;
   NatsLinkOptions options_;
   std::string shown_url_;
+  std::atomic<uint64_t> read_through_{0};  // NoteReadThrough
   std::mutex buckets_mu_;
   std::map<std::string, kvStore*> buckets_;  // under buckets_mu_
   static constexpr size_t kRetiredPerFlush = 32;

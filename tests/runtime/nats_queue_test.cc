@@ -265,6 +265,40 @@ TEST_SUITE("nats_queue") {
     CHECK(lost->error().find("ended") != std::string::npos);
   }
 
+  TEST_CASE("a stage's acks, then its end confirmed at Settle: the broker has read them all, no flush needed") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server), other = Link(server);
+    MakeRun(*link, "read", 2);
+    // A stage's two edges on one link, as in a replica: it takes from edge
+    // 0, acks (buffered), publishes to edge 1, and ends there.
+    auto in = Open(link, "read", 1, 1, 0);
+    auto out = Open(link, "read", 1, 1, 1);
+    out->ConfirmEndsAtSettle();
+    auto feeder = Open(other, "read", 1, 1, 0);
+    REQUIRE(feeder->Push(0, Batch({"a"}, 1)) == QueueStatus::kOk);
+    REQUIRE(feeder->Push(0, Batch({"b"}, 2)) == QueueStatus::kOk);
+    feeder->EndOfStream(0);
+    Lease lease;
+    for (int i = 0; i < 2; ++i) {
+      REQUIRE(in->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
+      REQUIRE(out->Push(0, Batch({"x"}, i + 1)) == QueueStatus::kOk);
+      in->Ack(0, &lease);
+    }
+    CHECK(in->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
+    CHECK(!link->AllPublishedRead());  // acks out, nothing answered after them
+    out->EndOfStream(0);
+    in->Settle(false);
+    out->Settle(false);
+    REQUIRE(out->error() == "");
+    // The books went after the acks and were answered: no flush needed.
+    CHECK(link->AllPublishedRead());
+    CHECK(Open(other, "read", 1, 1, 1)->PublishedBy(0).ended);
+    // Anything published after the books leaves the link unconfirmed.
+    natsConnection_PublishString(link->connection(), "flowrun.test.after", "x");
+    CHECK(!link->AllPublishedRead());
+  }
+
   TEST_CASE("a producer added mid-run publishes under its number, and the end waits for the first ones only") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
