@@ -83,6 +83,7 @@ int RunWorkerPartCommand() {
     else if (name == "job") job = value;
     else if (name == "place") place = value;
     else if (name == "counters") part.counters_path = value;
+    else if (name == "made") part.run_made = value == "1";
   }
   RunDescription description;
   if (!RunDescription::Decode(job, &description)) {

@@ -109,15 +109,20 @@ bool BrokerBoard::Next(int64_t timeout_ms, std::string* key, std::string* value,
   return put;
 }
 
-std::string JobOffer(int taken, const std::string& description, const std::string& placement) {
-  return EncodeFields({{"taken", std::to_string(taken)}, {"job", description}, {"place", placement}});
+std::string JobOffer(int taken, const std::string& description, const std::string& placement, bool made) {
+  Fields fields = {{"taken", std::to_string(taken)}, {"job", description}, {"place", placement}};
+  if (made) fields.push_back({"made", "1"});
+  return EncodeFields(fields);
 }
 
-bool ReadJobOffer(const std::string& value, int* taken, std::string* description, std::string* placement) {
+bool ReadJobOffer(const std::string& value, int* taken, std::string* description, std::string* placement,
+                  bool* made) {
   Fields fields;
   if (!DecodeFields(value, &fields)) return false;
   bool has_taken = false, has_job = false, has_place = false;
+  if (made != nullptr) *made = false;  // an offer without the field: the instances look
   for (const auto& [name, text] : fields) {
+    if (name == "made" && made != nullptr) *made = text == "1";
     if (name == "taken") {
       has_taken = true;
       if (taken != nullptr) *taken = std::atoi(text.c_str());

@@ -83,11 +83,14 @@ std::vector<WorkerOffer> LiveWorkers(BrokerBoard& workers);
 
 // A job key's value: the slots the run takes on that worker, and what its
 // part needs to start without asking the broker: the run's description
-// (RunDescription) and where each instance runs (Placement::Encode).
-std::string JobOffer(int taken, const std::string& description, const std::string& placement);
+// (RunDescription), where each instance runs (Placement::Encode), and
+// whether the run is made already (its edges and bucket: then its
+// instances need not look, a request each as 24 of them start).
+std::string JobOffer(int taken, const std::string& description, const std::string& placement, bool made = false);
 // False when `value` is not one (the fields it finds are set all the same;
 // null ones are not wanted).
-bool ReadJobOffer(const std::string& value, int* taken, std::string* description, std::string* placement);
+bool ReadJobOffer(const std::string& value, int* taken, std::string* description, std::string* placement,
+                  bool* made = nullptr);
 
 int64_t WallClockNanos();
 

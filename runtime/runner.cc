@@ -291,9 +291,12 @@ int Runner::WorkerMain(size_t n, int instance) {
       if (broker && !broker->OpenEdges(run_id_, graph_, n, &error)) broker.reset();
     } else {
       // On a worker: offered the run before its edges were made (the
-      // keeper makes them while the parts start), it waits for them.
+      // keeper makes them while the parts start), it waits for them;
+      // offered once they were, it looks for nothing.
+      const bool made = options_.part && options_.part->run_made;
       broker = BrokerEdges::Connect(options_.broker, graph_, n, &error);
-      if (broker && !(AwaitNatsRunMade(broker->link(), run_id_, &error) && broker->OpenEdges(run_id_, graph_, n, &error)))
+      if (broker && !((made || AwaitNatsRunMade(broker->link(), run_id_, &error)) &&
+                      broker->OpenEdges(run_id_, graph_, n, &error)))
         broker.reset();
     }
     TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " edges open");

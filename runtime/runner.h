@@ -79,6 +79,9 @@ struct RunOptions {
     // (CountersLine) per instance it ran: the worker hands them to the
     // origin, whose --stats and reports then count them.
     std::string counters_path;
+    // The run was made (its edges and bucket) before it was offered: the
+    // instances open its edges without looking (AwaitNatsRunMade).
+    bool run_made = false;
   };
   std::optional<Part> part;
   // Fills the `blocks` given to RunGraph (the JIT: milliseconds). Called

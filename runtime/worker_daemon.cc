@@ -204,7 +204,8 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
   // The offer carries what the part needs: it starts without a request to
   // the broker, and the run's bucket is opened while it does.
   std::string job, place;
-  if (!ReadJobOffer(offer, nullptr, &job, &place)) {
+  bool made = false;
+  if (!ReadJobOffer(offer, nullptr, &job, &place, &made)) {
     Say(options_.log_fd, "flowrun worker: run " + run + ": its job key is not an offer this flowrun reads; skipped");
     workers_->Delete("job." + id_ + "." + run, &error);
     return false;
@@ -223,6 +224,7 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
                                              {"worker", id_},
                                              {"job", job},
                                              {"place", place},
+                                             {"made", made ? "1" : ""},
                                              {"counters", part->counters_path}});
   Spare process;
   if (!TakeSpare(&process, &error)) {

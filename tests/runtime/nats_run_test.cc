@@ -5,6 +5,7 @@
 // nats-server is not installed.
 #ifdef FLOWRUN_NATS
 
+#include "runtime/broker_board.h"
 #include "runtime/broker_order_gate.h"
 #include "runtime/nats_subscription.h"
 #include "tests/runtime/nats_test_support.h"
@@ -12,6 +13,20 @@
 namespace flow::nats_queue_test {
 
 TEST_SUITE("nats_run") {
+  TEST_CASE("a job offer says that its run is made; an offer that does not say so is read as not made") {
+    int taken = 0;
+    std::string job, place;
+    bool made = false;
+    REQUIRE(ReadJobOffer(JobOffer(3, "the job", "the place", true), &taken, &job, &place, &made));
+    CHECK(taken == 3);
+    CHECK(job == "the job");
+    CHECK(place == "the place");
+    CHECK(made);
+    REQUIRE(ReadJobOffer(JobOffer(2, "job", "place"), &taken, &job, &place, &made));
+    CHECK(!made);  // its instances look for the mark (AwaitNatsRunMade)
+    CHECK(!ReadJobOffer("3", &taken, &job, &place, &made));  // a bare count: not an offer
+  }
+
   TEST_CASE("an instance offered a run waits until its keeper marks it made, and no longer than the broker wait") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
