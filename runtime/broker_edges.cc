@@ -27,7 +27,6 @@ namespace {
 // per batch while the replicas of a slow stage still share the work.
 constexpr int kFetchBatch = 4;
 constexpr const char* kReportOk = "ok";
-constexpr const char* kReportBucketMade = "bucket";  // the run's bucket exists (before "made")
 constexpr const char* kReportMade = "made";          // and its edges (before "ok")
 constexpr const char* kReportRemoved = "removed";
 // What the supervisor writes on the control pipe before closing it when
@@ -383,7 +382,6 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   bucket_made.set_value(ok);
   if (planner.joinable()) planner.join();
   TraceEvent("keeper run created");
-  if (ok) Report(report_fd, kReportBucketMade);
   // Listening to the parts' log lines before the offer (the subscription
   // goes on the connection before the job keys: no line missed); then the
   // offer, once the run is made (its mark is a round trip after its edges
@@ -562,7 +560,7 @@ std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const
 bool BrokerKeeper::AwaitReady(std::string* error) { return AwaitReady(error, {}, {}); }
 
 bool BrokerKeeper::AwaitReady(std::string* error, const std::function<bool()>& stop,
-                              const std::function<void(Made)>& made) {
+                              const std::function<void()>& made) {
   std::string line;
   for (;;) {
     // The keeper writes each line whole: readable, it is all there.
@@ -575,8 +573,8 @@ bool BrokerKeeper::AwaitReady(std::string* error, const std::function<bool()>& s
       }
     }
     if (!ReadReport(&line)) line = "the broker keeper process ended without a word";
-    if (line == kReportBucketMade || line == kReportMade) {
-      if (made) made(line == kReportMade ? Made::kRun : Made::kBucket);
+    if (line == kReportMade) {
+      if (made) made();
       continue;
     }
     size_t n = 0, i = 0;

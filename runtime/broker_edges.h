@@ -76,12 +76,11 @@ class BrokerKeeper {
   bool AwaitReady(std::string* error);
   // The same, giving up (false, `*error` empty) as soon as `stop` says so,
   // looked at every 50 ms: a Ctrl-C while the keeper waits for a broker
-  // that does not answer. `made` is told when the run's bucket exists,
-  // then when its edges do too, before the keeper has offered the run and
-  // says where the instances go: the instances that stay here whatever the
-  // placement may look the bucket up, then open their edges.
-  enum class Made { kBucket, kRun };
-  bool AwaitReady(std::string* error, const std::function<bool()>& stop, const std::function<void(Made)>& made);
+  // that does not answer. `made` is told when the run's bucket and edges
+  // exist, before the keeper has offered the run and says where the
+  // instances go: the instances that stay here whatever the placement
+  // open their edges then.
+  bool AwaitReady(std::string* error, const std::function<bool()>& stop, const std::function<void()>& made);
   // Finishes (ignoring errors) if Finish was not called.
   ~BrokerKeeper();
   BrokerKeeper(const BrokerKeeper&) = delete;

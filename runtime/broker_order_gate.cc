@@ -31,24 +31,18 @@ std::string KeyPrefix(size_t node) { return "o" + std::to_string(node) + "."; }
 }  // namespace
 
 std::unique_ptr<BrokerOrderGate> BrokerOrderGate::Open(NatsLink& link, const std::string& run, size_t node,
-                                                       NatsQueue* input, bool replaces, std::string* error) {
-  std::string missing;
-  kvStore* kv = link.Bucket(NatsBucketName(run), &missing);
-  if (kv == nullptr) {
-    *error = "cannot read the turns of an [ordered] stage: " + missing;
-    return nullptr;
-  }
+                                                       NatsQueue* input, bool replaces) {
   const std::string prefix = KeyPrefix(node);
   return std::unique_ptr<BrokerOrderGate>(
-      new BrokerOrderGate(link, kv, run, prefix, "flow." + run + "." + prefix + "turn", input, replaces));
+      new BrokerOrderGate(link, run, prefix, "flow." + run + "." + prefix + "turn", input, replaces));
 }
 
-BrokerOrderGate::BrokerOrderGate(NatsLink& link, kvStore* kv, const std::string& run, std::string prefix,
-                                 std::string subject, NatsQueue* input, bool replaces)
+BrokerOrderGate::BrokerOrderGate(NatsLink& link, const std::string& run, std::string prefix, std::string subject,
+                                 NatsQueue* input, bool replaces)
     : link_(link),
-      kv_(kv),
-      prefix_(std::move(prefix)),
       bucket_(NatsBucketName(run)),
+      keys_(link, bucket_),
+      prefix_(std::move(prefix)),
       subject_(std::move(subject)),
       input_(input),
       awaits_dead_ones_(replaces) {}
@@ -175,11 +169,9 @@ bool BrokerOrderGate::SkippedUpTo(uint64_t position) {
 
 bool BrokerOrderGate::Skip(NatsLink& link, const std::string& run, size_t node, uint64_t position,
                            std::string* error) {
-  std::string missing;
-  kvStore* kv = link.Bucket(NatsBucketName(run), &missing);
   const std::string key = KeyPrefix(node) + "skip." + std::to_string(position);
-  const natsStatus s = kv == nullptr ? NATS_NOT_FOUND : kvStore_PutString(nullptr, kv, key.c_str(), "1");
-  if (s != NATS_OK) *error = kv == nullptr ? missing : link.Describe("cannot skip a position of an [ordered] stage", s);
+  const natsStatus s = RunBucket(link, NatsBucketName(run)).Put(key, "1");
+  if (s != NATS_OK) *error = link.Describe("cannot skip a position of an [ordered] stage", s);
   return s == NATS_OK;
 }
 
@@ -194,10 +186,7 @@ bool BrokerOrderGate::AskForKeyOnTurnSubject(uint64_t position) {
 }
 
 bool BrokerOrderGate::Has(const std::string& key) {
-  kvEntry* entry = nullptr;
-  const bool has = kvStore_Get(&entry, kv_, key.c_str()) == NATS_OK;
-  kvEntry_Destroy(entry);
-  return has;
+  return keys_.Get(key) == NATS_OK;
 }
 
 void BrokerOrderGate::Done(uint64_t position) {

@@ -50,6 +50,7 @@
 
 #include "runtime/nats_run.h"
 #include "runtime/nats_subscription.h"
+#include "runtime/run_bucket.h"
 #include "runtime/run_control.h"
 
 namespace flow {
@@ -60,10 +61,10 @@ class NatsQueue;
 class BrokerOrderGate final : public OrderTurns {
  public:
   // Node `node`'s turns, `input` its input edge; `replaces`: for a
-  // replica that replaces a dead one (its first Take waits). Null with
-  // `*error` when the run's bucket cannot be read.
+  // replica that replaces a dead one (its first Take waits). No request:
+  // a run's bucket that is gone fails the looks at its keys.
   static std::unique_ptr<BrokerOrderGate> Open(NatsLink& link, const std::string& run, size_t node,
-                                               NatsQueue* input, bool replaces, std::string* error);
+                                               NatsQueue* input, bool replaces);
   ~BrokerOrderGate() override;
   // Marks `position` of node `node`'s turns as one nobody will pass on:
   // its batch was taken out of the edge after its last delivery
@@ -80,7 +81,7 @@ class BrokerOrderGate final : public OrderTurns {
   int64_t StuckAfterMs() const override;
 
  private:
-  BrokerOrderGate(NatsLink& link, kvStore* kv, const std::string& run, std::string prefix, std::string subject,
+  BrokerOrderGate(NatsLink& link, const std::string& run, std::string prefix, std::string subject,
                   NatsQueue* input, bool replaces);
   // A replacement's first Take: after an ack wait, unless the input stops.
   void AwaitDeadOnesBatches();
@@ -99,11 +100,11 @@ class BrokerOrderGate final : public OrderTurns {
   std::string TurnSubject(uint64_t position) const;
 
   NatsLink& link_;
-  // The run's bucket, as the link keeps it (the edges opened it: no
-  // request here, where each of 24 replicas starting would pay one).
-  kvStore* kv_;
-  std::string prefix_;                  // of the node's keys: "o<node>."
   std::string bucket_;                  // the run's bucket's name
+  // Used without a lookup (a request at each of 24 replicas' start).
+  RunBucket keys_;
+  std::string prefix_;                  // of the node's keys: "o<node>."
+
   std::string subject_;                 // of the turns: TurnSubject adds a position
   // The turns of the leases held, each from Take until its WaitTurn (two
   // at most: one being finished, one worked on).

@@ -25,11 +25,10 @@ int CountedProducers(const NatsQueueOptions& options) {
 
 }  // namespace
 
-NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options, kvStore* kv,
-                     int64_t ack_wait_ms)
+NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options, int64_t ack_wait_ms)
     : link_(std::move(link)),
       options_(options),
-      kv_(kv),
+      bucket_(*link_, NatsBucketName(options.run)),
       ack_wait_ms_(ack_wait_ms),
       stream_(NatsStreamName(options.run, options.edge)),
       prefix_(NatsSubjectPrefix(options.run, options.edge)),
@@ -63,7 +62,8 @@ std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const
   }
   // Each request here is paid by every process that opens the edge (24
   // replicas on a 2-core machine: tens of ms): the ack wait comes with the
-  // options when the caller knows it, the bucket is looked up once per link.
+  // options when the caller knows it, and the run's bucket is used without
+  // a lookup (RunBucket).
   int64_t ack_wait_ms = options.ack_wait_ns / 1'000'000;
   if (ack_wait_ms <= 0) {
     const std::string stream = NatsStreamName(options.run, options.edge);
@@ -77,13 +77,7 @@ std::unique_ptr<NatsQueue> NatsQueue::Open(std::shared_ptr<NatsLink> link, const
     ack_wait_ms = ci->Config->AckWait / 1'000'000;
     jsConsumerInfo_Destroy(ci);
   }
-  std::string missing;
-  kvStore* kv = link->Bucket(NatsBucketName(options.run), &missing);
-  if (kv == nullptr) {
-    *error = "no bucket for run '" + options.run + "': " + missing;
-    return nullptr;
-  }
-  return std::unique_ptr<NatsQueue>(new NatsQueue(std::move(link), options, kv, ack_wait_ms));
+  return std::unique_ptr<NatsQueue>(new NatsQueue(std::move(link), options, ack_wait_ms));
 }
 
 NatsQueue::~NatsQueue() {
@@ -158,13 +152,13 @@ void NatsQueue::Cancel() {
   cancelled_.store(true);
   // Create, not put: a cancel never hides a close. Stored before the
   // signal goes: whoever hears it finds the flag.
-  kvStore_CreateString(nullptr, kv_, stop_key_.c_str(), "cancelled");
+  bucket_.Create(stop_key_, "cancelled");
   natsConnection_PublishString(link_->connection(), (prefix_ + kStopSignal).c_str(), "");
 }
 
 void NatsQueue::Close() {
   closed_.store(true);
-  kvStore_PutString(nullptr, kv_, stop_key_.c_str(), "closed");
+  bucket_.Put(stop_key_, "closed");
   natsConnection_PublishString(link_->connection(), (prefix_ + kStopSignal).c_str(), "");
 }
 
@@ -205,12 +199,9 @@ bool NatsQueue::Stopped(QueueStatus* status) {
     stop_checked_ms_.store(now);
     stop_looked_.store(true);
     stops_seen_.store(stops);
-    kvEntry* entry = nullptr;
-    const natsStatus s = kvStore_Get(&entry, kv_, stop_key_.c_str());
-    if (s == NATS_OK) {
-      (std::strcmp(kvEntry_ValueString(entry), "closed") == 0 ? closed_ : cancelled_).store(true);
-    }
-    kvEntry_Destroy(entry);
+    std::string said;
+    const natsStatus s = bucket_.Get(stop_key_, &said);
+    if (s == NATS_OK) (said == "closed" ? closed_ : cancelled_).store(true);
     if (s != NATS_TIMEOUT) {
       unanswered_since_ms_.store(0);
     } else if (link_->connected()) {

@@ -69,6 +69,7 @@
 #include <vector>
 
 #include "runtime/nats_run.h"
+#include "runtime/run_bucket.h"
 #include "runtime/nats_subscription.h"
 #include "runtime/queue.h"
 
@@ -193,7 +194,7 @@ class NatsQueue final : public Queue {
   struct Books;
   struct Held;
   struct Wakes;
-  NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options, kvStore* kv, int64_t ack_wait_ms);
+  NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& options, int64_t ack_wait_ms);
 
   QueueStatus PublishRun(int producer, const RecordBatch& batch, size_t i, size_t j);
   QueueStatus PublishLarge(int producer, const RecordBatch& batch, size_t i);
@@ -255,7 +256,7 @@ class NatsQueue final : public Queue {
 
   std::shared_ptr<NatsLink> link_;
   NatsQueueOptions options_;
-  kvStore* kv_;  // the run's bucket, owned by the link
+  RunBucket bucket_;  // the run's (NatsBucketName)
   int64_t ack_wait_ms_;
   std::string stream_;
   std::string prefix_;    // "flow.<run>.e<edge>."

@@ -48,16 +48,14 @@ void NatsQueue::OnSignal(natsConnection*, natsSubscription*, natsMsg* msg, void*
 
 void NatsQueue::GiveUpHeld() {
   give_up_held_.store(true);
-  if (link_->connected()) kvStore_PutString(nullptr, kv_, failed_key_.c_str(), "1");
+  if (link_->connected()) bucket_.Put(failed_key_, "1");
 }
 
 bool NatsQueue::UpstreamDrained() {
   if (!wakes_->upstream_drained.load()) return false;
   std::lock_guard lock(end_mu_);
   if (upstream_verdict_ == 0) {
-    kvEntry* entry = nullptr;
-    const natsStatus s = kvStore_Get(&entry, kv_, failed_key_.c_str());
-    kvEntry_Destroy(entry);
+    const natsStatus s = bucket_.Get(failed_key_);
     if (s == NATS_OK) upstream_verdict_ = -1;
     else if (s == NATS_NOT_FOUND) upstream_verdict_ = 1;
     // Else (the broker away): asked again at the next look.

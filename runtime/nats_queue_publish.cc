@@ -169,10 +169,8 @@ NatsQueue::Books& NatsQueue::LoadBooks(int producer) {
   std::lock_guard lock(books.mu);
   if (!books.loaded) {
     // A replacement of a producer that died continues its books.
-    kvEntry* entry = nullptr;
-    if (kvStore_Get(&entry, kv_, BooksKey(producer).c_str()) == NATS_OK)
-      ParseBooks(kvEntry_ValueString(entry), &books.progress, &books.messages);
-    kvEntry_Destroy(entry);
+    std::string said;
+    if (bucket_.Get(BooksKey(producer), &said) == NATS_OK) ParseBooks(said.c_str(), &books.progress, &books.messages);
     books.loaded = true;
   }
   return books;
@@ -185,7 +183,7 @@ bool NatsQueue::SaveBooks(int producer, Books& books) {
   int64_t trouble_since = 0;
   for (;;) {
     if (!AwaitBroker()) return false;
-    const natsStatus s = kvStore_PutString(nullptr, kv_, BooksKey(producer).c_str(), value.c_str());
+    const natsStatus s = bucket_.Put(BooksKey(producer), value);
     if (s == NATS_OK) return true;
     if (!BrokerAway(s)) {
       Fail(link_->Describe("cannot record what producer " + std::to_string(producer) + " published", s));
@@ -280,10 +278,9 @@ ProducerProgress NatsQueue::PublishedBy(int producer) {
   }
   ProducerProgress p;
   uint64_t messages = 0;
-  kvEntry* entry = nullptr;
-  const natsStatus s = kvStore_Get(&entry, kv_, BooksKey(producer).c_str());
-  if (s == NATS_OK) ParseBooks(kvEntry_ValueString(entry), &p, &messages);
-  kvEntry_Destroy(entry);
+  std::string said;
+  const natsStatus s = bucket_.Get(BooksKey(producer), &said);
+  if (s == NATS_OK) ParseBooks(said.c_str(), &p, &messages);
   // What a producer's instance reads as it starts (ResumeSource,
   // RaiseFloorsFromBroker) is what its first Push would read again
   // (LoadBooks): kept, a round trip less before its first batch goes out

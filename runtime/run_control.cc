@@ -118,9 +118,8 @@ void RunControl::RequestStop() {
   reinterpret_cast<std::atomic<bool>*>(base_)->store(true, std::memory_order_release);
 }
 
-// One word, for both steps: 0 nothing yet, 1 the bucket, 2 the run.
+// One word: 0 nothing yet, 2 the run made (1 was its bucket alone).
 namespace {
-constexpr uint32_t kBucketMade = 1;
 constexpr uint32_t kRunMade = 2;
 
 void AwaitAtLeast(std::atomic<uint32_t>* made, uint32_t step) {
@@ -129,16 +128,6 @@ void AwaitAtLeast(std::atomic<uint32_t>* made, uint32_t step) {
     FutexWait(made, seen);
 }
 }  // namespace
-
-void RunControl::AwaitBucketMade() {
-  AwaitAtLeast(reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset), kBucketMade);
-}
-
-void RunControl::MarkBucketMade() {
-  auto* made = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset);
-  uint32_t expected = 0;
-  if (made->compare_exchange_strong(expected, kBucketMade, std::memory_order_release)) FutexWakeAll(made);
-}
 
 void RunControl::AwaitRunMade() {
   AwaitAtLeast(reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset), kRunMade);

@@ -130,11 +130,7 @@ class RunControl {
   // keeper still makes the run: each connects, then waits here until the
   // supervisor says the run's streams are made (or kills it: the keeper
   // failed). Connecting is what takes the time, and it is done before the
-  // workers' instances start and take the CPU and the broker. The run's
-  // bucket is made first (AwaitBucketMade): an instance looks it up
-  // meanwhile, so that its edges open without a request once the run is.
-  void AwaitBucketMade();
-  void MarkBucketMade();
+  // workers' instances start and take the CPU and the broker.
   void AwaitRunMade();
   void MarkRunMade();
   OrderGate& gate(size_t node);

@@ -282,11 +282,6 @@ int Runner::WorkerMain(size_t n, int instance) {
       // is told after the wait, so that a run whose keeper failed (the
       // broker is unreachable) says so once, not once per instance.
       broker = BrokerEdges::Connect(options_.broker, graph_, n, &error);
-      // The bucket looked up while the edges are made (a request less once
-      // the run is; a failure here is OpenEdges's to tell).
-      control_->AwaitBucketMade();
-      std::string later;
-      if (broker) broker->link().Bucket(NatsBucketName(run_id_), &later);
       control_->AwaitRunMade();
       if (broker && !broker->OpenEdges(run_id_, graph_, n, &error)) broker.reset();
     } else {
@@ -323,16 +318,11 @@ int Runner::WorkerMain(size_t n, int instance) {
   // replicas on every machine (runtime/broker_order_gate.h).
   std::unique_ptr<BrokerOrderGate> broker_turns;
   if (broker && setup.order_gate != nullptr && edge_on_broker_[static_cast<size_t>(node.inputs[0])]) {
-    std::string error;
     // A replica started again, here or in place of a lost worker's, waits
     // for the dead one's batches before it takes (broker_order_gate.h).
     const bool replaces = !FirstOfSlot(first_slot_[n] + static_cast<size_t>(instance));
     broker_turns = BrokerOrderGate::Open(broker->link(), run_id_, n,
-                                         broker->nats_edge(static_cast<size_t>(node.inputs[0])), replaces, &error);
-    if (!broker_turns) {
-      Say(STDERR_FILENO, Location(node) + ": error: '" + setup.name + "': " + error);
-      return 1;
-    }
+                                         broker->nats_edge(static_cast<size_t>(node.inputs[0])), replaces);
     setup.order_gate = broker_turns.get();
     TraceEvent("order gate open");
   }

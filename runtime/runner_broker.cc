@@ -184,15 +184,10 @@ bool Runner::AwaitKeeper(WorkerPool& pool, std::string* error) {
     return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1;
   };
   // The instances started early stay here whatever the placement: they
-  // look the bucket up as soon as it is made, and open their edges as soon
-  // as the run is.
-  const auto made = [this](BrokerKeeper::Made what) {
-    if (what == BrokerKeeper::Made::kBucket) {
-      control_->MarkBucketMade();
-    } else {
-      TraceEvent("keeper made the run");
-      control_->MarkRunMade();
-    }
+  // open their edges as soon as the run is made.
+  const auto made = [this] {
+    TraceEvent("keeper made the run");
+    control_->MarkRunMade();
   };
   if (!keeper_->AwaitReady(error, interrupted, made)) return false;
   placement_ = keeper_->placement();

@@ -8,11 +8,52 @@
 #include "runtime/broker_board.h"
 #include "runtime/broker_order_gate.h"
 #include "runtime/nats_subscription.h"
+#include "runtime/run_bucket.h"
 #include "tests/runtime/nats_test_support.h"
 
 namespace flow::nats_queue_test {
 
 TEST_SUITE("nats_run") {
+  TEST_CASE("a run's bucket without its lookup reads and writes what a kvStore does") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server);
+    MakeRun(*link, "kv", 0);
+    std::string missing;
+    kvStore* kv = link->Bucket(NatsBucketName("kv"), &missing);
+    REQUIRE_MESSAGE(kv != nullptr, missing);
+    RunBucket bucket(*link, NatsBucketName("kv"));
+    std::string value = "untouched";
+    CHECK(bucket.Get("nothing", &value) == NATS_NOT_FOUND);
+    CHECK(value == "untouched");
+    // Written here, read by the kvStore, and the other way round.
+    REQUIRE(bucket.Put("a", "one") == NATS_OK);
+    kvEntry* entry = nullptr;
+    REQUIRE(kvStore_Get(&entry, kv, "a") == NATS_OK);
+    CHECK(std::string(kvEntry_ValueString(entry)) == "one");
+    kvEntry_Destroy(entry);
+    REQUIRE(kvStore_PutString(nullptr, kv, "b", "two") == NATS_OK);
+    REQUIRE(bucket.Get("b", &value) == NATS_OK);
+    CHECK(value == "two");
+    REQUIRE(bucket.Put("b", "") == NATS_OK);  // an empty value is a value
+    REQUIRE(bucket.Get("b", &value) == NATS_OK);
+    CHECK(value.empty());
+    // Deleted or purged: no value.
+    REQUIRE(kvStore_Delete(kv, "a") == NATS_OK);
+    CHECK(bucket.Get("a") == NATS_NOT_FOUND);
+    REQUIRE(kvStore_Purge(kv, "b", nullptr) == NATS_OK);
+    CHECK(bucket.Get("b") == NATS_NOT_FOUND);
+    // Created once only.
+    CHECK(bucket.Create("c", "first") == NATS_OK);
+    CHECK(bucket.Create("c", "second") != NATS_OK);
+    REQUIRE(bucket.Get("c", &value) == NATS_OK);
+    CHECK(value == "first");
+    // A bucket that is not there: every call fails.
+    RunBucket none(*link, NatsBucketName("absent"));
+    CHECK(none.Get("a") != NATS_OK);
+    CHECK(none.Put("a", "x") != NATS_OK);
+  }
+
   TEST_CASE("a job offer says that its run is made; an offer that does not say so is read as not made") {
     int taken = 0;
     std::string job, place;
@@ -62,9 +103,9 @@ TEST_SUITE("nats_run") {
     MakeRun(*a, "turns", 1);
     auto qa = Open(a, "turns", 1, 2), qb = Open(b, "turns", 1, 2);
     std::string error;
-    auto first = BrokerOrderGate::Open(*a, "turns", 1, qa.get(), false, &error);
+    auto first = BrokerOrderGate::Open(*a, "turns", 1, qa.get(), false);
     REQUIRE_MESSAGE(first != nullptr, error);
-    auto second = BrokerOrderGate::Open(*b, "turns", 1, qb.get(), false, &error);
+    auto second = BrokerOrderGate::Open(*b, "turns", 1, qb.get(), false);
     REQUIRE_MESSAGE(second != nullptr, error);
     // Position 1 waits for position 0.
     std::atomic<bool> went{false};
@@ -110,9 +151,9 @@ TEST_SUITE("nats_run") {
     REQUIRE(qa->Push(0, Batch({"zero"}, 1)) == QueueStatus::kOk);
     REQUIRE(qa->Push(0, Batch({"one"}, 2)) == QueueStatus::kOk);
     std::string error;
-    auto first = BrokerOrderGate::Open(*a, "heard", 1, qa.get(), false, &error);
+    auto first = BrokerOrderGate::Open(*a, "heard", 1, qa.get(), false);
     REQUIRE_MESSAGE(first != nullptr, error);
-    auto second = BrokerOrderGate::Open(*b, "heard", 1, qb.get(), false, &error);
+    auto second = BrokerOrderGate::Open(*b, "heard", 1, qb.get(), false);
     REQUIRE_MESSAGE(second != nullptr, error);
     Lease la, lb;
     uint64_t pa = 9, pb = 9;
@@ -149,7 +190,7 @@ TEST_SUITE("nats_run") {
     auto q = Open(a, "ahead", 1, 1, 0, 20, 1);
     for (int i = 0; i < 3; ++i) REQUIRE(q->Push(0, Batch({std::to_string(i)}, i + 1)) == QueueStatus::kOk);
     std::string error;
-    auto gate = BrokerOrderGate::Open(*a, "ahead", 1, q.get(), false, &error);
+    auto gate = BrokerOrderGate::Open(*a, "ahead", 1, q.get(), false);
     REQUIRE_MESSAGE(gate != nullptr, error);
     CHECK(gate->TakesWhileWaiting());
     Lease l0, l1, l2;
@@ -191,11 +232,11 @@ TEST_SUITE("nats_run") {
     auto qa = Open(a, "back", 1, 1, 0, 20, 1), qd = Open(d, "back", 1, 1, 0, 20, 1), qc = Open(c, "back", 1, 1, 0, 20, 1);
     for (int i = 0; i < 3; ++i) REQUIRE(qa->Push(0, Batch({std::to_string(i)}, i + 1)) == QueueStatus::kOk);
     std::string error;
-    auto live = BrokerOrderGate::Open(*a, "back", 1, qa.get(), false, &error);
+    auto live = BrokerOrderGate::Open(*a, "back", 1, qa.get(), false);
     REQUIRE_MESSAGE(live != nullptr, error);
-    auto dead = BrokerOrderGate::Open(*d, "back", 1, qd.get(), false, &error);
+    auto dead = BrokerOrderGate::Open(*d, "back", 1, qd.get(), false);
     REQUIRE_MESSAGE(dead != nullptr, error);
-    auto spare = BrokerOrderGate::Open(*c, "back", 1, qc.get(), true, &error);
+    auto spare = BrokerOrderGate::Open(*c, "back", 1, qc.get(), true);
     REQUIRE_MESSAGE(spare != nullptr, error);
     Lease ld, l1, lc, l2;
     uint64_t pd = 9, p1 = 9, pc = 9, p2 = 9;
@@ -243,7 +284,7 @@ TEST_SUITE("nats_run") {
     MakeRun(*a, "skips", 1);
     auto q = Open(a, "skips", 1, 1);
     std::string error;
-    auto gate = BrokerOrderGate::Open(*a, "skips", 1, q.get(), false, &error);
+    auto gate = BrokerOrderGate::Open(*a, "skips", 1, q.get(), false);
     REQUIRE_MESSAGE(gate != nullptr, error);
     REQUIRE_MESSAGE(BrokerOrderGate::Skip(*a, "skips", 1, 2, &error), error);
     std::atomic<bool> went{false};
