@@ -17,6 +17,7 @@
 
 #include "runtime/nats_subscription.h"
 #include "runtime/quiet_thread.h"
+#include "runtime/run_bucket.h"
 
 namespace flow {
 namespace {
@@ -398,11 +399,6 @@ bool CreateNatsRun(NatsLink& link, std::string_view run, int64_t expiry_ns, std:
   }
   const std::string bucket = NatsBucketName(run);
   kvStore* kv = nullptr;
-  if (js_KeyValue(&kv, link.js(), bucket.c_str()) == NATS_OK) {
-    kvStore_Destroy(kv);
-    *error = "run '" + std::string(run) + "' exists already on the broker at '" + link.url() + "'";
-    return false;
-  }
   kvConfig cfg;
   kvConfig_Init(&cfg);
   cfg.Bucket = bucket.c_str();
@@ -413,9 +409,21 @@ bool CreateNatsRun(NatsLink& link, std::string_view run, int64_t expiry_ns, std:
     *error = ApiError(link, "cannot create the bucket '" + bucket + "'", s, static_cast<jsErrCode>(0));
     return false;
   }
-  const bool ok = PutAlive(link, kv, expiry_ns, error);
+  // Made, or there already with the same settings (the broker says yes to
+  // both; not asked first, a round trip before every run is offered): a
+  // run's bucket holds its heartbeat from the start, so a heartbeat that
+  // cannot be created says the run was there.
+  const std::string value = std::to_string(expiry_ns);
+  const natsStatus put = kvStore_CreateString(nullptr, kv, kAliveKey, value.c_str());
+  if (put != NATS_OK) {
+    kvEntry* entry = nullptr;
+    const bool there = kvStore_Get(&entry, kv, kAliveKey) == NATS_OK;
+    kvEntry_Destroy(entry);
+    *error = there ? "run '" + std::string(run) + "' exists already on the broker at '" + link.url() + "'"
+                   : link.Describe("cannot write the run's heartbeat", put);
+  }
   kvStore_Destroy(kv);
-  return ok;
+  return put == NATS_OK;
 }
 
 bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEdgeOptions& options,
@@ -490,11 +498,11 @@ bool MadeKeyStored(NatsLink& link, std::string_view run) {
 }  // namespace
 
 bool MarkNatsRunMade(NatsLink& link, std::string_view run, std::string* error) {
-  std::string missing;
-  kvStore* kv = link.Bucket(NatsBucketName(run), &missing);
-  natsStatus s = kv == nullptr ? NATS_NOT_FOUND : kvStore_PutString(nullptr, kv, kMadeKey, "1");
+  // Without a lookup of the bucket just made (a round trip more before the
+  // run is offered).
+  const natsStatus s = RunBucket(link, NatsBucketName(run)).Put(kMadeKey, "1");
   if (s != NATS_OK) {
-    *error = kv == nullptr ? missing : link.Describe("cannot mark run '" + std::string(run) + "' made", s);
+    *error = link.Describe("cannot mark run '" + std::string(run) + "' made", s);
     return false;
   }
   natsConnection_PublishString(link.connection(), MadeSubject(run).c_str(), "1");
