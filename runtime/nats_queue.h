@@ -243,6 +243,7 @@ class NatsQueue final : public Queue {
   // Consumer info: the batches not yet delivered, and whether the edge is
   // drained (every producer ended, nothing pending or unacknowledged).
   bool Drained(bool producers_ended, uint64_t* pending);
+  void SayDrained();
 
   bool Stopped(QueueStatus* status);
   // Subscribes to the edge's signals once: a consumer to both (ends and

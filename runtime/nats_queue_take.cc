@@ -232,7 +232,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     if (t.held.empty() && UpstreamVerdictDue()) {
       t.end_checked_ms = now;
       if (EndsOnUpstreamDrain(&pending)) {
-        natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(), kDrainedWord);
+        SayDrained();
         return QueueStatus::kEnd;
       }
       if (tail) t.tail_wait_ms = std::min(t.tail_wait_ms * 2, options_.poll_ms);
@@ -256,8 +256,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
       continue;
     }
     if ((upstream_drained || AllProducersEnded()) && Drained(true, &pending)) {
-      // Said to the siblings on every machine, who then end without asking.
-      natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(), kDrainedWord);
+      SayDrained();
       return QueueStatus::kEnd;
     }
     // Not drained: leases are still out. The last of them may be just
@@ -265,6 +264,15 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
     // less and less often (a slow record may take minutes).
     if (tail) t.tail_wait_ms = std::min(t.tail_wait_ms * 2, options_.poll_ms);
   }
+}
+
+// Said to the siblings on every machine, who then end without asking; not
+// again once a sibling's word was heard (at a whois run's end, 6-8 of its
+// 24 replicas found the drain at once, and the broker sent each word to
+// every replica and to the stages after them, as they all exited).
+void NatsQueue::SayDrained() {
+  if (!wakes_->drained.exchange(true))
+    natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(), kDrainedWord);
 }
 
 NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, int64_t touched_ms, Lease* lease) {
