@@ -104,7 +104,6 @@ class BrokerOrderGate final : public OrderTurns {
   // Used without a lookup (a request at each of 24 replicas' start).
   RunBucket keys_;
   std::string prefix_;                  // of the node's keys: "o<node>."
-
   std::string subject_;                 // of the turns: TurnSubject adds a position
   // The turns of the leases held, each from Take until its WaitTurn (two
   // at most: one being finished, one worked on).

@@ -69,9 +69,9 @@
 #include <vector>
 
 #include "runtime/nats_run.h"
-#include "runtime/run_bucket.h"
 #include "runtime/nats_subscription.h"
 #include "runtime/queue.h"
+#include "runtime/run_bucket.h"
 
 namespace flow {
 
