@@ -230,8 +230,8 @@ void PlanRun(NatsLink& link, const StageGraph& graph, Placement* placement, std:
 // each, with the run's description and placement (JobOffer). Returns the
 // workers asked; false with *error when the broker refused.
 bool OfferRun(BrokerBoard& workers, const std::string& run, const std::string& description,
-              const Placement& placement, const std::vector<WorkerOffer>& live, bool made,
-              std::vector<WorkerOffer>* asked, std::string* error) {
+              const Placement& placement, const std::vector<WorkerOffer>& live, std::vector<WorkerOffer>* asked,
+              std::string* error) {
   const std::string where = placement.Encode();
   // Each worker's job key on a thread of its own (the link is thread-safe):
   // a round trip each in a row would start the last worker's part that
@@ -242,7 +242,7 @@ bool OfferRun(BrokerBoard& workers, const std::string& run, const std::string& d
     const int taken = Taken(placement, w.id);
     if (taken == 0) continue;
     placed.push_back(w);
-    offers.push_back(JobOffer(taken, description, where, made));
+    offers.push_back(JobOffer(taken, description, where, true));  // offered once made (KeeperMain)
   }
   std::vector<std::string> failures(placed.size());
   std::vector<std::thread> puts;
@@ -395,7 +395,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     ok = false;
     error = edges_error;
   }
-  if (ok && workers) ok = OfferRun(*workers, run, description, placement, live, true, &asked, &error);
+  if (ok && workers) ok = OfferRun(*workers, run, description, placement, live, &asked, &error);
   TraceEvent("keeper offer sent");
   std::unique_ptr<BrokerBoard> run_board;
   if (ok) run_board = BrokerBoard::Open(*link, NatsBucketName(run), false, 0, &error);

@@ -40,8 +40,7 @@ std::unique_ptr<BrokerOrderGate> BrokerOrderGate::Open(NatsLink& link, const std
 BrokerOrderGate::BrokerOrderGate(NatsLink& link, const std::string& run, std::string prefix, std::string subject,
                                  NatsQueue* input, bool replaces)
     : link_(link),
-      bucket_(NatsBucketName(run)),
-      keys_(link, bucket_),
+      keys_(link, NatsBucketName(run)),
       prefix_(std::move(prefix)),
       subject_(std::move(subject)),
       input_(input),
@@ -179,8 +178,8 @@ bool BrokerOrderGate::AskForKeyOnTurnSubject(uint64_t position) {
   // Read straight from the bucket's stream (the last message on the key's
   // subject), the answer sent to the turn's subject: the value (Done puts
   // the turn it passes, as its message says), or an empty "not found".
-  const std::string key_subject = NatsKeySubject(bucket_, prefix_ + "done." + std::to_string(position - 1));
-  const std::string request = "$JS.API.DIRECT.GET.KV_" + bucket_ + "." + key_subject;
+  const std::string key_subject = keys_.KeySubject(prefix_ + "done." + std::to_string(position - 1));
+  const std::string request = "$JS.API.DIRECT.GET." + keys_.stream() + "." + key_subject;
   return natsConnection_PublishRequestString(link_.connection(), request.c_str(), TurnSubject(position).c_str(), "") ==
          NATS_OK;
 }
@@ -201,14 +200,14 @@ void BrokerOrderGate::Done(uint64_t position) {
   // Its value is the turn passed, as the message's: a look whose answer
   // comes on the turn's subject reads as the message (WaitTurn).
   const std::string next = std::to_string(position + 1);
-  PutUnanswered(link_, bucket_, prefix_ + "done." + std::to_string(position), next);
+  keys_.PutUnanswered(prefix_ + "done." + std::to_string(position), next);
   // Then the message, to the one replica that holds the next position.
   natsConnection_PublishString(link_.connection(), TurnSubject(position + 1).c_str(), next.c_str());
 }
 
 void BrokerOrderGate::Abandon() {
   Raise(std::numeric_limits<uint64_t>::max());
-  PutUnanswered(link_, bucket_, prefix_ + kAbandoned, "1");
+  keys_.PutUnanswered(prefix_ + kAbandoned, "1");
 }
 
 }  // namespace flow

@@ -100,8 +100,8 @@ class BrokerOrderGate final : public OrderTurns {
   std::string TurnSubject(uint64_t position) const;
 
   NatsLink& link_;
-  std::string bucket_;                  // the run's bucket's name
-  // Used without a lookup (a request at each of 24 replicas' start).
+  // The run's bucket, used without a lookup (a request at each of 24
+  // replicas' start).
   RunBucket keys_;
   std::string prefix_;                  // of the node's keys: "o<node>."
   std::string subject_;                 // of the turns: TurnSubject adds a position

@@ -5,7 +5,6 @@
 
 #include "runtime/nats_queue.h"
 
-#include <cstring>
 #include <memory>
 #include <string>
 

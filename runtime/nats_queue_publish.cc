@@ -226,7 +226,7 @@ bool NatsQueue::SendBooks(int producer, Books& books) {
     sent_answers_ = std::make_unique<NatsSubscription>(*link_, sent_inbox_);
   }
   if (!sent_answers_->ok()) return false;
-  const std::string subject = NatsKeySubject(NatsBucketName(options_.run), BooksKey(producer));
+  const std::string subject = bucket_.KeySubject(BooksKey(producer));
   const std::string value = FormatBooks(books.progress, books.messages);
   // Counted before: a message another thread publishes meanwhile may be
   // counted before ours yet go out after it.

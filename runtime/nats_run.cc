@@ -374,10 +374,6 @@ std::string NewRunId() {
 
 std::string NatsBucketName(std::string_view run) { return "flow_" + std::string(run); }
 
-void PutUnanswered(NatsLink& link, std::string_view bucket, std::string_view key, std::string_view value) {
-  const std::string subject = NatsKeySubject(bucket, key);
-  natsConnection_Publish(link.connection(), subject.c_str(), value.data(), static_cast<int>(value.size()));
-}
 std::string NatsKeySubject(std::string_view bucket, std::string_view key) {
   return "$KV." + std::string(bucket) + "." + std::string(key);
 }
@@ -484,15 +480,7 @@ std::string MadeSubject(std::string_view run) { return "flow." + std::string(run
 // Whether the run's bucket holds the made key, read straight from the
 // bucket's stream: no kvStore (whose making asks for the stream's info).
 bool MadeKeyStored(NatsLink& link, std::string_view run) {
-  const std::string bucket = NatsBucketName(run);
-  const std::string subject = NatsKeySubject(bucket, kMadeKey);
-  jsDirectGetMsgOptions options;
-  jsDirectGetMsgOptions_Init(&options);
-  options.LastBySubject = subject.c_str();
-  natsMsg* msg = nullptr;
-  const natsStatus s = js_DirectGetMsg(&msg, link.js(), ("KV_" + bucket).c_str(), nullptr, &options);
-  natsMsg_Destroy(msg);
-  return s == NATS_OK;
+  return RunBucket(link, NatsBucketName(run)).Get(kMadeKey) == NATS_OK;
 }
 
 }  // namespace

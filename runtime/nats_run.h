@@ -149,11 +149,6 @@ bool ValidRunId(std::string_view run);
 // 16 random letters and digits.
 std::string NewRunId();
 std::string NatsBucketName(std::string_view run);
-// Puts `key` = `value` in key-value bucket `bucket` as a plain publish on
-// the key's subject, without waiting for the broker's answer (a round trip
-// less, where nobody looks at the answer). Stored after what the
-// connection sent before it; lost with the connection, as a failed put is.
-void PutUnanswered(NatsLink& link, std::string_view bucket, std::string_view key, std::string_view value);
 // The subject that key `key` of bucket `bucket` is stored under: "$KV.<bucket>.<key>".
 std::string NatsKeySubject(std::string_view bucket, std::string_view key);
 std::string NatsStreamName(std::string_view run, size_t edge);

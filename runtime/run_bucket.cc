@@ -2,8 +2,6 @@
 
 #include <cstring>
 
-#include "runtime/nats_run.h"
-
 namespace flow {
 
 RunBucket::RunBucket(NatsLink& link, const std::string& bucket)
@@ -12,7 +10,7 @@ RunBucket::RunBucket(NatsLink& link, const std::string& bucket)
 natsStatus RunBucket::Get(const std::string& key, std::string* value) const {
   // The last message on the key's subject, from whichever server holds the
   // stream (the bucket allows direct gets, as libnats makes buckets).
-  const std::string subject = NatsKeySubject(bucket_, key);
+  const std::string subject = KeySubject(key);
   jsDirectGetMsgOptions options;
   jsDirectGetMsgOptions_Init(&options);
   options.LastBySubject = subject.c_str();
@@ -39,12 +37,16 @@ natsStatus RunBucket::Create(const std::string& key, const std::string& value) c
   return Publish(key, value, true);
 }
 
+void RunBucket::PutUnanswered(const std::string& key, const std::string& value) const {
+  natsConnection_Publish(link_.connection(), KeySubject(key).c_str(), value.data(), static_cast<int>(value.size()));
+}
+
 natsStatus RunBucket::Publish(const std::string& key, const std::string& value, bool only_if_new) const {
   jsPubOptions options;
   jsPubOptions_Init(&options);
   options.ExpectNoMessage = only_if_new;
   jsPubAck* ack = nullptr;
-  const natsStatus s = js_Publish(&ack, link_.js(), NatsKeySubject(bucket_, key).c_str(), value.data(),
+  const natsStatus s = js_Publish(&ack, link_.js(), KeySubject(key).c_str(), value.data(),
                                   static_cast<int>(value.size()), &options, nullptr);
   jsPubAck_Destroy(ack);
   return s;

@@ -15,9 +15,9 @@
 
 #include <nats/nats.h>
 
-namespace flow {
+#include "runtime/nats_run.h"
 
-class NatsLink;
+namespace flow {
 
 class RunBucket {
  public:
@@ -32,6 +32,15 @@ class RunBucket {
   // Stored only if the key has no value yet; NATS_ERR (the broker's "wrong
   // last sequence") if it has one.
   natsStatus Create(const std::string& key, const std::string& value) const;
+  // A plain publish on the key's subject, without waiting for the broker's
+  // answer (a round trip less, where nobody looks at the answer). Stored
+  // after what the connection sent before it; lost with the connection, as
+  // a failed put is.
+  void PutUnanswered(const std::string& key, const std::string& value) const;
+
+  // "$KV.<bucket>.<key>": where the key's values are stored.
+  std::string KeySubject(const std::string& key) const { return NatsKeySubject(bucket_, key); }
+  const std::string& stream() const { return stream_; }  // KV_<bucket>
 
  private:
   natsStatus Publish(const std::string& key, const std::string& value, bool only_if_new) const;

@@ -118,9 +118,9 @@ void RunControl::RequestStop() {
   reinterpret_cast<std::atomic<bool>*>(base_)->store(true, std::memory_order_release);
 }
 
-// One word: 0 nothing yet, 2 the run made (1 was its bucket alone).
+// One word: 0 not yet, 1 the run made.
 namespace {
-constexpr uint32_t kRunMade = 2;
+constexpr uint32_t kRunMade = 1;
 
 void AwaitAtLeast(std::atomic<uint32_t>* made, uint32_t step) {
   for (uint32_t seen = made->load(std::memory_order_acquire); seen < step;
