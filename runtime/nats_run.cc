@@ -188,6 +188,12 @@ NatsLink::NatsLink(natsConnection* nc, jsCtx* js, const NatsLinkOptions& options
     : nc_(nc), js_(js), options_(options), shown_url_(RedactedUrl(options.broker.url)) {}
 
 std::unique_ptr<NatsLink> NatsLink::Connect(const NatsLinkOptions& options, std::string* error) {
+  // Before any other call opens the library with its default: a lock that
+  // is taken spins up to 2,000 times before it sleeps. Our processes
+  // outnumber the cores (24 replicas on 2), so the holder is often not
+  // running and the spin is wasted: 5% of a whois replica's CPU, 11% of a
+  // source's (perf, bench/broker_ab.py). Already open: nothing changes.
+  (void)nats_Open(0);
   natsOptions* opts = nullptr;
   natsConnection* nc = nullptr;
   natsStatus s = natsOptions_Create(&opts);
