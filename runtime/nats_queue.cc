@@ -41,8 +41,18 @@ NatsQueue::NatsQueue(std::shared_ptr<NatsLink> link, const NatsQueueOptions& opt
   for (int i = 0; i < options.producers; ++i) books_.push_back(std::make_unique<Books>());
   for (int i = 0; i < options.consumers; ++i) takers_.push_back(std::make_unique<Taker>());
   wakes_->connection = link_->connection();
-  if (options.upstream_edge >= 0)
+  if (options.upstream_edge >= 0) {
     wakes_->upstream_subject = NatsSubjectPrefix(options.run, static_cast<size_t>(options.upstream_edge)) + kEndSignal;
+    // The callback may come until Settle has drained the subscription:
+    // this queue is there until then (or for good: Settle(false)).
+    wakes_->upstream_drained_heard = [this] {
+      {
+        std::lock_guard lock(heartbeat_mu_);
+        early_look_due_ = true;
+      }
+      heartbeat_cv_.notify_all();
+    };
+  }
   acks_reconnects_ = Reconnects();
   wakes_->ended.assign(ended_seen_.size(), false);
   // The stop flag is first looked at a poll_ms after the queue opens, not

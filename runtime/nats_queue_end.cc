@@ -35,6 +35,7 @@ void NatsQueue::OnSignal(natsConnection*, natsSubscription*, natsMsg* msg, void*
   // broker each, at the end of every replica, which would then have to
   // flush before it exits: NatsLink::AllPublishedRead).
   if (said == kDrainedWord && (upstream ? wakes->upstream_drained : wakes->drained).exchange(true)) return;
+  if (upstream && wakes->upstream_drained_heard) wakes->upstream_drained_heard();
   std::lock_guard lock(wakes->mu);
   const size_t word = std::strlen(kEndedWord);
   if (!upstream && said.size() > word + 1 && said.compare(0, word, kEndedWord) == 0 && said[word] == ' ') {
@@ -69,11 +70,31 @@ bool NatsQueue::UpstreamVerdictDue() {
   return upstream_verdict_ == 0;
 }
 
+bool NatsQueue::EarlyLookFoundEnd() {
+  std::lock_guard lock(early_look_mu_);
+  return wakes_->drained.load();
+}
+
 bool NatsQueue::EndsOnUpstreamDrain(uint64_t* pending) {
+  // After the look that LookAtEndEarly may be making: it may have found
+  // the end.
+  std::lock_guard lock(early_look_mu_);
+  if (wakes_->drained.load()) return true;
   // The verdict on a thread of its own: both requests in one round trip.
   std::future<bool> verdict = QuietAsync([this] { return UpstreamDrained(); });
   const bool drained = Drained(true, pending);
   return verdict.get() && drained;
+}
+
+void NatsQueue::LookAtEndEarly() {
+  std::lock_guard lock(early_look_mu_);
+  if (wakes_->drained.load() || !UpstreamVerdictDue()) return;
+  uint64_t pending = 1;
+  std::future<bool> verdict = QuietAsync([this] { return UpstreamDrained(); });
+  const bool drained = Drained(true, &pending);
+  // Found as a sibling's drained word would be: a Pop (woken by the
+  // upstream's word) returns kEnd; the siblings elsewhere are told.
+  if (verdict.get() && drained) SayDrained();
 }
 
 bool NatsQueue::ProducersKnownEnded() {

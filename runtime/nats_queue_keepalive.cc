@@ -10,6 +10,7 @@
 #include <cassert>
 #include <chrono>
 #include <thread>
+#include <utility>
 
 #include "runtime/nats_queue_parts.h"
 #include "runtime/quiet_thread.h"
@@ -58,11 +59,34 @@ void NatsQueue::AskHeartbeatToStop() {
 // A tick at a quarter of the ack wait: a batch is told InProgress at the
 // latest three quarters into it (or by Pop's own loop, every poll_ms, while
 // Pop holds the taker).
+// It also sends the asks ahead when they are due (AskAheadIn), and looks
+// at the end early when the upstream's drain is heard (LookAtEndEarly).
 void NatsQueue::Heartbeat() {
+  using Clock = std::chrono::steady_clock;
   const auto tick = std::chrono::milliseconds(std::max<int64_t>(ack_wait_ms_ / 4, 50));
+  auto next_tick = Clock::now() + tick;
   std::unique_lock lock(heartbeat_mu_);
-  while (!heartbeat_cv_.wait_for(lock, tick, [this] { return heartbeat_stop_; })) {
+  int64_t next_ask_us = 0;
+  for (;;) {
+    // Read under the lock that AskAheadIn and OnSignal take before they
+    // notify: what they asked for is seen here, or wakes the wait.
+    for (auto& t : takers_) {
+      const int64_t at = t->ask_at_us.load();
+      if (at != 0 && (next_ask_us == 0 || at < next_ask_us)) next_ask_us = at;
+    }
+    auto until = next_tick;
+    if (next_ask_us != 0) until = std::min(until, Clock::time_point(std::chrono::microseconds(next_ask_us)));
+    if (!heartbeat_stop_ && !early_look_due_) heartbeat_cv_.wait_until(lock, until);
+    if (heartbeat_stop_) break;
+    const bool look = std::exchange(early_look_due_, false);
     lock.unlock();
+    if (look) LookAtEndEarly();
+    next_ask_us = AskAheadWhenDue();
+    if (Clock::now() < next_tick) {
+      lock.lock();
+      continue;
+    }
+    next_tick = Clock::now() + tick;
     for (auto& t : takers_) {
       // A taker busy in Pop (its lock held) keeps its own batches alive:
       // skipped, never waited for.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -45,6 +46,11 @@ inline constexpr const char* kTermWord = "+TERM";
 // Acknowledgements kept to be sent again after a reconnection
 // (NatsQueue::AckAgainAfterReconnect): the last few seconds' worth.
 inline constexpr size_t kAcksKept = 4096;
+
+inline int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 inline int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -97,6 +103,8 @@ struct NatsQueue::Taker {
   // handed out before is acknowledged meanwhile from another thread (a
   // worker finishing its last lease while it takes the next).
   bool waiting = false;
+  // When AskAheadIn wants a pull request sent (NowUs); 0: not wanted.
+  std::atomic<int64_t> ask_at_us{0};
   // A look at the end of stream was put off because a lease of this taker
   // was still being finished: its Ack wakes the Pop to look.
   bool look_after_ack = false;
@@ -111,6 +119,10 @@ struct NatsQueue::Wakes {
   std::atomic<bool> drained{false};
   std::atomic<bool> upstream_drained{false};  // NatsQueueOptions::upstream_edge was found drained
   std::string upstream_subject;  // the end signals of NatsQueueOptions::upstream_edge, if any
+  // Called on the first drained word of the upstream edge, on libnats's
+  // thread: asks the heartbeat thread to look at the end now
+  // (NatsQueue::LookAtEndEarly), while the wake travels.
+  std::function<void()> upstream_drained_heard;
   std::mutex mu;
   natsConnection* connection = nullptr;
   std::vector<std::string> subjects;  // under mu

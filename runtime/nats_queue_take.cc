@@ -91,6 +91,7 @@ natsStatus NatsQueue::RequestPull(Taker& t) {
                                                            body.c_str());
   if (s == NATS_OK) {
     t.request_until_ms = NowMs() + expires_ms;
+    t.ask_at_us.store(0);  // asked: an ask ahead is not wanted any more
     t.request_left = options_.fetch_batch;
     t.request_reconnects = Reconnects();
   }
@@ -255,6 +256,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
       t.look_after_ack = true;
       continue;
     }
+    if (upstream_drained && EarlyLookFoundEnd()) return QueueStatus::kEnd;
     if ((upstream_drained || AllProducersEnded()) && Drained(true, &pending)) {
       SayDrained();
       return QueueStatus::kEnd;
@@ -394,6 +396,40 @@ void NatsQueue::AskAhead(int consumer) {
       cancelled_.load())
     return;
   RequestPull(t);  // a failure is Pop's to see: it asks again
+}
+
+void NatsQueue::AskAheadIn(int consumer, int64_t us) {
+  takers_[static_cast<size_t>(consumer)]->ask_at_us.store(NowUs() + std::max<int64_t>(us, 1));
+  {
+    std::lock_guard lock(heartbeat_mu_);  // seen by the heartbeat before it waits, or it is woken
+  }
+  heartbeat_cv_.notify_all();
+}
+
+int64_t NatsQueue::AskAheadWhenDue() {
+  int64_t next = 0;
+  const auto keep_soonest = [&next](int64_t at) { next = next == 0 ? at : std::min(next, at); };
+  for (auto& t : takers_) {
+    const int64_t at = t->ask_at_us.load();
+    if (at == 0) continue;
+    const int64_t now = NowUs();
+    if (at > now) {
+      keep_soonest(at);
+      continue;
+    }
+    // Held by Pop doing something (it waits without the lock) or by an
+    // Ack: for a moment only. Tried again shortly.
+    std::unique_lock lock(t->mu, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      keep_soonest(now + 200);
+      continue;
+    }
+    t->ask_at_us.store(0);
+    if (t->inbox != nullptr && t->buffer.empty() && t->request_until_ms == 0 && link_->connected() &&
+        !closed_.load() && !cancelled_.load())
+      RequestPull(*t);  // a failure is Pop's to see: it asks again
+  }
+  return next;
 }
 
 void NatsQueue::Ack(int consumer, Lease* lease) {

@@ -303,6 +303,11 @@ class Queue {
   // outputs and Ack: a queue whose batches come from afar may ask for the
   // next one now, so that it travels meanwhile. Nothing by default.
   virtual void AskAhead(int /*consumer*/) {}
+  // The consumer has just taken a lease and expects to be done with it in
+  // about `us` (runtime/lease_pace.h): such a queue may ask for the next
+  // one then, as AskAhead would, so that it arrives as the lease ends.
+  // Nothing by default.
+  virtual void AskAheadIn(int /*consumer*/, int64_t /*us*/) {}
   // True when Ack (and Progress) may be called for a consumer from another
   // thread while that consumer's Pop blocks: a worker then finishes a lease
   // (publishes its outputs, acknowledges it) while it takes the next one.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/lease_finisher.h"
+#include "runtime/lease_pace.h"
 #include "runtime/trace.h"
 #include "runtime/worker_input.h"
 #include "runtime/worker_output.h"
@@ -334,6 +335,11 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
   }
   uint64_t waiting_since = MonotonicNanos();
   uint64_t leases = 0;   // taken so far (for the trace)
+  // The next lease asked for just before this one ends, where the input
+  // comes from afar. Not by an [ordered] replica that finishes in line: it
+  // asks once it has passed its turn on (below).
+  LeasePace pace;
+  const bool asks_by_pace = in_background || setup.order_gate == nullptr;
   for (;;) {
     WorkerOutput& out = *current;
     if (stage.Satisfied() || !out.wants_more() || !finished_wants_more.load()) {
@@ -356,6 +362,10 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     }
     if (Tracing()) TraceEvent("instance " + setup.name + " lease");
     ++leases;
+    if (asks_by_pace) {
+      const int64_t ask_after_us = pace.AskAfterUs();
+      if (ask_after_us > 0) input.AskAheadIn(ask_after_us);
+    }
 
     const LeaseRun run = BeginLease(setup, out, lease, input.current_edge(), position, input.MayBeRedone(lease));
     const uint64_t pushed_before = out.push_ns();
@@ -437,6 +447,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     InstanceCounters::Add(c.records_in, done);
     InstanceCounters::Add(c.bytes_in, bytes);
     if (Tracing()) TraceEvent("instance " + setup.name + " records done");
+    pace.Took(MonotonicNanos() - taken);
     bool in_line = !in_background || run.redo != nullptr || run.poison != 0;
     const uint64_t key = setup.order_gate != nullptr ? position : handed_over;
     while (!in_line) {

@@ -154,6 +154,10 @@ void WorkerInput::AskAhead() {
   if (!merged_) setup_.inputs[current_]->AskAhead(setup_.instance);
 }
 
+void WorkerInput::AskAheadIn(int64_t us) {
+  if (!merged_) setup_.inputs[current_]->AskAheadIn(setup_.instance, us);
+}
+
 void WorkerInput::ReportCost(uint64_t records, uint64_t busy_ns) {
   if (current_ < setup_.input_hints.size() && setup_.input_hints[current_] != nullptr && records > 0) {
     setup_.input_hints[current_]->Report(records, busy_ns, kBatchRecords);

@@ -41,6 +41,8 @@ class WorkerInput {
   void Ack(Lease* lease);
   // Before the current lease's outputs go out (Queue::AskAhead).
   void AskAhead();
+  // Just after the current lease was taken (Queue::AskAheadIn).
+  void AskAheadIn(int64_t us);
   // Whether `lease`, the current one, may be redone (Queue::MayBeRedone).
   bool MayBeRedone(const Lease& lease) const;
   // Why an input queue closed itself (see Queue::Failure); empty if none did.

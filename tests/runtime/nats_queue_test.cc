@@ -217,6 +217,79 @@ TEST_SUITE("nats_queue") {
     consumer.join();
   }
 
+  TEST_CASE("an upstream's drain is looked into as it is heard, by a consumer not in Pop; its siblings are told") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server), other = Link(server), third = Link(server);
+    MakeRun(*link, "early", 2);
+    // Consumer 0 of edge 1 listens to edge 0's drain, but is busy elsewhere
+    // (no Pop) when it comes. Consumer 1 does not listen to it, and looks
+    // at the end only every 2 s.
+    auto looking = Open(link, "early", 1, 2, 1, 2000, 4, 0);
+    auto waiting = Open(third, "early", 1, 2, 1, 2000, 4, -1);
+    auto in = Open(other, "early", 1, 1, 0);
+    Lease lease;
+    CHECK(looking->Pop(0, &lease, PopMode::kNoWait) == QueueStatus::kEmpty);  // subscribed
+    std::atomic<bool> ended{false};
+    std::thread consumer([&] {
+      Lease none;
+      CHECK(waiting->Pop(1, &none, PopMode::kWait) == QueueStatus::kEnd);
+      ended = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    in->EndOfStream(0);
+    Lease none;
+    CHECK(in->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);  // edge 0 drained: its word goes out
+    // The busy consumer's heartbeat looks and finds edge 1 drained, and
+    // says so: consumer 1 ends now, not at its look 2 s later (where it
+    // would not end either: edge 1's producer never said it ended).
+    CHECK(Eventually(ended, std::chrono::milliseconds(1000)));
+    if (!ended.load()) looking->EndOfStream(0);  // the test fails, but ends
+    consumer.join();
+    CHECK(looking->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
+  }
+
+  TEST_CASE("a pull asked ahead goes out when due, and brings the next batch while the lease is worked on") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server), observer = Link(server);
+    MakeRun(*link, "ahead", 1);
+    auto q = Open(link, "ahead", 1, 1, 0, 2000, 1);
+    for (int64_t i = 1; i <= 4; ++i) REQUIRE(q->Push(0, Batch({"r" + std::to_string(i)}, i)) == QueueStatus::kOk);
+    const auto delivered = [&] {  // batches handed to the consumer, not acknowledged
+      jsConsumerInfo* ci = nullptr;
+      REQUIRE(js_GetConsumerInfo(&ci, observer->js(), NatsStreamName("ahead", 0).c_str(), kNatsConsumerName, nullptr,
+                                 nullptr) == NATS_OK);
+      const int64_t n = ci->NumAckPending;
+      jsConsumerInfo_Destroy(ci);
+      return n;
+    };
+    Lease first;
+    REQUIRE(q->Pop(0, &first, PopMode::kWait) == QueueStatus::kOk);
+    CHECK(delivered() == 1);
+    q->AskAheadIn(0, 150'000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(delivered() == 1);  // not yet due
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(delivered() == 2);  // asked for and delivered while the first is held
+    const auto asked = Clock::now();
+    q->Ack(0, &first);
+    Lease second;
+    REQUIRE(q->Pop(0, &second, PopMode::kWait) == QueueStatus::kOk);
+    CHECK(Seconds(asked) < 0.5);
+    CHECK(Contents(second) == std::vector<std::string>{"r2"});
+    // An ask that Pop's own request overtook sends nothing more.
+    q->AskAheadIn(0, 100'000);
+    q->Ack(0, &second);
+    Lease third;
+    REQUIRE(q->Pop(0, &third, PopMode::kWait) == QueueStatus::kOk);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK(delivered() == 1);  // the fourth stays on the edge
+    q->Ack(0, &third);
+    q->EndOfStream(0);
+    CHECK(Drain(*q) == std::vector<std::string>{"r4"});
+  }
+
   TEST_CASE("an edge one of whose producers failed does not end on its input's drain") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
