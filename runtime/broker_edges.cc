@@ -728,6 +728,13 @@ bool BrokerEdges::OpenEdges(const std::string& run, const StageGraph& graph, siz
     // This process exits after its end (SettleForExit confirms it).
     queues_[static_cast<size_t>(e)]->ConfirmEndsAtSettle();
   }
+  // An output that ends on the drain of this stage's input is looked at
+  // by whoever finds that input drained (NatsQueue::AlsoSayDrainedOf).
+  for (int out : here.outputs) {
+    NatsQueue* output = nats_edge(static_cast<size_t>(out));
+    if (output == nullptr || output->upstream_edge() < 0) continue;
+    if (NatsQueue* input = nats_edge(static_cast<size_t>(output->upstream_edge()))) input->AlsoSayDrainedOf(output);
+  }
   return true;
 }
 

@@ -126,11 +126,20 @@ class NatsQueue final : public Queue {
   NatsQueue(const NatsQueue&) = delete;
   NatsQueue& operator=(const NatsQueue&) = delete;
 
+  int64_t upstream_edge() const { return options_.upstream_edge; }
   int producers() const override { return options_.producers; }
   int consumers() const override { return options_.consumers; }
   QueueStatus Push(int producer, const RecordBatch& batch) override;
   void EndOfStream(int producer) override;
   ProducerProgress PublishedBy(int producer) override;
+  // `output`, an edge this process produces to, ends on this one's drain
+  // (its NatsQueueOptions::upstream_edge is this edge). When this queue
+  // finds its edge drained, it first looks whether `output` is drained
+  // too, and says so if it is: the word then reaches the stage after it
+  // before the replicas that hear this edge's word end all at once, whose
+  // ending loads the broker (its consumer's own look, made as it hears
+  // this word, was answered 2-8 ms later at a whois run's end).
+  void AlsoSayDrainedOf(NatsQueue* output) { outputs_ending_here_.push_back(output); }
   // This process is the first to produce as `producer` in this run (not
   // a replacement): it has no books to read, a request less at its start
   // (RaiseFloorsFromBroker, ResumeSource) or at its first Push.
@@ -257,6 +266,10 @@ class NatsQueue final : public Queue {
   // drained (every producer ended, nothing pending or unacknowledged).
   bool Drained(bool producers_ended, uint64_t* pending);
   void SayDrained();
+  // For an edge that ends on its upstream's drain, looked at by a process
+  // that found the upstream drained (AlsoSayDrainedOf): whether no producer
+  // failed and the edge is drained; says so if it is.
+  void SayDrainedIfDrained();
 
   bool Stopped(QueueStatus* status);
   // Subscribes to the edge's signals once: a consumer to both (ends and
@@ -349,6 +362,7 @@ class NatsQueue final : public Queue {
   // next one is due (NowUs), 0 if none is wanted.
   int64_t AskAheadWhenDue();
   std::mutex early_look_mu_;     // held by LookAtEndEarly and EndsOnUpstreamDrain
+  std::vector<NatsQueue*> outputs_ending_here_;  // AlsoSayDrainedOf; set before the first Pop
   bool settled_ = false;         // Settle ran
 };
 

@@ -97,6 +97,15 @@ void NatsQueue::LookAtEndEarly() {
   if (verdict.get() && drained) SayDrained();
 }
 
+void NatsQueue::SayDrainedIfDrained() {
+  std::lock_guard lock(early_look_mu_);
+  if (wakes_->drained.load()) return;
+  std::future<bool> none_failed = QuietAsync([this] { return bucket_.Get(failed_key_) == NATS_NOT_FOUND; });
+  uint64_t pending = 1;
+  const bool drained = Drained(true, &pending);
+  if (none_failed.get() && drained) SayDrained();
+}
+
 bool NatsQueue::ProducersKnownEnded() {
   std::lock_guard lock(ended_mu_);
   std::lock_guard wakes(wakes_->mu);

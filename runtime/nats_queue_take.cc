@@ -273,8 +273,9 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
 // 24 replicas found the drain at once, and the broker sent each word to
 // every replica and to the stages after them, as they all exited).
 void NatsQueue::SayDrained() {
-  if (!wakes_->drained.exchange(true))
-    natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(), kDrainedWord);
+  if (wakes_->drained.exchange(true)) return;
+  for (NatsQueue* output : outputs_ending_here_) output->SayDrainedIfDrained();
+  natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(), kDrainedWord);
 }
 
 NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, int64_t touched_ms, Lease* lease) {

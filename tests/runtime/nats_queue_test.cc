@@ -249,6 +249,76 @@ TEST_SUITE("nats_queue") {
     CHECK(looking->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
   }
 
+  TEST_CASE("a replica that finds its input drained says first that its output, drained too, has ended") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto replica = Link(server), source = Link(server), next = Link(server);
+    MakeRun(*replica, "both", 2);
+    // The replica's ends: it takes edge 0 and makes edge 1, which ends on
+    // edge 0's drain. The next stage does not listen to edge 0 (upstream
+    // -1) and looks at the end every 2 s only: edge 1's word is all it gets.
+    auto input = Open(replica, "both", 1, 1, 0);
+    auto output = Open(replica, "both", 1, 1, 1, 2000, 4, 0);
+    input->AlsoSayDrainedOf(output.get());
+    auto from = Open(source, "both", 1, 1, 0);
+    auto after = Open(next, "both", 1, 1, 1, 2000, 4, -1);
+    REQUIRE(from->Push(0, Batch({"a"}, 1)) == QueueStatus::kOk);
+    from->EndOfStream(0);
+    Lease lease;
+    REQUIRE(input->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
+    REQUIRE(output->Push(0, Batch({"A"}, 1, 1)) == QueueStatus::kOk);  // published, then acknowledged
+    input->Ack(0, &lease);
+    std::atomic<bool> ended{false};
+    std::vector<std::string> got;
+    std::thread consumer([&] {
+      got = Drain(*after);
+      ended = true;
+    });
+    // The next stage takes "A" and acknowledges it; then the replica finds
+    // edge 0 drained, and edge 1 too.
+    Lease none;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(input->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
+    CHECK(Eventually(ended, std::chrono::milliseconds(1000)));
+    if (!ended.load()) output->EndOfStream(0);  // the test fails, but ends
+    consumer.join();
+    CHECK(got == std::vector<std::string>{"A"});
+  }
+
+  TEST_CASE("an output still held downstream is not said drained with its input") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto replica = Link(server), source = Link(server), next = Link(server);
+    MakeRun(*replica, "held", 2);
+    auto input = Open(replica, "held", 1, 1, 0);
+    auto output = Open(replica, "held", 1, 1, 1, 2000, 4, 0);
+    input->AlsoSayDrainedOf(output.get());
+    auto from = Open(source, "held", 1, 1, 0);
+    auto after = Open(next, "held", 1, 1, 1, 2000, 4, -1);
+    REQUIRE(from->Push(0, Batch({"a"}, 1)) == QueueStatus::kOk);
+    from->EndOfStream(0);
+    Lease lease, downstream;
+    REQUIRE(input->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
+    REQUIRE(output->Push(0, Batch({"A"}, 1, 1)) == QueueStatus::kOk);
+    input->Ack(0, &lease);
+    REQUIRE(after->Pop(0, &downstream, PopMode::kWait) == QueueStatus::kOk);  // held, not acknowledged
+    Lease none;
+    CHECK(input->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
+    std::atomic<bool> ended{false};
+    std::thread consumer([&] {
+      after->Ack(0, &downstream);
+      CHECK(after->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
+      ended = true;
+    });
+    // No word for edge 1: its end comes from its producer's books, at the
+    // next stage's look 2 s later, once the producer has ended.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    CHECK_FALSE(ended.load());
+    output->EndOfStream(0);
+    CHECK(Eventually(ended, std::chrono::milliseconds(3000)));
+    consumer.join();
+  }
+
   TEST_CASE("a pull asked ahead goes out when due, and brings the next batch while the lease is worked on") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
