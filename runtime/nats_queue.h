@@ -266,6 +266,7 @@ class NatsQueue final : public Queue {
   // drained (every producer ended, nothing pending or unacknowledged).
   bool Drained(bool producers_ended, uint64_t* pending);
   void SayDrained();
+  static void CloseInboxes(Wakes* wakes);
   // For an edge that ends on its upstream's drain, looked at by a process
   // that found the upstream drained (AlsoSayDrainedOf): whether no producer
   // failed and the edge is drained; says so if it is.

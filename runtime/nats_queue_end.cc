@@ -36,6 +36,10 @@ void NatsQueue::OnSignal(natsConnection*, natsSubscription*, natsMsg* msg, void*
   // flush before it exits: NatsLink::AllPublishedRead).
   if (said == kDrainedWord && (upstream ? wakes->upstream_drained : wakes->drained).exchange(true)) return;
   if (upstream && wakes->upstream_drained_heard) wakes->upstream_drained_heard();
+  if (!upstream && said == kDrainedWord) {  // a sibling found the edge drained: nothing can come
+    CloseInboxes(wakes);
+    return;
+  }
   std::lock_guard lock(wakes->mu);
   const size_t word = std::strlen(kEndedWord);
   if (!upstream && said.size() > word + 1 && said.compare(0, word, kEndedWord) == 0 && said[word] == ' ') {

@@ -126,6 +126,9 @@ struct NatsQueue::Wakes {
   std::mutex mu;
   natsConnection* connection = nullptr;
   std::vector<std::string> subjects;  // under mu
+  // The takers' inboxes, under mu: once the edge is drained for good they
+  // are closed (CloseInboxes), which wakes a Pop waiting on one at once.
+  std::vector<natsSubscription*> inboxes;
   // Producers whose end signal ("ended <p>") came, under mu: each said so
   // after writing "ended" in its books, so the books need not be read
   // again (a request each: with 24 producers ending together, tens of ms).

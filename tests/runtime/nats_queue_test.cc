@@ -249,7 +249,7 @@ TEST_SUITE("nats_queue") {
     CHECK(looking->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
   }
 
-  TEST_CASE("a replica that finds its input drained says first that its output, drained too, has ended") {
+  TEST_CASE("a replica that finds its input drained says first that its output, drained too, has ended; its consumer wakes at once") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
     auto replica = Link(server), source = Link(server), next = Link(server);
@@ -278,11 +278,19 @@ TEST_SUITE("nats_queue") {
     // edge 0 drained, and edge 1 too.
     Lease none;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const uint64_t published = next->Published();  // the next stage waits on its inbox
     CHECK(input->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
     CHECK(Eventually(ended, std::chrono::milliseconds(1000)));
     if (!ended.load()) output->EndOfStream(0);  // the test fails, but ends
     consumer.join();
     CHECK(got == std::vector<std::string>{"A"});
+    // Woken as its inbox closed: no wake relayed to it through the broker
+    // (a message), no look at the end (a request).
+    CHECK(next->Published() == published);
+    // A later Pop ends as well, and the queue settles quietly.
+    CHECK(after->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
+    after->Settle(true);
+    CHECK(after->error().empty());
   }
 
   TEST_CASE("an output still held downstream is not said drained with its input") {
