@@ -221,6 +221,11 @@ class NatsQueue final : public Queue {
   bool SendBooks(int producer, Books& books);
   // Waits for the answers to SendBooks.
   void ConfirmSentBooks();
+  // Reads the answers to SendBooks, those already here only unless
+  // `wait`; false (the queue failed) if one says no, or, waited for, did
+  // not come.
+  bool ReadSentAnswers(bool wait);
+  bool ReadSentAnswersLocked(bool wait);  // under sent_mu_
 
   QueueStatus Subscribe(Taker& t);
   natsStatus RequestPull(Taker& t);

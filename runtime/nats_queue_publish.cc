@@ -84,6 +84,15 @@ QueueStatus NatsQueue::Push(int producer, const RecordBatch& batch) {
   const int64_t now = NowMs();
   if (books.saved_ms == 0) books.saved_ms = now;  // from now on: this queue produces as `producer`
   if (now - books.saved_ms < kBooksEveryMs) return QueueStatus::kOk;
+  // A process that confirms its books when it settles sends them without
+  // waiting: the wait was a round trip inside the push, every 200 ms of
+  // each replica, and an [ordered] replica pushes while it holds the turn
+  // that its successors wait for. What the broker answered meanwhile is
+  // read now; a refusal fails the queue here or at Settle.
+  if (confirm_ends_at_settle_) {
+    if (!ReadSentAnswers(false)) return QueueStatus::kClosed;
+    if (SendBooks(producer, books)) return QueueStatus::kOk;
+  }
   return SaveBooks(producer, books) ? QueueStatus::kOk : QueueStatus::kClosed;
 }
 
@@ -243,19 +252,33 @@ bool NatsQueue::SendBooks(int producer, Books& books) {
 
 void NatsQueue::ConfirmSentBooks() {
   std::lock_guard lock(sent_mu_);
-  for (; sent_unanswered_ > 0; --sent_unanswered_) {
-    std::string said;
-    if (!sent_answers_->Next(&said, link_->api_wait_ms())) {
-      Fail("the broker at '" + link_->url() + "' did not confirm that a producer of '" + stream_ + "' ended");
-      break;
-    }
-    // A JetStream publish's answer: {"stream":...,"seq":...} or {"error":{...}}.
-    if (said.find("\"error\"") != std::string::npos || said.find("\"seq\"") == std::string::npos)
-      Fail("cannot record that a producer of '" + stream_ + "' ended: " + said);
-  }
+  ReadSentAnswersLocked(true);
   // Every answer came: the broker has read what went before the last put.
   if (sent_unanswered_ == 0) link_->NoteReadThrough(sent_read_through_);
   sent_unanswered_ = 0;
+}
+
+bool NatsQueue::ReadSentAnswers(bool wait) {
+  std::lock_guard lock(sent_mu_);
+  return ReadSentAnswersLocked(wait);
+}
+
+bool NatsQueue::ReadSentAnswersLocked(bool wait) {
+  for (; sent_unanswered_ > 0; --sent_unanswered_) {
+    std::string said;
+    if (!sent_answers_->Next(&said, wait ? link_->api_wait_ms() : 0)) {
+      if (!wait) return true;  // not yet: read at the next send or at Settle
+      Fail("the broker at '" + link_->url() + "' did not confirm the books of a producer of '" + stream_ +
+           "' (what it published, whether it ended)");
+      return false;
+    }
+    // A JetStream publish's answer: {"stream":...,"seq":...} or {"error":{...}}.
+    if (said.find("\"error\"") != std::string::npos || said.find("\"seq\"") == std::string::npos) {
+      Fail("cannot record the books of a producer of '" + stream_ + "' (what it published, whether it ended): " + said);
+      return false;
+    }
+  }
+  return true;
 }
 
 void NatsQueue::StartsFresh(int producer) {

@@ -416,6 +416,27 @@ TEST_SUITE("nats_queue") {
     CHECK(lost->error().find("ended") != std::string::npos);
   }
 
+  TEST_CASE("books sent every 200 ms without a wait: read by others, confirmed at Settle (a refusal: above)") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server), other = Link(server);
+    MakeRun(*link, "paced", 1);
+    auto q = Open(link, "paced", 1, 1);
+    q->ConfirmEndsAtSettle();
+    REQUIRE(q->Push(0, Batch({"a"}, 1)) == QueueStatus::kOk);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    REQUIRE(q->Push(0, Batch({"b"}, 2)) == QueueStatus::kOk);  // the books are due: sent
+    auto reader = Open(other, "paced", 1, 1);
+    const auto sent = Clock::now();
+    while (reader->PublishedBy(0).records < 2 && Seconds(sent) < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(reader->PublishedBy(0).records == 2);
+    CHECK_FALSE(reader->PublishedBy(0).ended);
+    q->EndOfStream(0);
+    q->Settle(false);
+    CHECK(q->error() == "");
+    CHECK(reader->PublishedBy(0).ended);
+  }
+
   TEST_CASE("a stage's acks, then its end confirmed at Settle: the broker has read them all, no flush needed") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
