@@ -740,6 +740,11 @@ bool BrokerEdges::OpenEdges(const std::string& run, const StageGraph& graph, siz
 
 BrokerEdges::~BrokerEdges() {
   TraceEvent("edges closing");
+  // Every queue settled (its threads over) before any goes: a queue's
+  // drain may still look at an output queue's (NatsQueue::AlsoSayDrainedOf).
+  for (auto& queue : queues_) {
+    if (queue) queue->Settle(true);
+  }
   queues_.clear();
   TraceEvent("edges queues closed");
   link_.reset();

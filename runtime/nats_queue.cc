@@ -121,6 +121,10 @@ void NatsQueue::Settle(bool callbacks_must_end) {
     else
       natsSubscription_Unsubscribe(sub);
   }
+  {
+    std::lock_guard lock(wakes_->mu);  // (CloseInboxes: they are unsubscribed below, and retired later)
+    wakes_->inboxes.clear();
+  }
   for (auto& t : takers_) {
     std::lock_guard lock(t->mu);
     if (t->inbox != nullptr) {

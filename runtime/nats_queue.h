@@ -64,6 +64,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -218,13 +219,15 @@ class NatsQueue final : public Queue {
   Books& LoadBooks(int producer);
   bool SaveBooks(int producer, Books& books);
   // SaveBooks without the wait (ConfirmEndsAtSettle); false if not sent.
-  bool SendBooks(int producer, Books& books);
+  // `end`: the books say the producer ended, and their answer is waited
+  // for at Settle.
+  bool SendBooks(int producer, Books& books, bool end);
   // Waits for the answers to SendBooks.
   void ConfirmSentBooks();
-  // Reads the answers to SendBooks, those already here only unless
-  // `wait`; false (the queue failed) if one says no, or, waited for, did
-  // not come.
-  bool ReadSentAnswers(bool wait);
+  // Reads the answers to SendBooks: those already here only, unless
+  // `wait`, which waits for those of the ends; false (the queue failed)
+  // if an end's was refused or, waited for, did not come.
+  void ReadSentAnswers(bool wait);
   bool ReadSentAnswersLocked(bool wait);  // under sent_mu_
 
   QueueStatus Subscribe(Taker& t);
@@ -307,9 +310,11 @@ class NatsQueue final : public Queue {
   std::atomic<bool> give_up_held_{false};
   bool confirm_ends_at_settle_ = false;
   std::mutex sent_mu_;
-  std::string sent_inbox_;                           // where the broker answers SendBooks, under sent_mu_
+  std::string sent_inbox_;                           // "<inbox>.": where the broker answers SendBooks (+ the put's number), under sent_mu_
   std::unique_ptr<NatsSubscription> sent_answers_;  // under sent_mu_
-  int sent_unanswered_ = 0;                          // under sent_mu_
+  uint64_t sent_puts_ = 0;                           // SendBooks's puts so far, under sent_mu_
+  uint64_t sent_last_answered_ = 0;                  // the latest put answered, under sent_mu_
+  std::set<uint64_t> sent_ends_;                     // the puts of ends not yet answered, under sent_mu_
   uint64_t sent_read_through_ = 0;  // under sent_mu_: the link's count with the last books sent (NoteReadThrough)
   int upstream_verdict_ = 0;  // UpstreamDrained: 0 not yet known, 1 drained, -1 a producer failed; under end_mu_
   // The acknowledgements of the last leases (their reply subjects), sent
@@ -368,6 +373,7 @@ class NatsQueue final : public Queue {
   // next one is due (NowUs), 0 if none is wanted.
   int64_t AskAheadWhenDue();
   std::mutex early_look_mu_;     // held by LookAtEndEarly and EndsOnUpstreamDrain
+  std::thread early_look_;       // LookAtEndEarly's, started by the heartbeat, joined after it
   std::vector<NatsQueue*> outputs_ending_here_;  // AlsoSayDrainedOf; set before the first Pop
   bool settled_ = false;         // Settle ran
 };

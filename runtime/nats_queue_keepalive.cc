@@ -46,6 +46,7 @@ void NatsQueue::StopHeartbeat() {
   if (!heartbeat_.joinable()) return;
   AskHeartbeatToStop();
   heartbeat_.join();
+  if (early_look_.joinable()) early_look_.join();  // started by the heartbeat only
 }
 
 void NatsQueue::AskHeartbeatToStop() {
@@ -80,7 +81,9 @@ void NatsQueue::Heartbeat() {
     if (heartbeat_stop_) break;
     const bool look = std::exchange(early_look_due_, false);
     lock.unlock();
-    if (look) LookAtEndEarly();
+    // On a thread of its own: its requests may take the broker's API wait,
+    // and meanwhile this thread keeps the leases held alive.
+    if (look && !early_look_.joinable()) early_look_ = QuietThread([this] { LookAtEndEarly(); });
     next_ask_us = AskAheadWhenDue();
     if (Clock::now() < next_tick) {
       lock.lock();

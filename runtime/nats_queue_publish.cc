@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -90,8 +91,8 @@ QueueStatus NatsQueue::Push(int producer, const RecordBatch& batch) {
   // that its successors wait for. What the broker answered meanwhile is
   // read now; a refusal fails the queue here or at Settle.
   if (confirm_ends_at_settle_) {
-    if (!ReadSentAnswers(false)) return QueueStatus::kClosed;
-    if (SendBooks(producer, books)) return QueueStatus::kOk;
+    ReadSentAnswers(false);
+    if (SendBooks(producer, books, false)) return QueueStatus::kOk;
   }
   return SaveBooks(producer, books) ? QueueStatus::kOk : QueueStatus::kClosed;
 }
@@ -221,29 +222,33 @@ void NatsQueue::EndOfStream(int producer) {
   // settles, if ConfirmEndsAtSettle).
   natsConnection_PublishString(link_->connection(), (prefix_ + kEndSignal).c_str(),
                                (std::string(kEndedWord) + " " + std::to_string(producer)).c_str());
-  if (confirm_ends_at_settle_ && SendBooks(producer, books)) return;
+  if (confirm_ends_at_settle_ && SendBooks(producer, books, true)) return;
   SaveBooks(producer, books);
 }
 
-bool NatsQueue::SendBooks(int producer, Books& books) {
+bool NatsQueue::SendBooks(int producer, Books& books, bool end) {
   std::lock_guard lock(sent_mu_);
   if (!sent_answers_) {
     natsInbox* inbox = nullptr;
     if (natsInbox_Create(&inbox) != NATS_OK) return false;
-    sent_inbox_ = inbox;
+    sent_inbox_ = std::string(inbox) + ".";
     natsInbox_Destroy(inbox);
-    sent_answers_ = std::make_unique<NatsSubscription>(*link_, sent_inbox_);
+    sent_answers_ = std::make_unique<NatsSubscription>(*link_, sent_inbox_ + "*");
   }
   if (!sent_answers_->ok()) return false;
   const std::string subject = bucket_.KeySubject(BooksKey(producer));
   const std::string value = FormatBooks(books.progress, books.messages);
+  // Each put answered on a subject of its own: the answers to the books
+  // that say a producer ended are told from the others'.
+  const uint64_t put = ++sent_puts_;
+  const std::string reply = sent_inbox_ + std::to_string(put);
   // Counted before: a message another thread publishes meanwhile may be
   // counted before ours yet go out after it.
   const uint64_t published_before = link_->Published();
-  if (natsConnection_PublishRequestString(link_->connection(), subject.c_str(), sent_inbox_.c_str(), value.c_str()) !=
+  if (natsConnection_PublishRequestString(link_->connection(), subject.c_str(), reply.c_str(), value.c_str()) !=
       NATS_OK)
     return false;
-  ++sent_unanswered_;
+  if (end) sent_ends_.insert(put);
   sent_read_through_ = published_before + 1;
   books.dirty = false;
   books.saved_ms = NowMs();
@@ -252,29 +257,39 @@ bool NatsQueue::SendBooks(int producer, Books& books) {
 
 void NatsQueue::ConfirmSentBooks() {
   std::lock_guard lock(sent_mu_);
-  ReadSentAnswersLocked(true);
-  // Every answer came: the broker has read what went before the last put.
-  if (sent_unanswered_ == 0) link_->NoteReadThrough(sent_read_through_);
-  sent_unanswered_ = 0;
+  const bool ends_confirmed = ReadSentAnswersLocked(true);
+  // The last put answered (a put that said a producer ended is sent after
+  // everything else): the broker has read what went before it.
+  if (ends_confirmed && sent_last_answered_ == sent_puts_) link_->NoteReadThrough(sent_read_through_);
 }
 
-bool NatsQueue::ReadSentAnswers(bool wait) {
+void NatsQueue::ReadSentAnswers(bool wait) {
   std::lock_guard lock(sent_mu_);
-  return ReadSentAnswersLocked(wait);
+  ReadSentAnswersLocked(wait);
 }
 
+// The answers to the books sent. Those of the periodic books are read
+// when they are there and not waited for: a put lost in a reconnection or
+// refused while JetStream restarts leaves the books a little behind, which
+// is safe (see Push). Those of the books that say a producer ended are
+// waited for when `wait`, and fail the queue if missing or refused.
 bool NatsQueue::ReadSentAnswersLocked(bool wait) {
-  for (; sent_unanswered_ > 0; --sent_unanswered_) {
-    std::string said;
-    if (!sent_answers_->Next(&said, wait ? link_->api_wait_ms() : 0)) {
-      if (!wait) return true;  // not yet: read at the next send or at Settle
-      Fail("the broker at '" + link_->url() + "' did not confirm the books of a producer of '" + stream_ +
-           "' (what it published, whether it ended)");
+  const int64_t until = NowMs() + link_->api_wait_ms();
+  while (!sent_ends_.empty() || !wait) {
+    std::string said, subject;
+    const int64_t left = wait ? std::max<int64_t>(until - NowMs(), 0) : 0;
+    if (!sent_answers_ || !sent_answers_->Next(&said, &subject, left)) {
+      if (!wait) return true;  // the rest later: at the next send, or at Settle
+      Fail("the broker at '" + link_->url() + "' did not confirm that a producer of '" + stream_ + "' ended");
       return false;
     }
+    const uint64_t put = std::strtoull(subject.c_str() + std::min(subject.size(), sent_inbox_.size()), nullptr, 10);
+    sent_last_answered_ = std::max(sent_last_answered_, put);
     // A JetStream publish's answer: {"stream":...,"seq":...} or {"error":{...}}.
-    if (said.find("\"error\"") != std::string::npos || said.find("\"seq\"") == std::string::npos) {
-      Fail("cannot record the books of a producer of '" + stream_ + "' (what it published, whether it ended): " + said);
+    const bool stored = said.find("\"error\"") == std::string::npos && said.find("\"seq\"") != std::string::npos;
+    if (sent_ends_.erase(put) == 0) continue;  // periodic books: see above
+    if (!stored) {
+      Fail("cannot record that a producer of '" + stream_ + "' ended: " + said);
       return false;
     }
   }

@@ -413,7 +413,11 @@ void NatsQueue::AskAhead(int consumer) {
 }
 
 void NatsQueue::AskAheadIn(int consumer, int64_t us) {
-  takers_[static_cast<size_t>(consumer)]->ask_at_us.store(NowUs() + std::max<int64_t>(us, 1));
+  if (us <= 0) {  // the pace is not steady (any more): an ask left from the last lease must not come early in this one
+    takers_[static_cast<size_t>(consumer)]->ask_at_us.store(0);
+    return;
+  }
+  takers_[static_cast<size_t>(consumer)]->ask_at_us.store(NowUs() + us);
   {
     std::lock_guard lock(heartbeat_mu_);  // seen by the heartbeat before it waits, or it is woken
   }
@@ -431,16 +435,24 @@ int64_t NatsQueue::AskAheadWhenDue() {
       keep_soonest(at);
       continue;
     }
+    // Nothing to ask of a broker that is away (Pop asks once it is back),
+    // nor of an edge that ended.
+    if (!link_->connected() || wakes_->drained.load() || closed_.load() || cancelled_.load()) {
+      t->ask_at_us.store(0);
+      continue;
+    }
     // Held by Pop doing something (it waits without the lock) or by an
     // Ack: for a moment only. Tried again shortly.
     std::unique_lock lock(t->mu, std::try_to_lock);
     if (!lock.owns_lock()) {
-      keep_soonest(now + 200);
+      keep_soonest(now + 1000);
       continue;
     }
-    t->ask_at_us.store(0);
-    if (t->inbox != nullptr && t->buffer.empty() && t->request_until_ms == 0 && link_->connected() &&
-        !closed_.load() && !cancelled_.load())
+    // Still the ask read above: not one that Pop's own request cleared
+    // meanwhile, nor a newer one for the next lease.
+    int64_t due = at;
+    if (!t->ask_at_us.compare_exchange_strong(due, 0)) continue;
+    if (t->inbox != nullptr && t->buffer.empty() && t->request_until_ms == 0)
       RequestPull(*t);  // a failure is Pop's to see: it asks again
   }
   return next;

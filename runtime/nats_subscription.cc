@@ -24,9 +24,15 @@ void NatsSubscription::Flush() {
 }
 
 bool NatsSubscription::Next(std::string* data, int64_t wait_ms) {
+  std::string ignored;
+  return Next(data, &ignored, wait_ms);
+}
+
+bool NatsSubscription::Next(std::string* data, std::string* subject, int64_t wait_ms) {
   natsMsg* msg = nullptr;
   if (sub_ == nullptr || natsSubscription_NextMsg(&msg, sub_, wait_ms) != NATS_OK) return false;
   data->assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  subject->assign(natsMsg_GetSubject(msg));
   natsMsg_Destroy(msg);
   return true;
 }

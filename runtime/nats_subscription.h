@@ -32,6 +32,8 @@ class NatsSubscription {
   // The next message into *data, waiting up to `wait_ms` for one; false
   // when none came (or not subscribed).
   bool Next(std::string* data, int64_t wait_ms = 0);
+  // The same, with the subject the message came on.
+  bool Next(std::string* data, std::string* subject, int64_t wait_ms);
 
  private:
   NatsLink& link_;

@@ -305,7 +305,8 @@ class Queue {
   virtual void AskAhead(int /*consumer*/) {}
   // The consumer has just taken a lease and expects to be done with it in
   // about `us` (runtime/lease_pace.h): such a queue may ask for the next
-  // one then, as AskAhead would, so that it arrives as the lease ends.
+  // one then, as AskAhead would, so that it arrives as the lease ends;
+  // `us` <= 0 asks for nothing (and withdraws an ask not yet sent).
   // Nothing by default.
   virtual void AskAheadIn(int /*consumer*/, int64_t /*us*/) {}
   // True when Ack (and Progress) may be called for a consumer from another

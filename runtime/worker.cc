@@ -362,10 +362,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     }
     if (Tracing()) TraceEvent("instance " + setup.name + " lease");
     ++leases;
-    if (asks_by_pace) {
-      const int64_t ask_after_us = pace.AskAfterUs();
-      if (ask_after_us > 0) input.AskAheadIn(ask_after_us);
-    }
+    if (asks_by_pace) input.AskAheadIn(pace.AskAfterUs());  // -1: no ask (nor one left from the last lease)
 
     const LeaseRun run = BeginLease(setup, out, lease, input.current_edge(), position, input.MayBeRedone(lease));
     const uint64_t pushed_before = out.push_ns();

@@ -41,7 +41,7 @@ class WorkerInput {
   void Ack(Lease* lease);
   // Before the current lease's outputs go out (Queue::AskAhead).
   void AskAhead();
-  // Just after the current lease was taken (Queue::AskAheadIn).
+  // Just after the current lease was taken (Queue::AskAheadIn; <= 0: none).
   void AskAheadIn(int64_t us);
   // Whether `lease`, the current one, may be redone (Queue::MayBeRedone).
   bool MayBeRedone(const Lease& lease) const;

@@ -416,7 +416,34 @@ TEST_SUITE("nats_queue") {
     CHECK(lost->error().find("ended") != std::string::npos);
   }
 
-  TEST_CASE("books sent every 200 ms without a wait: read by others, confirmed at Settle (a refusal: above)") {
+  TEST_CASE("periodic books refused do not fail a producer (they may lag); its end's books refused do, at Settle") {
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    auto link = Link(server);
+    MakeRun(*link, "small", 1);
+    // The run's bucket takes no value as long as a producer's books.
+    const std::string bucket_stream = "KV_" + NatsBucketName("small");
+    jsStreamInfo* si = nullptr;
+    REQUIRE(js_GetStreamInfo(&si, link->js(), bucket_stream.c_str(), nullptr, nullptr) == NATS_OK);
+    si->Config->MaxMsgSize = 8;
+    jsStreamInfo* updated = nullptr;
+    REQUIRE(js_UpdateStream(&updated, link->js(), si->Config, nullptr, nullptr) == NATS_OK);
+    jsStreamInfo_Destroy(updated);
+    jsStreamInfo_Destroy(si);
+    auto q = Open(link, "small", 1, 1);
+    q->ConfirmEndsAtSettle();
+    for (int64_t i = 1; i <= 3; ++i) {
+      CHECK_MESSAGE(q->Push(0, Batch({"r" + std::to_string(i)}, i)) == QueueStatus::kOk, q->error());
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));  // the books are due at the next push
+    }
+    CHECK(q->error() == "");
+    q->EndOfStream(0);
+    q->Settle(false);
+    CHECK(q->error().find("cannot record that a producer of") != std::string::npos);
+    CHECK(q->error().find("ended") != std::string::npos);
+  }
+
+  TEST_CASE("books sent every 200 ms without a wait: read by others, confirmed at Settle") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
     auto link = Link(server), other = Link(server);
