@@ -28,6 +28,34 @@
 
 namespace flow::nats_queue_test {
 
+// A replica's ends: it takes edge 0 and makes edge 1, which ends on edge
+// 0's drain (AlsoSayDrainedOf); edge 0's source; and the next stage, which
+// does not listen to edge 0 (upstream -1) and looks at the end every 2 s
+// only: edge 1's word is all it gets. Each on a connection of its own.
+struct ReplicaAndNext {
+  ReplicaAndNext(const Server& server, const std::string& run)
+      : replica(Link(server)), source(Link(server)), next(Link(server)) {
+    MakeRun(*replica, run, 2);
+    input = Open(replica, run, 1, 1, 0);
+    output = Open(replica, run, 1, 1, 1, 2000, 4, 0);
+    input->AlsoSayDrainedOf(output.get());
+    from = Open(source, run, 1, 1, 0);
+    after = Open(next, run, 1, 1, 1, 2000, 4, -1);
+  }
+  // "a" from the source, which ends; the replica takes it, publishes "A",
+  // then acknowledges "a".
+  void OneRecordThrough() {
+    REQUIRE(from->Push(0, Batch({"a"}, 1)) == QueueStatus::kOk);
+    from->EndOfStream(0);
+    Lease lease;
+    REQUIRE(input->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
+    REQUIRE(output->Push(0, Batch({"A"}, 1, 1)) == QueueStatus::kOk);
+    input->Ack(0, &lease);
+  }
+  std::shared_ptr<NatsLink> replica, source, next;
+  std::unique_ptr<NatsQueue> input, output, from, after;
+};
+
 TEST_SUITE("nats_queue") {
   TEST_CASE("a batch goes through whole: NUL bytes, empty records, nr, seq and origin") {
     Server server;
@@ -252,77 +280,52 @@ TEST_SUITE("nats_queue") {
   TEST_CASE("a replica that finds its input drained says first that its output, drained too, has ended; its consumer wakes at once") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
-    auto replica = Link(server), source = Link(server), next = Link(server);
-    MakeRun(*replica, "both", 2);
-    // The replica's ends: it takes edge 0 and makes edge 1, which ends on
-    // edge 0's drain. The next stage does not listen to edge 0 (upstream
-    // -1) and looks at the end every 2 s only: edge 1's word is all it gets.
-    auto input = Open(replica, "both", 1, 1, 0);
-    auto output = Open(replica, "both", 1, 1, 1, 2000, 4, 0);
-    input->AlsoSayDrainedOf(output.get());
-    auto from = Open(source, "both", 1, 1, 0);
-    auto after = Open(next, "both", 1, 1, 1, 2000, 4, -1);
-    REQUIRE(from->Push(0, Batch({"a"}, 1)) == QueueStatus::kOk);
-    from->EndOfStream(0);
-    Lease lease;
-    REQUIRE(input->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
-    REQUIRE(output->Push(0, Batch({"A"}, 1, 1)) == QueueStatus::kOk);  // published, then acknowledged
-    input->Ack(0, &lease);
+    ReplicaAndNext r(server, "both");
+    r.OneRecordThrough();
     std::atomic<bool> ended{false};
     std::vector<std::string> got;
     std::thread consumer([&] {
-      got = Drain(*after);
+      got = Drain(*r.after);
       ended = true;
     });
     // The next stage takes "A" and acknowledges it; then the replica finds
     // edge 0 drained, and edge 1 too.
     Lease none;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const uint64_t published = next->Published();  // the next stage waits on its inbox
-    CHECK(input->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
+    const uint64_t published = r.next->Published();  // the next stage waits on its inbox
+    CHECK(r.input->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
     CHECK(Eventually(ended, std::chrono::milliseconds(1000)));
-    if (!ended.load()) output->EndOfStream(0);  // the test fails, but ends
+    if (!ended.load()) r.output->EndOfStream(0);  // the test fails, but ends
     consumer.join();
     CHECK(got == std::vector<std::string>{"A"});
     // Woken as its inbox closed: no wake relayed to it through the broker
     // (a message), no look at the end (a request).
-    CHECK(next->Published() == published);
+    CHECK(r.next->Published() == published);
     // A later Pop ends as well, and the queue settles quietly.
-    CHECK(after->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
-    after->Settle(true);
-    CHECK(after->error().empty());
+    CHECK(r.after->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
+    r.after->Settle(true);
+    CHECK(r.after->error().empty());
   }
 
   TEST_CASE("an output still held downstream is not said drained with its input") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
-    auto replica = Link(server), source = Link(server), next = Link(server);
-    MakeRun(*replica, "held", 2);
-    auto input = Open(replica, "held", 1, 1, 0);
-    auto output = Open(replica, "held", 1, 1, 1, 2000, 4, 0);
-    input->AlsoSayDrainedOf(output.get());
-    auto from = Open(source, "held", 1, 1, 0);
-    auto after = Open(next, "held", 1, 1, 1, 2000, 4, -1);
-    REQUIRE(from->Push(0, Batch({"a"}, 1)) == QueueStatus::kOk);
-    from->EndOfStream(0);
-    Lease lease, downstream;
-    REQUIRE(input->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
-    REQUIRE(output->Push(0, Batch({"A"}, 1, 1)) == QueueStatus::kOk);
-    input->Ack(0, &lease);
-    REQUIRE(after->Pop(0, &downstream, PopMode::kWait) == QueueStatus::kOk);  // held, not acknowledged
-    Lease none;
-    CHECK(input->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
+    ReplicaAndNext r(server, "held");
+    r.OneRecordThrough();
+    Lease downstream, none;
+    REQUIRE(r.after->Pop(0, &downstream, PopMode::kWait) == QueueStatus::kOk);  // held, not acknowledged
+    CHECK(r.input->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
     std::atomic<bool> ended{false};
     std::thread consumer([&] {
-      after->Ack(0, &downstream);
-      CHECK(after->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
+      r.after->Ack(0, &downstream);
+      CHECK(r.after->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
       ended = true;
     });
     // No word for edge 1: its end comes from its producer's books, at the
     // next stage's look 2 s later, once the producer has ended.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     CHECK_FALSE(ended.load());
-    output->EndOfStream(0);
+    r.output->EndOfStream(0);
     CHECK(Eventually(ended, std::chrono::milliseconds(3000)));
     consumer.join();
   }
