@@ -225,10 +225,11 @@ class NatsQueue final : public Queue {
   // Waits for the answers to SendBooks.
   void ConfirmSentBooks();
   // Reads the answers to SendBooks: those already here only, unless
-  // `wait`, which waits for those of the ends; false (the queue failed)
-  // if an end's was refused or, waited for, did not come.
+  // `wait`, which waits for those of the ends. The Locked one (under
+  // sent_mu_) returns false, the queue failed, if an end's was refused or,
+  // waited for, did not come.
   void ReadSentAnswers(bool wait);
-  bool ReadSentAnswersLocked(bool wait);  // under sent_mu_
+  bool ReadSentAnswersLocked(bool wait);
 
   QueueStatus Subscribe(Taker& t);
   natsStatus RequestPull(Taker& t);
@@ -260,8 +261,8 @@ class NatsQueue final : public Queue {
   // in the bucket before it hands back what it held, so both reads come
   // after that put, whatever their order.
   bool EndsOnUpstreamDrain(uint64_t* pending);
-  // The same look, on the heartbeat thread as soon as the upstream's
-  // drained word is heard, while the wake it relays travels through the
+  // The same look, on a thread the heartbeat starts as soon as the
+  // upstream's drained word is heard, while the wake it relays travels through the
   // broker to the waiting Pop (1.5-3.3 ms at a whois run's end, as its 24
   // replicas exited). An edge found drained is then as one a sibling said
   // drained: Pop returns kEnd as it wakes, or waits for the look still
@@ -310,7 +311,8 @@ class NatsQueue final : public Queue {
   std::atomic<bool> give_up_held_{false};
   bool confirm_ends_at_settle_ = false;
   std::mutex sent_mu_;
-  std::string sent_inbox_;                           // "<inbox>.": where the broker answers SendBooks (+ the put's number), under sent_mu_
+  // "<inbox>.": where the broker answers SendBooks, the put's number after it; under sent_mu_.
+  std::string sent_inbox_;
   std::unique_ptr<NatsSubscription> sent_answers_;  // under sent_mu_
   uint64_t sent_puts_ = 0;                           // SendBooks's puts so far, under sent_mu_
   uint64_t sent_last_answered_ = 0;                  // the latest put answered, under sent_mu_

@@ -89,7 +89,8 @@ QueueStatus NatsQueue::Push(int producer, const RecordBatch& batch) {
   // waiting: the wait was a round trip inside the push, every 200 ms of
   // each replica, and an [ordered] replica pushes while it holds the turn
   // that its successors wait for. What the broker answered meanwhile is
-  // read now; a refusal fails the queue here or at Settle.
+  // read now: a refusal of these is let be (books a little behind are
+  // safe); the books that say the producer ended are confirmed at Settle.
   if (confirm_ends_at_settle_) {
     ReadSentAnswers(false);
     if (SendBooks(producer, books, false)) return QueueStatus::kOk;

@@ -413,7 +413,9 @@ void NatsQueue::AskAhead(int consumer) {
 }
 
 void NatsQueue::AskAheadIn(int consumer, int64_t us) {
-  if (us <= 0) {  // the pace is not steady (any more): an ask left from the last lease must not come early in this one
+  // The pace is not steady (any more): an ask left from the last lease
+  // must not come early in this one.
+  if (us <= 0) {
     takers_[static_cast<size_t>(consumer)]->ask_at_us.store(0);
     return;
   }
