@@ -73,7 +73,9 @@ void NatsQueue::Heartbeat() {
     // notify: what they asked for is seen here, or wakes the wait.
     for (auto& t : takers_) {
       const int64_t at = t->ask_at_us.load();
-      if (at != 0 && (next_ask_us == 0 || at < next_ask_us)) next_ask_us = at;
+      if (at == 0) continue;
+      const int64_t when = std::max(at, t->ask_retry_us);  // (a busy taker's due ask: not at once again)
+      if (next_ask_us == 0 || when < next_ask_us) next_ask_us = when;
     }
     auto until = next_tick;
     if (next_ask_us != 0) until = std::min(until, Clock::time_point(std::chrono::microseconds(next_ask_us)));

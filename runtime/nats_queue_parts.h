@@ -105,6 +105,9 @@ struct NatsQueue::Taker {
   bool waiting = false;
   // When AskAheadIn wants a pull request sent (NowUs); 0: not wanted.
   std::atomic<int64_t> ask_at_us{0};
+  // Not before then (NowUs): the heartbeat found the taker busy, and tries
+  // again a moment later. The heartbeat thread's only.
+  int64_t ask_retry_us = 0;
   // A look at the end of stream was put off because a lease of this taker
   // was still being finished: its Ack wakes the Pop to look.
   bool look_after_ack = false;

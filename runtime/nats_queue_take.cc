@@ -433,8 +433,8 @@ int64_t NatsQueue::AskAheadWhenDue() {
     const int64_t at = t->ask_at_us.load();
     if (at == 0) continue;
     const int64_t now = NowUs();
-    if (at > now) {
-      keep_soonest(at);
+    if (std::max(at, t->ask_retry_us) > now) {
+      keep_soonest(std::max(at, t->ask_retry_us));
       continue;
     }
     // Nothing to ask of a broker that is away (Pop asks once it is back),
@@ -447,9 +447,11 @@ int64_t NatsQueue::AskAheadWhenDue() {
     // Ack: for a moment only. Tried again shortly.
     std::unique_lock lock(t->mu, std::try_to_lock);
     if (!lock.owns_lock()) {
-      keep_soonest(now + 1000);
+      t->ask_retry_us = now + 1000;
+      keep_soonest(t->ask_retry_us);
       continue;
     }
+    t->ask_retry_us = 0;
     // Still the ask read above: not one that Pop's own request cleared
     // meanwhile, nor a newer one for the next lease.
     int64_t due = at;
