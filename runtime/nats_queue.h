@@ -62,6 +62,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -261,6 +262,9 @@ class NatsQueue final : public Queue {
   // in the bucket before it hands back what it held, so both reads come
   // after that put, whatever their order.
   bool EndsOnUpstreamDrain(uint64_t* pending);
+  // Drained(true) and `none_failed` (whether no producer of the edge
+  // failed), asked at once: the one on a thread of its own.
+  bool DrainedAndNoneFailed(const std::function<bool()>& none_failed, uint64_t* pending);
   // The same look, on a thread the heartbeat starts as soon as the
   // upstream's drained word is heard, while the wake it relays travels through the
   // broker to the waiting Pop (1.5-3.3 ms at a whois run's end, as its 24

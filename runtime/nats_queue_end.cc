@@ -84,8 +84,12 @@ bool NatsQueue::EndsOnUpstreamDrain(uint64_t* pending) {
   // the end.
   std::lock_guard lock(early_look_mu_);
   if (wakes_->drained.load()) return true;
+  return DrainedAndNoneFailed([this] { return UpstreamDrained(); }, pending);
+}
+
+bool NatsQueue::DrainedAndNoneFailed(const std::function<bool()>& none_failed, uint64_t* pending) {
   // The verdict on a thread of its own: both requests in one round trip.
-  std::future<bool> verdict = QuietAsync([this] { return UpstreamDrained(); });
+  std::future<bool> verdict = QuietAsync(none_failed);
   const bool drained = Drained(true, pending);
   return verdict.get() && drained;
 }
@@ -94,20 +98,16 @@ void NatsQueue::LookAtEndEarly() {
   std::lock_guard lock(early_look_mu_);
   if (wakes_->drained.load() || !UpstreamVerdictDue()) return;
   uint64_t pending = 1;
-  std::future<bool> verdict = QuietAsync([this] { return UpstreamDrained(); });
-  const bool drained = Drained(true, &pending);
   // Found as a sibling's drained word would be: a Pop (woken by the
   // upstream's word) returns kEnd; the siblings elsewhere are told.
-  if (verdict.get() && drained) SayDrained();
+  if (DrainedAndNoneFailed([this] { return UpstreamDrained(); }, &pending)) SayDrained();
 }
 
 void NatsQueue::SayDrainedIfDrained() {
   std::lock_guard lock(early_look_mu_);
   if (wakes_->drained.load()) return;
-  std::future<bool> none_failed = QuietAsync([this] { return bucket_.Get(failed_key_) == NATS_NOT_FOUND; });
   uint64_t pending = 1;
-  const bool drained = Drained(true, &pending);
-  if (none_failed.get() && drained) SayDrained();
+  if (DrainedAndNoneFailed([this] { return bucket_.Get(failed_key_) == NATS_NOT_FOUND; }, &pending)) SayDrained();
 }
 
 bool NatsQueue::ProducersKnownEnded() {
