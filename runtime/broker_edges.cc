@@ -331,7 +331,8 @@ bool AddNatsEdges(NatsLink& link, const std::string& run, const StageGraph& grap
 // The keeper's life, in its own process: make the run, offer it to the
 // workers, beat and watch their parts, remove it.
 int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::string& run,
-               const std::string& description, int report_fd, int control_fd) {
+               const std::string& description, const std::function<void()>& connected, int report_fd,
+               int control_fd) {
   NatsLinkOptions options;
   options.broker = broker;
   options.name = "flowrun keeper " + run;
@@ -343,6 +344,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     return 1;
   }
   TraceEvent("keeper connected");
+  if (connected) connected();
   // The run's streams: one per edge on the broker (EdgesOnBroker).
   std::vector<size_t> streams;
   const std::vector<bool> on_broker = EdgesOnBroker(graph);
@@ -516,7 +518,8 @@ int BrokerBatchRecords(const StageGraph& graph, const QueueEdge& edge) {
 }
 
 std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const BrokerAccess& broker,
-                                                  const std::string& description, std::string* error) {
+                                                  const std::string& description,
+                                                  const std::function<void()>& connected, std::string* error) {
   std::unique_ptr<BrokerKeeper> keeper(new BrokerKeeper(broker, NewRunId()));
   int report[2], control[2];
   if (pipe2(report, O_CLOEXEC) != 0) {
@@ -541,8 +544,8 @@ std::unique_ptr<BrokerKeeper> BrokerKeeper::Start(const StageGraph& graph, const
   Child child;
   const bool started = StartChild(
       options,
-      [&graph, &broker, &run, &description, report_w, control_r] {
-        return KeeperMain(graph, broker, run, description, report_w, control_r);
+      [&graph, &broker, &run, &description, &connected, report_w, control_r] {
+        return KeeperMain(graph, broker, run, description, connected, report_w, control_r);
       },
       &child, error);
   close(report[1]);

@@ -68,8 +68,12 @@ class BrokerKeeper {
   // instances that may move on their slots (placement()), and watches their
   // parts for the rest of the run (Events). Workers that join later get
   // instances added to the `* auto` stages that MayGrow.
+  //
+  // `connected`, if any, is called in the keeper's process once it has
+  // connected to the broker (RunControl::MarkKeeperConnected says why).
   static std::unique_ptr<BrokerKeeper> Start(const StageGraph& graph, const BrokerAccess& broker,
-                                             const std::string& description, std::string* error);
+                                             const std::string& description, const std::function<void()>& connected,
+                                             std::string* error);
   // Waits until the run exists on the broker, and reads where the
   // instances go. False with `*error` ("cannot reach the broker at
   // 'nats://host:4222': ...", without credentials) when it cannot be made.

@@ -16,9 +16,9 @@ namespace {
 
 size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
-// The stop flag and the run-made word share the first cache line, read
-// rarely.
-constexpr size_t kRunMadeOffset = 32;
+// The stop flag and the word of the run's making share the first cache
+// line, read rarely.
+constexpr size_t kRunMakingOffset = 32;
 constexpr size_t kGatesOffset = 64;
 size_t GateSize() { return RoundUp(sizeof(OrderGate), 64); }
 size_t HintsOffset(size_t nodes) { return kGatesOffset + nodes * GateSize(); }
@@ -86,7 +86,7 @@ std::unique_ptr<RunControl> RunControl::Create(size_t nodes, size_t edges, std::
   }
   char* base = static_cast<char*>(p);
   new (base) std::atomic<bool>(false);
-  new (base + kRunMadeOffset) std::atomic<uint32_t>(0);
+  new (base + kRunMakingOffset) std::atomic<uint32_t>(0);
   std::unique_ptr<RunControl> control(new RunControl(base, bytes, nodes));
   for (size_t i = 0; i < nodes; ++i) {
     auto* gate = new (base + kGatesOffset + i * GateSize()) OrderGate();
@@ -118,9 +118,11 @@ void RunControl::RequestStop() {
   reinterpret_cast<std::atomic<bool>*>(base_)->store(true, std::memory_order_release);
 }
 
-// One word: 0 not yet, 1 the run made.
+// One word, the steps of a run's making on the broker: 0 nothing yet, 1
+// the keeper connected, 2 the run made.
 namespace {
-constexpr uint32_t kRunMade = 1;
+constexpr uint32_t kKeeperConnected = 1;
+constexpr uint32_t kRunMade = 2;
 
 void AwaitAtLeast(std::atomic<uint32_t>* made, uint32_t step) {
   for (uint32_t seen = made->load(std::memory_order_acquire); seen < step;
@@ -129,12 +131,22 @@ void AwaitAtLeast(std::atomic<uint32_t>* made, uint32_t step) {
 }
 }  // namespace
 
+void RunControl::AwaitKeeperConnected() {
+  AwaitAtLeast(reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMakingOffset), kKeeperConnected);
+}
+
+void RunControl::MarkKeeperConnected() {
+  auto* step = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMakingOffset);
+  uint32_t before = 0;  // never back from "made"
+  if (step->compare_exchange_strong(before, kKeeperConnected, std::memory_order_release)) FutexWakeAll(step);
+}
+
 void RunControl::AwaitRunMade() {
-  AwaitAtLeast(reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset), kRunMade);
+  AwaitAtLeast(reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMakingOffset), kRunMade);
 }
 
 void RunControl::MarkRunMade() {
-  auto* made = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMadeOffset);
+  auto* made = reinterpret_cast<std::atomic<uint32_t>*>(base_ + kRunMakingOffset);
   made->store(kRunMade, std::memory_order_release);
   FutexWakeAll(made);
 }

@@ -127,10 +127,22 @@ class RunControl {
   const std::atomic<bool>* stop_flag() const;
   void RequestStop();
   // On a broker, the origin forks the instances that stay there while its
-  // keeper still makes the run: each connects, then waits here until the
-  // supervisor says the run's streams are made (or kills it: the keeper
-  // failed). Connecting is what takes the time, and it is done before the
-  // workers' instances start and take the CPU and the broker.
+  // keeper still makes the run: each connects (with a credentials file,
+  // once the keeper has), then waits here until the supervisor says the
+  // run's streams are made (or kills it: the keeper failed). Connecting is
+  // what takes the time, and it is done before the workers' instances
+  // start and take the CPU and the broker.
+  //
+  // Why after the keeper: nats-server 2.9 enables JetStream for a JWT
+  // account (--nats-creds) at the account's first connection. Two first
+  // connections at once enable it twice, and the second reads the
+  // account's streams back from disk while the keeper makes the run's:
+  // the broker then says a stream holds messages that no read finds (or
+  // keeps a stream the run removed), and the run hangs. The keeper
+  // connected, the account is the server's, and the instances'
+  // connections find it so.
+  void AwaitKeeperConnected();
+  void MarkKeeperConnected();  // also from the keeper's process: the page is shared
   void AwaitRunMade();
   void MarkRunMade();
   OrderGate& gate(size_t node);

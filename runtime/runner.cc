@@ -280,7 +280,13 @@ int Runner::WorkerMain(size_t n, int instance) {
       // Maybe started while the keeper makes the run (StartsEarly): it
       // connects, then waits for the run's streams. A failure to connect
       // is told after the wait, so that a run whose keeper failed (the
-      // broker is unreachable) says so once, not once per instance.
+      // broker is unreachable) says so once, not once per instance. A
+      // user of a JWT account (a credentials file: the only way to one)
+      // connects once the keeper has: RunControl::AwaitKeeperConnected
+      // says why. Others need not: their accounts are the server's from
+      // its start, and waiting cost a whois run 2-3 ms.
+      if (!options_.broker.creds_file.empty()) control_->AwaitKeeperConnected();
+      TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " connects");
       broker = BrokerEdges::Connect(options_.broker, graph_, n, &error);
       control_->AwaitRunMade();
       if (broker && !broker->OpenEdges(run_id_, graph_, n, &error)) broker.reset();
@@ -482,7 +488,9 @@ int Runner::Run() {
     placement_ = options_.part->placement;
   } else if (on_broker_) {
     std::string error;
-    keeper_ = BrokerKeeper::Start(graph_, options_.broker, options_.description, &error);
+    RunControl* control = control_.get();
+    keeper_ = BrokerKeeper::Start(
+        graph_, options_.broker, options_.description, [control] { control->MarkKeeperConnected(); }, &error);
     if (!keeper_) {
       Say(options_.log_fd, "flowrun: error: " + error);
       return 1;

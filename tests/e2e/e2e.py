@@ -48,11 +48,13 @@ class T:
         with open(self.path(name), "rb") as f:
             return f.read()
 
-    def run(self, program, *args, stdin=None, timeout=60):
-        """flowrun -e PROGRAM ARGS..., in the scratch directory; bytes out."""
+    def run(self, program, *args, stdin=None, timeout=60, env=None):
+        """flowrun -e PROGRAM ARGS..., in the scratch directory, with the
+        variables of `env` added to the environment; bytes out."""
         cmd = [self.flowrun, "run", "-e", program, *args]
         p = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.PIPE if stdin is not None else None,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=None if env is None else {**os.environ, **env})
         try:
             out, err = p.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -65,9 +67,9 @@ class T:
                           f"\n{stacks}") from None
         return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
-    def ok(self, program, *args, stdin=None, timeout=60):
+    def ok(self, program, *args, stdin=None, timeout=60, env=None):
         """Runs and requires exit 0 and an empty stderr; returns stdout."""
-        r = self.run(program, *args, stdin=stdin, timeout=timeout)
+        r = self.run(program, *args, stdin=stdin, timeout=timeout, env=env)
         self.expect(r.returncode == 0 and r.stderr == b"", f"run of {program!r}", r)
         return r.stdout
 
