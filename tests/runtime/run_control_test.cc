@@ -25,6 +25,23 @@ struct Seen {
 
 void Settle() { std::this_thread::sleep_for(std::chrono::milliseconds(30)); }
 
+// Whether `child` exits cleanly within 5 s; killed if not. A wait that
+// never returns would otherwise hang the test instead of failing it.
+bool EndsCleanly(pid_t child) {
+  int status = 0;
+  pid_t ended = 0;
+  for (int i = 0; i < 500 && ended == 0; ++i) {
+    ended = waitpid(child, &status, WNOHANG);
+    if (ended == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (ended == 0) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+    return false;
+  }
+  return ended == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 }  // namespace
 
 TEST_SUITE("run_control") {
@@ -54,13 +71,11 @@ TEST_SUITE("run_control") {
       control->MarkKeeperConnected();
       _exit(0);
     }
-    int status = 0;
-    REQUIRE(waitpid(keeper, &status, 0) == keeper);
+    REQUIRE(EndsCleanly(keeper));
     Settle();
     CHECK(seen->step.load() == 1);  // connected, but the run is not made yet
     control->MarkRunMade();
-    REQUIRE(waitpid(instance, &status, 0) == instance);
-    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    CHECK(EndsCleanly(instance));
     CHECK(seen->step.load() == 2);
     munmap(seen, sizeof(Seen));
   }
@@ -77,18 +92,7 @@ TEST_SUITE("run_control") {
       control->AwaitRunMade();
       _exit(0);
     }
-    // A wait that does not return would hang the test: given 5 s instead.
-    int status = 0;
-    pid_t ended = 0;
-    for (int i = 0; i < 500 && ended == 0; ++i) {
-      ended = waitpid(instance, &status, WNOHANG);
-      if (ended == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (ended == 0) {
-      kill(instance, SIGKILL);
-      waitpid(instance, &status, 0);
-    }
-    CHECK_MESSAGE(ended == instance, "the run is still made after the keeper's word");
+    CHECK_MESSAGE(EndsCleanly(instance), "the run is still made after the keeper's word");
   }
 }
 
