@@ -375,9 +375,12 @@ class NatsQueue final : public Queue {
   std::condition_variable heartbeat_cv_;
   bool heartbeat_stop_ = false;  // under heartbeat_mu_
   bool early_look_due_ = false;  // under heartbeat_mu_: LookAtEndEarly, asked by OnSignal
-  // The asks ahead that are due (AskAheadIn) are sent; returns when the
-  // next one is due (NowUs), 0 if none is wanted.
-  int64_t AskAheadWhenDue();
+  // Sends the asks ahead that are due (AskAheadIn). The heartbeat finds
+  // when the next one is due itself, with AskDueUs, before it waits.
+  void SendAsksDue();
+  // When `t`'s ask ahead should go (NowUs), 0 if none is wanted: not before
+  // its retry, if the heartbeat found the taker busy.
+  static int64_t AskDueUs(const Taker& t);
   std::mutex early_look_mu_;     // held by LookAtEndEarly and EndsOnUpstreamDrain
   std::thread early_look_;       // LookAtEndEarly's, started by the heartbeat, joined after it
   std::vector<NatsQueue*> outputs_ending_here_;  // AlsoSayDrainedOf; set before the first Pop

@@ -67,15 +67,13 @@ void NatsQueue::Heartbeat() {
   const auto tick = std::chrono::milliseconds(std::max<int64_t>(ack_wait_ms_ / 4, 50));
   auto next_tick = Clock::now() + tick;
   std::unique_lock lock(heartbeat_mu_);
-  int64_t next_ask_us = 0;
   for (;;) {
     // Read under the lock that AskAheadIn and OnSignal take before they
     // notify: what they asked for is seen here, or wakes the wait.
+    int64_t next_ask_us = 0;
     for (auto& t : takers_) {
-      const int64_t at = t->ask_at_us.load();
-      if (at == 0) continue;
-      const int64_t when = std::max(at, t->ask_retry_us);  // (a busy taker's due ask: not at once again)
-      if (next_ask_us == 0 || when < next_ask_us) next_ask_us = when;
+      const int64_t when = AskDueUs(*t);
+      if (when != 0 && (next_ask_us == 0 || when < next_ask_us)) next_ask_us = when;
     }
     auto until = next_tick;
     if (next_ask_us != 0) until = std::min(until, Clock::time_point(std::chrono::microseconds(next_ask_us)));
@@ -86,7 +84,7 @@ void NatsQueue::Heartbeat() {
     // On a thread of its own: its requests may take the broker's API wait,
     // and meanwhile this thread keeps the leases held alive.
     if (look && !early_look_.joinable()) early_look_ = QuietThread([this] { LookAtEndEarly(); });
-    next_ask_us = AskAheadWhenDue();
+    SendAsksDue();
     if (Clock::now() < next_tick) {
       lock.lock();
       continue;

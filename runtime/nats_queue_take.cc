@@ -426,17 +426,16 @@ void NatsQueue::AskAheadIn(int consumer, int64_t us) {
   heartbeat_cv_.notify_all();
 }
 
-int64_t NatsQueue::AskAheadWhenDue() {
-  int64_t next = 0;
-  const auto keep_soonest = [&next](int64_t at) { next = next == 0 ? at : std::min(next, at); };
+int64_t NatsQueue::AskDueUs(const Taker& t) {
+  const int64_t at = t.ask_at_us.load();
+  return at == 0 ? 0 : std::max(at, t.ask_retry_us);
+}
+
+void NatsQueue::SendAsksDue() {
   for (auto& t : takers_) {
     const int64_t at = t->ask_at_us.load();
-    if (at == 0) continue;
     const int64_t now = NowUs();
-    if (std::max(at, t->ask_retry_us) > now) {
-      keep_soonest(std::max(at, t->ask_retry_us));
-      continue;
-    }
+    if (at == 0 || std::max(at, t->ask_retry_us) > now) continue;
     // Nothing to ask of a broker that is away (Pop asks once it is back),
     // nor of an edge that ended.
     if (!link_->connected() || wakes_->drained.load() || closed_.load() || cancelled_.load()) {
@@ -448,7 +447,6 @@ int64_t NatsQueue::AskAheadWhenDue() {
     std::unique_lock lock(t->mu, std::try_to_lock);
     if (!lock.owns_lock()) {
       t->ask_retry_us = now + 1000;
-      keep_soonest(t->ask_retry_us);
       continue;
     }
     t->ask_retry_us = 0;
@@ -459,7 +457,6 @@ int64_t NatsQueue::AskAheadWhenDue() {
     if (t->inbox != nullptr && t->buffer.empty() && t->request_until_ms == 0)
       RequestPull(*t);  // a failure is Pop's to see: it asks again
   }
-  return next;
 }
 
 void NatsQueue::Ack(int consumer, Lease* lease) {

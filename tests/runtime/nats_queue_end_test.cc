@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +49,25 @@ struct ReplicaAndNext {
   }
   std::shared_ptr<NatsLink> replica, source, next;
   std::unique_ptr<NatsQueue> input, output, from, after;
+};
+
+// A Pop that should end, on a thread of its own (`pop`): `ended` says it
+// did.
+struct EndWatch {
+  explicit EndWatch(std::function<void()> pop) : thread([this, pop] {
+    pop();
+    ended = true;
+  }) {}
+  // Whether it ended within `limit`. If not, and `unblock` is given, that
+  // queue's producer 0 ends (the test fails, but ends). Joined either way.
+  bool EndedWithin(std::chrono::milliseconds limit, NatsQueue* unblock = nullptr) {
+    const bool in_time = Eventually(ended, limit);
+    if (!in_time && unblock != nullptr) unblock->EndOfStream(0);
+    thread.join();
+    return in_time;
+  }
+  std::atomic<bool> ended{false};  // (before the thread, which sets it)
+  std::thread thread;
 };
 
 TEST_SUITE("nats_queue_end") {
@@ -108,23 +128,17 @@ TEST_SUITE("nats_queue_end") {
     REQUIRE(out->Pop(0, &lease, PopMode::kWait) == QueueStatus::kOk);
     out->Ack(0, &lease);
     CHECK(out->Pop(0, &lease, PopMode::kNoWait) == QueueStatus::kEmpty);
-    std::atomic<bool> ended{false};
-    std::thread consumer([&] {
-      CHECK(out->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
-      ended = true;
-    });
+    EndWatch consumer([&] { CHECK(out->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd); });
     // Edge 0's producer ends: its end signal names producer 0, which is
     // not edge 1's producer 0.
     in->EndOfStream(0);
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
-    CHECK_FALSE(ended.load());
+    CHECK_FALSE(consumer.ended.load());
     // Edge 0 drained (its consumer says so to every listener): edge 1 ends
     // now, not a poll (2 s) later.
     Lease none;
     CHECK(in->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
-    CHECK(Eventually(ended, std::chrono::seconds(1)));
-    if (!ended.load()) out->EndOfStream(0);  // the test fails, but ends
-    consumer.join();
+    CHECK(consumer.EndedWithin(std::chrono::seconds(1), out.get()));
   }
 
   TEST_CASE("an upstream's drain is looked into as it is heard, by a consumer not in Pop; its siblings are told") {
@@ -140,11 +154,9 @@ TEST_SUITE("nats_queue_end") {
     auto in = Open(other, "early", 1, 1, 0);
     Lease lease;
     CHECK(looking->Pop(0, &lease, PopMode::kNoWait) == QueueStatus::kEmpty);  // subscribed
-    std::atomic<bool> ended{false};
-    std::thread consumer([&] {
+    EndWatch consumer([&] {
       Lease none;
       CHECK(waiting->Pop(1, &none, PopMode::kWait) == QueueStatus::kEnd);
-      ended = true;
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     in->EndOfStream(0);
@@ -153,9 +165,7 @@ TEST_SUITE("nats_queue_end") {
     // The busy consumer's heartbeat looks and finds edge 1 drained, and
     // says so: consumer 1 ends now, not at its look 2 s later (where it
     // would not end either: edge 1's producer never said it ended).
-    CHECK(Eventually(ended, std::chrono::milliseconds(1000)));
-    if (!ended.load()) looking->EndOfStream(0);  // the test fails, but ends
-    consumer.join();
+    CHECK(consumer.EndedWithin(std::chrono::milliseconds(1000), looking.get()));
     CHECK(looking->Pop(0, &lease, PopMode::kWait) == QueueStatus::kEnd);
   }
 
@@ -164,21 +174,15 @@ TEST_SUITE("nats_queue_end") {
     SKIP_WITHOUT_SERVER(server);
     ReplicaAndNext r(server, "both");
     r.OneRecordThrough();
-    std::atomic<bool> ended{false};
     std::vector<std::string> got;
-    std::thread consumer([&] {
-      got = Drain(*r.after);
-      ended = true;
-    });
+    EndWatch consumer([&] { got = Drain(*r.after); });
     // The next stage takes "A" and acknowledges it; then the replica finds
     // edge 0 drained, and edge 1 too.
     Lease none;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const uint64_t published = r.next->Published();  // the next stage waits on its inbox
     CHECK(r.input->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
-    CHECK(Eventually(ended, std::chrono::milliseconds(1000)));
-    if (!ended.load()) r.output->EndOfStream(0);  // the test fails, but ends
-    consumer.join();
+    CHECK(consumer.EndedWithin(std::chrono::milliseconds(1000), r.output.get()));
     CHECK(got == std::vector<std::string>{"A"});
     // Woken as its inbox closed: no wake relayed to it through the broker
     // (a message), no look at the end (a request).
@@ -197,19 +201,16 @@ TEST_SUITE("nats_queue_end") {
     Lease downstream, none;
     REQUIRE(r.after->Pop(0, &downstream, PopMode::kWait) == QueueStatus::kOk);  // held, not acknowledged
     CHECK(r.input->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
-    std::atomic<bool> ended{false};
-    std::thread consumer([&] {
+    EndWatch consumer([&] {
       r.after->Ack(0, &downstream);
       CHECK(r.after->Pop(0, &none, PopMode::kWait) == QueueStatus::kEnd);
-      ended = true;
     });
     // No word for edge 1: its end comes from its producer's books, at the
     // next stage's look 2 s later, once the producer has ended.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    CHECK_FALSE(ended.load());
+    CHECK_FALSE(consumer.ended.load());
     r.output->EndOfStream(0);
-    CHECK(Eventually(ended, std::chrono::milliseconds(3000)));
-    consumer.join();
+    CHECK(consumer.EndedWithin(std::chrono::milliseconds(3000)));
   }
 
   TEST_CASE("an edge one of whose producers failed does not end on its input's drain") {

@@ -6,13 +6,13 @@
 
 #include <doctest/doctest.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <chrono>
+#include <string>
 #include <thread>
+
+#include "tests/runtime/shm_queue_harness.h"
 
 namespace flow::run_control_test {
 
@@ -25,22 +25,8 @@ struct Seen {
 
 void Settle() { std::this_thread::sleep_for(std::chrono::milliseconds(30)); }
 
-// Whether `child` exits cleanly within 5 s; killed if not. A wait that
-// never returns would otherwise hang the test instead of failing it.
-bool EndsCleanly(pid_t child) {
-  int status = 0;
-  pid_t ended = 0;
-  for (int i = 0; i < 500 && ended == 0; ++i) {
-    ended = waitpid(child, &status, WNOHANG);
-    if (ended == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (ended == 0) {
-    kill(child, SIGKILL);
-    waitpid(child, &status, 0);
-    return false;
-  }
-  return ended == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
+// A wait that never returns fails the test in this time instead of hanging it.
+constexpr int kWaitMs = 5000;
 
 }  // namespace
 
@@ -53,29 +39,27 @@ TEST_SUITE("run_control") {
         mmap(nullptr, sizeof(Seen), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
     REQUIRE(seen != MAP_FAILED);
     new (seen) Seen;
-    const pid_t instance = fork();
-    REQUIRE(instance >= 0);
-    if (instance == 0) {
+    queue_test::Children instance, keeper;
+    instance.Spawn([&] {
       control->AwaitKeeperConnected();
       seen->step.store(1);
       control->AwaitRunMade();
       seen->step.store(2);
-      _exit(0);
-    }
+      return true;
+    });
     Settle();
     CHECK(seen->step.load() == 0);
     // The keeper marks its connection from its own process.
-    const pid_t keeper = fork();
-    REQUIRE(keeper >= 0);
-    if (keeper == 0) {
+    keeper.Spawn([&] {
       control->MarkKeeperConnected();
-      _exit(0);
-    }
-    REQUIRE(EndsCleanly(keeper));
+      return true;
+    });
+    std::string why;
+    REQUIRE_MESSAGE(keeper.WaitAll(kWaitMs, &why), why);
     Settle();
     CHECK(seen->step.load() == 1);  // connected, but the run is not made yet
     control->MarkRunMade();
-    CHECK(EndsCleanly(instance));
+    CHECK_MESSAGE(instance.WaitAll(kWaitMs, &why), why);
     CHECK(seen->step.load() == 2);
     munmap(seen, sizeof(Seen));
   }
@@ -86,13 +70,14 @@ TEST_SUITE("run_control") {
     REQUIRE_MESSAGE(control != nullptr, error);
     control->MarkRunMade();
     control->MarkKeeperConnected();
-    const pid_t instance = fork();
-    REQUIRE(instance >= 0);
-    if (instance == 0) {
+    queue_test::Children instance;
+    instance.Spawn([&] {
       control->AwaitRunMade();
-      _exit(0);
-    }
-    CHECK_MESSAGE(EndsCleanly(instance), "the run is still made after the keeper's word");
+      return true;
+    });
+    std::string why;
+    const bool ended = instance.WaitAll(kWaitMs, &why);
+    CHECK_MESSAGE(ended, "the run is still made after the keeper's word: " << why);
   }
 }
 
