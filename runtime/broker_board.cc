@@ -137,6 +137,13 @@ bool ReadJobOffer(const std::string& value, int* taken, std::string* description
   return has_taken && has_job && has_place;
 }
 
+std::string JobStop() { return EncodeFields({{"stop", "1"}}); }
+
+bool IsJobStop(const std::string& value) {
+  Fields fields;
+  return DecodeFields(value, &fields) && fields.size() == 1 && fields[0].first == "stop";
+}
+
 std::vector<WorkerOffer> LiveWorkers(BrokerBoard& workers) {
   std::vector<WorkerOffer> live;
   const int64_t now = WallClockNanos();

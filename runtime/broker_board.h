@@ -6,11 +6,15 @@
 //                            live worker; older than kWorkerStaleNs: gone
 //     job.<worker>.<run>     a run asks this worker to take its part: the
 //                            slots it takes there, the run's description
-//                            and placement (JobOffer)
+//                            and placement (JobOffer); a run that ends
+//                            without going through (interrupted, failed,
+//                            its origin gone) puts JobStop there: the part
+//                            ends its instances at once
 //   flow_<run>               the run's own bucket (runtime/nats_run.h)
 //     part.<worker>          that worker's part of the run: "up" (put every
 //                            kPartBeatMs while it runs), then "done",
-//                            "gone" or "failed: <message>"; each followed by
+//                            "stopped" (by JobStop), "gone" or "failed:
+//                            <message>"; each followed by
 //                            a line per instance, "<node> <instance>
 //                            <counters>": what it counted so far, or in all
 //
@@ -91,6 +95,12 @@ std::string JobOffer(int taken, const std::string& description, const std::strin
 // null ones are not wanted).
 bool ReadJobOffer(const std::string& value, int* taken, std::string* description, std::string* placement,
                   bool* made = nullptr);
+// What the keeper of a run that did not go through puts on the job keys
+// of its parts: the origin has ended its own instances (after --grace, if
+// it was interrupted), and theirs must not run on, waiting for an input
+// that will never end, until the run's removal fails them.
+std::string JobStop();
+bool IsJobStop(const std::string& value);
 
 int64_t WallClockNanos();
 

@@ -298,6 +298,24 @@ bool OfferToNewcomers(NatsLink& link, const StageGraph& graph, const std::string
   return true;
 }
 
+// A run that did not go through: its parts end their instances now
+// (JobStop), each job key on a thread of its own (the link is
+// thread-safe), as OfferRun put them.
+void StopParts(BrokerBoard* workers, const std::vector<WorkerOffer>& asked, const std::string& run) {
+  if (workers == nullptr) return;
+  std::vector<std::thread> puts;
+  for (const WorkerOffer& w : asked) {
+    puts.emplace_back([workers, &w, &run] {
+      // Not put (the broker refused): the part ends all the same, once the
+      // run's heartbeat has been silent for long (kOriginSilentMs).
+      std::string ignored;
+      workers->Put("job." + w.id + "." + run, JobStop(), &ignored);
+    });
+  }
+  for (std::thread& put : puts) put.join();
+  TraceEvent("keeper stopped the parts");
+}
+
 void WithdrawRun(BrokerBoard* workers, const std::vector<WorkerOffer>& asked, const std::string& run) {
   if (workers == nullptr) return;
   std::string ignored;
@@ -457,7 +475,8 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     for (const std::string& text : logs.Take()) Report(report_fd, "log " + text);
     if (MonotonicNanos() - touched >= static_cast<uint64_t>(kBrokerHeartbeatMs) * 1'000'000) {
       // A lost broker is the workers' to report: they fail after its wait.
-      TouchNatsRun(*link, run, &error);
+      // With the bucket open: one put, no lookup.
+      run_board->Put(kNatsRunAliveKey, std::to_string(kBrokerRunExpiryNs), &error);
       touched = MonotonicNanos();
     }
   }
@@ -467,23 +486,35 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   // the streams.
   for (const std::string& line : poison->Check(true)) Report(report_fd, line);
   // The job keys and the edges' streams go on threads of their own (the
-  // link is thread-safe): the job keys now, the streams now if the run
-  // went through (nothing is left on them for anyone; a part still
-  // settling finds them gone), else once the parts are over, so that a
-  // failing part fails for its own reason.
-  std::thread withdraw([&workers, &asked, &run] { WithdrawRun(workers.get(), asked, run); });
+  // link is thread-safe). If the run went through: the job keys now, and
+  // the streams (nothing is left on them for anyone; a part still
+  // settling finds them gone). Else the parts are told to stop first
+  // (their instances wait for inputs that will never end: before, they ran
+  // on for the broker wait after the run's removal, and the origin waited
+  // kPartEndWaitMs for them), and the streams and job keys go once the
+  // parts are over (so that a failing part fails for its own reason, and
+  // no removal of a job key overtakes its stop).
   std::string removal_error;
   bool edges_removed = false;
   const auto remove_edges = [&] { edges_removed = RemoveNatsEdges(*link, run, streams, &removal_error); };
-  std::thread edge_remover;
-  if (through) edge_remover = std::thread(remove_edges);
+  const auto withdraw_run = [&workers, &asked, &run] { WithdrawRun(workers.get(), asked, run); };
+  std::thread withdraw, edge_remover;
+  if (through) {
+    withdraw = std::thread(withdraw_run);
+    edge_remover = std::thread(remove_edges);
+  } else {
+    StopParts(workers.get(), asked, run);
+  }
   sweep.join();
   if (!sweep_error.empty()) Report(report_fd, "log flowrun: warning: stale runs not removed from the broker: " + sweep_error);
   parts.Conclude();
   TraceEvent("keeper parts concluded");
   // The parts have said done: whatever they logged was published before.
   for (const std::string& text : logs.Take(true)) Report(report_fd, "log " + text);
-  if (!through) edge_remover = std::thread(remove_edges);
+  if (!through) {
+    withdraw = std::thread(withdraw_run);
+    edge_remover = std::thread(remove_edges);
+  }
   // The bucket now, beside the streams (a removal is 2-5 ms on a busy
   // broker, the last step of every run): nothing reads it once the parts
   // are over. Should this process die before the streams are gone, the

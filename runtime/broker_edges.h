@@ -37,9 +37,11 @@ class NatsLink;
 class NatsQueue;
 
 // How long a run survives on the broker without a heartbeat (an origin
-// that crashed), and how often the keeper beats.
+// that crashed), and how often the keeper beats: often enough for the
+// workers' parts to hear within seconds that their origin is gone
+// (kOriginSilentMs), and a key-value put a second is nothing to a broker.
 inline constexpr int64_t kBrokerRunExpiryNs = 60'000'000'000;
-inline constexpr int64_t kBrokerHeartbeatMs = 10'000;
+inline constexpr int64_t kBrokerHeartbeatMs = 1'000;
 // The ack wait of an edge whose consumer has no [timeout]: a dead
 // worker's batches go to another after this long.
 inline constexpr int64_t kBrokerAckWaitNs = 5'000'000'000;

@@ -22,7 +22,6 @@
 namespace flow {
 namespace {
 
-constexpr const char* kAliveKey = "run.alive";
 // A run whose bucket has no heartbeat yet is being created: left alone for
 // this long.
 constexpr int64_t kCreationGraceNs = 60'000'000'000;
@@ -177,7 +176,7 @@ natsStatus MakeStore(Make make) {
 
 bool PutAlive(NatsLink& link, kvStore* kv, int64_t expiry_ns, std::string* error) {
   const std::string value = std::to_string(expiry_ns);
-  natsStatus s = kvStore_PutString(nullptr, kv, kAliveKey, value.c_str());
+  natsStatus s = kvStore_PutString(nullptr, kv, kNatsRunAliveKey, value.c_str());
   if (s != NATS_OK) *error = link.Describe("cannot write the run's heartbeat", s);
   return s == NATS_OK;
 }
@@ -416,10 +415,10 @@ bool CreateNatsRun(NatsLink& link, std::string_view run, int64_t expiry_ns, std:
   // run's bucket holds its heartbeat from the start, so a heartbeat that
   // cannot be created says the run was there.
   const std::string value = std::to_string(expiry_ns);
-  const natsStatus put = kvStore_CreateString(nullptr, kv, kAliveKey, value.c_str());
+  const natsStatus put = kvStore_CreateString(nullptr, kv, kNatsRunAliveKey, value.c_str());
   if (put != NATS_OK) {
     kvEntry* entry = nullptr;
-    const bool there = kvStore_Get(&entry, kv, kAliveKey) == NATS_OK;
+    const bool there = kvStore_Get(&entry, kv, kNatsRunAliveKey) == NATS_OK;
     kvEntry_Destroy(entry);
     *error = there ? "run '" + std::string(run) + "' exists already on the broker at '" + link.url() + "'"
                    : link.Describe("cannot write the run's heartbeat", put);
@@ -542,7 +541,7 @@ bool TouchNatsRun(NatsLink& link, std::string_view run, std::string* error) {
   kvStore* kv = nullptr;
   kvEntry* entry = nullptr;
   natsStatus s = js_KeyValue(&kv, link.js(), NatsBucketName(run).c_str());
-  if (s == NATS_OK) s = kvStore_Get(&entry, kv, kAliveKey);
+  if (s == NATS_OK) s = kvStore_Get(&entry, kv, kNatsRunAliveKey);
   bool ok = s == NATS_OK;
   if (ok) {
     ok = PutAlive(link, kv, ToInt64(kvEntry_ValueString(entry)), error);
@@ -638,7 +637,7 @@ int SweepStaleNatsRuns(NatsLink& link, std::string* error) {
     kvStore* kv = nullptr;
     kvEntry* entry = nullptr;
     if (js_KeyValue(&kv, link.js(), NatsBucketName(run).c_str()) != NATS_OK) continue;
-    if (kvStore_Get(&entry, kv, kAliveKey) == NATS_OK) {
+    if (kvStore_Get(&entry, kv, kNatsRunAliveKey) == NATS_OK) {
       // Server time on both sides of the comparison would be exact; the
       // local clock is close enough for expiries of minutes.
       if (kvEntry_Created(entry) + ToInt64(kvEntry_ValueString(entry)) < now) stale.push_back(run);

@@ -18,7 +18,9 @@
 // limit would drop records that merely wait long, so a run is kept alive
 // by a heartbeat in its bucket (TouchNatsRun) and removed whole by whoever
 // sweeps next (SweepStaleNatsRuns) once the heartbeat is older than the
-// run's expiry: an origin that crashed leaves nothing for long.
+// run's expiry: an origin that crashed leaves nothing for long. The same
+// heartbeat tells a worker's part that its origin lives (a part whose
+// origin stays silent for kOriginSilentMs ends: runtime/worker_daemon.cc).
 //
 // libnats starts threads and has no fork handlers: a process that forks
 // workers makes no libnats call before the fork; each worker connects after.
@@ -39,6 +41,10 @@
 #include "runtime/broker_access.h"
 
 namespace flow {
+
+// The heartbeat's key in a run's bucket: its value is the run's expiry in
+// ns (how long the run survives without a beat), put again at each beat.
+inline constexpr const char* kNatsRunAliveKey = "run.alive";
 
 struct NatsLinkOptions {
   BrokerAccess broker;  // the URL, credentials and TLS files

@@ -71,6 +71,15 @@ constexpr int64_t kLoopWaitMs = 50;
 // in between, where a run of slow stages leaves the CPU idle. A part that
 // ends sooner starts the spare as it ends.
 constexpr int64_t kSpareAfterStartMs = 100;
+// A part whose origin has not beaten (kBrokerHeartbeatMs) for this long
+// ends, and says "gone": its origin crashed (SIGKILL, its machine lost),
+// and its instances would otherwise wait for ever for inputs that no one
+// ends, holding this worker's slots. Longer than a broker wait (10 s): an
+// origin cut off from the broker only for a while beats again within it,
+// or has failed the run by then (its own instances give up after it).
+constexpr int64_t kOriginSilentMs = 15'000;
+// How often the daemon looks at the heartbeat of each of its parts' runs.
+constexpr int64_t kOriginLookMs = 1'000;
 
 int64_t Millis() { return static_cast<int64_t>(MonotonicNanos() / 1'000'000); }
 
@@ -83,6 +92,13 @@ struct Part {
   std::string first_error;  // the first line that says "error:": the cause, not its consequences
   std::unique_ptr<BrokerBoard> board;  // the run's bucket
   bool fenced = false;  // killed because the broker was out of reach
+  bool stopped = false;  // killed because its run ended without going through (JobStop)
+  bool orphaned = false;  // killed because its origin was silent for kOriginSilentMs
+  // The origin's heartbeat (kNatsRunAliveKey) as last seen: when it was
+  // put, on the broker's clock, and when that changed, on ours (the
+  // machines' clocks need not agree).
+  int64_t beat_created_ns = -1;
+  int64_t beat_changed_ms = 0;
   std::string counters_path;  // where the part writes what its instances counted
   std::thread waiter;  // AwaitPartEnd
   bool ended = false;  // reaped, and its end said: the loop drops it
@@ -119,9 +135,15 @@ class Daemon {
   bool TakeSpare(Spare* part, std::string* error);
   void DropSpare();
 
+  // A job key put for `run`: an offer (JobOffer) starts its part; a stop
+  // (JobStop) ends it.
+  void OnJobKey(const std::string& run, const std::string& value);
   // `offer`: the job key's value (JobOffer), with the run's description
   // and placement.
   bool StartPart(const std::string& run, const std::string& offer);
+  // Ends the part of `run` at once, as the origin ended its own instances;
+  // nothing when there is none (a stop left by a run whose part is over).
+  void StopPart(const std::string& run);
   void ForwardLog(Part& part, bool to_end);
   // On the part's own thread: waits for its end, then reaps it and says
   // how it went (EndPart), or "gone" when the daemon is stopping.
@@ -136,13 +158,14 @@ class Daemon {
   std::string host_;
   std::vector<std::unique_ptr<Part>> parts_;  // the loop's alone; each Part also its waiter's
   // Over what a part and its waiter share (its log, its board, ended,
-  // fenced) and stopping_: a part is reaped with it held, so that a kill
-  // made with it held never hits a reused pid.
+  // fenced, stopped, orphaned) and stopping_: a part is reaped with it
+  // held, so that a kill made with it held never hits a reused pid.
   std::mutex mu_;
   bool stopping_ = false;
   Spare spare_;
   int64_t worker_beat_ms_ = 0;
   int64_t part_beat_ms_ = 0;
+  int64_t origin_look_ms_ = 0;  // the last look at the parts' origins' heartbeats
   int64_t beat_ok_ms_ = 0;  // the last time the broker took a beat
   int64_t spare_due_ms_ = -1;  // when to start the next spare; -1: none due
 };
@@ -193,6 +216,28 @@ void Daemon::DropSpare() {
   spare_ = Spare();
 }
 
+void Daemon::OnJobKey(const std::string& run, const std::string& value) {
+  if (IsJobStop(value)) {
+    StopPart(run);
+  } else {
+    StartPart(run, value);
+  }
+}
+
+void Daemon::StopPart(const std::string& run) {
+  // With mu_ held: a part is reaped with it held, so the pid is still ours.
+  std::lock_guard lock(mu_);
+  for (const auto& p : parts_) {
+    if (p->run != run || p->ended) continue;
+    TraceEvent("daemon part stopped");
+    p->stopped = true;
+    // Its instances die with it (PR_SET_PDEATHSIG), and the commands they
+    // started with its group's leader (StartGroupLeader): as the origin's
+    // pool ends its own once the grace is over, with SIGKILL.
+    kill(p->pid, SIGKILL);
+  }
+}
+
 bool Daemon::StartPart(const std::string& run, const std::string& offer) {
   for (const auto& p : parts_) {
     if (p->run == run) return true;  // the watch said it twice
@@ -239,6 +284,7 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
   close(process.stdin_fd);
   part->pid = process.pid;
   part->stderr_fd = process.stderr_fd;
+  part->beat_changed_ms = Millis();
   part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
   if (!part->board) {
     // The run went meanwhile (its origin crashed): so does the part.
@@ -321,10 +367,13 @@ void Daemon::EndPart(Part& part, int status) {
   if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
   else exit.code = WEXITSTATUS(status);
   std::string value = "done";
-  if (exit.signal == 0 && exit.code == kPartCannotJoin) {
+  if (part.stopped) {
+    // Its run is over; what it counted until then still goes to the origin.
+    value = "stopped";
+  } else if (exit.signal == 0 && exit.code == kPartCannotJoin) {
     // Its reason is in our log; the origin runs the instances.
     value = "gone";
-  } else if (part.fenced || exit.signal != 0) {
+  } else if (part.fenced || part.orphaned || exit.signal != 0) {
     // We killed it, or something did (the OOM killer): not the program's
     // failure, so the origin runs its instances itself.
     value = "gone";
@@ -338,7 +387,13 @@ void Daemon::EndPart(Part& part, int status) {
   part.board->Put("part." + id_, value + "\n" + counters, &error);
   TraceEvent("daemon part said " + value.substr(0, value.find(':')));
   workers_->Delete("job." + id_ + "." + part.run, &error);
-  Say(options_.log_fd, "flowrun worker: run " + part.run + (exit.Succeeded() ? ": done" : ": " + value));
+  std::string said = exit.Succeeded() ? "done" : value;
+  if (part.stopped) said = "stopped, as its origin ended it";
+  if (part.orphaned) {
+    said = "stopped: its origin has not been heard from for " + std::to_string(kOriginSilentMs / 1000) +
+           " s (it crashed, or lost the broker)";
+  }
+  Say(options_.log_fd, "flowrun worker: run " + part.run + ": " + said);
 }
 
 void Daemon::Beat() {
@@ -358,6 +413,23 @@ void Daemon::Beat() {
       if (!p->ended) ok = p->board->Put("part." + id_, "up\n" + ReadFileText(p->counters_path), &error) && ok;
     }
     part_beat_ms_ = now;
+  }
+  if (now - origin_look_ms_ >= kOriginLookMs) {
+    for (const auto& p : parts_) {
+      if (p->ended || p->orphaned) continue;
+      std::string value;
+      int64_t created = -1;
+      // Not found (the run removed) or not answered counts as not heard.
+      if (p->board->Get(kNatsRunAliveKey, &value, &created) && created != p->beat_created_ns) {
+        p->beat_created_ns = created;
+        p->beat_changed_ms = now;
+      } else if (now - p->beat_changed_ms > kOriginSilentMs) {
+        TraceEvent("daemon part orphaned");
+        kill(p->pid, SIGKILL);  // its instances with it, as for JobStop
+        p->orphaned = true;
+      }
+    }
+    origin_look_ms_ = now;
   }
   if (ok) {
     beat_ok_ms_ = now;
@@ -410,7 +482,7 @@ int Daemon::Run() {
     if (spare_due_ms_ >= 0) wait_ms = std::max<int64_t>(1, std::min(wait_ms, spare_due_ms_ - Millis()));
     if (workers_->Next(wait_ms, &key, &value)) {
       const std::string prefix = "job." + id_ + ".";
-      if (key.compare(0, prefix.size(), prefix) == 0) StartPart(key.substr(prefix.size()), value);
+      if (key.compare(0, prefix.size(), prefix) == 0) OnJobKey(key.substr(prefix.size()), value);
     }
     std::vector<std::unique_ptr<Part>> over;
     {

@@ -492,19 +492,128 @@ def two_runs_share_the_workers(t, server, workers):
     t.expect(sum(workers.log(i).count(b"joined run") for i in range(2)) >= 2, "the workers took part")
 
 
+@test
+@with_workers(2)
+def ctrl_c_mid_run_ends_the_run_and_its_parts_on_the_workers(t, server, workers):
+    """SIGINT or SIGTERM while both workers run their parts: the run ends as
+    a local one does (exit 130/143, the records in flight drained within
+    --grace, none written twice), its instances on the workers end with it
+    (the keeper's JobStop), nothing of it is left on the broker, and the
+    workers take the next run. Before JobStop, the origin waited 5 s more
+    for parts that never ended, and their instances ran on until the broker
+    wait after the run's removal (20 s), then failed saying that the broker
+    did not answer."""
+    program = 'seq(1, 100000) | sleep(20ms) * 8 | write("-")'
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        joined_before = [workers.log(i).count(b"joined run") for i in range(2)]
+        run = subprocess.Popen([t.flowrun, "run", "-e", program, "--broker", server.url, "--grace", "1s"],
+                               cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: all(workers.log(i).count(b"joined run") > joined_before[i] for i in range(2)),
+                       "both workers to join the run")
+            wait_until(lambda: all(instances_of(w.pid, "sleep") for w in workers.procs),
+                       "the sleep instances to run on both workers")
+            time.sleep(0.5)  # records flow through the workers
+            sent = time.monotonic()
+            run.send_signal(sig)
+            out, err = run.communicate(timeout=60)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+        took = time.monotonic() - sent
+        t.equal(run.returncode, code, f"exit code after {sig.name}")
+        t.equal(err, f"flowrun: interrupted by {sig.name}\n".encode(), f"stderr after {sig.name}")
+        # The grace (1 s), then the parts stopped and the run removed: well
+        # under the 6 s of a keeper that waits for the parts' own end.
+        t.expect(took < 4.5, f"the run ended {took:.1f} s after {sig.name}")
+        got = lines(out)
+        t.expect(0 < len(got) < 100000, f"a part of the records written before {sig.name}: {len(got)}")
+        t.equal(len(set(got)), len(got), f"records written twice after {sig.name}")
+        t.expect(set(got) <= {str(i) for i in range(1, 100001)}, "only records of the run")
+        # Its instances on the workers end with it; the broker keeps nothing.
+        wait_until(lambda: not any(instances_of(w.pid, "sleep") for w in workers.procs),
+                   f"the workers' sleep instances to end after {sig.name}", timeout=3)
+        for i in range(2):
+            said = workers.log(i).count(b": stopped, as its origin ended it")
+            t.equal(said, 1 if sig == signal.SIGINT else 2, f"worker {i}'s log on its part of the run")
+        t.equal(server.streams(), REGISTRY_ONLY, f"streams left after {sig.name} (the registry only)")
+    t.ok('seq(1, 200) | sleep(1ms) * 8 | count | write("-")', "--broker", server.url)
+    t.expect(all(w.poll() is None for w in workers.procs), "the workers live on after the interrupted runs")
+
+
+@test
+@with_workers(2, slots=4)
+def a_failure_on_one_worker_stops_the_part_on_the_other(t, server, workers):
+    """The run fails on the worker that has `map` (a division by zero at
+    record 300) while the other's sleep instances still have work: that
+    part is stopped at once (JobStop). Before, the origin waited 5 s for it,
+    and its instances ran on for 20 s, then failed saying that the broker
+    did not answer."""
+    start = time.monotonic()
+    r = t.run('seq(1, 100000) | sleep(10ms) * 7 | map { 1000 / (int($0) - 300) } | write("out.txt")',
+              "--broker", server.url)
+    took = time.monotonic() - start
+    t.expect(r.returncode == 1 and b"division by zero" in r.stderr, "exit 1, with the record's error", r)
+    t.expect(took < 4, f"the failed run ended after {took:.1f} s")
+    wait_until(lambda: not any(instances_of(w.pid, "sleep") for w in workers.procs),
+               "the workers' sleep instances to end", timeout=3)
+    said = sorted(b": stopped, as its origin ended it" in workers.log(i) for i in range(2))
+    t.equal(said, [False, True], "the worker without the failure says its part was stopped")
+    t.expect(not any(b"has not answered" in workers.log(i) for i in range(2)), "no broker blamed")
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left after the run (the registry only)")
+
+
+@test
+@with_workers(2)
+def the_parts_of_a_crashed_origin_end_and_free_their_slots(t, server, workers):
+    """The origin's machine lost mid-run: its keeper and the origin
+    SIGKILLed at once (the keeper first, so that it cannot tell the parts
+    to stop as it dies), nothing tells the workers. Each part hears no
+    heartbeat from the origin for 15 s (kOriginSilentMs in
+    runtime/worker_daemon.cc), ends its instances and frees its slots,
+    which the next run gets. Before, the instances waited for ever for
+    inputs that no one would end, holding the slots."""
+    joined = [workers.log(i).count(b"joined run") for i in range(2)]
+    run = subprocess.Popen([t.flowrun, "run", "-e", 'seq(1, 100000) | sleep(10ms) * 4 | write("out.txt")',
+                            "--broker", server.url], cwd=t.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: all(instances_of(w.pid, "sleep") for w in workers.procs),
+                   "the sleep instances to run on both workers")
+        keeper = [pid for pid in children_of(run.pid) if comm_of(pid) == "flowrun-keeper"]
+        t.equal(len(keeper), 1, "the run's keeper, found")
+        os.kill(keeper[0], signal.SIGKILL)
+    finally:
+        run.kill()
+        run.wait()
+    killed = time.monotonic()
+    wait_until(lambda: not any(instances_of(w.pid, "sleep") for w in workers.procs),
+               "the crashed origin's instances on the workers to end", timeout=30)
+    took = time.monotonic() - killed
+    t.expect(took < 20, f"they ended {took:.1f} s after the origin died")
+    for i in range(2):
+        t.expect(b"its origin has not been heard from for 15 s" in workers.log(i),
+                 f"worker {i} says why: {workers.log(i)[-600:]!r}")
+    t.equal(t.ok('seq(1, 100) | sleep(1ms) * 4 | count | write("-")', "--broker", server.url), b"100\n",
+            "the next run's output")
+    t.equal([workers.log(i).count(b"joined run") for i in range(2)], [n + 2 for n in joined],
+            "both workers took part in the next run too: their slots were free")
+
+
+def comm_of(pid):
+    """The name a process goes by (the runtime names its own), or None."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def instances_of(worker_pid, stage):
     """The live instances of `stage` ("sleep#2") under a worker: its parts'
     children, named by the runtime."""
-    found = []
-    for part in children_of(worker_pid):
-        for pid in children_of(part):
-            try:
-                with open(f"/proc/{pid}/comm") as f:
-                    if re.fullmatch(re.escape(stage) + r"#\d+", f.read().strip()):
-                        found.append(pid)
-            except OSError:
-                pass
-    return found
+    return [pid for part in children_of(worker_pid) for pid in children_of(part)
+            if re.fullmatch(re.escape(stage) + r"#\d+", comm_of(pid) or "")]
 
 
 def spare_parts(worker_pid):

@@ -68,6 +68,16 @@ TEST_SUITE("nats_run") {
     CHECK(!ReadJobOffer("3", &taken, &job, &place, &made));  // a bare count: not an offer
   }
 
+  TEST_CASE("a stop put on a job key is told from an offer, and is no offer") {
+    CHECK(IsJobStop(JobStop()));
+    CHECK(!IsJobStop(JobOffer(3, "the job", "the place", true)));
+    CHECK(!IsJobStop("3"));
+    CHECK(!IsJobStop(""));
+    // A worker of an earlier flowrun reads it as no offer (and, having
+    // the run's part already, ignores it): its part ends with the run.
+    CHECK(!ReadJobOffer(JobStop(), nullptr, nullptr, nullptr));
+  }
+
   TEST_CASE("an instance offered a run waits until its keeper marks it made, and no longer than the broker wait") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
