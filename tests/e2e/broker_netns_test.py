@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e import main, run_fed, test, wait_until  # noqa: E402
@@ -93,7 +94,15 @@ def cut_off_mid_run(t, options):
         n = 200000
 
         def cut(_):
-            wait_until(lambda: b"joined run" in log(1), "worker 1 mid-run")
+            # Once its two map instances are on the broker, with the first
+            # half fed: they hold leases, which the origin must take back.
+            # ("joined run" alone was too soon under load: cut before its
+            # instances connected, it held nothing, the run ended before
+            # its loss was seen, and the test failed on the missing "lost".)
+            inside = machines[1].subnet + ".2"
+            wait_until(lambda: server.clients().count((inside, "flowrun map")) == 2,
+                       "worker 1's map instances on the broker")
+            time.sleep(0.2)
             machines[1].cut()
         code, err = run_fed(t, 'read("in.fifo") | map { $0 + "x" } * 4' + options + ' | write("out.txt")',
                             ["--broker", server.url], n, cut)

@@ -59,6 +59,12 @@ class Server:
         with urllib.request.urlopen(f"http://{self.host}:{self.monitor}/connz", timeout=5) as r:
             return json.load(r).get("num_connections", 0)
 
+    def clients(self):
+        """(address, name) of each client connected now (/connz): flowrun
+        names its connections after their process ("flowrun map", ...)."""
+        with urllib.request.urlopen(f"http://{self.host}:{self.monitor}/connz", timeout=5) as r:
+            return [(c.get("ip", ""), c.get("name", "")) for c in json.load(r).get("connections", [])]
+
     def streams(self):
         """The streams on the server now (its /jsz monitoring page)."""
         with urllib.request.urlopen(f"http://{self.host}:{self.monitor}/jsz?streams=1", timeout=5) as r:
