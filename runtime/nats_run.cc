@@ -330,6 +330,9 @@ std::string NatsLink::Describe(const std::string& what, natsStatus status, jsErr
   if (!connected()) return text + "lost the broker at '" + shown_url_ + "'";
   text += Reason(status);
   if (code != 0) text += " (jetstream error " + std::to_string(static_cast<int>(code)) + ")";
+  // What the broker's terse reason means to the user, and what to change.
+  if (code == JSInsufficientResourcesErr || code == JSStorageResourcesExceededErr)
+    text += ": the broker's JetStream storage is full (its max_file_store, or the account's limit)";
   return text;
 }
 

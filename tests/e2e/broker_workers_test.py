@@ -600,6 +600,36 @@ def the_parts_of_a_crashed_origin_end_and_free_their_slots(t, server, workers):
             "both workers took part in the next run too: their slots were free")
 
 
+@test
+def a_broker_whose_storage_is_full_fails_the_run_clearly(t):
+    """A JetStream limit reached mid-run (the server's max_file_store at
+    1 MB; the run's edges hold more): the run fails at once, exit 1, saying
+    that the broker's storage is full; nothing of it is left on the broker,
+    and the worker takes the next run."""
+    conf = t.path("nats.conf")
+    with open(conf, "w") as f:
+        f.write("jetstream { max_file_store: 1MB }\n")
+    server = Server(NATS_SERVER, "-c", conf)
+    workers = None
+    try:
+        workers = Workers(t, server, 1)
+        start = time.monotonic()
+        r = t.run('seq(1, 3000000) | map { $0 + "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" } * 2 | sleep(1ms)'
+                  ' | head(5000) | count | write("-")', "--broker", server.url)
+        took = time.monotonic() - start
+        t.expect(r.returncode == 1 and b"the broker's JetStream storage is full" in r.stderr,
+                 "exit 1, naming the full storage", r)
+        t.expect(took < 10, f"the run failed after {took:.1f} s")
+        t.equal(server.streams(), REGISTRY_ONLY, "streams left after the run (the registry only)")
+        t.equal(t.ok('seq(1, 100) | map { $0 } * 2 | count | write("-")', "--broker", server.url), b"100\n",
+                "the next run, small enough")
+        t.expect(workers.log(0).count(b"joined run") == 2, "the worker took both runs")
+    finally:
+        if workers:
+            workers.stop()
+        server.stop()
+
+
 def comm_of(pid):
     """The name a process goes by (the runtime names its own), or None."""
     try:
