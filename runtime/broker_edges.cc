@@ -226,10 +226,23 @@ void PlanRun(NatsLink& link, const StageGraph& graph, Placement* placement, std:
   *placement = PlaceInstances(graph, *live);
 }
 
+// Whether a job offer fits in one message of the broker (its max_payload,
+// 1 MiB by default): a program with large literals may not. False with an
+// *error that says what is too large and what to change, where the
+// broker's own refusal names a job key the user never heard of.
+bool OfferFits(NatsLink& link, const std::string& offer, std::string* error) {
+  const int64_t most = natsConnection_GetMaxPayload(link.connection());
+  if (most <= 0 || static_cast<int64_t>(offer.size()) <= most) return true;
+  *error = "the program and its parameters take " + std::to_string(offer.size()) +
+           " bytes to send to the workers, more than the broker at '" + link.url() + "' takes in one message (" +
+           std::to_string(most) + " bytes): raise max_payload in its configuration, or run without --broker";
+  return false;
+}
+
 // Offers the run to the workers PlanRun placed instances on: a job key for
 // each, with the run's description and placement (JobOffer). Returns the
 // workers asked; false with *error when the broker refused.
-bool OfferRun(BrokerBoard& workers, const std::string& run, const std::string& description,
+bool OfferRun(NatsLink& link, BrokerBoard& workers, const std::string& run, const std::string& description,
               const Placement& placement, const std::vector<WorkerOffer>& live, std::vector<WorkerOffer>* asked,
               std::string* error) {
   const std::string where = placement.Encode();
@@ -243,6 +256,7 @@ bool OfferRun(BrokerBoard& workers, const std::string& run, const std::string& d
     if (taken == 0) continue;
     placed.push_back(w);
     offers.push_back(JobOffer(taken, description, where, true));  // offered once made (KeeperMain)
+    if (!OfferFits(link, offers.back(), error)) return false;
   }
   std::vector<std::string> failures(placed.size());
   std::vector<std::thread> puts;
@@ -285,7 +299,13 @@ bool OfferToNewcomers(NatsLink& link, const StageGraph& graph, const std::string
     for (const auto& node : placement->where) before.push_back(node.size());
     const int added = GrowForWorker(graph, w, placement);
     if (added == 0) return false;  // no stage may grow
-    if (!(*workers)->Put("job." + w.id + "." + run, JobOffer(added, description, placement->Encode(), true), &error)) {
+    const std::string offer = JobOffer(added, description, placement->Encode(), true);
+    if (!OfferFits(link, offer, &error)) {  // it never will: said once, and the run grows no more
+      for (size_t n = 0; n < before.size(); ++n) placement->where[n].resize(before[n]);
+      Report(report_fd, "log flowrun: warning: the run cannot grow on the workers that join: " + error);
+      return false;
+    }
+    if (!(*workers)->Put("job." + w.id + "." + run, offer, &error)) {
       for (size_t n = 0; n < before.size(); ++n) placement->where[n].resize(before[n]);
       continue;  // the broker refused: maybe next time
     }
@@ -415,7 +435,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     ok = false;
     error = edges_error;
   }
-  if (ok && workers) ok = OfferRun(*workers, run, description, placement, live, &asked, &error);
+  if (ok && workers) ok = OfferRun(*link, *workers, run, description, placement, live, &asked, &error);
   TraceEvent("keeper offer sent");
   std::unique_ptr<BrokerBoard> run_board;
   if (ok) run_board = BrokerBoard::Open(*link, NatsBucketName(run), false, 0, &error);

@@ -630,6 +630,26 @@ def a_broker_whose_storage_is_full_fails_the_run_clearly(t):
         server.stop()
 
 
+@test
+@with_workers(1)
+def a_program_too_large_for_one_message_is_a_clear_error(t, server, workers):
+    """The program travels to the workers in one message: one with a 1.2 MB
+    literal does not fit the broker's max_payload (1 MiB). The run fails at
+    once saying so and what to change (the broker's own refusal named a job
+    key), leaves nothing on the broker, and runs without --broker."""
+    big = "y" * 1_200_000
+    with open(t.path("big.flow"), "w") as f:
+        f.write('seq(1, 10) | map { $0 + "%s" } * 2 | map { len($0) } | count | write("-")\n' % big)
+    r = subprocess.run([t.flowrun, "run", "big.flow", "--broker", server.url], cwd=t.dir, capture_output=True,
+                       timeout=60)
+    t.expect(r.returncode == 1 and b"more than the broker at 'nats://" in r.stderr
+             and b"raise max_payload in its configuration, or run without --broker" in r.stderr,
+             "exit 1, naming the broker's limit and what to change", r)
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left after the run (the registry only)")
+    local = subprocess.run([t.flowrun, "run", "big.flow"], cwd=t.dir, capture_output=True, timeout=60)
+    t.equal((local.returncode, local.stdout), (0, b"10\n"), "the same program without --broker")
+
+
 def comm_of(pid):
     """The name a process goes by (the runtime names its own), or None."""
     try:
