@@ -30,7 +30,7 @@ std::unique_ptr<BrokerBoard> BrokerBoard::Open(NatsLink& link, const std::string
     if (s != NATS_OK) s = js_KeyValue(&kv, link.js(), name.c_str());
   }
   if (s != NATS_OK) {
-    *error = link.Describe("cannot open the bucket '" + name + "'", s);
+    *error = JetStreamApiError(link, "cannot open the bucket '" + name + "'", s);
     return nullptr;
   }
   return std::unique_ptr<BrokerBoard>(new BrokerBoard(link, kv));

@@ -68,13 +68,6 @@ std::string JetStreamNotEnabled(const std::string& shown_url) {
   return "JetStream is not enabled on the broker at '" + shown_url + "' (start nats-server with -js)";
 }
 
-std::string ApiError(const NatsLink& link, const std::string& what, natsStatus status, jsErrCode code) {
-  if (status == NATS_NO_RESPONDERS || code == JSNotEnabledErr) return JetStreamNotEnabled(link.url());
-  if (code == JSNotEnabledForAccountErr)
-    return "JetStream is not enabled for our account on the broker at '" + link.url() + "' (see its account limits)";
-  return link.Describe(what, status, code);
-}
-
 // The library's reason about `path` without its own mention of the file
 // ("error loading trusted certificates 'ca.pem': no certificate found"
 // reads "no certificate found"): our message names the file already.
@@ -182,6 +175,13 @@ bool PutAlive(NatsLink& link, kvStore* kv, int64_t expiry_ns, std::string* error
 }
 
 }  // namespace
+
+std::string JetStreamApiError(const NatsLink& link, const std::string& what, natsStatus status, jsErrCode code) {
+  if (status == NATS_NO_RESPONDERS || code == JSNotEnabledErr) return JetStreamNotEnabled(link.url());
+  if (code == JSNotEnabledForAccountErr)
+    return "JetStream is not enabled for our account on the broker at '" + link.url() + "' (see its account limits)";
+  return link.Describe(what, status, code);
+}
 
 NatsLink::NatsLink(natsConnection* nc, jsCtx* js, const NatsLinkOptions& options)
     : nc_(nc), js_(js), options_(options), shown_url_(RedactedUrl(options.broker.url)) {}
@@ -341,7 +341,7 @@ bool GetJetStreamAccount(NatsLink& link, JetStreamAccount* account, std::string*
   jsErrCode code = static_cast<jsErrCode>(0);
   const natsStatus s = js_GetAccountInfo(&info, link.js(), nullptr, &code);
   if (s != NATS_OK) {
-    *error = ApiError(link, "cannot read the JetStream account", s, code);
+    *error = JetStreamApiError(link, "cannot read the JetStream account", s, code);
     return false;
   }
   account->streams = info->Streams;
@@ -410,7 +410,7 @@ bool CreateNatsRun(NatsLink& link, std::string_view run, int64_t expiry_ns, std:
   cfg.StorageType = js_FileStorage;
   natsStatus s = MakeStore([&] { return js_CreateKeyValue(&kv, link.js(), &cfg); });
   if (s != NATS_OK) {
-    *error = ApiError(link, "cannot create the bucket '" + bucket + "'", s, static_cast<jsErrCode>(0));
+    *error = JetStreamApiError(link, "cannot create the bucket '" + bucket + "'", s, static_cast<jsErrCode>(0));
     return false;
   }
   // Made, or there already with the same settings (the broker says yes to
@@ -457,7 +457,7 @@ bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEd
   natsStatus s = MakeStore([&] { return js_AddStream(&si, link.js(), &sc, nullptr, &code); });
   jsStreamInfo_Destroy(si);
   if (s != NATS_OK) {
-    *error = ApiError(link, "cannot create the stream '" + name + "'", s, code);
+    *error = JetStreamApiError(link, "cannot create the stream '" + name + "'", s, code);
     return false;
   }
   // One durable consumer for every replica of the consuming stage, on every
@@ -474,7 +474,7 @@ bool AddNatsEdge(NatsLink& link, std::string_view run, size_t edge, const NatsEd
   s = js_AddConsumer(&ci, link.js(), name.c_str(), &cc, nullptr, &code);
   jsConsumerInfo_Destroy(ci);
   if (s != NATS_OK) {
-    *error = ApiError(link, "cannot create the consumer of '" + name + "'", s, code);
+    *error = JetStreamApiError(link, "cannot create the consumer of '" + name + "'", s, code);
     return false;
   }
   return true;
@@ -612,7 +612,7 @@ bool RemoveNatsRun(NatsLink& link, std::string_view run, std::string* error, con
     jsErrCode code = static_cast<jsErrCode>(0);
     const std::vector<std::string> names = StreamNames(link, &s, &code);
     if (s != NATS_OK) {
-      *error = ApiError(link, "cannot list the streams", s, code);
+      *error = JetStreamApiError(link, "cannot list the streams", s, code);
       return false;
     }
     const std::string prefix = "FLOW_" + std::string(run) + "_E";
@@ -628,7 +628,7 @@ int SweepStaleNatsRuns(NatsLink& link, std::string* error) {
   jsErrCode code = static_cast<jsErrCode>(0);
   const std::vector<std::string> names = StreamNames(link, &s, &code);
   if (s != NATS_OK) {
-    *error = ApiError(link, "cannot list the streams", s, code);
+    *error = JetStreamApiError(link, "cannot list the streams", s, code);
     return -1;
   }
   std::vector<std::string> buckets, stale;

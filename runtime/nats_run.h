@@ -144,6 +144,12 @@ struct JetStreamAccount {
 // enabled on the broker at 'nats://host:4222' (start nats-server with
 // -js)") when JetStream does not answer.
 bool GetJetStreamAccount(NatsLink& link, JetStreamAccount* account, std::string* error);
+// What a JetStream request that failed (`what` says what it asked) tells
+// the user: a broker whose JetStream is off, or off for our account, is
+// told apart (the fix is on its command line, or in its accounts); else
+// NatsLink::Describe.
+std::string JetStreamApiError(const NatsLink& link, const std::string& what, natsStatus status,
+                              jsErrCode code = static_cast<jsErrCode>(0));
 
 // In a process about to fork workers that each open a NatsLink: does the
 // part of libnats's first call that is safe to inherit (OpenSSL's set-up

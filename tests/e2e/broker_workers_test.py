@@ -837,6 +837,17 @@ def a_worker_needs_a_broker(t):
                        timeout=30)
     t.equal(r.returncode, 1, "an unreachable broker: exit code")
     t.expect(b"cannot reach the broker at 'nats://127.0.0.1:1'" in r.stderr, "the message", r)
+    # One without JetStream: said so, as `run` and `check` say it (the
+    # worker said "cannot open the bucket 'flowrun_workers': no responders
+    # available for request").
+    server = Server(NATS_SERVER, jetstream=False)
+    try:
+        r = subprocess.run([t.flowrun, "worker", "--broker", server.url], cwd=t.dir, capture_output=True, timeout=30)
+    finally:
+        server.stop()
+    t.equal(r.returncode, 1, "a broker without JetStream: exit code")
+    t.expect(f"JetStream is not enabled on the broker at '{server.url}' (start nats-server with -js)".encode()
+             in r.stderr, "the message", r)
 
 
 if __name__ == "__main__":
