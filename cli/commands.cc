@@ -5,6 +5,7 @@
 #include <map>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "compiler/planner.h"
 #include "compiler/stage_text.h"
 #include "compiler/system_limits.h"
+#include "runtime/broker_board.h"
 #include "runtime/broker_edges.h"
 #include "runtime/broker_probe.h"
 #include "runtime/placement.h"
@@ -121,11 +123,33 @@ bool CheckPlanHere(const CompiledProgram& program, const Plan& plan, const Syste
   return ok && !sink.has_errors();
 }
 
+// What a `flowrun worker` needs to compile the same graph as this one:
+// `program` compiled with `options` (its `* auto` stages widened by
+// `auto_extra`, the workers' slots), having read `environment_read`.
+std::string DescribeRun(const CompiledProgram& program, const CommandOptions& options,
+                        const std::map<std::string, std::string>& environment_read, int auto_extra = 0) {
+  RunDescription description;
+  description.program = program.file->text();
+  description.program_path = program.file->path();
+  description.params = options.front_end.params;
+  description.environment = environment_read;
+  description.queue_records = options.front_end.queue_records;
+  description.queue_bytes = options.front_end.queue_bytes;
+  description.online_cpus = options.front_end.online_cpus;
+  description.auto_extra = auto_extra;
+  description.no_jit = options.no_jit;
+  description.shape = FormatGraph(program.graph, GraphFormat::kText);
+  return description.Encode();
+}
+
 // `check --broker`: connects as the run's processes would, and says what
 // it found for the plan; `*error` says why the broker cannot be used.
 // libnats starts threads and has no fork handlers, which is why `run`
 // never calls it in the supervisor; `check` forks nothing, before or after.
-BrokerPlacement ProbeForPlan(const BrokerAccess& broker, StageGraph* widened, std::string* error) {
+// `describe_run`: the run's description (RunDescription) for the graph
+// once widened, which a run started now would offer the workers.
+BrokerPlacement ProbeForPlan(const BrokerAccess& broker, StageGraph* widened,
+                             const std::function<std::string()>& describe_run, std::string* error) {
   const StageGraph& graph = *widened;
   BrokerPlacement placement;
   placement.edge_batches = kBrokerEdgeBatches;
@@ -153,6 +177,20 @@ BrokerPlacement ProbeForPlan(const BrokerAccess& broker, StageGraph* widened, st
       if (MayGrow(graph.nodes[n])) text += ", + workers that join";
       placement.runs_on.push_back(text);
     }
+    // Each worker gets its job in one message: one that does not fit
+    // fails the run at its start (OfferRun), so it fails the check too.
+    for (const WorkerOffer& w : facts.workers) {
+      int taken = 0;
+      for (const std::vector<std::string>& node : where.where)
+        taken += static_cast<int>(std::count(node.begin(), node.end(), w.id));
+      if (taken == 0) continue;
+      placement.instances_elsewhere += taken;
+      ++placement.workers_taking;
+      // The others' offers differ only in their count.
+      if (placement.workers_taking > 1) continue;
+      const std::string offer = JobOffer(taken, describe_run(), where.Encode(), true);
+      *error = OfferTooLarge(offer.size(), facts.max_payload, facts.url);
+    }
   } else {
     placement.broker = RedactedUrl(broker.url) + ": cannot be used (see the error)";
   }
@@ -165,6 +203,8 @@ int RunCheckCommand(CommandOptions& options) {
   if (!ResolveCommandOptions(options)) return kExitUsageOrCompileError;
   SystemLimits limits = ReadSystemLimits();
   options.front_end.online_cpus = limits.online_cpus;
+  std::map<std::string, std::string> environment_read;
+  options.front_end.environment_read = &environment_read;
   std::optional<CompiledProgram> program = CompileProgram(options.front_end);
   if (!program) return kExitUsageOrCompileError;
   PlanFormatOptions format;
@@ -172,7 +212,10 @@ int RunCheckCommand(CommandOptions& options) {
   format.show_limits = !options.plan_without_limits;
   std::string broker_error;
   // First: with workers on the broker, `* auto` counts their slots too.
-  if (!options.broker.empty()) format.broker = ProbeForPlan(options.broker, &program->graph, &broker_error);
+  if (!options.broker.empty()) {
+    const auto describe_run = [&] { return DescribeRun(*program, options, environment_read); };
+    format.broker = ProbeForPlan(options.broker, &program->graph, describe_run, &broker_error);
+  }
   Plan plan = BuildPlan(program->graph);
   std::fputs(FormatPlan(plan, program->graph, limits, format).c_str(), stdout);
   std::fflush(stdout);
@@ -236,21 +279,7 @@ int RunRunCommand(CommandOptions& options) {
   run.stats_path = options.stats_path.value_or("");
   run.progress = options.progress;
   run.broker = options.broker;
-  if (!run.broker.empty()) {
-    // What a `flowrun worker` needs to compile the same graph.
-    RunDescription description;
-    description.program = program->file->text();
-    description.program_path = program->file->path();
-    description.params = options.front_end.params;
-    description.environment = environment_read;
-    description.queue_records = options.front_end.queue_records;
-    description.queue_bytes = options.front_end.queue_bytes;
-    description.online_cpus = options.front_end.online_cpus;
-    description.auto_extra = auto_extra;
-    description.no_jit = options.no_jit;
-    description.shape = FormatGraph(program->graph, GraphFormat::kText);
-    run.description = description.Encode();
-  }
+  if (!run.broker.empty()) run.description = DescribeRun(*program, options, environment_read, auto_extra);
   int64_t sort_memory = options.sort_memory_text ? ParseQueueCapacity(*options.sort_memory_text)->bytes
                                                  : StageContext().sort_memory_bytes;
   return RunCompiled(*program, options.no_jit, sort_memory, run);

@@ -352,6 +352,17 @@ std::string BrokerQueueMemory(const StageGraph& graph, const BrokerPlacement& br
   return fmt::format("at most {} in {} here; {}", FormatBytes(local_bytes), CountOf(local, "queue"), on_broker);
 }
 
+// The summary of where the instances run: here, and on how many workers.
+std::string RunsOn(const Plan& plan, const BrokerPlacement& broker) {
+  if (broker.instances_elsewhere == 0) {
+    return fmt::format("this machine: all {} (no `flowrun worker` takes any elsewhere yet)",
+                       CountOf(plan.worker_processes, "stage instance"));
+  }
+  return fmt::format("{} on this machine, {} on {}", CountOf(plan.worker_processes - broker.instances_elsewhere,
+                                                             "stage instance"),
+                     FormatCount(broker.instances_elsewhere), CountOf(broker.workers_taking, "worker"));
+}
+
 }  // namespace
 
 std::string FormatPlan(const Plan& plan, const StageGraph& graph, const SystemLimits& limits,
@@ -372,8 +383,7 @@ std::string FormatPlan(const Plan& plan, const StageGraph& graph, const SystemLi
     summary = {
         {"processes", fmt::format("{} ({}, 1 supervisor, 1 broker keeper)", FormatCount(plan.total_processes + 1),
                                   processes)},
-        {"runs on", fmt::format("this machine: all {} (no `flowrun worker` takes any elsewhere yet)",
-                                CountOf(plan.worker_processes, "stage instance"))},
+        {"runs on", RunsOn(plan, *options.broker)},
         {"queue memory", BrokerQueueMemory(graph, *options.broker)},
         {"broker", options.broker->broker},
     };

@@ -74,6 +74,8 @@ struct BrokerPlacement {
   // By edge id: whether it is a stream on the broker (runtime/placement.h,
   // EdgesOnBroker) or a shared-memory queue here; empty: every edge on the broker.
   std::vector<bool> edge_on_broker;
+  int instances_elsewhere = 0;  // of all stages, on the workers
+  int workers_taking = 0;       // the workers that take some
 };
 
 struct PlanFormatOptions {

@@ -137,6 +137,13 @@ bool ReadJobOffer(const std::string& value, int* taken, std::string* description
   return has_taken && has_job && has_place;
 }
 
+std::string OfferTooLarge(size_t offer_bytes, int64_t max_payload, const std::string& shown_url) {
+  if (max_payload <= 0 || static_cast<int64_t>(offer_bytes) <= max_payload) return "";
+  return "the program and its parameters take " + std::to_string(offer_bytes) +
+         " bytes to send to the workers, more than the broker at '" + shown_url + "' takes in one message (" +
+         std::to_string(max_payload) + " bytes): raise max_payload in its configuration, or run without --broker";
+}
+
 std::string JobStop() { return EncodeFields({{"stop", "1"}}); }
 
 bool IsJobStop(const std::string& value) {

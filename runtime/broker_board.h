@@ -95,6 +95,11 @@ std::string JobOffer(int taken, const std::string& description, const std::strin
 // null ones are not wanted).
 bool ReadJobOffer(const std::string& value, int* taken, std::string* description, std::string* placement,
                   bool* made = nullptr);
+// Empty when a job offer of `offer_bytes` fits in one message of the
+// broker at `shown_url` (its max_payload, 1 MiB by default); else what is
+// too large and what to change (the broker's own refusal names a job key
+// the user never heard of). A program with large literals may not fit.
+std::string OfferTooLarge(size_t offer_bytes, int64_t max_payload, const std::string& shown_url);
 // What the keeper of a run that did not go through puts on the job keys
 // of its parts: the origin has ended its own instances (after --grace, if
 // it was interrupted), and theirs must not run on, waiting for an input

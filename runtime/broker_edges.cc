@@ -226,17 +226,11 @@ void PlanRun(NatsLink& link, const StageGraph& graph, Placement* placement, std:
   *placement = PlaceInstances(graph, *live);
 }
 
-// Whether a job offer fits in one message of the broker (its max_payload,
-// 1 MiB by default): a program with large literals may not. False with an
-// *error that says what is too large and what to change, where the
-// broker's own refusal names a job key the user never heard of.
+// Whether a job offer fits in one message of the broker; false with
+// *error when not (OfferTooLarge).
 bool OfferFits(NatsLink& link, const std::string& offer, std::string* error) {
-  const int64_t most = natsConnection_GetMaxPayload(link.connection());
-  if (most <= 0 || static_cast<int64_t>(offer.size()) <= most) return true;
-  *error = "the program and its parameters take " + std::to_string(offer.size()) +
-           " bytes to send to the workers, more than the broker at '" + link.url() + "' takes in one message (" +
-           std::to_string(most) + " bytes): raise max_payload in its configuration, or run without --broker";
-  return false;
+  *error = OfferTooLarge(offer.size(), natsConnection_GetMaxPayload(link.connection()), link.url());
+  return error->empty();
 }
 
 // Offers the run to the workers PlanRun placed instances on: a job key for

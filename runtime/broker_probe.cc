@@ -30,6 +30,7 @@ bool ProbeBroker(const BrokerAccess& access, BrokerFacts* facts, std::string* er
   facts->streams = account.streams;
   facts->stored_bytes = account.stored_bytes;
   facts->max_store_bytes = account.max_store_bytes;
+  facts->max_payload = natsConnection_GetMaxPayload(link->connection());
   std::string none;  // no registry: no worker ever came
   if (std::unique_ptr<BrokerBoard> workers = BrokerBoard::Open(*link, kWorkersBucket, false, 0, &none))
     facts->workers = LiveWorkers(*workers);

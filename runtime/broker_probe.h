@@ -23,6 +23,7 @@ struct BrokerFacts {
   int64_t streams = 0;     // JetStream streams already on the account
   int64_t stored_bytes = 0;
   int64_t max_store_bytes = -1;  // -1: no limit
+  int64_t max_payload = 0;  // the largest message it takes
   std::vector<WorkerOffer> workers;  // the `flowrun worker`s alive on it now
 };
 

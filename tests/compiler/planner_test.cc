@@ -215,6 +215,15 @@ open files    about 30 in the supervisor
 )");
   }
 
+  TEST_CASE("on a broker with workers: the summary counts the instances here and on the workers") {
+    HandGraph g = Linear();
+    g.node(1).replicas = 3;
+    Plan plan = BuildPlan(g.graph);
+    BrokerPlacement broker{"nats://host:4222: answered", 64, {}, {}, 2, 1};
+    const std::string text = FormatPlan(plan, g.graph, RoomyLimits(), {"x.flow", false, broker});
+    CHECK(text.find("\nruns on       3 stage instances on this machine, 2 on 1 worker\n") != std::string::npos);
+  }
+
   TEST_CASE("on a broker: an edge between two stages that stay here is a shared-memory queue") {
     HandGraph g = Linear();
     Plan plan = BuildPlan(g.graph);

@@ -343,6 +343,10 @@ def check_says_which_worker_takes_what(t, server, workers):
     t.expect(sleep_row.count(" x2") == 2, f"sleep's 4 instances: 2 on each worker: {sleep_row}")
     t.expect("worker " in map_row and "this machine x1" in map_row, f"map: 2 on the workers, 1 here: {map_row}")
     t.expect("this machine (keeps state)" in out, f"count stays here, and says why: {out}")
+    # seq, map#3, count, write here; 4 sleep and 2 map on the workers (the
+    # summary said "all 10 here, no worker takes any" until 2026-12-06).
+    t.expect("\nruns on       4 stage instances on this machine, 6 on 2 workers\n" in out,
+             f"the summary counts where they run: {out}")
 
 
 @test
@@ -636,7 +640,8 @@ def a_program_too_large_for_one_message_is_a_clear_error(t, server, workers):
     """The program travels to the workers in one message: one with a 1.2 MB
     literal does not fit the broker's max_payload (1 MiB). The run fails at
     once saying so and what to change (the broker's own refusal named a job
-    key), leaves nothing on the broker, and runs without --broker."""
+    key), leaves nothing on the broker, and runs without --broker; `check
+    --broker` says it too."""
     big = "y" * 1_200_000
     with open(t.path("big.flow"), "w") as f:
         f.write('seq(1, 10) | map { $0 + "%s" } * 2 | map { len($0) } | count | write("-")\n' % big)
@@ -646,6 +651,14 @@ def a_program_too_large_for_one_message_is_a_clear_error(t, server, workers):
              and b"raise max_payload in its configuration, or run without --broker" in r.stderr,
              "exit 1, naming the broker's limit and what to change", r)
     t.equal(server.streams(), REGISTRY_ONLY, "streams left after the run (the registry only)")
+    # The dry-run validator finds it first.
+    c = subprocess.run([t.flowrun, "check", "big.flow", "--broker", server.url], cwd=t.dir, capture_output=True,
+                       timeout=60)
+    t.expect(c.returncode == 1 and b"raise max_payload in its configuration" in c.stderr,
+             "check --broker: exit 1 and the same reason", c)
+    small = subprocess.run([t.flowrun, "check", "-e", 'seq(1, 10) | map { $0 } * 2 | count | write("-")',
+                            "--broker", server.url], cwd=t.dir, capture_output=True, timeout=60)
+    t.equal((small.returncode, small.stderr), (0, b""), "check --broker of a program that fits")
     local = subprocess.run([t.flowrun, "run", "big.flow"], cwd=t.dir, capture_output=True, timeout=60)
     t.equal((local.returncode, local.stdout), (0, b"10\n"), "the same program without --broker")
 
