@@ -50,7 +50,18 @@ int RunWorkerCommand(CommandOptions& options, int slots) {
   }
   WorkerDaemonOptions daemon;
   daemon.broker = options.broker;
-  daemon.slots = slots > 0 ? slots : ReadSystemLimits().online_cpus;
+  const SystemLimits limits = ReadSystemLimits();
+  const int wanted = slots > 0 ? slots : limits.online_cpus;
+  // Offered slots that the process limits cannot hold would fail every run
+  // placed on them: fewer are offered, and the worker says why.
+  std::string why;
+  daemon.slots = SlotsWithinLimits(wanted, limits, &why);
+  if (daemon.slots == 0) {
+    std::fprintf(stderr, "flowrun: error: this worker has no room for a stage instance: %s\n", why.c_str());
+    return kExitRuntimeFailure;
+  }
+  if (daemon.slots < wanted)
+    std::fprintf(stderr, "flowrun worker: warning: %d slots, not %d: %s\n", daemon.slots, wanted, why.c_str());
   // Its own path, as ps shows it for the parts; the binary replaced
   // meanwhile (an upgrade) is still the one that runs them.
   char self[4096];

@@ -145,4 +145,21 @@ bool Placement::Decode(const std::string& text, const StageGraph& graph, Placeme
   return true;
 }
 
+int SlotsWithinLimits(int slots, const SystemLimits& limits, std::string* why) {
+  if (limits.max_processes == SystemLimits::kUnlimited) return slots;
+  // Less a part's and the worker's own (its main thread and libnats's: as
+  // many as an instance's).
+  const int64_t room =
+      limits.max_processes - limits.current_user_processes - kTasksPerPart - kTasksPerBrokerInstance;
+  const int64_t fit = std::max<int64_t>(0, room / kTasksPerBrokerInstance);
+  if (slots <= fit) return slots;
+  *why = "the limit for " + std::string(ProcessLimitScope(limits.process_limit)) + " (" +
+         ProcessLimitName(limits.process_limit) + " = " + std::to_string(limits.max_processes) + ", " +
+         std::to_string(limits.current_user_processes) +
+         (limits.current_user_processes == 1 ? " task" : " tasks") + " running) leaves room for " + std::to_string(fit) +
+         (fit == 1 ? " instance" : " instances") + " of about " + std::to_string(kTasksPerBrokerInstance) +
+         " tasks each";
+  return static_cast<int>(fit);
+}
+
 }  // namespace flow

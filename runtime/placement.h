@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "compiler/stage_graph.h"
+#include "compiler/system_limits.h"
 
 namespace flow {
 
@@ -82,5 +83,20 @@ int GrowForWorker(const StageGraph& graph, const WorkerOffer& worker, Placement*
 // given (StageNode::replicas_added), so that its instances have their
 // numbers, counters and queue ends.
 void GrowToPlacement(StageGraph* graph, const Placement& placement);
+
+// The tasks (processes and threads, as the process limits count them) that
+// one instance on a broker takes: its main thread, libnats's (3 for the
+// library, 2 for its connection) and the queues' and the order gate's own
+// (10 measured for an [ordered] sleep replica, 2026-12-06); and what each
+// run's part adds (the part, its group's leader, the part started ahead).
+inline constexpr int kTasksPerBrokerInstance = 10;
+inline constexpr int kTasksPerPart = 3;
+// How many of `slots` a `flowrun worker` may offer under `limits` (the
+// tightest of RLIMIT_NPROC, the cgroup's pids.max and kernel.threads-max,
+// less the tasks running already): all of them when they fit; else fewer,
+// with `*why` saying which limit and what it leaves (0: not even one).
+// A worker that offered more would see its instances fail to start
+// (pthread_create or fork: EAGAIN) and fail every run placed on it.
+int SlotsWithinLimits(int slots, const SystemLimits& limits, std::string* why);
 
 }  // namespace flow

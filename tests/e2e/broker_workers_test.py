@@ -17,6 +17,7 @@ import pty
 import re
 import select
 import socket
+import shutil
 import signal
 import subprocess
 import sys
@@ -661,6 +662,51 @@ def a_program_too_large_for_one_message_is_a_clear_error(t, server, workers):
     t.equal((small.returncode, small.stderr), (0, b""), "check --broker of a program that fits")
     local = subprocess.run([t.flowrun, "run", "big.flow"], cwd=t.dir, capture_output=True, timeout=60)
     t.equal((local.returncode, local.stdout), (0, b"10\n"), "the same program without --broker")
+
+
+@test
+def a_worker_offers_only_the_slots_its_process_limit_holds(t):
+    """A worker whose process limit (RLIMIT_NPROC = 40, which counts
+    threads) cannot hold its --slots 100 (an instance on a broker takes
+    about 10 tasks): it offers 2 and says why, and the run placed on it
+    goes through. Before, the instances past the limit failed (their
+    threads refused: 'pthread_create error: 11', blamed on the broker), and
+    so did every run placed on the worker."""
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        print("     a_worker_offers_only_the_slots_its_process_limit_holds: skipped, prlimit is not installed")
+        return
+    # Root is exempt from RLIMIT_NPROC: the worker runs as nobody then.
+    as_nobody = (lambda: (os.setgid(65534), os.setuid(65534))) if os.geteuid() == 0 else None
+    if subprocess.run([t.flowrun, "--version"], capture_output=True, preexec_fn=as_nobody, cwd="/").returncode != 0:
+        print("     a_worker_offers_only_the_slots_its_process_limit_holds: skipped, nobody may not run "
+              f"{t.flowrun}")
+        return
+    server = Server(NATS_SERVER)
+    log = t.path("worker.log")
+    worker = None
+    try:
+        with open(log, "wb") as f:
+            worker = subprocess.Popen([prlimit, "--nproc=40", t.flowrun, "worker", "--broker", server.url,
+                                       "--slots", "100"], cwd="/", stdout=subprocess.DEVNULL, stderr=f,
+                                      preexec_fn=as_nobody)
+        wait_until(lambda: b" slots, at " in t.read("worker.log"), "the worker to register")
+        said = t.read("worker.log")
+        t.expect(b"flowrun worker: warning: 2 slots, not 100: the limit for this user (RLIMIT_NPROC = 40, " in said
+                 and b"leaves room for 2 instances of about 10 tasks each" in said, f"the warning: {said!r}")
+        t.equal(t.ok('seq(1, 400) | sleep(1ms) * auto | count | write("-")', "--broker", server.url), b"400\n",
+                "a run that widens to the worker's slots")
+        t.expect(b"joined run" in t.read("worker.log"), "the worker took part")
+        # None of its slots left: an error, not a worker that fails every run.
+        r = subprocess.run([prlimit, "--nproc=5", t.flowrun, "worker", "--broker", server.url], cwd="/",
+                           capture_output=True, preexec_fn=as_nobody, timeout=30)
+        t.expect(r.returncode == 1 and b"flowrun: error: this worker has no room for a stage instance: the limit "
+                 b"for this user (RLIMIT_NPROC = 5" in r.stderr, "no room at all: exit 1, saying why", r)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait()
+        server.stop()
 
 
 def comm_of(pid):

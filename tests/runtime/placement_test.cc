@@ -45,6 +45,27 @@ StageGraph Line(const std::vector<std::string>& names) {
 }
 
 TEST_SUITE("placement") {
+  TEST_CASE("a worker offers the slots the process limits hold, and says which limit when fewer") {
+    SystemLimits limits;
+    std::string why;
+    CHECK(SlotsWithinLimits(12, limits, &why) == 12);  // no limit known
+    CHECK(why.empty());
+    limits.max_processes = 1000;
+    limits.current_user_processes = 100;
+    CHECK(SlotsWithinLimits(12, limits, &why) == 12);
+    CHECK(why.empty());
+    // 1000 - 100 - 3 (a part) - 10 (the worker) = 887: 88 instances of 10 tasks.
+    CHECK(SlotsWithinLimits(100, limits, &why) == 88);
+    CHECK(why == "the limit for this user (RLIMIT_NPROC = 1000, 100 tasks running) leaves room for 88 instances "
+                 "of about 10 tasks each");
+    limits.process_limit = ProcessLimit::kCgroupPids;
+    limits.max_processes = 20;
+    limits.current_user_processes = 1;
+    CHECK(SlotsWithinLimits(4, limits, &why) == 0);
+    CHECK(why == "the limit for this cgroup (pids.max = 20, 1 task running) leaves room for 0 instances of about 10 "
+                 "tasks each");
+  }
+
   TEST_CASE("an edge between two stages that stay on the origin is not on the broker") {
     // `sh` keeps state: it stays on the origin, and is never replaced.
     CHECK(EdgesOnBroker(Line({"seq", "map", "sh", "sh", "write"})) == std::vector<bool>{true, true, false, false});
