@@ -366,8 +366,27 @@ bool SpawnProgram(const std::vector<std::string>& argv, int stdin_fd, Child* chi
 // The group leader's parent-death signal (see StartGroupLeader).
 constexpr int kSupervisorGone = SIGUSR2;
 
+namespace {
+
+// In the group leader: the files it removes when the supervisor is gone
+// (set before the signal can come; read in its handler, which neither
+// allocates nor locks: unlink and kill are async-signal-safe).
+const std::vector<std::string>* orphan_files_of_leader = nullptr;
+
+// The supervisor is gone: nothing it left must outlive it, not even a
+// sink's temporary file (whose removal was the supervisor's).
+void EndOrphanedGroup() {
+  if (orphan_files_of_leader != nullptr) {
+    for (const std::string& file : *orphan_files_of_leader) unlink(file.c_str());
+  }
+  kill(0, SIGKILL);
+}
+
+}  // namespace
+
 bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_mask,
-                      std::span<const int> close_in_child, pid_t* pid, std::string* err) {
+                      std::span<const int> close_in_child, std::span<const std::string> orphan_files, pid_t* pid,
+                      std::string* err) {
   ChildOptions options;
   options.name = first_worker;
   // Its own name from its first instruction: it is no worker, and a tool
@@ -380,21 +399,23 @@ bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_ma
   Child child;
   bool started = StartChild(
       options,
-      [] {
+      [files = std::vector<std::string>(orphan_files.begin(), orphan_files.end())] {
         // The supervisor gone, even SIGKILLed: every process of the group
         // goes too. The workers die of their own PR_SET_PDEATHSIG, but the
         // commands they started (exec, sh, and their children) have none
         // and would run on to their end, orphans, holding files and ports.
         // So this one's parent-death signal is one that it catches (the
-        // supervisor never sends it) and kills the whole group with.
+        // supervisor never sends it) and kills the whole group with, once
+        // it has removed the sinks' temporary files.
+        orphan_files_of_leader = &files;
         const pid_t parent = getppid();
         struct sigaction orphaned {};
-        orphaned.sa_handler = [](int) { kill(0, SIGKILL); };
+        orphaned.sa_handler = [](int) { EndOrphanedGroup(); };
         sigemptyset(&orphaned.sa_mask);
         sigaction(kSupervisorGone, &orphaned, nullptr);
         // Died between the two settings: the first (SIGKILL) would have
         // come, and getppid() shows it.
-        if (prctl(PR_SET_PDEATHSIG, kSupervisorGone) < 0 || getppid() != parent) kill(0, SIGKILL);
+        if (prctl(PR_SET_PDEATHSIG, kSupervisorGone) < 0 || getppid() != parent) EndOrphanedGroup();
         // It needs no file, and must not keep one: a pipe's write end held
         // here would keep its reader from ever seeing end of file.
         if (close_range(0, ~0U, 0) < 0) return 127;

@@ -123,8 +123,11 @@ bool SpawnProgram(const std::vector<std::string>& argv, int stdin_fd, Child* chi
 
 // Forks the leader of a new process group: a process that does nothing but
 // keep the group's id alive until it is killed (see WorkerPool for why).
+// Should the supervisor die (even SIGKILLed), it removes `orphan_files`
+// (the sinks' temporary files) and kills the group.
 bool StartGroupLeader(const std::string& first_worker, const sigset_t* signal_mask,
-                      std::span<const int> close_in_child, pid_t* pid, std::string* err);
+                      std::span<const int> close_in_child, std::span<const std::string> orphan_files, pid_t* pid,
+                      std::string* err);
 
 // Orphans. A command a worker started (exec, sh) would outlive the worker
 // if the worker died first, and run on until the end of the run. As a

@@ -527,6 +527,13 @@ int Runner::Run() {
   {
     WorkerPool pool(&policy, display ? display->log_fd() : options_.log_fd);
     pool_ = &pool;
+    // A kill -9 of this process leaves no sink's temporary file (Conclude
+    // removes them on every other end).
+    std::vector<std::string> temporary;
+    for (size_t n = 0; n < temp_paths_.size(); ++n) {
+      if (!temp_paths_[n].empty() && !targets_[n].empty()) temporary.push_back(temp_paths_[n]);
+    }
+    pool.RemoveIfOrphaned(std::move(temporary));
     std::string error;
     if (!pool.Start(Specs(), &error)) {
       result = {1, error};

@@ -35,7 +35,7 @@ bool WorkerPool::Start(std::vector<WorkerSpec> slots, std::string* err) {
   }
   BecomeSubreaper();
   std::vector<int> private_fds = PrivateFds();
-  if (!StartGroupLeader(slots_[0].name, &signals_.original_mask(), private_fds, &group_, err)) {
+  if (!StartGroupLeader(slots_[0].name, &signals_.original_mask(), private_fds, orphan_files_, &group_, err)) {
     group_ = 0;
     Finish(1, *err);
     return false;

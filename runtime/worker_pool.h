@@ -58,6 +58,9 @@ class WorkerPool {
   // with that thread). On failure every process already started is killed
   // and reaped before this returns.
   bool Start(std::vector<WorkerSpec> slots, std::string* err);
+  // Files removed should this process die without its own end (even
+  // SIGKILLed): the sinks' temporary files. Before Start.
+  void RemoveIfOrphaned(std::vector<std::string> files) { orphan_files_ = std::move(files); }
 
   // Runs until every slot has ended for good (exit 0 unless the policy said
   // otherwise) or the policy ends the run; every process is then reaped.
@@ -127,6 +130,7 @@ class WorkerPool {
   std::vector<Slot> slots_;
   std::vector<WatchedFd> watched_;
   pid_t group_ = 0;  // the leader's pid; 0 before Start
+  std::vector<std::string> orphan_files_;  // RemoveIfOrphaned
   bool leader_alive_ = false;  // not reaped: while true, group_ cannot be reused
   size_t running_ = 0;
   Phase phase_ = Phase::kIdle;
