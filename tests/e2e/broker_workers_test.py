@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -676,18 +677,36 @@ def a_worker_offers_only_the_slots_its_process_limit_holds(t):
     if prlimit is None:
         print("     a_worker_offers_only_the_slots_its_process_limit_holds: skipped, prlimit is not installed")
         return
-    # Root is exempt from RLIMIT_NPROC: the worker runs as nobody then.
-    as_nobody = (lambda: (os.setgid(65534), os.setuid(65534))) if os.geteuid() == 0 else None
-    if subprocess.run([t.flowrun, "--version"], capture_output=True, preexec_fn=as_nobody, cwd="/").returncode != 0:
-        print("     a_worker_offers_only_the_slots_its_process_limit_holds: skipped, nobody may not run "
-              f"{t.flowrun}")
-        return
+    # Root is exempt from RLIMIT_NPROC: the worker runs as nobody then, from
+    # a copy of flowrun that nobody may run (the build directory may be in
+    # a home that nobody may not enter, as CI's /root).
+    shared = tempfile.mkdtemp(prefix="flowrun-nobody-")
+    try:
+        flowrun, as_nobody = t.flowrun, None
+        if os.geteuid() == 0:
+            as_nobody = lambda: (os.setgid(65534), os.setuid(65534))  # noqa: E731
+            os.chmod(shared, 0o755)
+            flowrun = shutil.copy2(t.flowrun, shared)
+        try:
+            runs = subprocess.run([flowrun, "--version"], capture_output=True, preexec_fn=as_nobody,
+                                  cwd="/").returncode
+        except OSError as e:
+            runs = str(e)
+        if runs != 0:
+            print("     a_worker_offers_only_the_slots_its_process_limit_holds: skipped, nobody cannot run "
+                  f"flowrun: {runs}")
+            return
+        worker_within_limits(t, prlimit, flowrun, as_nobody)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def worker_within_limits(t, prlimit, flowrun, as_nobody):
     server = Server(NATS_SERVER)
-    log = t.path("worker.log")
     worker = None
     try:
-        with open(log, "wb") as f:
-            worker = subprocess.Popen([prlimit, "--nproc=40", t.flowrun, "worker", "--broker", server.url,
+        with open(t.path("worker.log"), "wb") as f:
+            worker = subprocess.Popen([prlimit, "--nproc=40", flowrun, "worker", "--broker", server.url,
                                        "--slots", "100"], cwd="/", stdout=subprocess.DEVNULL, stderr=f,
                                       preexec_fn=as_nobody)
         wait_until(lambda: b" slots, at " in t.read("worker.log"), "the worker to register")
@@ -698,7 +717,7 @@ def a_worker_offers_only_the_slots_its_process_limit_holds(t):
                 "a run that widens to the worker's slots")
         t.expect(b"joined run" in t.read("worker.log"), "the worker took part")
         # None of its slots left: an error, not a worker that fails every run.
-        r = subprocess.run([prlimit, "--nproc=5", t.flowrun, "worker", "--broker", server.url], cwd="/",
+        r = subprocess.run([prlimit, "--nproc=5", flowrun, "worker", "--broker", server.url], cwd="/",
                            capture_output=True, preexec_fn=as_nobody, timeout=30)
         t.expect(r.returncode == 1 and b"flowrun: error: this worker has no room for a stage instance: the limit "
                  b"for this user (RLIMIT_NPROC = 5" in r.stderr, "no room at all: exit 1, saying why", r)
