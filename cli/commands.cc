@@ -213,6 +213,8 @@ int RunCheckCommand(CommandOptions& options) {
   std::string broker_error;
   // First: with workers on the broker, `* auto` counts their slots too.
   if (!options.broker.empty()) {
+    // (Without the workers' slots for `* auto`: a few bytes less than a
+    // run's, which only the size check below reads.)
     const auto describe_run = [&] { return DescribeRun(*program, options, environment_read); };
     format.broker = ProbeForPlan(options.broker, &program->graph, describe_run, &broker_error);
   }
