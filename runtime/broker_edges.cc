@@ -505,9 +505,9 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   // settling finds them gone). Else the parts are told to stop first
   // (their instances wait for inputs that will never end: before, they ran
   // on for the broker wait after the run's removal, and the origin waited
-  // kPartEndWaitMs for them), and the streams and job keys go once the
-  // parts are over (so that a failing part fails for its own reason, and
-  // no removal of a job key overtakes its stop).
+  // kPartEndWaitMs for them), and the streams go once the parts are over
+  // (so that a failing part fails for its own reason), the job keys after
+  // the streams (below; and no removal of a job key overtakes its stop).
   std::string removal_error;
   bool edges_removed = false;
   const auto remove_edges = [&] { edges_removed = RemoveNatsEdges(*link, run, streams, &removal_error); };
@@ -525,10 +525,7 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   TraceEvent("keeper parts concluded");
   // The parts have said done: whatever they logged was published before.
   for (const std::string& text : logs.Take(true)) Report(report_fd, "log " + text);
-  if (!through) {
-    withdraw = std::thread(withdraw_run);
-    edge_remover = std::thread(remove_edges);
-  }
+  if (!through) edge_remover = std::thread(remove_edges);
   // The bucket now, beside the streams (a removal is 2-5 ms on a busy
   // broker, the last step of every run): nothing reads it once the parts
   // are over. Should this process die before the streams are gone, the
@@ -540,6 +537,11 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   TraceEvent("keeper bucket removed");
   edge_remover.join();
   TraceEvent("keeper edges removed");
+  // After a run that did not go through, the job keys go once its streams
+  // have: a run that failed because the broker's storage was full would
+  // otherwise find no room to remove them either (a removal is a message
+  // too), and each key left holds its worker's slots for an hour.
+  if (!through) withdraw = std::thread(withdraw_run);
   withdraw.join();
   TraceEvent("keeper job keys withdrawn");
   if (!edges_removed || !bucket_removed) {
