@@ -5,7 +5,10 @@
 
 #include <algorithm>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,6 +18,23 @@
 namespace {
 
 constexpr int kUsageError = 2;
+
+// A whole number of at least `least`, refused in words: CLI11's own
+// NonNegativeNumber said "Value -3 not in range 0.000000 to 1797693...
+// (300 digits)", and "not in range" for "abc" too.
+CLI::Validator WholeNumberOfAtLeast(long long least) {
+  return CLI::Validator(
+      [least](std::string& text) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const long long value = std::strtoll(text.c_str(), &end, 10);
+        if (text.empty() || *end != '\0' || value < least)
+          return "'" + text + "' is not a whole number of " + std::to_string(least) + " or more";
+        if (errno == ERANGE || value > INT32_MAX) return "'" + text + "' is too large";
+        return "";
+      },
+      "");
+}
 
 // `flowrun FILE.flow` means `flowrun run FILE.flow`, and `flowrun -e PROG`
 // means `flowrun run -e PROG`: insert the subcommand CLI11 expects.
@@ -99,7 +119,7 @@ int main(int argc, char** argv) {
       ->type_name("SIZE");
   run->add_option("--max-restarts", run_options.max_restarts,
                   "how many times the workers of one stage may be replaced after dying (100)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(WholeNumberOfAtLeast(0))
       ->type_name("N");
   AddBrokerOptions(run, &run_options, "put every edge on this NATS JetStream broker instead of shared memory");
   run->add_flag("--no-jit", run_options.no_jit, "run inline blocks on the reference interpreter");
@@ -121,7 +141,7 @@ int main(int argc, char** argv) {
   AddBrokerOptions(worker, &worker_options, "the NATS JetStream broker whose runs this worker helps");
   int slots = 0;
   worker->add_option("--slots", slots, "stage instances this worker runs at most (the CPU count)")
-      ->check(CLI::PositiveNumber)
+      ->check(WholeNumberOfAtLeast(1))
       ->type_name("N");
   // Started by `flowrun worker` for each run it joins; its input is on stdin.
   CLI::App* worker_part = app.add_subcommand("worker-part", "");

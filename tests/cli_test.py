@@ -29,6 +29,15 @@ def check(name, condition, result=None):
         print(f"  exit {result.returncode}\n  stdout: {result.stdout[:2000]!r}\n  stderr: {result.stderr[:2000]!r}")
 
 
+# Whole-number options refused in words (CLI11's own check printed a range
+# up to a 300-digit number, and "not in range" for a word).
+for args, said in ((["worker", "--broker", "nats://127.0.0.1:1", "--slots", "0"], "--slots: '0' is not a whole number of 1 or more"),
+                   (["worker", "--broker", "nats://127.0.0.1:1", "--slots", "abc"], "--slots: 'abc' is not a whole number of 1 or more"),
+                   (["worker", "--broker", "nats://127.0.0.1:1", "--slots", "99999999999"], "--slots: '99999999999' is too large"),
+                   (["run", "-e", "seq(1, 3)", "--max-restarts", "-1"], "--max-restarts: '-1' is not a whole number of 0 or more")):
+    r = run(*args)
+    check(" ".join(args), r.returncode == 2 and r.stderr.startswith(said + "\n") and len(r.stderr) < 200, r)
+
 r = run("--version")
 check("--version", r.returncode == 0 and r.stdout.startswith("flowrun 0."), r)
 
