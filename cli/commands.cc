@@ -35,6 +35,25 @@ bool ResolveBrokerOptions(CommandOptions& options) {
     std::fprintf(stderr, "flowrun: error: --broker takes a URL (nats://HOST:PORT), got ''\n");
     return false;
   }
+  // libnats speaks NATS to any scheme: an http:// or ws:// URL met "no
+  // server available for connection", which hid the mistake. Each URL of a
+  // comma-separated list is nats://, tls:// or a bare HOST:PORT.
+  if (options.broker_url) {
+    const std::string& urls = *options.broker_url;
+    for (size_t start = 0; start <= urls.size();) {
+      const size_t comma = std::min(urls.find(',', start), urls.size());
+      std::string url = urls.substr(start, comma - start);
+      url.erase(0, url.find_first_not_of(' '));
+      const size_t scheme_end = url.find("://");
+      if (scheme_end != std::string::npos && url.compare(0, scheme_end, "nats") != 0 &&
+          url.compare(0, scheme_end, "tls") != 0) {
+        std::fprintf(stderr, "flowrun: error: --broker takes nats://HOST:PORT or tls://HOST:PORT, got '%s'\n",
+                     RedactedUrl(url).c_str());
+        return false;
+      }
+      start = comma + 1;
+    }
+  }
   const std::pair<const char*, const std::optional<std::string>*> files[] = {
       {"--nats-creds", &options.nats_creds},
       {"--nats-tls-ca", &options.nats_tls_ca},

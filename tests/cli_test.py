@@ -38,6 +38,16 @@ for args, said in ((["worker", "--broker", "nats://127.0.0.1:1", "--slots", "0"]
     r = run(*args)
     check(" ".join(args), r.returncode == 2 and r.stderr.startswith(said + "\n") and len(r.stderr) < 200, r)
 
+# A broker URL of another scheme is a usage error, said without its password
+# (libnats spoke NATS to it and said "no server available for connection").
+for args in (["run", "-e", "seq(1, 3)", "--broker", "http://user:secret@host:4222"],
+             ["check", "-e", "seq(1, 3)", "--broker", "nats://host:4222,ws://user:secret@host:4223"],
+             ["worker", "--broker", "ws://user:secret@host:4222"]):
+    r = run(*args)
+    check(" ".join(args), r.returncode == 2 and r.stderr.startswith(
+        "flowrun: error: --broker takes nats://HOST:PORT or tls://HOST:PORT, got '") and "secret" not in r.stderr
+        and "://***@host:" in r.stderr, r)
+
 r = run("--version")
 check("--version", r.returncode == 0 and r.stdout.startswith("flowrun 0."), r)
 
