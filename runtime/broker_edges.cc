@@ -541,8 +541,11 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   // have: a run that failed because the broker's storage was full would
   // otherwise find no room to remove them either (a removal is a message
   // too), and each key left holds its worker's slots for an hour.
-  if (!through) withdraw = std::thread(withdraw_run);
-  withdraw.join();
+  if (through) {
+    withdraw.join();
+  } else {
+    withdraw_run();
+  }
   TraceEvent("keeper job keys withdrawn");
   if (!edges_removed || !bucket_removed) {
     Report(report_fd, edges_removed ? error : removal_error);
