@@ -10,7 +10,6 @@ import tempfile
 import time
 import urllib.request
 
-from e2e import wait_until
 
 
 def free_port():
@@ -34,17 +33,58 @@ class Server:
         """`host`: the address it listens on (loopback unless a test's
         network namespace needs another)."""
         self.dir = tempfile.mkdtemp(prefix="flowrun-nats-")
+        self.log = os.path.join(self.dir, "server.log")
         self.host = host
-        self.port, self.monitor = free_port(), free_port()
-        self.argv = [binary, *(["-js"] if jetstream else []), "-a", host, "-p", str(self.port),
-                     "-m", str(self.monitor), "-sd", self.dir, *extra]
-        self.start()
+        # A port free when free_port() looked may be taken before the server
+        # binds it (another test's server, or the local end of any process's
+        # outgoing connection): the server then exits at once, "address
+        # already in use", and is started again on other ports. (It failed
+        # CI once, waiting 10 s for a server that had exited.)
+        for attempt in range(5):
+            self.port, self.monitor = free_port(), free_port()
+            if self.monitor == self.port:
+                continue
+            self.argv = [binary, *(["-js"] if jetstream else []), "-a", host, "-p", str(self.port),
+                         "-m", str(self.monitor), "-sd", os.path.join(self.dir, "store"), *extra]
+            if self.start(may_fail=True):
+                break
+        else:
+            raise RuntimeError(f"nats-server would not start: {self.log_tail()}")
         self.url = f"nats://{host}:{self.port}"
 
-    def start(self):
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: accepts(self.port, self.host) and accepts(self.monitor, self.host),
-                   "nats-server to listen", timeout=10)
+    def log_tail(self):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read()[-600:].decode(errors="replace")
+        except OSError:
+            return ""
+
+    def start(self, may_fail=False):
+        """Starts the server and waits until it listens; with `may_fail`,
+        False if it exited first (its ports taken)."""
+        with open(self.log, "ab") as log:
+            start = log.tell()
+            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=log)
+
+        def ready():
+            # Its own word that it is up (it says so once it listens on
+            # both ports), then both ports: a port that accepts may be
+            # another process's, and the server may still exit on it.
+            with open(self.log, "rb") as f:
+                f.seek(start)
+                said = f.read()
+            return (b"Server is ready" in said and self.proc.poll() is None and accepts(self.port, self.host)
+                    and accepts(self.monitor, self.host))
+        deadline = time.monotonic() + 10
+        while not ready():
+            if self.proc.poll() is not None:
+                if may_fail:
+                    return False
+                raise RuntimeError(f"nats-server exited ({self.proc.returncode}): {self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gave up waiting for nats-server to listen after 10 s: {self.log_tail()}")
+            time.sleep(0.005)
+        return True
 
     def restart(self, down_s):
         """Stops the server cleanly, waits `down_s`, starts it again on the
