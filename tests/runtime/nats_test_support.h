@@ -17,6 +17,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <thread>
 
@@ -105,13 +107,20 @@ class Server {
   explicit Server(bool jetstream = true) {
     const std::string path = FindServer();
     if (path.empty()) return;
-    port_ = FreePort();
     char dir[] = "/tmp/flowrun-nats-XXXXXX";
     REQUIRE(mkdtemp(dir) != nullptr);
     dir_ = dir;
     path_ = path;
     jetstream_ = jetstream;
-    Start();
+    // A port free when FreePort() looked may be taken before the server
+    // binds it (another suite's server, or the local end of an outgoing
+    // connection): the server then exits at once and starts again on
+    // another (as tests/e2e/nats_server.py does).
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = FreePort();
+      if (Start(true)) return;
+    }
+    FAIL("nats-server would not start on any of 5 free ports (its log: " << dir_ << "/server.log)");
   }
   ~Server() {
     Stop(SIGTERM);
@@ -123,20 +132,33 @@ class Server {
     Stop(SIGTERM);
     Start();
   }
-  void Start() {
+  // Starts it and waits until it is ready; with `may_fail`, false when it
+  // exited first (its port taken).
+  bool Start(bool may_fail = false) {
     const std::string port = std::to_string(port_);
-    std::vector<const char*> argv = {path_.c_str(), "-a", "127.0.0.1", "-p", port.c_str(), "-sd", dir_.c_str()};
+    const std::string store = dir_ + "/store", log = dir_ + "/server.log";
+    std::vector<const char*> argv = {path_.c_str(), "-a", "127.0.0.1", "-p", port.c_str(), "-sd", store.c_str()};
     if (jetstream_) argv.push_back("-js");
     argv.push_back(nullptr);
+    const std::uintmax_t said_before = std::filesystem::exists(log) ? std::filesystem::file_size(log) : 0;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     REQUIRE(posix_spawn(&pid_, path_.c_str(), &actions, nullptr, const_cast<char**>(argv.data()), environ) == 0);
     posix_spawn_file_actions_destroy(&actions);
     // The server takes 7-22 ms to listen: poll, with a bound for failure.
+    // Ready once it says so and accepts: a port that accepts may be
+    // another's, and the server may still exit on it.
     const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (!Accepts(port_)) {
+    for (;;) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        REQUIRE_MESSAGE(may_fail, "nats-server exited on port " << port_ << " (its log: " << log << ")");
+        return false;
+      }
+      if (Said(log, said_before, "Server is ready") && Accepts(port_)) return true;
       REQUIRE_MESSAGE(Clock::now() < deadline, "nats-server did not start on port " << port_);
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -148,6 +170,13 @@ class Server {
     pid_ = 0;
   }
   bool available() const { return !dir_.empty(); }
+  // Whether `log` says `what` after its first `from` bytes.
+  static bool Said(const std::string& log, std::uintmax_t from, const std::string& what) {
+    std::ifstream in(log, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(from));
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.find(what) != std::string::npos;
+  }
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
 
  private:
