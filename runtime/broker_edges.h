@@ -35,6 +35,7 @@ namespace flow {
 
 class NatsLink;
 class NatsQueue;
+struct NatsEdgeOptions;
 
 // How long a run survives on the broker without a heartbeat (an origin
 // that crashed), and how often the keeper beats: often enough for the
@@ -57,6 +58,10 @@ inline constexpr int64_t kBrokerEdgeBatches = 64;
 // copies. Why 1: a batch goes to one replica, and a replica holding many
 // records of a 50 ms stage would keep its siblings idle.
 int BrokerBatchRecords(const StageGraph& graph, const QueueEdge& edge);
+// The options of edge `edge`'s stream and consumer, as the keeper makes
+// them (its capacity in batches, its ack wait, its deliveries), and as an
+// instance knows them without asking.
+NatsEdgeOptions BrokerEdgeOptions(const StageGraph& graph, const QueueEdge& edge);
 
 class BrokerKeeper {
  public:
