@@ -9,7 +9,7 @@
 // <stream>.<consumer>); the batch stays in the stream. Each of those
 // deliveries ended in a death or a hang, on whichever machine.
 //
-// The keeper (runtime/broker_edges.cc) watches those advisories for its run
+// The keeper (runtime/broker_keeper.cc) watches those advisories for its run
 // and takes each such batch out: reads it, deletes it from the stream, and
 // reports every record in it to the supervisor as
 //   poison <node> <deliveries> <nr> <record, escaped as for a dead letter>
