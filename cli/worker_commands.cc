@@ -95,6 +95,7 @@ int RunWorkerPartCommand() {
     else if (name == "place") place = value;
     else if (name == "counters") part.counters_path = value;
     else if (name == "made") part.run_made = value == "1";
+    else if (name == "hand_back") part.hand_back_fd = value == "3" ? 3 : -1;  // the worker's memfd (SpawnPart)
   }
   RunDescription description;
   if (!RunDescription::Decode(job, &description)) {

@@ -13,8 +13,8 @@
 //   flow_<run>               the run's own bucket (runtime/nats_run.h)
 //     part.<worker>          that worker's part of the run: "up" (put every
 //                            kPartBeatMs while it runs), then "done",
-//                            "stopped" (by JobStop), "gone" or "failed:
-//                            <message>"; each followed by
+//                            "stopped" (by JobStop), "gone", kPartLeftWord
+//                            or "failed: <message>"; each followed by
 //                            a line per instance, "<node> <instance>
 //                            <counters>": what it counted so far, or in all
 //
@@ -38,6 +38,11 @@ inline constexpr const char* kWorkersBucket = "flowrun_workers";
 inline constexpr int64_t kWorkerBeatMs = 1000;
 inline constexpr int64_t kWorkerStaleNs = 3'500'000'000;
 inline constexpr int64_t kPartBeatMs = 250;
+// A part's state when its worker ended it while the run goes on (SIGTERM
+// to the worker, a part killed by a signal) and handed back at once what
+// its instances held (runtime/hand_back_book.h): "gone", but whoever takes
+// its instances over need not wait an ack wait for their batches.
+inline constexpr const char* kPartLeftWord = "left";
 // A part whose beat is older than this is lost: a few beats missed, well
 // under the default ack wait (5 s), so that its instances run again on the
 // origin by the time their batches come back.

@@ -43,7 +43,7 @@ int BrokerBatchRecords(const StageGraph& graph, const QueueEdge& edge) {
 std::unique_ptr<BrokerEdges> BrokerEdges::Open(const BrokerAccess& broker, const std::string& run,
                                                const StageGraph& graph, size_t node, std::string* error) {
   std::unique_ptr<BrokerEdges> edges = Connect(broker, graph, node, error);
-  if (!edges || !edges->OpenEdges(run, graph, node, error)) return nullptr;
+  if (!edges || !edges->OpenEdges(run, graph, node, HandBackPage(), error)) return nullptr;
   return edges;
 }
 
@@ -59,7 +59,8 @@ std::unique_ptr<BrokerEdges> BrokerEdges::Connect(const BrokerAccess& broker, co
   return edges;
 }
 
-bool BrokerEdges::OpenEdges(const std::string& run, const StageGraph& graph, size_t node, std::string* error) {
+bool BrokerEdges::OpenEdges(const std::string& run, const StageGraph& graph, size_t node,
+                            const HandBackPage& hand_back, std::string* error) {
   queues_.resize(graph.edges.size());
   const StageNode& here = graph.nodes[node];
   std::vector<int> mine = here.inputs;
@@ -76,6 +77,7 @@ bool BrokerEdges::OpenEdges(const std::string& run, const StageGraph& graph, siz
     q.producers = from.replicas;
     q.counted_producers = from.replicas - from.replicas_added;
     q.consumers = to.replicas;
+    if (edge.to == static_cast<int>(node)) q.hand_back = hand_back;  // only inputs fetch
     // [ordered] replicas take one batch at a time under their order gate:
     // a batch fetched ahead by one replica would be taken out of turn.
     // A stage slow per record takes one batch (one record) at a time, so

@@ -28,6 +28,7 @@
 
 #include "compiler/stage_graph.h"
 #include "runtime/broker_access.h"
+#include "runtime/hand_back_book.h"
 #include "runtime/placement.h"
 #include "runtime/queue.h"
 
@@ -104,6 +105,8 @@ class BrokerKeeper {
   int events_fd() const { return report_fd_; }
   // What happened to the workers' parts since the last call, one line each:
   //   "lost WORKER HOST"     it stopped beating: its instances must run here
+  //   "left WORKER HOST"     the same, its worker having handed back what
+  //                          they held (kPartLeftWord)
   //   "failed WORKER TEXT"   its part failed (TEXT: the error it printed)
   //   "place NODE INSTANCE WORKER", then "joined WORKER HOST"
   //                          a worker joined the run after it started, and
@@ -155,7 +158,9 @@ class BrokerEdges {
   // broker says), then, once the run's streams are made, its edges.
   static std::unique_ptr<BrokerEdges> Connect(const BrokerAccess& broker, const StageGraph& graph, size_t node,
                                               std::string* error);
-  bool OpenEdges(const std::string& run, const StageGraph& graph, size_t node, std::string* error);
+  // The batches its inputs fetch are noted in `hand_back` until answered.
+  bool OpenEdges(const std::string& run, const StageGraph& graph, size_t node, const HandBackPage& hand_back,
+                 std::string* error);
   ~BrokerEdges();  // the queues first, then the link (which flushes the acks)
   BrokerEdges(const BrokerEdges&) = delete;
   BrokerEdges& operator=(const BrokerEdges&) = delete;

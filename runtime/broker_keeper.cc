@@ -168,8 +168,8 @@ class PartWatch {
     }
     p.over = true;
     p.counted = std::move(counted);
-    if (state == "gone") {  // the worker was stopped, or fenced itself off
-      Report(report_fd_, "lost " + p.worker + " " + (p.host.empty() ? "?" : p.host));
+    if (state == "gone" || state == kPartLeftWord) {  // the worker was stopped, or fenced itself off
+      Report(report_fd_, (state == "gone" ? "lost " : "left ") + p.worker + " " + (p.host.empty() ? "?" : p.host));
     } else if (state.rfind("failed: ", 0) == 0) {
       Report(report_fd_, "failed " + p.worker + " " + state.substr(8));
     }
@@ -679,7 +679,8 @@ bool BrokerKeeper::Finish(bool through, std::string* error, std::vector<std::str
     bool got = false;
     const auto is_event = [](const std::string& said) {
       if (said == kReportOk) return true;  // not awaited: the pool could not start
-      for (const char* word : {"lost ", "failed ", "counters ", "poison ", "log ", "snapshot ", "place ", "joined "}) {
+      for (const char* word :
+           {"lost ", "left ", "failed ", "counters ", "poison ", "log ", "snapshot ", "place ", "joined "}) {
         if (said.rfind(word, 0) == 0) return true;
       }
       return false;

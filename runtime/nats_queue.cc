@@ -132,12 +132,12 @@ void NatsQueue::Settle(bool callbacks_must_end) {
       natsSubscription_Unsubscribe(t->inbox);
     }
     for (auto& f : t->buffer) {
-      Respond(f.msg, kNakWord);
+      Answer(f.msg, f.note, kNakWord);
       natsMsg_Destroy(f.msg);
     }
     t->buffer.clear();
     for (auto& [key, h] : t->held) {
-      Respond(h.msg, give_up_held_.load() ? kTermWord : kNakWord);
+      Answer(h.msg, h.note, give_up_held_.load() ? kTermWord : kNakWord);
       natsMsg_Destroy(h.msg);
     }
     t->held.clear();
@@ -157,6 +157,11 @@ void NatsQueue::Settle(bool callbacks_must_end) {
 void NatsQueue::Respond(natsMsg* msg, const char* word) const {
   const char* reply = natsMsg_GetReply(msg);
   if (reply != nullptr) natsConnection_PublishString(link_->connection(), reply, word);
+}
+
+void NatsQueue::Answer(natsMsg* msg, int note, const char* word) const {
+  options_.hand_back.Forget(note);
+  Respond(msg, word);
 }
 
 // ---- stop flags and errors ----

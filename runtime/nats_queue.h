@@ -70,6 +70,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/hand_back_book.h"
 #include "runtime/nats_run.h"
 #include "runtime/nats_subscription.h"
 #include "runtime/queue.h"
@@ -104,6 +105,10 @@ struct NatsQueueOptions {
   // without waiting for each producer to say it ended (24 replicas ending
   // together took a run's last 10 ms).
   int64_t upstream_edge = -1;
+  // Where this process notes the batches it fetched until it answers them,
+  // for whoever outlives it to hand them back (runtime/hand_back_book.h);
+  // the empty page notes nothing.
+  HandBackPage hand_back;
 };
 
 class NatsQueue final : public Queue {
@@ -237,11 +242,15 @@ class NatsQueue final : public Queue {
   // `held`, when given, is the taker's lock, let go while waiting.
   void Collect(Taker& t, int64_t wait_ms, bool* refused = nullptr, std::unique_lock<std::mutex>* held = nullptr);
   void Respond(natsMsg* msg, const char* word) const;
+  // Respond, for a batch noted in NatsQueueOptions::hand_back: its note is
+  // forgotten first (a dying holder's note must never outlive an answer).
+  void Answer(natsMsg* msg, int note, const char* word) const;
   bool AckSync(natsMsg* msg) const;
   uint64_t Reconnects() const;
   enum class Taken { kLease, kStale, kBroken };
-  // `touched_ms`: a time before `msg`'s ack wait began (0: not known).
-  Taken Take(Taker& t, natsMsg* msg, int64_t touched_ms, Lease* lease);
+  // `touched_ms`: a time before `msg`'s ack wait began (0: not known);
+  // `note`: its note in NatsQueueOptions::hand_back.
+  Taken Take(Taker& t, natsMsg* msg, int64_t touched_ms, int note, Lease* lease);
   Taken ReadPieces(const std::string& token, uint32_t pieces, std::string* bytes);
   void KeepBuffered(Taker& t);
   void KeepHeld(Taker& t);

@@ -65,6 +65,7 @@ struct NatsQueue::Held {
   // Last told InProgress, or a time before it was delivered (0: not
   // known: told at once).
   int64_t touched_ms = 0;
+  int note = -1;  // in NatsQueueOptions::hand_back
   std::vector<int64_t> nrs, seqs;
   std::vector<uint32_t> ends;
   std::string pieces;  // the pieces' subject filter; "" for a batch
@@ -88,6 +89,7 @@ struct NatsQueue::Taker {
     // A time before it was delivered (its ack wait began): when the inbox
     // was last seen empty before it was fetched.
     int64_t delivered_after_ms;
+    int note;  // in NatsQueueOptions::hand_back
   };
   std::deque<Fetched> buffer;
   // By (ticket, attempt): a batch redelivered to the consumer that still

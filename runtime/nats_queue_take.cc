@@ -128,7 +128,7 @@ void NatsQueue::Collect(Taker& t, int64_t wait_ms, bool* refused, std::unique_lo
     wait = 0;  // then only what is already there
     const char* reply = natsMsg_GetReply(msg);
     if (reply != nullptr && std::strncmp(reply, "$JS.ACK.", 8) == 0) {
-      t.buffer.push_back({msg, NowMs(), delivered_after});
+      t.buffer.push_back({msg, NowMs(), delivered_after, options_.hand_back.Note(reply)});
       if (t.request_left > 0 && --t.request_left == 0) t.request_until_ms = 0;
       continue;
     }
@@ -169,7 +169,7 @@ QueueStatus NatsQueue::Pop(int consumer, Lease* lease, PopMode mode) {
       // Not told InProgress as it is taken, unless half its ack wait may
       // have gone by since it was delivered (a message per lease saved, 240
       // of a whois run's 2,600).
-      switch (Take(t, fetched.msg, fetched.delivered_after_ms, lease)) {
+      switch (Take(t, fetched.msg, fetched.delivered_after_ms, fetched.note, lease)) {
         case Taken::kLease: return QueueStatus::kOk;
         case Taken::kStale: continue;
         case Taken::kBroken: return QueueStatus::kClosed;
@@ -291,7 +291,7 @@ void NatsQueue::CloseInboxes(Wakes* wakes) {
   wakes->inboxes.clear();
 }
 
-NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, int64_t touched_ms, Lease* lease) {
+NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, int64_t touched_ms, int note, Lease* lease) {
   jsMsgMetaData* meta = nullptr;
   uint64_t ticket = 0;
   uint32_t attempt = 1;
@@ -305,6 +305,7 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, int64_t touched_ms, Lea
   Held h;
   h.msg = msg;
   h.touched_ms = touched_ms;
+  h.note = note;
   const std::pair<uint64_t, uint32_t> key(ticket, attempt);
   assert(t.held.count(key) == 0 && "one delivery, one lease");
   const char* records = nullptr;
@@ -327,11 +328,11 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, int64_t touched_ms, Lea
       case Taken::kLease:
         break;
       case Taken::kStale:
-        Respond(msg, kAckWord);
+        Answer(msg, note, kAckWord);
         natsMsg_Destroy(msg);
         return Taken::kStale;
       case Taken::kBroken:
-        Respond(msg, kNakWord);
+        Answer(msg, note, kNakWord);
         natsMsg_Destroy(msg);
         return Taken::kBroken;
     }
@@ -344,7 +345,7 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, int64_t touched_ms, Lea
   }
   // Not ours, or damaged: taken out of the queue for good (Term), and the
   // run stops rather than skip records silently.
-  Respond(msg, kTermWord);
+  Answer(msg, note, kTermWord);
   natsMsg_Destroy(msg);
   Fail("message " + std::to_string(ticket) + " of '" + stream_ + "' is not a batch of records");
   return Taken::kBroken;
@@ -466,6 +467,7 @@ void NatsQueue::Ack(int consumer, Lease* lease) {
   assert(it != t.held.end() && "ack of a lease this consumer does not hold");
   if (it != t.held.end()) {
     Held& h = it->second;
+    options_.hand_back.Forget(h.note);  // before the answer: see hand_back_book.h
     if (h.pieces.empty()) {
       // Buffered: libnats's flusher thread sends it at once, without the
       // round trip a flush here would wait for (one per record into a slow

@@ -325,7 +325,7 @@ bool StartChild(const ChildOptions& options, const std::function<int()>& body, C
   return true;
 }
 
-bool SpawnProgram(const std::vector<std::string>& argv, int stdin_fd, Child* child, std::string* err) {
+bool SpawnProgram(const std::vector<std::string>& argv, int stdin_fd, Child* child, std::string* err, int fd3) {
   // Everything the child needs is made before the fork: after it, a
   // threaded parent's child may not allocate (another thread may have held
   // a lock in the allocator at the fork).
@@ -350,6 +350,10 @@ bool SpawnProgram(const std::vector<std::string>& argv, int stdin_fd, Child* chi
   if (pid == 0) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(127);
     if (dup2(stdin_fd, STDIN_FILENO) < 0 || dup2(pipe_fds[1], STDERR_FILENO) < 0) _exit(127);
+    // After the two above, which may have used descriptor 3 as a source.
+    // dup2 onto itself would keep its close-on-exec flag.
+    if (fd3 == 3 && fcntl(3, F_SETFD, 0) < 0) _exit(127);
+    if (fd3 >= 0 && fd3 != 3 && dup2(fd3, 3) < 0) _exit(127);
     // libnats ignores SIGPIPE process-wide, and exec keeps what is ignored.
     signal(SIGPIPE, SIG_DFL);
     sigprocmask(SIG_SETMASK, &empty, nullptr);

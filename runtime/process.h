@@ -118,8 +118,11 @@ bool StartChild(const ChildOptions& options, const std::function<int()>& body, C
 // (Child::stderr_fd), the signal mask emptied and caught signals reset.
 // Unlike StartChild it may be called from a threaded process (one that
 // uses libnats): between fork and exec the child makes only
-// async-signal-safe calls.
-bool SpawnProgram(const std::vector<std::string>& argv, int stdin_fd, Child* child, std::string* err);
+// async-signal-safe calls. `fd3`, if not -1, is the child's descriptor 3
+// (kept across the exec); every other descriptor of the caller's must be
+// close-on-exec.
+bool SpawnProgram(const std::vector<std::string>& argv, int stdin_fd, Child* child, std::string* err,
+                  int fd3 = -1);
 
 // Forks the leader of a new process group: a process that does nothing but
 // keep the group's id alive until it is killed (see WorkerPool for why).

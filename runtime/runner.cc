@@ -273,6 +273,11 @@ int Runner::WorkerMain(size_t n, int instance) {
   // edges are all here still waits for it: a run whose broker cannot be
   // used does nothing.
   if (keeper_ && !uses_broker) control_->AwaitRunMade();
+  // What this slot's process before this one fetched and never answered
+  // (it died): handed back below, before this one takes anything.
+  const HandBackPage hand_back =
+      hand_back_ ? hand_back_->page(first_slot_[n] + static_cast<size_t>(instance)) : HandBackPage();
+  size_t handed_back = 0;
   if (uses_broker) {
     std::string error;
     TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " start");
@@ -289,7 +294,7 @@ int Runner::WorkerMain(size_t n, int instance) {
       TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " connects");
       broker = BrokerEdges::Connect(options_.broker, graph_, n, &error);
       control_->AwaitRunMade();
-      if (broker && !broker->OpenEdges(run_id_, graph_, n, &error)) broker.reset();
+      if (broker && !broker->OpenEdges(run_id_, graph_, n, hand_back, &error)) broker.reset();
     } else {
       // On a worker: offered the run before its edges were made (the
       // keeper makes them while the parts start), it waits for them;
@@ -297,7 +302,7 @@ int Runner::WorkerMain(size_t n, int instance) {
       const bool made = options_.part && options_.part->run_made;
       broker = BrokerEdges::Connect(options_.broker, graph_, n, &error);
       if (broker && !((made || AwaitNatsRunMade(broker->link(), run_id_, &error)) &&
-                      broker->OpenEdges(run_id_, graph_, n, &error)))
+                      broker->OpenEdges(run_id_, graph_, n, hand_back, &error)))
         broker.reset();
     }
     TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " edges open");
@@ -318,6 +323,10 @@ int Runner::WorkerMain(size_t n, int instance) {
       }
     }
     RaiseFloorsFromBroker(node, instance, edge_queues_, edge_on_broker_, book_.get());
+    handed_back = HandBack(broker->link(), hand_back.TakeAll());
+    if (handed_back > 0)
+      TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " handed back " +
+                 std::to_string(handed_back));
   }
   WorkerSetup setup = SetupFor(n, instance);
   // On a broker an [ordered] stage's turns are the broker's, shared by its
@@ -325,8 +334,14 @@ int Runner::WorkerMain(size_t n, int instance) {
   std::unique_ptr<BrokerOrderGate> broker_turns;
   if (broker && setup.order_gate != nullptr && edge_on_broker_[static_cast<size_t>(node.inputs[0])]) {
     // A replica started again, here or in place of a lost worker's, waits
-    // for the dead one's batches before it takes (broker_order_gate.h).
-    const bool replaces = !FirstOfSlot(first_slot_[n] + static_cast<size_t>(instance));
+    // for the dead one's batches before it takes (broker_order_gate.h),
+    // unless they were handed back, by itself or by the worker that left
+    // (runtime/hand_back_book.h): they are back now, and the broker hands
+    // redeliveries out before new batches.
+    const size_t slot = first_slot_[n] + static_cast<size_t>(instance);
+    const bool back_already = handed_back > 0 || (slot < handed_back_elsewhere_.size() && handed_back_elsewhere_[slot] &&
+                                                  pool_ != nullptr && pool_->restarts(slot) == 0);
+    const bool replaces = !FirstOfSlot(slot) && !back_already;
     broker_turns = BrokerOrderGate::Open(broker->link(), run_id_, n,
                                          broker->nats_edge(static_cast<size_t>(node.inputs[0])), replaces);
     setup.order_gate = broker_turns.get();
@@ -482,7 +497,18 @@ int Runner::Run() {
   if (!Prepare()) return prepare_exit_;
   TraceEvent("prepared");
   const uint64_t start = MonotonicNanos();
-  if (on_broker_) PrepareToForkLinks();  // the keeper and every worker connect
+  if (on_broker_) {
+    PrepareToForkLinks();  // the keeper and every worker connect
+    // Mapped before the fork, so that every instance (and its replacement)
+    // shares it; in the memfd of this part's worker, which reads it if the
+    // part is killed (runtime/hand_back_book.h).
+    std::string error;
+    const int fd = options_.part ? options_.part->hand_back_fd : -1;
+    hand_back_ = fd >= 0 ? HandBackBook::Adopt(fd, first_slot_.back(), &error)
+                         : HandBackBook::Create(first_slot_.back(), &error);
+    // Without it, a dead instance's batches come back after their ack wait.
+    if (!hand_back_) Say(options_.log_fd, "flowrun: warning: " + error);
+  }
   if (options_.part) {
     run_id_ = options_.part->run;
     placement_ = options_.part->placement;

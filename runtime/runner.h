@@ -82,6 +82,9 @@ struct RunOptions {
     // The run was made (its edges and bucket) before it was offered: the
     // instances open its edges without looking (AwaitNatsRunMade).
     bool run_made = false;
+    // A memfd of the worker's, where the instances note what they hold
+    // (HandBackBook::Adopt); -1: the part makes its own.
+    int hand_back_fd = -1;
   };
   std::optional<Part> part;
   // Fills the `blocks` given to RunGraph (the JIT: milliseconds). Called

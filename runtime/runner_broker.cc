@@ -58,9 +58,11 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
       OnWorkerJoined(worker, rest);
       continue;
     }
-    if (what != "lost") continue;
-    // Its machine died or was cut off: its instances run here from now
-    // on. The batches they held come back after their ack wait.
+    if (what != "lost" && what != "left") continue;
+    // Its machine died or was cut off, or it was stopped: its instances
+    // run here from now on. The batches they held come back after their
+    // ack wait, or are back already if it left (handed them back).
+    const bool left = what == "left";
     std::vector<std::string> moved;
     for (size_t n = 0; n < graph_.nodes.size(); ++n) {
       int count = 0;
@@ -71,6 +73,8 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
         const size_t slot = first_slot_[n] + static_cast<size_t>(i);
         if (taken_over_.size() <= slot) taken_over_.resize(slot + 1, false);
         taken_over_[slot] = true;  // it continues the lost one's books
+        if (handed_back_elsewhere_.size() <= slot) handed_back_elsewhere_.resize(slot + 1, false);
+        handed_back_elsewhere_[slot] = left;
         if (!pool.Wake(slot, &error)) return Decision::Stop(1, error);
         ++count;
       }
@@ -82,7 +86,8 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
     // held go to their siblings after the ack wait, as the run was before.
     int added = 0;
     for (size_t n = 0; n < graph_.nodes.size(); ++n) added += AddedOn(n, worker);
-    std::string said = "flowrun: lost worker '" + worker + "' (" + rest + ")";
+    std::string said = left ? "flowrun: worker '" + worker + "' (" + rest + ") ended its part of the run and handed back what it held"
+                            : "flowrun: lost worker '" + worker + "' (" + rest + ")";
     if (!list.empty()) said += "; its instances run here now: " + list;
     if (added > 0) {
       said += "; the " + std::to_string(added) + " instances added when it joined are not replaced (their siblings "

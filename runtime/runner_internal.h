@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtime/broker_edges.h"
+#include "runtime/hand_back_book.h"
 #include "runtime/placement.h"
 #include "runtime/progress_display.h"
 #include "runtime/recovery_book.h"
@@ -121,7 +122,13 @@ class Runner {
   // is the first of its slot in this run (FirstOfSlot).
   const WorkerPool* pool_ = nullptr;  // while the pool runs
   std::vector<bool> taken_over_;      // by slot: a lost worker's instance, run here since
+  // By slot: taken over from a worker that handed back what it held
+  // ("left"): its batches are back already, no ack wait to wait.
+  std::vector<bool> handed_back_elsewhere_;
   std::unique_ptr<RecoveryBook> book_;
+  // With a broker: what each instance fetched and has not answered, for
+  // its replacement (or this part's worker) to hand back at once.
+  std::unique_ptr<HandBackBook> hand_back_;
   std::vector<size_t> first_slot_;
   std::vector<std::string> targets_;     // by node: a sink's file, "" otherwise
   std::vector<std::string> temp_paths_;  // by node: where it writes until the end

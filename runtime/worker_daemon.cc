@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "runtime/broker_board.h"
+#include "runtime/hand_back_book.h"
 #include "runtime/nats_run.h"
 #include "runtime/process.h"
 #include "runtime/quiet_thread.h"
@@ -100,6 +102,9 @@ struct Part {
   int64_t beat_created_ns = -1;
   int64_t beat_changed_ms = 0;
   std::string counters_path;  // where the part writes what its instances counted
+  // The memfd where its instances note what they hold (HandBackBook), read
+  // once the part is gone; -1 if it has none.
+  int hand_back_fd = -1;
   std::thread waiter;  // AwaitPartEnd
   bool ended = false;  // reaped, and its end said: the loop drops it
 };
@@ -129,7 +134,17 @@ class Daemon {
     pid_t pid = -1;
     int stdin_fd = -1;   // the handover goes here
     int stderr_fd = -1;  // its log, once it is a part
+    int hand_back_fd = -1;  // its descriptor 3: Part::hand_back_fd
   };
+  // Closes what a spare that never became a part holds.
+  static void ForgetSpare(Spare* spare);
+  // A part that is gone while its run goes on (this worker stops, or the
+  // part was killed): what its instances held goes back to the broker at
+  // once, for the run's other instances, instead of after its ack wait.
+  // What the part's key then says: "gone" if it could not (the origin's
+  // [ordered] replicas that take its instances over wait an ack wait for
+  // them), else kPartLeftWord.
+  std::string HandBackWhatItHeld(const Part& part);
   bool SpawnPart(Spare* spare, std::string* error);
   // The spare if it is alive (then no longer the spare), else a new one.
   bool TakeSpare(Spare* part, std::string* error);
@@ -176,17 +191,29 @@ bool Daemon::SpawnPart(Spare* spare, std::string* error) {
     *error = std::string("cannot make a pipe: ") + strerror(errno);
     return false;
   }
+  // Made here, not in the part: it must outlive the part, for this process
+  // to read. Without it (no memfd), the part makes its own book.
+  const int book = memfd_create("flowrun-hand-back", MFD_CLOEXEC);
   Child child;
-  const bool started = SpawnProgram({options_.program, "worker-part"}, in[0], &child, error);
+  const bool started = SpawnProgram({options_.program, "worker-part"}, in[0], &child, error, book);
   close(in[0]);
   if (!started) {
     close(in[1]);
+    if (book >= 0) close(book);
     return false;
   }
   spare->pid = child.pid;
   spare->stdin_fd = in[1];
   spare->stderr_fd = child.stderr_fd;
+  spare->hand_back_fd = book;
   return true;
+}
+
+void Daemon::ForgetSpare(Spare* spare) {
+  close(spare->stdin_fd);
+  close(spare->stderr_fd);
+  if (spare->hand_back_fd >= 0) close(spare->hand_back_fd);
+  *spare = Spare();
 }
 
 bool Daemon::TakeSpare(Spare* part, std::string* error) {
@@ -198,9 +225,7 @@ bool Daemon::TakeSpare(Spare* part, std::string* error) {
       return true;
     }
     // It died waiting (killed by hand, or out of memory): a new one.
-    close(spare_.stdin_fd);
-    close(spare_.stderr_fd);
-    spare_ = Spare();
+    ForgetSpare(&spare_);
   }
   return SpawnPart(part, error);
 }
@@ -211,9 +236,7 @@ void Daemon::DropSpare() {
   // rather than waited for.
   kill(spare_.pid, SIGKILL);
   waitpid(spare_.pid, nullptr, 0);
-  close(spare_.stdin_fd);
-  close(spare_.stderr_fd);
-  spare_ = Spare();
+  ForgetSpare(&spare_);
 }
 
 void Daemon::OnJobKey(const std::string& run, const std::string& value) {
@@ -259,6 +282,13 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
   part->counters_path = std::string(tmpdir != nullptr && *tmpdir ? tmpdir : "/tmp") + "/.flowrun-part-" + id_ +
                         "-" + run + ".counters";
   unlink(part->counters_path.c_str());
+  Spare process;
+  if (!TakeSpare(&process, &error)) {
+    Say(options_.log_fd, "flowrun worker: run " + run + ": " + error);
+    part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
+    if (part->board) part->board->Put("part." + id_, "failed: " + error, &error);
+    return false;
+  }
   const BrokerAccess& b = options_.broker;
   const std::string handover = EncodeFields({{"url", b.url},
                                              {"creds", b.creds_file},
@@ -270,20 +300,16 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
                                              {"job", job},
                                              {"place", place},
                                              {"made", made ? "1" : ""},
+                                             // SpawnPart put it there
+                                             {"hand_back", process.hand_back_fd >= 0 ? "3" : ""},
                                              {"counters", part->counters_path}});
-  Spare process;
-  if (!TakeSpare(&process, &error)) {
-    Say(options_.log_fd, "flowrun worker: run " + run + ": " + error);
-    part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
-    if (part->board) part->board->Put("part." + id_, "failed: " + error, &error);
-    return false;
-  }
   // The part reads all of it before anything else: no deadlock on a pipe
   // smaller than the program.
   WriteAll(process.stdin_fd, handover);
   close(process.stdin_fd);
   part->pid = process.pid;
   part->stderr_fd = process.stderr_fd;
+  part->hand_back_fd = process.hand_back_fd;
   part->beat_changed_ms = Millis();
   part->board = BrokerBoard::Open(*link_, NatsBucketName(run), false, 0, &error);
   if (!part->board) {
@@ -291,6 +317,7 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
     kill(part->pid, SIGKILL);
     waitpid(part->pid, nullptr, 0);
     close(part->stderr_fd);
+    if (part->hand_back_fd >= 0) close(part->hand_back_fd);
     Say(options_.log_fd, "flowrun worker: run " + run + " is gone from the broker; skipped");
     workers_->Delete("job." + id_ + "." + run, &error);
     return false;
@@ -351,11 +378,26 @@ void Daemon::AwaitPartEnd(Part& part) {
     ForwardLog(part, false);
     close(part.stderr_fd);
     unlink(part.counters_path.c_str());
-    part.board->Put("part." + id_, "gone", &error);
+    part.board->Put("part." + id_, HandBackWhatItHeld(part), &error);
   } else {
     EndPart(part, status);
   }
+  if (part.hand_back_fd >= 0) close(part.hand_back_fd);
   part.ended = true;
+}
+
+std::string Daemon::HandBackWhatItHeld(const Part& part) {
+  if (part.hand_back_fd < 0 || !link_->connected()) return "gone";
+  std::string error;
+  std::unique_ptr<HandBackBook> book = HandBackBook::Read(part.hand_back_fd, &error);
+  if (!book) return error.empty() ? kPartLeftWord : "gone";  // never sized: it ran nothing
+  const size_t handed = HandBack(*link_, book->TakeAll());
+  TraceEvent("daemon part handed back " + std::to_string(handed));
+  if (handed > 0) {
+    Say(options_.log_fd, "flowrun worker: run " + part.run + ": handed back the " + std::to_string(handed) +
+                             " batch" + (handed == 1 ? "" : "es") + " its instances held, for the run's others");
+  }
+  return kPartLeftWord;
 }
 
 void Daemon::EndPart(Part& part, int status) {
@@ -375,8 +417,11 @@ void Daemon::EndPart(Part& part, int status) {
     value = "gone";
   } else if (part.fenced || part.orphaned || exit.signal != 0) {
     // We killed it, or something did (the OOM killer): not the program's
-    // failure, so the origin runs its instances itself.
-    value = "gone";
+    // failure, so the origin runs its instances itself. Killed by a
+    // signal while its run goes on, its batches go back before it says so.
+    // (Fenced, the broker is out of reach; orphaned, nobody is left to
+    // take them.)
+    value = part.fenced || part.orphaned ? "gone" : HandBackWhatItHeld(part);
   } else if (!exit.Succeeded()) {
     value = "failed: " + (part.first_error.empty() ? "the part " + DescribeExit(exit) : part.first_error);
   }
@@ -388,6 +433,7 @@ void Daemon::EndPart(Part& part, int status) {
   TraceEvent("daemon part said " + value.substr(0, value.find(':')));
   workers_->Delete("job." + id_ + "." + part.run, &error);
   std::string said = exit.Succeeded() ? "done" : value;
+  if (value == kPartLeftWord) said = "gone: the part " + DescribeExit(exit);
   if (part.stopped) said = "stopped, as its origin ended it";
   if (part.orphaned) {
     said = "stopped: its origin has not been heard from for " + std::to_string(kOriginSilentMs / 1000) +

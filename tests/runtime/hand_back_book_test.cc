@@ -1,0 +1,150 @@
+// The hand-back book (runtime/hand_back_book.h): notes taken and forgotten,
+// a full page, what a process that died without forgetting left for another
+// to read, the daemon's reading of a part's memfd; and, against a real
+// nats-server, a batch held by a consumer that "died" handed back by
+// another connection and taken again at once, well within its ack wait.
+#include <doctest/doctest.h>
+
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "runtime/hand_back_book.h"
+#include "runtime/nats_queue.h"
+// Its helpers are for the queue's own tests; this one uses a few.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "tests/runtime/nats_test_support.h"
+#pragma GCC diagnostic pop
+
+namespace flow::hand_back_book_test {
+
+TEST_CASE("a note lasts until it is forgotten; TakeAll reads and clears the rest") {
+  std::string error;
+  auto book = HandBackBook::Create(3, &error);
+  REQUIRE_MESSAGE(book != nullptr, error);
+  CHECK(book->slots() == 3);
+  const HandBackPage page = book->page(1);
+  const int a = page.Note("$JS.ACK.E0.c.1.10.10.0.5");
+  const int b = page.Note("$JS.ACK.E0.c.1.11.11.0.4");
+  REQUIRE(a >= 0);
+  REQUIRE(b >= 0);
+  CHECK(a != b);
+  page.Forget(a);
+  CHECK(book->page(0).TakeAll().empty());  // another slot's page
+  CHECK(page.TakeAll() == std::vector<std::string>{"$JS.ACK.E0.c.1.11.11.0.4"});
+  CHECK(page.TakeAll().empty());  // taken once
+  page.Forget(-1);  // a batch noted nowhere: nothing to forget
+}
+
+TEST_CASE("a full page, a reply too long and the empty page note nothing") {
+  std::string error;
+  auto book = HandBackBook::Create(1, &error);
+  REQUIRE(book != nullptr);
+  const HandBackPage page = book->page(0);
+  for (size_t i = 0; i < HandBackBook::kNotesPerSlot; ++i) CHECK(page.Note(("r" + std::to_string(i)).c_str()) >= 0);
+  CHECK(page.Note("one more") == -1);
+  CHECK(page.TakeAll().size() == HandBackBook::kNotesPerSlot);
+  CHECK(page.Note(std::string(HandBackBook::kReplyBytes + 1, 'x').c_str()) == -1);
+  CHECK(page.Note(std::string(HandBackBook::kReplyBytes, 'x').c_str()) >= 0);
+  CHECK(book->page(1).Note("past the last slot") == -1);
+  CHECK(HandBackPage().Note("the empty page") == -1);
+  CHECK(HandBackPage().TakeAll().empty());
+}
+
+TEST_CASE("what a process noted before it died is read by the one that outlives it, in the worker's memfd") {
+  // As a worker's daemon does: the memfd is made here and adopted by the
+  // "part" (a child), whose own child notes and dies; the daemon reads it
+  // after both are gone.
+  const int fd = memfd_create("test-hand-back", MFD_CLOEXEC);
+  REQUIRE(fd >= 0);
+  std::string error;
+  CHECK(HandBackBook::Read(fd, &error) == nullptr);  // not sized yet: nothing ran
+  CHECK(error.empty());
+  const pid_t part = fork();
+  REQUIRE(part >= 0);
+  if (part == 0) {
+    std::string e;
+    auto book = HandBackBook::Adopt(dup(fd), 4, &e);
+    if (!book) _exit(2);
+    const pid_t instance = fork();
+    if (instance == 0) {
+      const HandBackPage page = book->page(2);
+      page.Note("held and never answered");
+      page.Forget(page.Note("answered"));
+      _exit(0);  // dies holding the first
+    }
+    int status = 0;
+    waitpid(instance, &status, 0);
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 3);
+  }
+  int status = 0;
+  REQUIRE(waitpid(part, &status, 0) == part);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  auto book = HandBackBook::Read(fd, &error);
+  REQUIRE_MESSAGE(book != nullptr, error);
+  CHECK(book->slots() == 4);
+  CHECK(book->TakeAll() == std::vector<std::string>{"held and never answered"});
+  CHECK(book->TakeAll().empty());
+  close(fd);
+}
+
+#ifdef FLOWRUN_NATS
+
+using nats_queue_test::Batch;
+using nats_queue_test::Contents;
+using nats_queue_test::Link;
+using nats_queue_test::MakeRun;
+using nats_queue_test::Server;
+
+TEST_CASE("a batch noted by a consumer that died is handed back by another connection and taken at once") {
+  Server server;
+  SKIP_WITHOUT_SERVER(server);
+  // An ack wait of 30 s: taken again within a second, it was handed back.
+  MakeRun(*Link(server), "handback", 1, NatsEdgeOptions{.ack_wait_ns = 30'000'000'000});
+  std::string error;
+  auto book = HandBackBook::Create(2, &error);
+  REQUIRE(book != nullptr);
+  const auto open = [&](int consumer_count, int64_t poll_ms, const HandBackPage& page) {
+    NatsQueueOptions o;
+    o.run = "handback";
+    o.consumers = consumer_count;
+    o.fetch_batch = 1;  // a dead one's inbox takes nothing more (nats_queue_test.cc says why)
+    o.poll_ms = poll_ms;
+    o.hand_back = page;
+    auto q = NatsQueue::Open(Link(server), o, &error);
+    REQUIRE_MESSAGE(q != nullptr, error);
+    return q;
+  };
+  auto dies = open(2, 20, book->page(0));
+  auto lives = open(2, 3000, book->page(1));
+  REQUIRE(dies->Push(0, Batch({"a", "b"}, 1, 9)) == QueueStatus::kOk);
+  dies->EndOfStream(0);
+  Lease first, second;
+  REQUIRE(dies->Pop(0, &first, PopMode::kWait) == QueueStatus::kOk);
+  dies->StopHeartbeat();  // as its death would; the queue is kept, not settled
+  const std::vector<std::string> held = book->page(0).TakeAll();
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].rfind("$JS.ACK.", 0) == 0);
+  auto replacement = Link(server);
+  CHECK(HandBack(*replacement, held) == 1);
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(lives->Pop(1, &second, PopMode::kWait) == QueueStatus::kOk);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(waited < 2.0);
+  CHECK(second.ticket() == first.ticket());
+  CHECK(second.attempt() == 2);
+  CHECK(Contents(second) == std::vector<std::string>{"a", "b"});
+  CHECK(book->page(1).TakeAll().size() == 1);  // the live one's note, until its ack
+  lives->Ack(1, &second);
+  CHECK(lives->Pop(1, &second, PopMode::kWait) == QueueStatus::kEnd);
+}
+
+#endif  // FLOWRUN_NATS
+
+}  // namespace flow::hand_back_book_test
