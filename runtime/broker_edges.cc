@@ -124,6 +124,12 @@ void BrokerEdges::GiveUpHeld() {
   }
 }
 
+void BrokerEdges::Leave() {
+  for (auto& queue : queues_) {
+    if (queue) queue->Leave();
+  }
+}
+
 std::string BrokerEdges::SettleForExit() {
   std::string error;
   for (auto& queue : queues_) {

@@ -180,6 +180,8 @@ class BrokerEdges {
   // Returns why a queue failed while it settled (its end not confirmed:
   // NatsQueue::ConfirmEndsAtSettle); "" if none did.
   std::string SettleForExit();
+  // Every queue's Leave.
+  void Leave();
   NatsQueue* nats_edge(size_t edge) const;
   NatsLink& link() const { return *link_; }
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "runtime/futex.h"
 #include "runtime/nats_queue_parts.h"
 #include "runtime/nats_run.h"
 
@@ -65,8 +66,21 @@ std::vector<std::string> HandBackPage::TakeAll() const {
 namespace {
 
 constexpr size_t kPageBytes = HandBackBook::kNotesPerSlot * sizeof(HandBackPage::Entry);
+// Before the pages: the leave word (AskToLeave), alone on its cache line.
+constexpr size_t kHeaderBytes = 64;
+
+std::atomic<uint32_t>* LeaveWord(void* base) { return static_cast<std::atomic<uint32_t>*>(base); }
 
 }  // namespace
+
+void HandBackBook::AskToLeave() const {
+  LeaveWord(base_)->store(1, std::memory_order_release);
+  FutexWakeAll(LeaveWord(base_));
+}
+
+void HandBackBook::WaitForLeave() const {
+  while (LeaveWord(base_)->load(std::memory_order_acquire) == 0) FutexWait(LeaveWord(base_), 0);
+}
 
 std::unique_ptr<HandBackBook> HandBackBook::Create(size_t slots, std::string* error) {
   const int fd = memfd_create("flowrun-hand-back", MFD_CLOEXEC);
@@ -89,14 +103,14 @@ std::unique_ptr<HandBackBook> HandBackBook::Read(int fd, std::string* error) {
     *error = std::string("cannot read the hand-back book: fstat: ") + std::strerror(errno);
     return nullptr;
   }
-  const size_t slots = static_cast<size_t>(st.st_size) / kPageBytes;
-  if (slots == 0) return nullptr;
+  if (static_cast<size_t>(st.st_size) < kHeaderBytes + kPageBytes) return nullptr;
+  const size_t slots = (static_cast<size_t>(st.st_size) - kHeaderBytes) / kPageBytes;
   return Map(fd, slots, false, error);
 }
 
 std::unique_ptr<HandBackBook> HandBackBook::Map(int fd, size_t slots, bool size_it, std::string* error) {
-  const size_t bytes = slots * kPageBytes;
-  if (bytes == 0) {
+  const size_t bytes = kHeaderBytes + slots * kPageBytes;
+  if (slots == 0) {
     *error = "a hand-back book needs a slot at least";
     return nullptr;
   }
@@ -119,7 +133,9 @@ HandBackBook::~HandBackBook() { munmap(base_, bytes_); }
 
 HandBackPage HandBackBook::page(size_t slot) const {
   HandBackPage page;
-  if (slot < slots_) page.entries_ = reinterpret_cast<HandBackPage::Entry*>(static_cast<char*>(base_) + slot * kPageBytes);
+  if (slot < slots_)
+    page.entries_ =
+        reinterpret_cast<HandBackPage::Entry*>(static_cast<char*>(base_) + kHeaderBytes + slot * kPageBytes);
   return page;
 }
 

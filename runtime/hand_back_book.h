@@ -14,7 +14,12 @@
 //   - `flowrun worker`, for a part that is gone (SIGTERM to the worker, a
 //     part killed by a signal), whose instances the origin takes back.
 // A note missed (the holder died between a fetch and its note, or the book
-// was full) only leaves that batch to its ack wait, as before. A note left
+// was full) only leaves that batch to its ack wait, as before. The widest
+// such gap is an ask ahead (NatsQueue::AskAheadIn) answered while the
+// instance works on its lease: the answer waits unread, so unnoted, in
+// libnats's queue. A worker that stops (SIGTERM) closes it first: it asks
+// its parts' instances to leave (AskToLeave), and each notes what came
+// and asks for nothing more (NatsQueue::Leave) before it is killed. A note left
 // over (the holder died between its answer and forgetting the note; a
 // note is forgotten before the answer, so only by a dying holder that
 // answered nothing) names a batch that was acknowledged, or handed back
@@ -77,6 +82,11 @@ class HandBackBook {
   HandBackBook& operator=(const HandBackBook&) = delete;
 
   size_t slots() const { return slots_; }
+  // The worker's word to every instance of the part: note what you have
+  // and ask for nothing more (wakes WaitForLeave in each).
+  void AskToLeave() const;
+  // Blocks until AskToLeave (an instance's thread of its own).
+  void WaitForLeave() const;
   // Slot `slot`'s page; the empty page past the last slot.
   HandBackPage page(size_t slot) const;
   // Every page's notes (HandBackPage::TakeAll).

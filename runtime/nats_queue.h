@@ -130,6 +130,11 @@ class NatsQueue final : public Queue {
   // it uses); without, a process about to exit calls it and never destroys
   // the queue (BrokerEdges::SettleForExit says why). Once only.
   void Settle(bool callbacks_must_end);
+  // This process is about to be killed (its worker stops: HandBackBook::
+  // AskToLeave): what the inboxes hold is moved to the buffer, so noted in
+  // NatsQueueOptions::hand_back, and no pull request goes out any more.
+  // From any thread; a Pop waiting on an inbox notes what it gets itself.
+  void Leave();
   NatsQueue(const NatsQueue&) = delete;
   NatsQueue& operator=(const NatsQueue&) = delete;
 
@@ -322,6 +327,7 @@ class NatsQueue final : public Queue {
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> closed_{false};
   std::atomic<bool> give_up_held_{false};
+  std::atomic<bool> leaving_{false};  // Leave
   bool confirm_ends_at_settle_ = false;
   std::mutex sent_mu_;
   // "<inbox>.": where the broker answers SendBooks, the put's number after it; under sent_mu_.

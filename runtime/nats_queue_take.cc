@@ -86,6 +86,13 @@ natsStatus NatsQueue::RequestPull(Taker& t) {
   const int64_t expires_ms = std::max(kPullExpiresMs, options_.poll_ms);
   const std::string body = "{\"batch\":" + std::to_string(options_.fetch_batch) +
                            ",\"expires\":" + std::to_string(expires_ms * 1'000'000) + "}";
+  if (leaving_.load()) {
+    // As if asked, and never answered: what came is noted (Leave), and
+    // nothing more will come that a kill would leave unnoted.
+    t.request_until_ms = NowMs() + expires_ms;
+    t.ask_at_us.store(0);
+    return NATS_OK;
+  }
   ++t.requests;
   const std::string reply = t.inbox_prefix + std::to_string(t.requests);
   const natsStatus s = natsConnection_PublishRequestString(link_->connection(), subject.c_str(), reply.c_str(),
@@ -144,6 +151,14 @@ void NatsQueue::Collect(Taker& t, int64_t wait_ms, bool* refused, std::unique_lo
     const bool woken = tail == "w";  // an end signal: the caller looks at the end now
     natsMsg_Destroy(msg);            // (tail points into it)
     if (woken) return;
+  }
+}
+
+void NatsQueue::Leave() {
+  leaving_.store(true);
+  for (auto& t : takers_) {
+    std::lock_guard lock(t->mu);
+    if (t->inbox != nullptr && !t->waiting) Collect(*t, 0);
   }
 }
 

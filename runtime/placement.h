@@ -87,9 +87,11 @@ void GrowToPlacement(StageGraph* graph, const Placement& placement);
 // The tasks (processes and threads, as the process limits count them) that
 // one instance on a broker takes: its main thread, libnats's (3 for the
 // library, 2 for its connection) and the queues' and the order gate's own
-// (10 measured for an [ordered] sleep replica, 2026-12-06); and what each
-// run's part adds (the part, its group's leader, the part started ahead).
-inline constexpr int kTasksPerBrokerInstance = 10;
+// (10 measured for an [ordered] sleep replica, 2026-12-06), and the one
+// that waits for its worker's word to leave (HandBackBook::WaitForLeave);
+// and what each run's part adds (the part, its group's leader, the part
+// started ahead).
+inline constexpr int kTasksPerBrokerInstance = 11;
 inline constexpr int kTasksPerPart = 3;
 // How many of `slots` a `flowrun worker` may offer under `limits` (the
 // tightest of RLIMIT_NPROC, the cgroup's pids.max and kernel.threads-max,

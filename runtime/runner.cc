@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "runtime/broker_edges.h"
@@ -327,6 +328,18 @@ int Runner::WorkerMain(size_t n, int instance) {
     if (handed_back > 0)
       TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " handed back " +
                  std::to_string(handed_back));
+    if (hand_back_) {
+      // The worker's word before it kills this process (it stops): what an
+      // ask ahead brought is noted, and no more is asked for. Detached: it
+      // waits as long as the process lives, and the edges are never freed
+      // once open (SettleForExit leaves them to the exit).
+      const HandBackBook* book = hand_back_.get();
+      BrokerEdges* edges = broker.get();
+      std::thread([book, edges] {
+        book->WaitForLeave();
+        edges->Leave();
+      }).detach();
+    }
   }
   WorkerSetup setup = SetupFor(n, instance);
   // On a broker an [ordered] stage's turns are the broker's, shared by its
@@ -357,6 +370,13 @@ int Runner::WorkerMain(size_t n, int instance) {
   std::unique_ptr<Stage> stage = make_stage_(what, &error);
   if (!stage) {
     Say(setup.error_fd, setup.location + ": error: '" + setup.name + "': " + error);
+    if (broker) {
+      // As at the end below: settled, and left to the exit (the leave
+      // thread may still look at it).
+      broker->SettleForExit();
+      (void)broker_turns.release();
+      (void)broker.release();
+    }
     return 1;
   }
   TraceEvent("instance " + setup.name + " loop");

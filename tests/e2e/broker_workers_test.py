@@ -277,18 +277,26 @@ def a_stopped_worker_hands_back_what_it_held(t, server, workers):
     t.equal(lines(out), [str(i) for i in range(1, 401)], "every record once, in order")
     t.expect(b"ended its part of the run and handed back what it held; its instances run here now: 4 of 'sleep'"
              in err, f"the worker's leaving is reported: {err[-500:]!r}")
-    t.expect(b"handed back the " in workers.log(0), f"the worker says so: {workers.log(0)[-500:]!r}")
+    # (What its instances held as they were told to leave, and did not
+    # finish in the moment before their kill, the worker logs it handed
+    # back: often nothing, which it does not log.)
+    t.expect(b"flowrun worker: stopped" in workers.log(0), f"the worker's log: {workers.log(0)[-500:]!r}")
     t.equal(workers.procs[0].wait(timeout=10), 128 + signal.SIGTERM, "the stopped worker's exit code")
     t.expect(took < 15, f"the run took {took:.1f} s, less than the ack wait (21 s)")
 
     def kill_worker_1s_part():
-        wait_until(lambda: instances_of(workers.procs[1].pid, "sleep"), "worker 1's instances")
+        wait_until(lambda: instances_of(workers.procs[1].pid, "exec"), "worker 1's instances")
         time.sleep(0.5)
         # The part is the worker's child with children (the spare has none).
         part = [p for p in children_of(workers.procs[1].pid) if children_of(p)]
         os.kill(part[0], signal.SIGKILL)
 
-    program = 'seq(1, 400) | sleep(50ms) * 8 [timeout = 20s] | write("-")'
+    # Records of uneven lengths (20 to 80 ms), whose instances do not ask
+    # ahead for the next (runtime/lease_pace.h): an ask's answer that came
+    # while the instance worked is not noted yet, and a kill then leaves
+    # it to its ack wait (hand_back_book.h). A stopping worker closes that
+    # gap first (above); a kill cannot.
+    program = 'seq(1, 400) | exec("n={}; sleep 0.0$((n % 7 + 2)); echo {}") * 8 [timeout = 20s] | write("-")'
     code, out, err, took = run_and_end_a_part(t, server, program, kill_worker_1s_part)
     t.equal(code, 0, f"exit code ({err[-500:]!r})")
     t.equal(sorted(lines(out), key=int), [str(i) for i in range(1, 401)], "every record once")
@@ -726,7 +734,7 @@ def a_program_too_large_for_one_message_is_a_clear_error(t, server, workers):
 def a_worker_offers_only_the_slots_its_process_limit_holds(t):
     """A worker whose process limit (RLIMIT_NPROC = 40, which counts
     threads) cannot hold its --slots 100 (an instance on a broker takes
-    about 10 tasks): it offers 2 and says why, and the run placed on it
+    about 11 tasks): it offers 2 and says why, and the run placed on it
     goes through. Before, the instances past the limit failed (their
     threads refused: 'pthread_create error: 11', blamed on the broker), and
     so did every run placed on the worker."""
@@ -769,7 +777,7 @@ def worker_within_limits(t, prlimit, flowrun, as_nobody):
         wait_until(lambda: b" slots, at " in t.read("worker.log"), "the worker to register")
         said = t.read("worker.log")
         t.expect(b"flowrun worker: warning: 2 slots, not 100: the limit for this user (RLIMIT_NPROC = 40, " in said
-                 and b"leaves room for 2 instances of about 10 tasks each" in said, f"the warning: {said!r}")
+                 and b"leaves room for 2 instances of about 11 tasks each" in said, f"the warning: {said!r}")
         t.equal(t.ok('seq(1, 400) | sleep(1ms) * auto | count | write("-")', "--broker", server.url), b"400\n",
                 "a run that widens to the worker's slots")
         t.expect(b"joined run" in t.read("worker.log"), "the worker took part")

@@ -94,6 +94,31 @@ TEST_CASE("what a process noted before it died is read by the one that outlives 
   close(fd);
 }
 
+TEST_CASE("the worker's word to leave wakes the instances that wait for it, in other processes") {
+  std::string error;
+  auto book = HandBackBook::Create(2, &error);
+  REQUIRE(book != nullptr);
+  std::vector<pid_t> waiting;
+  for (int i = 0; i < 3; ++i) {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      book->WaitForLeave();
+      _exit(0);
+    }
+    waiting.push_back(pid);
+  }
+  usleep(20'000);
+  for (pid_t pid : waiting) CHECK(waitpid(pid, nullptr, WNOHANG) == 0);  // still waiting
+  book->AskToLeave();
+  for (pid_t pid : waiting) {
+    int status = -1;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(status == 0);
+  }
+  book->WaitForLeave();  // asked already: returns at once
+}
+
 #ifdef FLOWRUN_NATS
 
 using nats_queue_test::Batch;

@@ -54,15 +54,15 @@ TEST_SUITE("placement") {
     limits.current_user_processes = 100;
     CHECK(SlotsWithinLimits(12, limits, &why) == 12);
     CHECK(why.empty());
-    // 1000 - 100 - 3 (a part) - 10 (the worker) = 887: 88 instances of 10 tasks.
-    CHECK(SlotsWithinLimits(100, limits, &why) == 88);
-    CHECK(why == "the limit for this user (RLIMIT_NPROC = 1000, 100 tasks running) leaves room for 88 instances "
-                 "of about 10 tasks each");
+    // 1000 - 100 - 3 (a part) - 11 (the worker) = 886: 80 instances of 11 tasks.
+    CHECK(SlotsWithinLimits(100, limits, &why) == 80);
+    CHECK(why == "the limit for this user (RLIMIT_NPROC = 1000, 100 tasks running) leaves room for 80 instances "
+                 "of about 11 tasks each");
     limits.process_limit = ProcessLimit::kCgroupPids;
     limits.max_processes = 20;
     limits.current_user_processes = 1;
     CHECK(SlotsWithinLimits(4, limits, &why) == 0);
-    CHECK(why == "the limit for this cgroup (pids.max = 20, 1 task running) leaves room for 0 instances of about 10 "
+    CHECK(why == "the limit for this cgroup (pids.max = 20, 1 task running) leaves room for 0 instances of about 11 "
                  "tasks each");
   }
 
