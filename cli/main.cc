@@ -143,6 +143,9 @@ int main(int argc, char** argv) {
   worker->add_option("--slots", slots, "stage instances this worker runs at most (the CPU count)")
       ->check(WholeNumberOfAtLeast(1))
       ->type_name("N");
+  worker->add_option("--grace", worker_options.grace_text,
+                     "on SIGINT/SIGTERM, how long its instances may finish the records they hold (5s)")
+      ->type_name("DURATION");
   // Started by `flowrun worker` for each run it joins; its input is on stdin.
   CLI::App* worker_part = app.add_subcommand("worker-part", "");
   worker_part->group("");  // hidden from --help

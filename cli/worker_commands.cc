@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/option_values.h"
 #include "compiler/graph_format.h"
 #include "compiler/system_limits.h"
 #include "runtime/broker_edges.h"
@@ -50,6 +51,15 @@ int RunWorkerCommand(CommandOptions& options, int slots) {
   }
   WorkerDaemonOptions daemon;
   daemon.broker = options.broker;
+  if (options.grace_text) {
+    const std::optional<int64_t> grace = ParseDurationNanos(*options.grace_text);
+    if (!grace) {
+      std::fprintf(stderr, "flowrun: error: --grace takes a duration (250ms, 5s, 2m), got '%s'\n",
+                   options.grace_text->c_str());
+      return kExitUsageOrCompileError;
+    }
+    daemon.grace_ms = *grace / 1'000'000;
+  }
   const SystemLimits limits = ReadSystemLimits();
   const int wanted = slots > 0 ? slots : limits.online_cpus;
   // Offered slots that the process limits cannot hold would fail every run

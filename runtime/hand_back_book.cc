@@ -139,6 +139,16 @@ HandBackPage HandBackBook::page(size_t slot) const {
   return page;
 }
 
+bool HandBackBook::Holds() const {
+  for (size_t s = 0; s < slots_; ++s) {
+    const HandBackPage p = page(s);
+    for (size_t i = 0; i < kNotesPerSlot; ++i) {
+      if (p.entries_[i].state.load(std::memory_order_acquire) != HandBackPage::Entry::kFree) return true;
+    }
+  }
+  return false;
+}
+
 std::vector<std::string> HandBackBook::TakeAll() const {
   std::vector<std::string> replies;
   for (size_t s = 0; s < slots_; ++s) {

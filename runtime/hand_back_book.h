@@ -91,6 +91,9 @@ class HandBackBook {
   HandBackPage page(size_t slot) const;
   // Every page's notes (HandBackPage::TakeAll).
   std::vector<std::string> TakeAll() const;
+  // Whether any page notes a batch, while its writers run: a worker that
+  // stops waits for its instances to finish what they hold.
+  bool Holds() const;
 
  private:
   HandBackBook(void* base, size_t bytes, size_t slots) : base_(base), bytes_(bytes), slots_(slots) {}

@@ -84,8 +84,10 @@ constexpr int64_t kOriginSilentMs = 15'000;
 // How often the daemon looks at the heartbeat of each of its parts' runs.
 constexpr int64_t kOriginLookMs = 1'000;
 // How long a stopping worker gives its parts' instances to note what they
-// hold before it kills them (HandBackBook::AskToLeave).
+// hold before it looks whether they hold anything (HandBackBook::AskToLeave).
 constexpr int64_t kLeaveNoteMs = 30;
+// How often it looks then, until they hold nothing or the grace is over.
+constexpr long kDrainLookMs = 5;
 
 int64_t Millis() { return static_cast<int64_t>(MonotonicNanos() / 1'000'000); }
 
@@ -167,6 +169,9 @@ class Daemon {
   // On the part's own thread: waits for its end, then reaps it and says
   // how it went (EndPart), or "gone" when the daemon is stopping.
   void AwaitPartEnd(Part& part);
+  // On SIGINT or SIGTERM: the parts' instances finish what they hold (up to
+  // the grace, or another signal), taking nothing more.
+  void Drain(const sigset_t& mask);
   void EndPart(Part& part, int status);
   void Beat();
 
@@ -181,6 +186,7 @@ class Daemon {
   // held, so that a kill made with it held never hits a reused pid.
   std::mutex mu_;
   bool stopping_ = false;
+  bool draining_ = false;  // SIGINT or SIGTERM came: Drain, then stop
   Spare spare_;
   int64_t worker_beat_ms_ = 0;
   int64_t part_beat_ms_ = 0;
@@ -450,7 +456,7 @@ void Daemon::Beat() {
   const int64_t now = Millis();
   std::string error;
   bool ok = true;
-  if (now - worker_beat_ms_ >= kWorkerBeatMs) {
+  if (!draining_ && now - worker_beat_ms_ >= kWorkerBeatMs) {
     ok = workers_->Put("w." + id_, "slots=" + std::to_string(options_.slots) + " host=" + host_, &error);
     worker_beat_ms_ = now;
   }
@@ -493,6 +499,45 @@ void Daemon::Beat() {
       kill(p->pid, SIGKILL);
       p->fenced = true;
     }
+  }
+}
+
+void Daemon::Drain(const sigset_t& mask) {
+  // Each part's instances note what an ask ahead brought them, and ask for
+  // nothing more (HandBackBook::AskToLeave): so nothing reaches them that a
+  // kill would leave unnoted, and they finish what they hold.
+  std::vector<std::unique_ptr<HandBackBook>> books;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& p : parts_) {
+      if (p->ended || p->hand_back_fd < 0) continue;
+      std::string unread;  // (a book that cannot be mapped: its batches wait their ack wait)
+      if (std::unique_ptr<HandBackBook> book = HandBackBook::Read(p->hand_back_fd, &unread)) {
+        book->AskToLeave();
+        books.push_back(std::move(book));
+      }
+    }
+  }
+  if (books.empty()) return;
+  // Waking, taking the taker's lock and reading the inbox: well under a
+  // millisecond each, on a busy machine a few; until then a book may look
+  // empty while an instance holds an answer it has not read.
+  std::this_thread::sleep_for(std::chrono::milliseconds(kLeaveNoteMs));
+  const int64_t until = Millis() + options_.grace_ms;
+  bool said = false;
+  while (std::any_of(books.begin(), books.end(), [](const auto& b) { return b->Holds(); })) {
+    if (Millis() >= until) return;  // what is left is handed back
+    if (!said) {
+      const int64_t g = options_.grace_ms;
+      const std::string grace = g % 1000 == 0 ? std::to_string(g / 1000) + " s" : std::to_string(g) + " ms";
+      Say(options_.log_fd, "flowrun worker: stopping once the records in flight are done (at most " + grace +
+                               "; again to stop now)");
+      said = true;
+    }
+    Beat();  // the parts' beats: the origins must not take them for lost meanwhile
+    timespec wait = {0, kDrainLookMs * 1'000'000};
+    const int sig = sigtimedwait(&mask, nullptr, &wait);
+    if (sig == SIGINT || sig == SIGTERM) return;
   }
 }
 
@@ -567,31 +612,21 @@ int Daemon::Run() {
     }
   }
   DropSpare();
+  // No run places instances here any more; the parts' beats go on while
+  // they finish what they hold.
+  draining_ = true;
+  workers_->Delete("w." + id_, &error);
+  Drain(mask);
   {
-    // First each part's instances note what an ask ahead brought them and
-    // ask for nothing more (HandBackBook::AskToLeave), so that their kill
-    // leaves nothing unnoted; then each waiter reaps its part, hands back
-    // what its instances held and says "left" (AwaitPartEnd).
+    // Each waiter reaps its part, hands back what its instances still held
+    // and says "left" (AwaitPartEnd).
     std::lock_guard lock(mu_);
     stopping_ = true;
-    bool asked = false;
-    for (const auto& p : parts_) {
-      if (p->ended || p->hand_back_fd < 0) continue;
-      std::string unread;  // (a book that cannot be mapped: its batches wait their ack wait)
-      if (std::unique_ptr<HandBackBook> book = HandBackBook::Read(p->hand_back_fd, &unread)) {
-        book->AskToLeave();
-        asked = true;
-      }
-    }
-    // Waking, taking the taker's lock and reading the inbox: well under a
-    // millisecond each, on a busy machine a few.
-    if (asked) std::this_thread::sleep_for(std::chrono::milliseconds(kLeaveNoteMs));
     for (const auto& p : parts_) {
       if (!p->ended) kill(p->pid, SIGKILL);
     }
   }
   for (const auto& p : parts_) p->waiter.join();
-  workers_->Delete("w." + id_, &error);
   Say(options_.log_fd, "flowrun worker: stopped");
   return exit_code;
 }

@@ -41,6 +41,9 @@ struct WorkerDaemonOptions {
   int slots = 1;
   std::string program = "/proc/self/exe";  // the flowrun that runs the parts
   int log_fd = STDERR_FILENO;
+  // On SIGINT or SIGTERM, how long the instances may finish the records
+  // they hold before the parts are killed (what is left is handed back).
+  int64_t grace_ms = 5'000;
 };
 
 // Runs until SIGINT or SIGTERM (exit 130, 143) or until the broker cannot

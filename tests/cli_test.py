@@ -48,6 +48,14 @@ for args in (["run", "-e", "seq(1, 3)", "--broker", "http://user:secret@host:422
         "flowrun: error: --broker takes nats://HOST:PORT or tls://HOST:PORT, got '") and "secret" not in r.stderr
         and "://***@host:" in r.stderr, r)
 
+# A worker's grace, as a run's.
+r = run("worker", "--broker", "nats://127.0.0.1:1", "--grace", "soon")
+check("worker --grace soon", r.returncode == 2 and r.stderr ==
+      "flowrun: error: --grace takes a duration (250ms, 5s, 2m), got 'soon'\n", r)
+r = run("worker", "--help")
+for option in ("--broker", "--slots", "--grace", "--nats-creds"):
+    check(f"worker --help mentions {option}", option in r.stdout, r)
+
 r = run("--version")
 check("--version", r.returncode == 0 and r.stdout.startswith("flowrun 0."), r)
 

@@ -308,6 +308,31 @@ def a_stopped_worker_hands_back_what_it_held(t, server, workers):
 
 @test
 @with_workers(2, slots=4)
+def a_stopped_worker_finishes_the_records_in_flight(t, server, workers):
+    """SIGTERM to a worker mid-run: its instances take nothing more and
+    finish the records they hold (`--grace`, 5 s), then it stops; the
+    origin runs their instances from then on. No command runs twice (before,
+    its parts were killed, and what they were doing ran again elsewhere)."""
+    def stop_worker_0():
+        wait_until(lambda: instances_of(workers.procs[0].pid, "exec"), "worker 0's instances")
+        time.sleep(0.5)
+        workers.procs[0].send_signal(signal.SIGTERM)
+
+    program = 'seq(1, 80) | exec("echo {} >> side.txt; sleep 0.3; echo {}") * 8 [timeout = 20s] | write("-")'
+    code, out, err, took = run_and_end_a_part(t, server, program, stop_worker_0)
+    t.equal(code, 0, f"exit code ({err[-500:]!r})")
+    want = [str(i) for i in range(1, 81)]
+    t.equal(sorted(lines(out), key=int), want, "every record once")
+    t.equal(sorted(lines(t.read("side.txt")), key=int), want, "every command ran once")
+    t.expect(b"flowrun worker: stopping once the records in flight are done (at most 5 s; again to stop now)"
+             in workers.log(0), f"the worker's log: {workers.log(0)[-500:]!r}")
+    t.expect(b"ended its part of the run and handed back what it held" in err, f"the origin's word: {err[-500:]!r}")
+    t.equal(workers.procs[0].wait(timeout=10), 128 + signal.SIGTERM, "the stopped worker's exit code")
+    t.expect(took < 15, f"the run took {took:.1f} s")
+
+
+@test
+@with_workers(2, slots=4)
 def the_whois_example_survives_a_lost_worker(t, server, workers):
     """The README's example, `whois * 12 [ordered]`, on two workers, one of
     them SIGKILLed once the lookups are under way: the table is the local
