@@ -241,6 +241,16 @@ def a_lost_worker_with_ordered_replicas_loses_nothing_and_keeps_the_order(t, ser
                           f"{got[max(0, first - 3):first + 3]}")
 
 
+def signal_mid_run(workers, i, stage, sig=signal.SIGTERM):
+    """A function that sends `sig` to worker `i` once its instances of
+    `stage` have run for half a second."""
+    def send():
+        wait_until(lambda: instances_of(workers.procs[i].pid, stage), f"worker {i}'s instances")
+        time.sleep(0.5)
+        workers.procs[i].send_signal(sig)
+    return send
+
+
 def run_and_end_a_part(t, server, program, end):
     """Runs `program` on `server`, calls `end()` once it is under way on the
     workers; (exit code, stdout, stderr, seconds)."""
@@ -262,30 +272,24 @@ def run_and_end_a_part(t, server, program, end):
 def a_stopped_worker_hands_back_what_it_held(t, server, workers):
     """SIGTERM to a worker mid-run (a rolling restart), then `kill -9` of the
     other's part (the OOM killer): each worker hands back at once what its
-    part's instances held (runtime/hand_back_book.h), and the origin, which
-    runs their instances from then on, need not wait the edge's ack wait
-    ([timeout] 20 s, plus 1 s) for them, [ordered] or not. Before, each run
-    took 42 s here; now under 3."""
-    def stop_worker_0():
-        wait_until(lambda: instances_of(workers.procs[0].pid, "sleep"), "worker 0's instances")
-        time.sleep(0.5)
-        workers.procs[0].send_signal(signal.SIGTERM)
-
+    part's instances still held (runtime/hand_back_book.h), and the origin,
+    which runs their instances from then on, need not wait the edge's ack
+    wait ([timeout] 20 s, plus 1 s) for them, [ordered] or not. Before, each
+    run took 42 s here; now under 3."""
     program = 'seq(1, 400) | sleep(50ms) * 8 [timeout = 20s, ordered] | write("-")'
-    code, out, err, took = run_and_end_a_part(t, server, program, stop_worker_0)
+    code, out, err, took = run_and_end_a_part(t, server, program, signal_mid_run(workers, 0, "sleep"))
     t.equal(code, 0, f"exit code ({err[-500:]!r})")
     t.equal(lines(out), [str(i) for i in range(1, 401)], "every record once, in order")
     t.expect(b"ended its part of the run and handed back what it held; its instances run here now: 4 of 'sleep'"
              in err, f"the worker's leaving is reported: {err[-500:]!r}")
-    # (What its instances held as they were told to leave, and did not
-    # finish in the moment before their kill, the worker logs it handed
-    # back: often nothing, which it does not log.)
+    # (Its instances finish what they hold first, so it hands back nothing,
+    # most often; what it does hand back it logs.)
     t.expect(b"flowrun worker: stopped" in workers.log(0), f"the worker's log: {workers.log(0)[-500:]!r}")
     t.equal(workers.procs[0].wait(timeout=10), 128 + signal.SIGTERM, "the stopped worker's exit code")
     t.expect(took < 15, f"the run took {took:.1f} s, less than the ack wait (21 s)")
 
     def kill_worker_1s_part():
-        wait_until(lambda: instances_of(workers.procs[1].pid, "exec"), "worker 1's instances")
+        wait_until(lambda: instances_of(workers.procs[1].pid, "exec"), "worker 1's instances")  # (its part's)
         time.sleep(0.5)
         # The part is the worker's child with children (the spare has none).
         part = [p for p in children_of(workers.procs[1].pid) if children_of(p)]
@@ -313,13 +317,8 @@ def a_stopped_worker_finishes_the_records_in_flight(t, server, workers):
     finish the records they hold (`--grace`, 5 s), then it stops; the
     origin runs their instances from then on. No command runs twice (before,
     its parts were killed, and what they were doing ran again elsewhere)."""
-    def stop_worker_0():
-        wait_until(lambda: instances_of(workers.procs[0].pid, "exec"), "worker 0's instances")
-        time.sleep(0.5)
-        workers.procs[0].send_signal(signal.SIGTERM)
-
     program = 'seq(1, 80) | exec("echo {} >> side.txt; sleep 0.3; echo {}") * 8 [timeout = 20s] | write("-")'
-    code, out, err, took = run_and_end_a_part(t, server, program, stop_worker_0)
+    code, out, err, took = run_and_end_a_part(t, server, program, signal_mid_run(workers, 0, "exec"))
     t.equal(code, 0, f"exit code ({err[-500:]!r})")
     want = [str(i) for i in range(1, 81)]
     t.equal(sorted(lines(out), key=int), want, "every record once")
