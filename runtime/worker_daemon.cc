@@ -167,7 +167,8 @@ class Daemon {
   void StopPart(const std::string& run);
   void ForwardLog(Part& part, bool to_end);
   // On the part's own thread: waits for its end, then reaps it and says
-  // how it went (EndPart), or "gone" when the daemon is stopping.
+  // how it went (EndPart), or, when the daemon is stopping, hands back
+  // what its instances still held and says "left" (or "gone").
   void AwaitPartEnd(Part& part);
   // On SIGINT or SIGTERM: the parts' instances finish what they hold (up to
   // the grace, or another signal), taking nothing more.
