@@ -30,6 +30,18 @@
 namespace flow {
 
 // --broker and the --nats-* options into options.broker.
+bool ResolveGrace(const CommandOptions& options, std::chrono::milliseconds* grace) {
+  if (!options.grace_text) return true;
+  const std::optional<int64_t> nanos = ParseDurationNanos(*options.grace_text);
+  if (!nanos) {
+    std::fprintf(stderr, "flowrun: error: --grace takes a duration (250ms, 5s, 2m), got '%s'\n",
+                 options.grace_text->c_str());
+    return false;
+  }
+  *grace = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(*nanos));
+  return true;
+}
+
 bool ResolveBrokerOptions(CommandOptions& options) {
   if (options.broker_url && options.broker_url->empty()) {
     std::fprintf(stderr, "flowrun: error: --broker takes a URL (nats://HOST:PORT), got ''\n");
@@ -124,12 +136,8 @@ bool ResolveCommandOptions(CommandOptions& options) {
     }
   }
   if (!ResolveBrokerOptions(options)) return false;
-  if (options.grace_text && !ParseDurationNanos(*options.grace_text)) {
-    std::fprintf(stderr, "flowrun: error: --grace takes a duration (250ms, 5s, 2m), got '%s'\n",
-                 options.grace_text->c_str());
-    return false;
-  }
-  return true;
+  std::chrono::milliseconds grace{0};
+  return ResolveGrace(options, &grace);
 }
 
 // Checks the compiled plan against this machine and the file system; prints
@@ -291,10 +299,7 @@ int RunRunCommand(CommandOptions& options) {
 
   RunOptions run;
   run.program_path = program->file->path();
-  if (options.grace_text) {
-    run.grace = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::nanoseconds(*ParseDurationNanos(*options.grace_text)));
-  }
+  ResolveGrace(options, &run.grace);  // (checked above)
   run.dead_letter_path = options.dead_letter_path.value_or("");
   if (options.max_restarts) run.max_restarts = *options.max_restarts;
   run.stats_path = options.stats_path.value_or("");

@@ -1,6 +1,7 @@
 // The subcommands of flowrun, each from its parsed options to an exit code.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,10 @@ struct CommandOptions {
 // --broker and the --nats-* options into options.broker; prints a usage
 // error and returns false when they do not go together.
 bool ResolveBrokerOptions(CommandOptions& options);
+
+// --grace (run, worker) into `*grace`, left as it is without one; prints a
+// usage error and returns false when it is not a duration.
+bool ResolveGrace(const CommandOptions& options, std::chrono::milliseconds* grace);
 
 int RunCheckCommand(CommandOptions& options);
 int RunGraphCommand(CommandOptions& options);

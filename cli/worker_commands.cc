@@ -5,7 +5,6 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/option_values.h"
 #include "compiler/graph_format.h"
 #include "compiler/system_limits.h"
 #include "runtime/broker_edges.h"
@@ -51,15 +50,7 @@ int RunWorkerCommand(CommandOptions& options, int slots) {
   }
   WorkerDaemonOptions daemon;
   daemon.broker = options.broker;
-  if (options.grace_text) {
-    const std::optional<int64_t> grace = ParseDurationNanos(*options.grace_text);
-    if (!grace) {
-      std::fprintf(stderr, "flowrun: error: --grace takes a duration (250ms, 5s, 2m), got '%s'\n",
-                   options.grace_text->c_str());
-      return kExitUsageOrCompileError;
-    }
-    daemon.grace_ms = *grace / 1'000'000;
-  }
+  if (!ResolveGrace(options, &daemon.grace)) return kExitUsageOrCompileError;
   const SystemLimits limits = ReadSystemLimits();
   const int wanted = slots > 0 ? slots : limits.online_cpus;
   // Offered slots that the process limits cannot hold would fail every run
@@ -105,7 +96,7 @@ int RunWorkerPartCommand() {
     else if (name == "place") place = value;
     else if (name == "counters") part.counters_path = value;
     else if (name == "made") part.run_made = value == "1";
-    else if (name == "hand_back") part.hand_back_fd = value == "3" ? 3 : -1;  // the worker's memfd (SpawnPart)
+    else if (name == "hand_back") part.hand_back_fd = value == "1" ? kPartHandBackFd : -1;
   }
   RunDescription description;
   if (!RunDescription::Decode(job, &description)) {

@@ -252,8 +252,12 @@ WorkerSetup Runner::SetupFor(size_t n, int instance) const {
   return s;
 }
 
+Runner::TakenOver Runner::TakenOverAs(size_t slot) const {
+  return slot < taken_over_.size() ? taken_over_[slot] : TakenOver::kNo;
+}
+
 bool Runner::FirstOfSlot(size_t slot) const {
-  return pool_ != nullptr && pool_->restarts(slot) == 0 && !(slot < taken_over_.size() && taken_over_[slot]);
+  return pool_ != nullptr && pool_->restarts(slot) == 0 && TakenOverAs(slot) == TakenOver::kNo;
 }
 
 int Runner::WorkerMain(size_t n, int instance) {
@@ -328,11 +332,12 @@ int Runner::WorkerMain(size_t n, int instance) {
     if (handed_back > 0)
       TraceEvent("instance " + node.label + "#" + std::to_string(instance + 1) + " handed back " +
                  std::to_string(handed_back));
-    if (hand_back_) {
+    if (hand_back_ && options_.part) {
       // The worker's word before it kills this process (it stops): what an
-      // ask ahead brought is noted, and no more is asked for. Detached: it
-      // waits as long as the process lives, and the edges are never freed
-      // once open (SettleForExit leaves them to the exit).
+      // ask ahead brought is noted, and no more is asked for. Only a
+      // worker's parts hear it (nobody asks the origin's instances).
+      // Detached: it waits as long as the process lives, and the edges are
+      // never freed once open (SettleForExit leaves them to the exit).
       const HandBackBook* book = hand_back_.get();
       BrokerEdges* edges = broker.get();
       std::thread([book, edges] {
@@ -352,8 +357,8 @@ int Runner::WorkerMain(size_t n, int instance) {
     // (runtime/hand_back_book.h): they are back now, and the broker hands
     // redeliveries out before new batches.
     const size_t slot = first_slot_[n] + static_cast<size_t>(instance);
-    const bool back_already = handed_back > 0 || (slot < handed_back_elsewhere_.size() && handed_back_elsewhere_[slot] &&
-                                                  pool_ != nullptr && pool_->restarts(slot) == 0);
+    const bool back_already = handed_back > 0 || (TakenOverAs(slot) == TakenOver::kFromLeft && pool_ != nullptr &&
+                                                  pool_->restarts(slot) == 0);
     const bool replaces = !FirstOfSlot(slot) && !back_already;
     broker_turns = BrokerOrderGate::Open(broker->link(), run_id_, n,
                                          broker->nats_edge(static_cast<size_t>(node.inputs[0])), replaces);
@@ -367,16 +372,20 @@ int Runner::WorkerMain(size_t n, int instance) {
   what.temp_path = temp_paths_[n];
   what.stop_requested = control_->stop_flag();
   std::string error;
+  // The process exits next: its edges are settled with the broker, and
+  // libnats's objects left to the exit (BrokerEdges::SettleForExit; the
+  // leave thread may still look at them). Why a queue failed as it settled.
+  const auto settle_for_exit = [&]() -> std::string {
+    if (!broker) return "";
+    const std::string settle_error = broker->SettleForExit();
+    (void)broker_turns.release();
+    (void)broker.release();
+    return settle_error;
+  };
   std::unique_ptr<Stage> stage = make_stage_(what, &error);
   if (!stage) {
     Say(setup.error_fd, setup.location + ": error: '" + setup.name + "': " + error);
-    if (broker) {
-      // As at the end below: settled, and left to the exit (the leave
-      // thread may still look at it).
-      broker->SettleForExit();
-      (void)broker_turns.release();
-      (void)broker.release();
-    }
+    settle_for_exit();
     return 1;
   }
   TraceEvent("instance " + setup.name + " loop");
@@ -385,17 +394,11 @@ int Runner::WorkerMain(size_t n, int instance) {
   // Exit 1 is a failure this worker reported itself, which stops the run
   // (as on one machine): what it held must not run again elsewhere.
   if (code == 1 && broker) broker->GiveUpHeld();
-  if (broker) {
-    // The process exits next: its edges are settled with the broker, and
-    // libnats's objects left to the exit (BrokerEdges::SettleForExit).
-    stage.reset();
-    const std::string settle_error = broker->SettleForExit();
-    (void)broker_turns.release();
-    (void)broker.release();
-    if (code == 0 && !settle_error.empty()) {
-      Say(setup.error_fd, setup.location + ": error: '" + setup.name + "': " + settle_error);
-      return 1;
-    }
+  stage.reset();
+  const std::string settle_error = settle_for_exit();
+  if (code == 0 && !settle_error.empty()) {
+    Say(setup.error_fd, setup.location + ": error: '" + setup.name + "': " + settle_error);
+    return 1;
   }
   return code;
 }

@@ -71,10 +71,8 @@ Decision Runner::OnKeeperEvents(WorkerPool& pool) {
         placement_.where[n][static_cast<size_t>(i)].clear();
         std::string error;
         const size_t slot = first_slot_[n] + static_cast<size_t>(i);
-        if (taken_over_.size() <= slot) taken_over_.resize(slot + 1, false);
-        taken_over_[slot] = true;  // it continues the lost one's books
-        if (handed_back_elsewhere_.size() <= slot) handed_back_elsewhere_.resize(slot + 1, false);
-        handed_back_elsewhere_[slot] = left;
+        if (taken_over_.size() <= slot) taken_over_.resize(slot + 1, TakenOver::kNo);
+        taken_over_[slot] = left ? TakenOver::kFromLeft : TakenOver::kFromLost;  // it continues the lost one's books
         if (!pool.Wake(slot, &error)) return Decision::Stop(1, error);
         ++count;
       }

@@ -68,6 +68,11 @@ class Runner {
   // run, neither restarted by the pool nor taking over an instance of a
   // worker machine that was lost. Nothing was published under its number.
   bool FirstOfSlot(size_t slot) const;
+  // Whether slot `slot` runs a worker's instance here since that worker was
+  // lost, or left having handed back what it held (its batches are back
+  // already): as it was at this process's fork.
+  enum class TakenOver : uint8_t { kNo, kFromLost, kFromLeft };
+  TakenOver TakenOverAs(size_t slot) const;
   // On the origin of a run on a broker: true for the stages that stay there
   // (WhyOnOrigin) and have no block, forked while the keeper still makes
   // the run and the JIT compiles; the others wait for their blocks and to
@@ -121,10 +126,7 @@ class Runner {
   // What a worker process reads, as it was at its fork, to tell whether it
   // is the first of its slot in this run (FirstOfSlot).
   const WorkerPool* pool_ = nullptr;  // while the pool runs
-  std::vector<bool> taken_over_;      // by slot: a lost worker's instance, run here since
-  // By slot: taken over from a worker that handed back what it held
-  // ("left"): its batches are back already, no ack wait to wait.
-  std::vector<bool> handed_back_elsewhere_;
+  std::vector<TakenOver> taken_over_;  // by slot (TakenOverAs)
   std::unique_ptr<RecoveryBook> book_;
   // With a broker: what each instance fetched and has not answered, for
   // its replacement (or this part's worker) to hand back at once.

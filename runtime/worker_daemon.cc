@@ -206,6 +206,7 @@ bool Daemon::SpawnPart(Spare* spare, std::string* error) {
   // to read. Without it (no memfd), the part makes its own book.
   const int book = memfd_create("flowrun-hand-back", MFD_CLOEXEC);
   Child child;
+  static_assert(kPartHandBackFd == 3, "SpawnProgram's fd3 is the child's descriptor 3");
   const bool started = SpawnProgram({options_.program, "worker-part"}, in[0], &child, error, book);
   close(in[0]);
   if (!started) {
@@ -312,7 +313,7 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
                                              {"place", place},
                                              {"made", made ? "1" : ""},
                                              // SpawnPart put it there
-                                             {"hand_back", process.hand_back_fd >= 0 ? "3" : ""},
+                                             {"hand_back", process.hand_back_fd >= 0 ? "1" : ""},
                                              {"counters", part->counters_path}});
   // The part reads all of it before anything else: no deadlock on a pipe
   // smaller than the program.
@@ -524,12 +525,13 @@ void Daemon::Drain(const sigset_t& mask) {
   // millisecond each, on a busy machine a few; until then a book may look
   // empty while an instance holds an answer it has not read.
   std::this_thread::sleep_for(std::chrono::milliseconds(kLeaveNoteMs));
-  const int64_t until = Millis() + options_.grace_ms;
+  const int64_t grace_ms = options_.grace.count();
+  const int64_t until = Millis() + grace_ms;
   bool said = false;
   while (std::any_of(books.begin(), books.end(), [](const auto& b) { return b->Holds(); })) {
     if (Millis() >= until) return;  // what is left is handed back
     if (!said) {
-      const int64_t g = options_.grace_ms;
+      const int64_t g = grace_ms;
       const std::string grace = g % 1000 == 0 ? std::to_string(g / 1000) + " s" : std::to_string(g) + " ms";
       Say(options_.log_fd, "flowrun worker: stopping once the records in flight are done (at most " + grace +
                                "; again to stop now)");

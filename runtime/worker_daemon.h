@@ -23,11 +23,13 @@
 // origin after it sees them lost) and the worker leaves the bucket.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include <unistd.h>
 
 #include "runtime/broker_access.h"
+#include "runtime/worker_policy.h"
 
 namespace flow {
 
@@ -43,8 +45,12 @@ struct WorkerDaemonOptions {
   int log_fd = STDERR_FILENO;
   // On SIGINT or SIGTERM, how long the instances may finish the records
   // they hold before the parts are killed (what is left is handed back).
-  int64_t grace_ms = 5'000;
+  std::chrono::milliseconds grace = kDefaultGrace;
 };
+
+// The descriptor on which a part finds the memfd of its hand-back book,
+// made by its worker (SpawnProgram's fd3), when its handover says so.
+inline constexpr int kPartHandBackFd = 3;
 
 // Runs until SIGINT or SIGTERM (exit 130, 143) or until the broker cannot
 // be reached at start (exit 1, with a message).
