@@ -39,7 +39,7 @@ def main():
     ap.add_argument("--run", type=int, default=-1)
     args = ap.parse_args()
     run, t0 = run_events(args.trace, args.run)
-    pattern = re.compile(r"instance " + re.escape(args.stage) + r"#\d+ (" + "|".join(PHASES) + r")$")
+    pattern = re.compile(r"instance " + re.escape(args.stage) + r"#\d+ (" + "|".join(PHASES) + r")(?: \d+)?$")
     by_pid = {}
     for t, pid, what in run:
         m = pattern.match(what)

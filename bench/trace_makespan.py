@@ -23,6 +23,7 @@ afternoon"), where the run is the last replica's first lease, plus 10
 records a replica, plus the end.
 """
 import argparse
+import re
 import statistics
 
 from trace_events import all_runs
@@ -36,7 +37,8 @@ def figures(events, t0, stage, next_stage, sink):
         return (t - t0) / 1000
 
     def is_event(what, name, suffix):
-        return what.startswith(f"instance {name}#") and what.endswith(suffix)
+        # (a lease's and a turn's events end with the position: " lease 12")
+        return what.startswith(f"instance {name}#") and re.sub(r" \d+$", "", what).endswith(suffix)
 
     first_lease, last_done, leases = {}, {}, {}
     for t, pid, what in events:

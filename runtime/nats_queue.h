@@ -173,6 +173,8 @@ class NatsQueue final : public Queue {
   // The same, from the heartbeat thread `us` from now (it wakes for it),
   // unless a request went out meanwhile.
   void AskAheadIn(int consumer, int64_t us) override;
+  // Looks at what the consumer's requests brought (its inbox too).
+  bool HoldsEarlier(int consumer, uint64_t ticket) override;
   // Both flags live in the run's bucket, and a signal (core NATS,
   // "flow.<run>.e<edge>.s.stop") tells every queue of the edge on every
   // machine to look now; without one (lost with a connection), the bucket

@@ -13,6 +13,7 @@
 
 #include "runtime/nats_batch_format.h"
 #include "runtime/nats_queue_parts.h"
+#include "runtime/trace.h"
 
 namespace flow {
 namespace {
@@ -315,6 +316,7 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, int64_t touched_ms, int
     attempt = static_cast<uint32_t>(meta->NumDelivered);
     jsMsgMetaData_Destroy(meta);
   }
+  if (Tracing()) TraceEvent("take " + stream_ + " seq " + std::to_string(ticket) + " delivery " + std::to_string(attempt));
   const char* data = natsMsg_GetData(msg);
   const auto len = static_cast<size_t>(natsMsg_GetDataLength(msg));
   Held h;
@@ -426,6 +428,30 @@ void NatsQueue::AskAhead(int consumer) {
       cancelled_.load())
     return;
   RequestPull(t);  // a failure is Pop's to see: it asks again
+}
+
+bool NatsQueue::HoldsEarlier(int consumer, uint64_t ticket) {
+  Taker& t = *takers_[static_cast<size_t>(consumer)];
+  std::lock_guard lock(t.mu);
+  if (t.inbox != nullptr && !t.waiting) Collect(t, 0);
+  auto earliest = t.buffer.end();
+  uint64_t earliest_ticket = ticket;
+  for (auto it = t.buffer.begin(); it != t.buffer.end(); ++it) {
+    jsMsgMetaData* meta = nullptr;
+    if (natsMsg_GetMetaData(&meta, it->msg) != NATS_OK) continue;
+    if (meta->Sequence.Stream < earliest_ticket) {
+      earliest_ticket = meta->Sequence.Stream;
+      earliest = it;
+    }
+    jsMsgMetaData_Destroy(meta);
+  }
+  if (earliest == t.buffer.end()) return false;
+  if (earliest != t.buffer.begin()) {
+    const Taker::Fetched first = *earliest;
+    t.buffer.erase(earliest);
+    t.buffer.push_front(first);
+  }
+  return true;
 }
 
 void NatsQueue::AskAheadIn(int consumer, int64_t us) {

@@ -309,6 +309,13 @@ class Queue {
   // `us` <= 0 asks for nothing (and withdraws an ask not yet sent).
   // Nothing by default.
   virtual void AskAheadIn(int /*consumer*/, int64_t /*us*/) {}
+  // Whether a batch placed before `ticket` on the queue was handed to this
+  // consumer and waits, unread, for its next Pop; if so, the earliest such
+  // batch is the one that Pop returns. On a broker, a batch of a replica
+  // that died comes back after its ack wait to whoever asked: maybe to an
+  // [ordered] replica whose last lease waits for the very turn that batch
+  // holds up (runtime/worker.cc, "one more"). None by default.
+  virtual bool HoldsEarlier(int /*consumer*/, uint64_t /*ticket*/) { return false; }
   // True when Ack (and Progress) may be called for a consumer from another
   // thread while that consumer's Pop blocks: a worker then finishes a lease
   // (publishes its outputs, acknowledges it) while it takes the next one.

@@ -323,6 +323,15 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     took_one_more_ms = now;
     return true;
   };
+  // And at once when the position a turn waits for is back already, in this
+  // replica's own hands: an ask ahead of the lease just worked brought it,
+  // a redelivery, while that lease waited for its turn. Taken at the next
+  // look, not at the next "one more" (an ack wait later: it was that long
+  // on a dead worker machine, where the batches came back after one ack
+  // wait into the asks of siblings that then waited for them).
+  const auto earlier_in_hand = [&](uint64_t position) {
+    return stuck_after_ms > 0 && allowed_in_hand < kMostInHand && input.HoldsEarlier(position + 1);
+  };
   InstanceCounters& c = *setup.counters;
   const RecordTimer timer(setup.timeout_ns);
   const bool sink = setup.outputs.empty();
@@ -360,7 +369,9 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
       const std::string why = input.Failure();
       return failures.Fatal(why.empty() ? "the run is shutting down" : why);
     }
-    if (Tracing()) TraceEvent("instance " + setup.name + " lease");
+    if (Tracing())  // with an [ordered] lease's position
+      TraceEvent("instance " + setup.name + " lease" +
+                 (setup.order_gate != nullptr ? " " + std::to_string(position) : std::string()));
     ++leases;
     if (asks_by_pace) input.AskAheadIn(pace.AskAfterUs());  // -1: no ask (nor one left from the last lease)
 
@@ -460,8 +471,11 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
         in_line = true;
         break;
       }
-      if (room == LeaseFinisher::Room::kTimeout && !one_more_due()) continue;
-      if (room == LeaseFinisher::Room::kTimeout) ++allowed_in_hand;
+      if (room == LeaseFinisher::Room::kTimeout && !earlier_in_hand(key) && !one_more_due()) continue;
+      if (room == LeaseFinisher::Room::kTimeout) {
+        ++allowed_in_hand;
+        if (Tracing()) TraceEvent("instance " + setup.name + " one more, waiting " + std::to_string(key));
+      }
       const std::string failed = finish_failure();
       if (!failed.empty()) return failures.Fatal(failed);
       if (setup.journal != nullptr) setup.journal->lease.store(0, std::memory_order_relaxed);
@@ -470,7 +484,7 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
         turn_waited_since_ms.store(static_cast<int64_t>(MonotonicNanos() / 1'000'000));
         o->WaitForTurn();
         turn_waited_since_ms.store(0);
-        if (Tracing() && setup.order_gate != nullptr) TraceEvent("instance " + setup.name + " turn");
+        if (Tracing() && setup.order_gate != nullptr) TraceEvent("instance " + setup.name + " turn " + std::to_string(key));
         o->Flush();
         if (Tracing()) TraceEvent("instance " + setup.name + " outputs out");
         o->EndLease();

@@ -158,6 +158,10 @@ void WorkerInput::AskAheadIn(int64_t us) {
   if (!merged_) setup_.inputs[current_]->AskAheadIn(setup_.instance, us);
 }
 
+bool WorkerInput::HoldsEarlier(uint64_t ticket) {
+  return !merged_ && setup_.inputs[current_]->HoldsEarlier(setup_.instance, ticket);
+}
+
 void WorkerInput::ReportCost(uint64_t records, uint64_t busy_ns) {
   if (current_ < setup_.input_hints.size() && setup_.input_hints[current_] != nullptr && records > 0) {
     setup_.input_hints[current_]->Report(records, busy_ns, kBatchRecords);

@@ -43,6 +43,8 @@ class WorkerInput {
   void AskAhead();
   // Just after the current lease was taken (Queue::AskAheadIn; <= 0: none).
   void AskAheadIn(int64_t us);
+  // Queue::HoldsEarlier, of the current input.
+  bool HoldsEarlier(uint64_t ticket);
   // Whether `lease`, the current one, may be redone (Queue::MayBeRedone).
   bool MayBeRedone(const Lease& lease) const;
   // Why an input queue closed itself (see Queue::Failure); empty if none did.

@@ -241,6 +241,34 @@ def a_lost_worker_with_ordered_replicas_loses_nothing_and_keeps_the_order(t, ser
                           f"{got[max(0, first - 3):first + 3]}")
 
 
+@test
+@with_workers(2, slots=4)
+def a_dead_machine_s_ordered_positions_come_back_after_one_ack_wait(t, server, workers):
+    """Worker 0 SIGKILLed mid-run, and every process under it with it: a
+    machine that dies, whose memory nobody can read to hand back what its
+    [ordered] replicas held. The turns stop at the first position it held;
+    its batches come back after their ack wait (13 s: twice the [timeout]
+    plus 1 s) to the siblings that asked ahead, which take them at once,
+    and the turns go on. It took two ack waits (29 s here): the siblings
+    waited for those very positions while the positions waited, unread, in
+    their inboxes for their next "one more" (runtime/worker.cc)."""
+    program = 'seq(1, 400) | sleep(50ms) * 8 [timeout = 6s, ordered] | write("-")'
+    run = subprocess.Popen([t.flowrun, "run", "-e", program, "--broker", server.url], cwd=t.dir,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_until(lambda: len(instances_of(workers.procs[0].pid, "sleep")) == 4, "worker 0's sleeps to run")
+    time.sleep(0.3)
+    workers.procs[0].kill()
+    killed = time.monotonic()
+    out, err = run.communicate(timeout=120)
+    after_kill = time.monotonic() - killed
+    t.equal(run.returncode, 0, f"exit code ({err[-500:]!r})")
+    t.expect(b"lost worker" in err, f"the loss is reported: {err[-500:]!r}")
+    t.equal(lines(out), [str(i) for i in range(1, 401)], "every record once, in order")
+    # One ack wait, then what is left of a 2.5 s run; two ack waits are 26 s.
+    t.expect(after_kill < 21, f"the run ended {after_kill:.1f} s after the kill (one ack wait: 13 s)")
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left on the broker (the registry only)")
+
+
 def signal_mid_run(workers, i, stage, sig=signal.SIGTERM):
     """A function that sends `sig` to worker `i` once its instances of
     `stage` have run for half a second."""

@@ -266,6 +266,46 @@ TEST_SUITE("nats_queue") {
     CHECK(dies->Pop(0, &first, PopMode::kWait) == QueueStatus::kEnd);
   }
 
+  TEST_CASE("a dead consumer's batch that came back into a waiting consumer's request is found there, and taken first") {
+    // As an [ordered] replica whose lease waits for the turn of a position
+    // that a dead sibling held (runtime/worker.cc, "one more").
+    Server server;
+    SKIP_WITHOUT_SERVER(server);
+    MakeRun(*Link(server), "back", 1, NatsEdgeOptions{.ack_wait_ns = 1'000'000'000});
+    auto dies = Open(Link(server), "back", 1, 2, 0, 20, /*fetch_batch=*/1);
+    // Its request for 3 batches stays out once the first came.
+    auto waits = Open(Link(server), "back", 1, 2, 0, /*poll_ms=*/3000, /*fetch_batch=*/3);
+    REQUIRE(dies->Push(0, Batch({"a"}, 1)) == QueueStatus::kOk);
+    REQUIRE(dies->Push(0, Batch({"b"}, 2)) == QueueStatus::kOk);
+    Lease lost, held;
+    REQUIRE(dies->Pop(0, &lost, PopMode::kWait) == QueueStatus::kOk);
+    dies->StopHeartbeat();  // as its death would
+    const auto died = Clock::now();
+    REQUIRE(waits->Pop(1, &held, PopMode::kWait) == QueueStatus::kOk);
+    REQUIRE(held.ticket() == lost.ticket() + 1);
+    REQUIRE(dies->Push(0, Batch({"c"}, 3)) == QueueStatus::kOk);  // brought by the request, after the held one
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK_FALSE(waits->HoldsEarlier(1, held.ticket()));
+    while (!waits->HoldsEarlier(1, held.ticket()) && Seconds(died) < 5)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const double found = Seconds(died);
+    CHECK(found > 0.9);  // after the ack wait
+    CHECK(found < 2.5);
+    CHECK_FALSE(waits->HoldsEarlier(1, lost.ticket()));  // nothing before the lost one
+    Lease back, later;
+    REQUIRE(waits->Pop(1, &back, PopMode::kWait) == QueueStatus::kOk);  // before "c", which came first
+    CHECK(back.ticket() == lost.ticket());
+    CHECK(back.attempt() == 2);
+    CHECK(Contents(back) == std::vector<std::string>{"a"});
+    REQUIRE(waits->Pop(1, &later, PopMode::kWait) == QueueStatus::kOk);
+    CHECK(Contents(later) == std::vector<std::string>{"c"});
+    waits->Ack(1, &held);
+    waits->Ack(1, &back);
+    waits->Ack(1, &later);
+    dies->EndOfStream(0);
+    CHECK(waits->Pop(1, &later, PopMode::kWait) == QueueStatus::kEnd);
+  }
+
   TEST_CASE("a batch its holders died on max_deliver times is taken out by the poison watch; the edge then ends") {
     Server server;
     SKIP_WITHOUT_SERVER(server);
