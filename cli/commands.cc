@@ -204,6 +204,8 @@ BrokerPlacement ProbeForPlan(const BrokerAccess& broker, StageGraph* widened,
       if (MayGrow(graph.nodes[n])) text += ", + workers that join";
       placement.runs_on.push_back(text);
     }
+    // The instances here, the supervisor, its group's leader and the keeper.
+    placement.tasks_here = OriginTasks(graph, where, placement.edge_on_broker, false) + 2 + kTasksPerKeeper;
     // Each worker gets its job in one message: one that does not fit
     // fails the run at its start (OfferRun), so it fails the check too.
     for (const WorkerOffer& w : facts.workers) {
@@ -249,6 +251,9 @@ int RunCheckCommand(CommandOptions& options) {
   std::fputs(FormatPlan(plan, program->graph, limits, format).c_str(), stdout);
   std::fflush(stdout);
   bool ok = CheckPlanHere(*program, plan, limits);
+  // A run on a broker: its instances' threads count against the limits too.
+  if (ok && format.broker && format.broker->tasks_here > 0)
+    broker_error = OriginTasksProblem(format.broker->tasks_here, limits);
   if (!broker_error.empty()) {
     std::fprintf(stderr, "flowrun: error: %s\n", broker_error.c_str());
     ok = false;

@@ -76,6 +76,9 @@ struct BrokerPlacement {
   std::vector<bool> edge_on_broker;
   int instances_elsewhere = 0;  // of all stages, on the workers
   int workers_taking = 0;       // the workers that take some
+  // About how many tasks (processes and their threads) the run would take
+  // on this machine; 0: not known.
+  int64_t tasks_here = 0;
 };
 
 struct PlanFormatOptions {

@@ -17,6 +17,7 @@
 #include "runtime/broker_board.h"
 #include "runtime/nats_queue.h"
 #include "runtime/nats_run.h"
+#include "runtime/placement.h"
 #include "runtime/poison_watch.h"
 #include "runtime/process.h"
 #include "runtime/remote_log.h"
@@ -380,8 +381,15 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   std::vector<WorkerOffer> live, asked;
   std::unique_ptr<BrokerBoard> workers;  // the registry, where the job keys are
   std::thread planner;
+  std::string limits_problem;
   if (!description.empty()) planner = std::thread([&] {
     PlanRun(*link, graph, &placement, &live, &workers);
+    // The instances that may move and stay here start once the keeper is
+    // ready: whether they fit under the process limits beside what runs
+    // already (OriginTasksProblem), or the run stops before they start.
+    limits_problem = OriginTasksProblem(
+        OriginTasks(graph, placement.where.empty() ? PlaceInstances(graph, {}) : placement, on_broker, true),
+        ReadSystemLimits());
     TraceEvent("keeper planned");
   });
   // The run is made as soon as its bucket and edges are: the instances
@@ -401,6 +409,10 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
   TraceEvent("keeper bucket made");
   bucket_made.set_value(ok);
   if (planner.joinable()) planner.join();
+  if (ok && !limits_problem.empty()) {
+    ok = false;
+    error = limits_problem;
+  }
   TraceEvent("keeper run created");
   // Listening to the parts' log lines before the offer (the subscription
   // goes on the connection before the job keys: no line missed); then the

@@ -145,6 +145,35 @@ bool Placement::Decode(const std::string& text, const StageGraph& graph, Placeme
   return true;
 }
 
+int64_t OriginTasks(const StageGraph& graph, const Placement& placement, const std::vector<bool>& on_broker,
+                    bool movable_only) {
+  int64_t tasks = 0;
+  for (size_t n = 0; n < graph.nodes.size() && n < placement.where.size(); ++n) {
+    const StageNode& node = graph.nodes[n];
+    if (movable_only && !WhyOnOrigin(node).empty()) continue;
+    bool broker = false;
+    for (const std::vector<int>* edges : {&node.inputs, &node.outputs}) {
+      for (int e : *edges) broker = broker || (static_cast<size_t>(e) < on_broker.size() && on_broker[e]);
+    }
+    const auto here = std::count(placement.where[n].begin(), placement.where[n].end(), "");
+    tasks += here * (broker ? kTasksPerBrokerInstance : 1);
+  }
+  return tasks;
+}
+
+std::string OriginTasksProblem(int64_t tasks, const SystemLimits& limits) {
+  if (limits.max_processes == SystemLimits::kUnlimited ||
+      limits.current_user_processes + tasks <= limits.max_processes)
+    return "";
+  return "the run needs about " + std::to_string(tasks) +
+         " more tasks on this machine (an instance with an edge on the broker takes about " + std::to_string(kTasksPerBrokerInstance) +
+         ": its threads count); the limit for " + ProcessLimitScope(limits.process_limit) + " is " +
+         std::to_string(limits.max_processes) + " (" + ProcessLimitName(limits.process_limit) + ", " +
+         std::to_string(limits.current_user_processes) +
+         (limits.current_user_processes == 1 ? " task" : " tasks") +
+         " running): raise it, use fewer replicas, or start `flowrun worker`s to take instances elsewhere";
+}
+
 int SlotsWithinLimits(int slots, const SystemLimits& limits, std::string* why) {
   if (limits.max_processes == SystemLimits::kUnlimited) return slots;
   // Less a part's and the worker's own (its main thread and libnats's: as

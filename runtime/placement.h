@@ -93,6 +93,23 @@ void GrowToPlacement(StageGraph* graph, const Placement& placement);
 // started ahead).
 inline constexpr int kTasksPerBrokerInstance = 11;
 inline constexpr int kTasksPerPart = 3;
+// The origin's broker keeper: its main thread, libnats's, and those it
+// makes the run with (6 measured, 2026-12-06).
+inline constexpr int kTasksPerKeeper = 6;
+// The tasks that the instances `placement` leaves on the origin take there:
+// kTasksPerBrokerInstance for one with an edge on the broker (`on_broker`,
+// by edge: EdgesOnBroker), 1 for one whose edges are all in shared memory.
+// `movable_only`: only the stages that may move (those that stay there
+// whatever the placement started before it was known).
+int64_t OriginTasks(const StageGraph& graph, const Placement& placement, const std::vector<bool>& on_broker,
+                    bool movable_only);
+// "" when `tasks` more fit under `limits` beside the tasks running already;
+// else the error of a run on a broker that would not: which limit, what
+// the instances here need, and what to do. Without it, the instances past
+// the limit failed to start (pthread_create, fork: EAGAIN) with errors
+// that blamed the broker, while `check` found nothing wrong: it counted
+// processes, one per instance.
+std::string OriginTasksProblem(int64_t tasks, const SystemLimits& limits);
 // How many of `slots` a `flowrun worker` may offer under `limits` (the
 // tightest of RLIMIT_NPROC, the cgroup's pids.max and kernel.threads-max,
 // less the tasks running already): all of them when they fit; else fewer,

@@ -11,6 +11,7 @@ never join another test's run) and stops it and its workers; skipped, with
 the reason printed, when nats-server is not installed.
 usage: python3 broker_workers_test.py FLOWRUN [NAME-SUBSTRING]
 """
+import contextlib
 import json
 import os
 import pty
@@ -782,21 +783,18 @@ def a_program_too_large_for_one_message_is_a_clear_error(t, server, workers):
     t.equal((local.returncode, local.stdout), (0, b"10\n"), "the same program without --broker")
 
 
-@test
-def a_worker_offers_only_the_slots_its_process_limit_holds(t):
-    """A worker whose process limit (RLIMIT_NPROC = 40, which counts
-    threads) cannot hold its --slots 100 (an instance on a broker takes
-    about 11 tasks): it offers 2 and says why, and the run placed on it
-    goes through. Before, the instances past the limit failed (their
-    threads refused: 'pthread_create error: 11', blamed on the broker), and
-    so did every run placed on the worker."""
+@contextlib.contextmanager
+def limited_flowrun(t, test_name):
+    """Yields (prlimit, flowrun, as_nobody) to run flowrun under a process
+    limit, or None, having said why the test is skipped. Root is exempt
+    from RLIMIT_NPROC: as root, flowrun runs as nobody (`as_nobody`, a
+    preexec_fn), from a copy that nobody may run (the build directory may
+    be in a home that nobody may not enter, as CI's /root)."""
     prlimit = shutil.which("prlimit")
     if prlimit is None:
-        print("     a_worker_offers_only_the_slots_its_process_limit_holds: skipped, prlimit is not installed")
+        print(f"     {test_name}: skipped, prlimit is not installed")
+        yield None
         return
-    # Root is exempt from RLIMIT_NPROC: the worker runs as nobody then, from
-    # a copy of flowrun that nobody may run (the build directory may be in
-    # a home that nobody may not enter, as CI's /root).
     shared = tempfile.mkdtemp(prefix="flowrun-nobody-")
     try:
         flowrun, as_nobody = t.flowrun, None
@@ -810,12 +808,61 @@ def a_worker_offers_only_the_slots_its_process_limit_holds(t):
         except OSError as e:
             runs = str(e)
         if runs != 0:
-            print("     a_worker_offers_only_the_slots_its_process_limit_holds: skipped, nobody cannot run "
-                  f"flowrun: {runs}")
+            print(f"     {test_name}: skipped, nobody cannot run flowrun: {runs}")
+            yield None
             return
-        worker_within_limits(t, prlimit, flowrun, as_nobody)
+        yield prlimit, flowrun, as_nobody
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+@test
+def a_worker_offers_only_the_slots_its_process_limit_holds(t):
+    """A worker whose process limit (RLIMIT_NPROC = 40, which counts
+    threads) cannot hold its --slots 100 (an instance on a broker takes
+    about 11 tasks): it offers 2 and says why, and the run placed on it
+    goes through. Before, the instances past the limit failed (their
+    threads refused: 'pthread_create error: 11', blamed on the broker), and
+    so did every run placed on the worker."""
+    with limited_flowrun(t, "a_worker_offers_only_the_slots_its_process_limit_holds") as found:
+        if found is not None:
+            worker_within_limits(t, *found)
+
+
+@test
+def a_run_past_the_process_limit_says_so_before_it_starts(t):
+    """`map * 8` on a broker with no worker to take any: 8 replicas here of
+    about 11 tasks each, past RLIMIT_NPROC = 60 (which counts threads).
+    `check --broker` says so, and the run stops with the same reason before
+    its replicas start. Before, `check` found nothing wrong (it counted 13
+    processes), and the run failed with 'pthread_create error: 11' and
+    'cannot use the NATS library: system Error', blamed on the broker."""
+    with limited_flowrun(t, "a_run_past_the_process_limit_says_so_before_it_starts") as found:
+        if found is None:
+            return
+        prlimit, flowrun, as_nobody = found
+        home = tempfile.mkdtemp(prefix="flowrun-nobody-home-")  # (the JIT's cache)
+        os.chmod(home, 0o777)
+        server = Server(NATS_SERVER)
+        try:
+            program = 'seq(1, 1000) | map { $0 } * 8 | count | write("-")'
+
+            def under(nproc, command):
+                return subprocess.run([prlimit, f"--nproc={nproc}", flowrun, command, "-e", program, "--broker",
+                                       server.url], cwd="/", capture_output=True, preexec_fn=as_nobody, timeout=60,
+                                      env=dict(os.environ, HOME=home))
+            for command in ("check", "run"):
+                r = under(60, command)
+                t.expect(r.returncode == 1 and b"flowrun: error: the run needs about " in r.stderr and
+                         b"the limit for this user is 60 (RLIMIT_NPROC" in r.stderr and
+                         b"pthread_create" not in r.stderr and b"NATS library" not in r.stderr,
+                         f"{command}: exit 1, saying why, and nothing else", r)
+            t.equal(server.streams(), 0, "streams left on the broker")
+            r = under(400, "run")
+            t.equal((r.returncode, r.stdout), (0, b"1000\n"), f"with room for them, the run goes through: {r.stderr!r}")
+        finally:
+            server.stop()
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def worker_within_limits(t, prlimit, flowrun, as_nobody):

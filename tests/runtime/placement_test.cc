@@ -66,6 +66,29 @@ TEST_SUITE("placement") {
                  "tasks each");
   }
 
+  TEST_CASE("the tasks of the instances left on the origin: about 11 with an edge on the broker, 1 without") {
+    // seq | map * 4 | sh | sh | write: the sh's edge between them is local.
+    StageGraph graph = Line({"seq", "map", "sh", "sh", "write"});
+    graph.nodes[1].replicas = 4;
+    const std::vector<bool> on_broker = EdgesOnBroker(graph);
+    const std::vector<WorkerOffer> one_slot = {{"w1", "host", 1}};
+    const Placement all_here = PlaceInstances(graph, {});
+    const Placement one_away = PlaceInstances(graph, one_slot);
+    // seq 11, map 4 x 11, sh 11 (its input on the broker), sh 1, write 1.
+    CHECK(OriginTasks(graph, all_here, on_broker, false) == 11 + 44 + 11 + 1 + 1);
+    CHECK(OriginTasks(graph, one_away, on_broker, false) == 11 + 33 + 11 + 1 + 1);
+    CHECK(OriginTasks(graph, one_away, on_broker, true) == 33);  // map's only: the others started already
+    SystemLimits limits;
+    CHECK(OriginTasksProblem(1'000'000, limits).empty());  // no limit known
+    limits.max_processes = 100;
+    limits.current_user_processes = 23;
+    CHECK(OriginTasksProblem(77, limits).empty());
+    CHECK(OriginTasksProblem(78, limits) ==
+          "the run needs about 78 more tasks on this machine (an instance with an edge on the broker takes about "
+          "11: its threads count); the limit for this user is 100 (RLIMIT_NPROC, 23 tasks running): raise it, use "
+          "fewer replicas, or start `flowrun worker`s to take instances elsewhere");
+  }
+
   TEST_CASE("an edge between two stages that stay on the origin is not on the broker") {
     // `sh` keeps state: it stays on the origin, and is never replaced.
     CHECK(EdgesOnBroker(Line({"seq", "map", "sh", "sh", "write"})) == std::vector<bool>{true, true, false, false});
