@@ -252,7 +252,7 @@ int RunCheckCommand(CommandOptions& options) {
   std::fflush(stdout);
   bool ok = CheckPlanHere(*program, plan, limits);
   // A run on a broker: its instances' threads count against the limits too.
-  if (ok && format.broker && format.broker->tasks_here > 0)
+  if (ok && broker_error.empty() && format.broker && format.broker->tasks_here > 0)
     broker_error = OriginTasksProblem(format.broker->tasks_here, limits);
   if (!broker_error.empty()) {
     std::fprintf(stderr, "flowrun: error: %s\n", broker_error.c_str());
