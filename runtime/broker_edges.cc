@@ -25,10 +25,15 @@ NatsEdgeOptions BrokerEdgeOptions(const StageGraph& graph, const QueueEdge& edge
   // batches would hold, or a source stalls on the full edge while the
   // replicas starve.
   if (BrokerBatchRecords(graph, edge) == 1) options.capacity_messages = kBrokerEdgeBatches * 16;
-  // A record may take up to its [timeout]; its batch must not be taken for
-  // a dead worker's before that.
+  // A live holder keeps its batches however long their records take (its
+  // heartbeat tells the broker InProgress: NatsQueue::KeepHeld). The ack
+  // wait is how long a silent holder keeps them: a machine that died or is
+  // cut off, whose memory nobody can read to hand them back. 5 s, or the
+  // stage's [timeout], the time its user said a record may take, when
+  // longer. (Twice it plus 1 s until 2026-12-06, from before the
+  // heartbeat: 41 s of waiting for a dead machine's [timeout = 20s] stage.)
   const int64_t timeout = graph.nodes[static_cast<size_t>(edge.to)].options.timeout_ns;
-  options.ack_wait_ns = std::max(kBrokerAckWaitNs, timeout > 0 ? 2 * timeout + 1'000'000'000 : 0);
+  options.ack_wait_ns = std::max(kBrokerAckWaitNs, timeout);
   options.max_deliver = MaxDeliveries(graph, edge);
   return options;
 }

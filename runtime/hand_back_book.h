@@ -4,7 +4,7 @@
 // worker's daemon) keeps mapped.
 //
 // Why: a batch whose holder dies goes to another consumer only after the
-// edge's ack wait (5 s, or the stage's [timeout] plus 1 s), since the broker
+// edge's ack wait (5 s, or the stage's [timeout] when longer), since the broker
 // cannot tell a dead consumer from a slow one. Whoever outlives the holder
 // and has a connection hands its batches back at once with a NAK (an
 // acknowledgement is a message to the batch's reply subject, which any

@@ -248,12 +248,12 @@ def a_dead_machine_s_ordered_positions_come_back_after_one_ack_wait(t, server, w
     """Worker 0 SIGKILLed mid-run, and every process under it with it: a
     machine that dies, whose memory nobody can read to hand back what its
     [ordered] replicas held. The turns stop at the first position it held;
-    its batches come back after their ack wait (13 s: twice the [timeout]
-    plus 1 s) to the siblings that asked ahead, which take them at once,
-    and the turns go on. It took two ack waits (29 s here): the siblings
+    its batches come back after their ack wait (12 s: the [timeout]) to the
+    siblings that asked ahead, which take them at once, and the turns go
+    on. It took two ack waits (52.8 s here, with an ack wait of 25 s): the siblings
     waited for those very positions while the positions waited, unread, in
     their inboxes for their next "one more" (runtime/worker.cc)."""
-    program = 'seq(1, 400) | sleep(50ms) * 8 [timeout = 6s, ordered] | write("-")'
+    program = 'seq(1, 400) | sleep(50ms) * 8 [timeout = 12s, ordered] | write("-")'
     run = subprocess.Popen([t.flowrun, "run", "-e", program, "--broker", server.url], cwd=t.dir,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_until(lambda: len(instances_of(workers.procs[0].pid, "sleep")) == 4, "worker 0's sleeps to run")
@@ -265,8 +265,8 @@ def a_dead_machine_s_ordered_positions_come_back_after_one_ack_wait(t, server, w
     t.equal(run.returncode, 0, f"exit code ({err[-500:]!r})")
     t.expect(b"lost worker" in err, f"the loss is reported: {err[-500:]!r}")
     t.equal(lines(out), [str(i) for i in range(1, 401)], "every record once, in order")
-    # One ack wait, then what is left of a 2.5 s run; two ack waits are 26 s.
-    t.expect(after_kill < 21, f"the run ended {after_kill:.1f} s after the kill (one ack wait: 13 s)")
+    # One ack wait, then what is left of a 2.5 s run; two ack waits are 24 s.
+    t.expect(after_kill < 20, f"the run ended {after_kill:.1f} s after the kill (one ack wait: 12 s)")
     t.equal(server.streams(), REGISTRY_ONLY, "streams left on the broker (the registry only)")
 
 
@@ -303,7 +303,7 @@ def a_stopped_worker_hands_back_what_it_held(t, server, workers):
     other's part (the OOM killer): each worker hands back at once what its
     part's instances still held (runtime/hand_back_book.h), and the origin,
     which runs their instances from then on, need not wait the edge's ack
-    wait (twice the [timeout] of 20 s, plus 1 s) for them, [ordered] or not.
+    wait (the [timeout] of 20 s) for them, [ordered] or not.
     Before, each run took 42 s here; now under 3."""
     program = 'seq(1, 400) | sleep(50ms) * 8 [timeout = 20s, ordered] | write("-")'
     code, out, err, took = run_and_end_a_part(t, server, program, signal_mid_run(workers, 0, "sleep"))
@@ -315,7 +315,7 @@ def a_stopped_worker_hands_back_what_it_held(t, server, workers):
     # most often; what it does hand back it logs.)
     t.expect(b"flowrun worker: stopped" in workers.log(0), f"the worker's log: {workers.log(0)[-500:]!r}")
     t.equal(workers.procs[0].wait(timeout=10), 128 + signal.SIGTERM, "the stopped worker's exit code")
-    t.expect(took < 15, f"the run took {took:.1f} s, less than the ack wait (41 s)")
+    t.expect(took < 15, f"the run took {took:.1f} s, less than the ack wait (20 s)")
 
     def kill_worker_1s_part():
         wait_until(lambda: instances_of(workers.procs[1].pid, "exec"), "worker 1's instances")  # (its part's)
@@ -335,7 +335,7 @@ def a_stopped_worker_hands_back_what_it_held(t, server, workers):
     t.equal(sorted(lines(out), key=int), [str(i) for i in range(1, 401)], "every record once")
     t.expect(b"ended its part of the run and handed back what it held" in err, f"the part's end is reported: {err[-500:]!r}")
     t.expect(b": gone: the part was killed by signal SIGKILL" in workers.log(1), f"the worker's log: {workers.log(1)[-500:]!r}")
-    t.expect(took < 15, f"the run took {took:.1f} s, less than the ack wait (41 s)")
+    t.expect(took < 15, f"the run took {took:.1f} s, less than the ack wait (20 s)")
     t.expect(server.streams() == REGISTRY_ONLY, "only the registry left on the broker")
 
 
