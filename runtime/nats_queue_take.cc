@@ -496,8 +496,10 @@ void NatsQueue::SendAsksDue() {
     // meanwhile, nor a newer one for the next lease.
     int64_t due = at;
     if (!t->ask_at_us.compare_exchange_strong(due, 0)) continue;
-    if (t->inbox != nullptr && t->buffer.empty() && t->request_until_ms == 0)
+    if (t->inbox != nullptr && t->buffer.empty() && t->request_until_ms == 0) {
       RequestPull(*t);  // a failure is Pop's to see: it asks again
+      if (Tracing()) TraceEvent("asked ahead on " + stream_);
+    }
   }
 }
 
