@@ -480,7 +480,9 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
       if (!failed.empty()) return failures.Fatal(failed);
       if (setup.journal != nullptr) setup.journal->lease.store(0, std::memory_order_relaxed);
       Queue* queue = setup.inputs[0];
-      const bool handed = finisher.Start(key, [&, o = &out, queue, lease]() mutable {
+      // What belongs to this lease by value: the finisher runs it after this
+      // iteration is over (the references are the function's own).
+      const bool handed = finisher.Start(key, [&, o = &out, queue, lease, key]() mutable {
         turn_waited_since_ms.store(static_cast<int64_t>(MonotonicNanos() / 1'000'000));
         o->WaitForTurn();
         turn_waited_since_ms.store(0);
