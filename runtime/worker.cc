@@ -530,7 +530,8 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
     // on the turns' chain, whose links are what an [ordered] run waits for
     // (bench/trace_leases.py).
     if (setup.order_gate != nullptr) out.WaitForTurn();
-    if (Tracing() && setup.order_gate != nullptr) TraceEvent("instance " + setup.name + " turn");
+    if (Tracing() && setup.order_gate != nullptr)
+      TraceEvent("instance " + setup.name + " turn " + std::to_string(position));
     if (setup.order_gate == nullptr && !stage.Satisfied() && out.wants_more()) input.AskAhead();
     // Push, then acknowledge: a lease's outputs are out before it leaves.
     // A sink makes its output durable and says so in its journal first.

@@ -348,6 +348,27 @@ def a_killed_ordered_replica_is_replaced_and_the_order_kept(t):
 
 
 @test
+def the_trace_names_each_ordered_lease_s_position(t):
+    """FLOWRUN_TRACE (runtime/trace.h) names the position of each [ordered]
+    lease as it is taken and as its turn comes (bench/trace_leases.py and
+    the investigation of a dead machine's positions read them): each
+    position once, the turns in order. The lease finisher's thread writes a
+    turn after the lease's iteration is over: under ASan, a position it
+    read by reference there was a stack use after scope."""
+    out = t.ok('seq(1, 200) | sleep(1ms) * 3 [ordered] | write("-")', "--broker", SERVER.url,
+               env={"FLOWRUN_TRACE": t.path("trace")})
+    t.equal(lines(out), [str(i) for i in range(1, 201)], "the records, in order")
+    events = sorted((line.split(b" ", 2) for line in t.read("trace").splitlines()), key=lambda e: int(e[0]))
+
+    def positions(what):
+        pattern = re.compile(rb"instance sleep#\d+ " + what + rb" (\d+)")
+        return [int(m.group(1)) for m in (pattern.fullmatch(e[2]) for e in events) if m]
+    t.equal(sorted(positions(b"lease")), list(range(200)), "each position taken once (one record a batch)")
+    t.equal(positions(b"turn"), list(range(200)), "the turns, in order")
+    t.equal(SERVER.streams(), 0, "streams left after the run")
+
+
+@test
 def a_killed_replica_s_batches_run_again_at_once(t):
     """A replica SIGKILLed mid-lease (here by the command of its record 50,
     once): its replacement hands back what the dead one had fetched
