@@ -316,7 +316,8 @@ NatsQueue::Taken NatsQueue::Take(Taker& t, natsMsg* msg, int64_t touched_ms, int
     attempt = static_cast<uint32_t>(meta->NumDelivered);
     jsMsgMetaData_Destroy(meta);
   }
-  if (Tracing()) TraceEvent("take " + stream_ + " seq " + std::to_string(ticket) + " delivery " + std::to_string(attempt));
+  if (Tracing())
+    TraceEvent("take " + stream_ + " seq " + std::to_string(ticket) + " delivery " + std::to_string(attempt));
   const char* data = natsMsg_GetData(msg);
   const auto len = static_cast<size_t>(natsMsg_GetDataLength(msg));
   Held h;

@@ -166,7 +166,8 @@ std::string OriginTasksProblem(int64_t tasks, const SystemLimits& limits) {
       limits.current_user_processes + tasks <= limits.max_processes)
     return "";
   return "the run needs about " + std::to_string(tasks) +
-         " more tasks on this machine (an instance with an edge on the broker takes about " + std::to_string(kTasksPerBrokerInstance) +
+         " more tasks on this machine (an instance with an edge on the broker takes about " +
+         std::to_string(kTasksPerBrokerInstance) +
          ": its threads count); the limit for " + ProcessLimitScope(limits.process_limit) + " is " +
          std::to_string(limits.max_processes) + " (" + ProcessLimitName(limits.process_limit) + ", " +
          std::to_string(limits.current_user_processes) +

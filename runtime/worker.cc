@@ -486,7 +486,8 @@ int RunConsumer(Stage& stage, const WorkerSetup& setup, WorkerOutput& first_out,
         turn_waited_since_ms.store(static_cast<int64_t>(MonotonicNanos() / 1'000'000));
         o->WaitForTurn();
         turn_waited_since_ms.store(0);
-        if (Tracing() && setup.order_gate != nullptr) TraceEvent("instance " + setup.name + " turn " + std::to_string(key));
+        if (Tracing() && setup.order_gate != nullptr)
+          TraceEvent("instance " + setup.name + " turn " + std::to_string(key));
         o->Flush();
         if (Tracing()) TraceEvent("instance " + setup.name + " outputs out");
         o->EndLease();
