@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "runtime/futex.h"
 #include "runtime/nats_queue_parts.h"
@@ -157,7 +159,29 @@ std::vector<std::string> HandBackBook::TakeAll() const {
   return replies;
 }
 
-size_t HandBack(NatsLink& link, const std::vector<std::string>& replies) {
+uint64_t AckSubjectSequence(const std::string& reply) {
+  std::vector<std::string_view> tokens;
+  std::string_view rest = reply;
+  for (size_t dot; (dot = rest.find('.')) != std::string_view::npos; rest.remove_prefix(dot + 1))
+    tokens.push_back(rest.substr(0, dot));
+  tokens.push_back(rest);
+  if (tokens.size() < 9 || tokens[0] != "$JS" || tokens[1] != "ACK") return 0;
+  // $JS.ACK.<stream>.<consumer>.<delivered>.<sequence>.<consumer sequence>.<time>.<pending>,
+  // or (newer servers) with a domain and an account hash after ACK, and a
+  // token more at the end.
+  const std::string_view sequence = tokens.size() == 9 ? tokens[5] : tokens.size() >= 12 ? tokens[7] : "";
+  uint64_t value = 0;
+  for (const char c : sequence) {
+    if (c < '0' || c > '9') return 0;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
+size_t HandBack(NatsLink& link, std::vector<std::string> replies) {
+  std::stable_sort(replies.begin(), replies.end(), [](const std::string& a, const std::string& b) {
+    return AckSubjectSequence(a) < AckSubjectSequence(b);
+  });
   size_t sent = 0;
   for (const std::string& reply : replies) {
     if (natsConnection_PublishString(link.connection(), reply.c_str(), kNakWord) == NATS_OK) ++sent;

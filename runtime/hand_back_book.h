@@ -105,9 +105,22 @@ class HandBackBook {
 };
 
 class NatsLink;
-// Sends a NAK to each reply subject in `replies` on `link`, and flushes it
-// when it sent any (the broker has then read them: a process about to exit
-// must not lose them in its buffer). Returns how many it sent.
-size_t HandBack(NatsLink& link, const std::vector<std::string>& replies);
+// Sends a NAK to each reply subject in `replies` on `link`, the batches in
+// their order on the edge, and flushes them when it sent any (the broker
+// has then read them: a process about to exit must not lose them in its
+// buffer). Returns how many it sent.
+//
+// In order: the broker hands them out again first come, first served, and
+// an [ordered] stage's turns wait for the earliest. Its siblings may all
+// wait for that turn, each holding a later position and asking for
+// nothing; the replacement's first pull then gets the earliest and the
+// turns go on. In the order they were noted, the replacement once got a
+// later one, waited for its turn too, and the earliest sat at the broker
+// until a sibling took one more lease (an ack wait later).
+size_t HandBack(NatsLink& link, std::vector<std::string> replies);
+// The stream sequence (a batch's place on its edge) that a JetStream reply
+// subject names ("$JS.ACK.<stream>.<consumer>.<delivered>.<sequence>..."),
+// or 0 when it names none.
+uint64_t AckSubjectSequence(const std::string& reply);
 
 }  // namespace flow

@@ -127,6 +127,14 @@ using nats_queue_test::Link;
 using nats_queue_test::MakeRun;
 using nats_queue_test::Server;
 
+TEST_CASE("a reply subject names its batch's place on the edge, in either form the servers use") {
+  CHECK(AckSubjectSequence("$JS.ACK.FLOW_r_E0.takers.1.45.44.1796559537428267.3") == 45);
+  CHECK(AckSubjectSequence("$JS.ACK.dom.ACCHASH.FLOW_r_E0.takers.2.7.9.1796559537428267.0.x1") == 7);
+  CHECK(AckSubjectSequence("$JS.ACK.FLOW_r_E0.takers.1.4x.44.1.3") == 0);
+  CHECK(AckSubjectSequence("_INBOX.abc.1") == 0);
+  CHECK(AckSubjectSequence("") == 0);
+}
+
 TEST_CASE("a batch noted by a consumer that died is handed back by another connection and taken at once") {
   Server server;
   SKIP_WITHOUT_SERVER(server);
@@ -168,6 +176,50 @@ TEST_CASE("a batch noted by a consumer that died is handed back by another conne
   CHECK(book->page(1).TakeAll().size() == 1);  // the live one's note, until its ack
   lives->Ack(1, &second);
   CHECK(lives->Pop(1, &second, PopMode::kWait) == QueueStatus::kEnd);
+}
+
+TEST_CASE("a dead consumer's batches are handed back in their order on the edge, whatever order they were noted in") {
+  // An [ordered] stage's turns wait for the earliest: the first pull after
+  // the hand-back must get it (runtime/hand_back_book.h).
+  Server server;
+  SKIP_WITHOUT_SERVER(server);
+  MakeRun(*Link(server), "inorder", 1, NatsEdgeOptions{.ack_wait_ns = 30'000'000'000});
+  std::string error;
+  auto book = HandBackBook::Create(1, &error);
+  REQUIRE(book != nullptr);
+  NatsQueueOptions o;
+  o.run = "inorder";
+  o.consumers = 2;
+  o.fetch_batch = 1;
+  o.poll_ms = 20;
+  o.hand_back = book->page(0);
+  auto dies = NatsQueue::Open(Link(server), o, &error);
+  REQUIRE_MESSAGE(dies != nullptr, error);
+  o.hand_back = HandBackPage();
+  o.poll_ms = 3000;
+  auto lives = NatsQueue::Open(Link(server), o, &error);
+  REQUIRE_MESSAGE(lives != nullptr, error);
+  for (int64_t i = 1; i <= 3; ++i) REQUIRE(dies->Push(0, Batch({"r" + std::to_string(i)}, i)) == QueueStatus::kOk);
+  dies->EndOfStream(0);
+  Lease first, second;
+  REQUIRE(dies->Pop(0, &first, PopMode::kWait) == QueueStatus::kOk);
+  REQUIRE(dies->Pop(0, &second, PopMode::kWait) == QueueStatus::kOk);
+  dies->StopHeartbeat();
+  std::vector<std::string> held = book->page(0).TakeAll();
+  REQUIRE(held.size() == 2);
+  if (AckSubjectSequence(held[0]) < AckSubjectSequence(held[1])) std::swap(held[0], held[1]);  // the later first
+  CHECK(HandBack(*Link(server), held) == 2);
+  Lease again;
+  for (const Lease* want : {&first, &second}) {
+    REQUIRE(lives->Pop(1, &again, PopMode::kWait) == QueueStatus::kOk);
+    CHECK(again.ticket() == want->ticket());
+    CHECK(again.attempt() == 2);
+    lives->Ack(1, &again);
+  }
+  REQUIRE(lives->Pop(1, &again, PopMode::kWait) == QueueStatus::kOk);
+  CHECK(Contents(again) == std::vector<std::string>{"r3"});
+  lives->Ack(1, &again);
+  CHECK(lives->Pop(1, &again, PopMode::kWait) == QueueStatus::kEnd);
 }
 
 #endif  // FLOWRUN_NATS
