@@ -250,9 +250,9 @@ def a_dead_machine_s_ordered_positions_come_back_after_one_ack_wait(t, server, w
     [ordered] replicas held. The turns stop at the first position it held;
     its batches come back after their ack wait (12 s: the [timeout]) to the
     siblings that asked ahead, which take them at once, and the turns go
-    on. It took two ack waits (52.8 s here, with an ack wait of 25 s): the siblings
-    waited for those very positions while the positions waited, unread, in
-    their inboxes for their next "one more" (runtime/worker.cc)."""
+    on. It took two ack waits (52.8 s here, with an ack wait of 25 s): the
+    siblings waited for those very positions while the positions waited,
+    unread, in their inboxes for their next "one more" (runtime/worker.cc)."""
     program = 'seq(1, 400) | sleep(50ms) * 8 [timeout = 12s, ordered] | write("-")'
     run = subprocess.Popen([t.flowrun, "run", "-e", program, "--broker", server.url], cwd=t.dir,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
