@@ -348,8 +348,14 @@ def a_stopped_worker_finishes_the_records_in_flight(t, server, workers):
     """SIGTERM to a worker mid-run: its instances take nothing more and
     finish the records they hold (`--grace`, 5 s), then it stops; the
     origin runs their instances from then on. No command runs twice (before,
-    its parts were killed, and what they were doing ran again elsewhere)."""
-    program = 'seq(1, 80) | exec("echo {} >> side.txt; sleep 0.3; echo {}") * 8 [timeout = 20s] | write("-")'
+    its parts were killed, and what they were doing ran again elsewhere).
+
+    Records of 300 to 500 ms, so that the instances are not in step: the
+    worker says it waits only if its instances still hold records 30 ms
+    after the signal, and with records of 300 ms each, all 4 once finished
+    theirs within those 30 ms (ASan, CI)."""
+    program = ('seq(1, 80) | exec("n={}; echo {} >> side.txt; sleep 0.$((n % 3 + 3)); echo {}") * 8 [timeout = 20s] '
+               '| write("-")')
     code, out, err, took = run_and_end_a_part(t, server, program, signal_mid_run(workers, 0, "exec"))
     t.equal(code, 0, f"exit code ({err[-500:]!r})")
     want = [str(i) for i in range(1, 81)]
