@@ -387,9 +387,11 @@ int KeeperMain(const StageGraph& graph, const BrokerAccess& broker, const std::s
     // The instances that may move and stay here start once the keeper is
     // ready: whether they fit under the process limits beside what runs
     // already (OriginTasksProblem), or the run stops before they start.
-    limits_problem = OriginTasksProblem(
-        OriginTasks(graph, placement.where.empty() ? PlaceInstances(graph, {}) : placement, on_broker, true),
-        ReadSystemLimits());
+    // The limits only then (for a user with RLIMIT_NPROC, a read of every
+    // process's status): not when the workers took every such instance.
+    const int64_t tasks =
+        OriginTasks(graph, placement.where.empty() ? PlaceInstances(graph, {}) : placement, on_broker, true);
+    if (tasks > 0) limits_problem = OriginTasksProblem(tasks, ReadSystemLimits());
     TraceEvent("keeper planned");
   });
   // The run is made as soon as its bucket and edges are: the instances

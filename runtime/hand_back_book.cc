@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 #include "runtime/futex.h"
 #include "runtime/nats_queue_parts.h"
@@ -159,6 +160,8 @@ std::vector<std::string> HandBackBook::TakeAll() const {
   return replies;
 }
 
+// (libnats's natsMsg_GetMetaData reads the same subject, but only of a
+// message it received on a JetStream subscription: not of a note.)
 uint64_t AckSubjectSequence(const std::string& reply) {
   std::vector<std::string_view> tokens;
   std::string_view rest = reply;
@@ -178,13 +181,14 @@ uint64_t AckSubjectSequence(const std::string& reply) {
   return value;
 }
 
-size_t HandBack(NatsLink& link, std::vector<std::string> replies) {
-  std::stable_sort(replies.begin(), replies.end(), [](const std::string& a, const std::string& b) {
-    return AckSubjectSequence(a) < AckSubjectSequence(b);
-  });
+size_t HandBack(NatsLink& link, const std::vector<std::string>& replies) {
+  std::vector<std::pair<uint64_t, const std::string*>> in_order;
+  for (const std::string& reply : replies) in_order.emplace_back(AckSubjectSequence(reply), &reply);
+  std::stable_sort(in_order.begin(), in_order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   size_t sent = 0;
-  for (const std::string& reply : replies) {
-    if (natsConnection_PublishString(link.connection(), reply.c_str(), kNakWord) == NATS_OK) ++sent;
+  for (const auto& [sequence, reply] : in_order) {
+    if (natsConnection_PublishString(link.connection(), reply->c_str(), kNakWord) == NATS_OK) ++sent;
   }
   if (sent > 0) natsConnection_FlushTimeout(link.connection(), link.api_wait_ms());
   return sent;

@@ -117,7 +117,7 @@ class NatsLink;
 // turns go on. In the order they were noted, the replacement once got a
 // later one, waited for its turn too, and the earliest sat at the broker
 // until a sibling took one more lease (an ack wait later).
-size_t HandBack(NatsLink& link, std::vector<std::string> replies);
+size_t HandBack(NatsLink& link, const std::vector<std::string>& replies);
 // The stream sequence (a batch's place on its edge) that a JetStream reply
 // subject names ("$JS.ACK.<stream>.<consumer>.<delivered>.<sequence>..."),
 // or 0 when it names none.

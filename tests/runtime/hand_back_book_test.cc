@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,23 @@ using nats_queue_test::Link;
 using nats_queue_test::MakeRun;
 using nats_queue_test::Server;
 
+// An edge of run `run` with 2 consumers that fetch one batch at a time (a
+// dead one's inbox takes nothing more: nats_queue_test.cc says why), whose
+// notes go to `page`.
+std::unique_ptr<NatsQueue> OpenNoting(const Server& server, const std::string& run, int64_t poll_ms,
+                                      const HandBackPage& page) {
+  NatsQueueOptions o;
+  o.run = run;
+  o.consumers = 2;
+  o.fetch_batch = 1;
+  o.poll_ms = poll_ms;
+  o.hand_back = page;
+  std::string error;
+  auto q = NatsQueue::Open(Link(server), o, &error);
+  REQUIRE_MESSAGE(q != nullptr, error);
+  return q;
+}
+
 TEST_CASE("a reply subject names its batch's place on the edge, in either form the servers use") {
   CHECK(AckSubjectSequence("$JS.ACK.FLOW_r_E0.takers.1.45.44.1796559537428267.3") == 45);
   CHECK(AckSubjectSequence("$JS.ACK.dom.ACCHASH.FLOW_r_E0.takers.2.7.9.1796559537428267.0.x1") == 7);
@@ -143,19 +161,8 @@ TEST_CASE("a batch noted by a consumer that died is handed back by another conne
   std::string error;
   auto book = HandBackBook::Create(2, &error);
   REQUIRE(book != nullptr);
-  const auto open = [&](int consumer_count, int64_t poll_ms, const HandBackPage& page) {
-    NatsQueueOptions o;
-    o.run = "handback";
-    o.consumers = consumer_count;
-    o.fetch_batch = 1;  // a dead one's inbox takes nothing more (nats_queue_test.cc says why)
-    o.poll_ms = poll_ms;
-    o.hand_back = page;
-    auto q = NatsQueue::Open(Link(server), o, &error);
-    REQUIRE_MESSAGE(q != nullptr, error);
-    return q;
-  };
-  auto dies = open(2, 20, book->page(0));
-  auto lives = open(2, 3000, book->page(1));
+  auto dies = OpenNoting(server, "handback", 20, book->page(0));
+  auto lives = OpenNoting(server, "handback", 3000, book->page(1));
   REQUIRE(dies->Push(0, Batch({"a", "b"}, 1, 9)) == QueueStatus::kOk);
   dies->EndOfStream(0);
   Lease first, second;
@@ -187,18 +194,8 @@ TEST_CASE("a dead consumer's batches are handed back in their order on the edge,
   std::string error;
   auto book = HandBackBook::Create(1, &error);
   REQUIRE(book != nullptr);
-  NatsQueueOptions o;
-  o.run = "inorder";
-  o.consumers = 2;
-  o.fetch_batch = 1;
-  o.poll_ms = 20;
-  o.hand_back = book->page(0);
-  auto dies = NatsQueue::Open(Link(server), o, &error);
-  REQUIRE_MESSAGE(dies != nullptr, error);
-  o.hand_back = HandBackPage();
-  o.poll_ms = 3000;
-  auto lives = NatsQueue::Open(Link(server), o, &error);
-  REQUIRE_MESSAGE(lives != nullptr, error);
+  auto dies = OpenNoting(server, "inorder", 20, book->page(0));
+  auto lives = OpenNoting(server, "inorder", 3000, HandBackPage());
   for (int64_t i = 1; i <= 3; ++i) REQUIRE(dies->Push(0, Batch({"r" + std::to_string(i)}, i)) == QueueStatus::kOk);
   dies->EndOfStream(0);
   Lease first, second;
