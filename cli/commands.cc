@@ -43,6 +43,23 @@ bool ResolveGrace(const CommandOptions& options, std::chrono::milliseconds* grac
 }
 
 bool ResolveBrokerOptions(CommandOptions& options) {
+  // Without --broker, the environment's: a password or token on the
+  // command line is visible to every user of the machine (ps, /proc/PID/
+  // cmdline), a process's environment only to its owner and root. Set but
+  // empty is not set (as a shell's `FLOWRUN_BROKER= flowrun run ...`).
+  // Taken out of the environment once read, used or not: the commands a
+  // run's `exec` starts, and whatever they log, never see it (nothing of
+  // ours needs it: the keeper and instances are forked, and a worker hands
+  // each part its URL on a pipe).
+  const char* named = "--broker";
+  if (const char* from_environment = std::getenv(kBrokerVariable)) {
+    const std::string url = from_environment;
+    unsetenv(kBrokerVariable);
+    if (!options.broker_url && !url.empty()) {
+      options.broker_url = url;
+      named = kBrokerVariable;
+    }
+  }
   if (options.broker_url && options.broker_url->empty()) {
     std::fprintf(stderr, "flowrun: error: --broker takes a URL (nats://HOST:PORT), got ''\n");
     return false;
@@ -59,7 +76,7 @@ bool ResolveBrokerOptions(CommandOptions& options) {
       const size_t scheme_end = url.find("://");
       if (scheme_end != std::string::npos && url.compare(0, scheme_end, "nats") != 0 &&
           url.compare(0, scheme_end, "tls") != 0) {
-        std::fprintf(stderr, "flowrun: error: --broker takes nats://HOST:PORT or tls://HOST:PORT, got '%s'\n",
+        std::fprintf(stderr, "flowrun: error: %s takes nats://HOST:PORT or tls://HOST:PORT, got '%s'\n", named,
                      RedactedUrl(url).c_str());
         return false;
       }
@@ -78,7 +95,8 @@ bool ResolveBrokerOptions(CommandOptions& options) {
       return false;
     }
     if (!options.broker_url) {
-      std::fprintf(stderr, "flowrun: error: %s is for a broker: give --broker nats://HOST:PORT too\n", name);
+      std::fprintf(stderr, "flowrun: error: %s is for a broker: give --broker nats://HOST:PORT too (or set %s)\n",
+                   name, kBrokerVariable);
       return false;
     }
   }

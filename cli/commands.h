@@ -42,8 +42,13 @@ struct CommandOptions {
   bool plan_without_limits = false;  // check --no-limits
 };
 
-// --broker and the --nats-* options into options.broker; prints a usage
-// error and returns false when they do not go together.
+// The environment variable that gives the broker's URL to a command
+// without --broker (run, check, worker).
+inline constexpr const char* kBrokerVariable = "FLOWRUN_BROKER";
+
+// --broker (or FLOWRUN_BROKER) and the --nats-* options into
+// options.broker; prints a usage error and returns false when they do not
+// go together.
 bool ResolveBrokerOptions(CommandOptions& options);
 
 // --grace (run, worker) into `*grace`, left as it is without one; prints a

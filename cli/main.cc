@@ -65,7 +65,8 @@ void AddProgramOptions(CLI::App* command, flow::CommandOptions* options) {
 // there: `run` runs on the broker, `check` also checks that it answers.
 void AddBrokerOptions(CLI::App* command, flow::CommandOptions* options, const char* broker_help) {
   // CREDS: user:password or a token; never shown in messages or output.
-  command->add_option("--broker", options->broker_url, broker_help)
+  command->add_option("--broker", options->broker_url, std::string(broker_help) + " (default: $" +
+                                                          flow::kBrokerVariable + ", which keeps CREDS out of ps)")
       ->type_name("nats://[CREDS@]HOST:PORT");
   command->add_option("--nats-creds", options->nats_creds,
                       "connect to the broker with this NATS credentials file (JWT and NKey seed)")

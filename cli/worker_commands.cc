@@ -41,7 +41,9 @@ std::string ReadAllStdin() {
 int RunWorkerCommand(CommandOptions& options, int slots) {
   if (!ResolveBrokerOptions(options)) return kExitUsageOrCompileError;
   if (options.broker.empty()) {
-    std::fprintf(stderr, "flowrun: error: a worker takes its work from a broker: give --broker nats://HOST:PORT\n");
+    std::fprintf(stderr,
+                 "flowrun: error: a worker takes its work from a broker: give --broker nats://HOST:PORT (or set %s)\n",
+                 kBrokerVariable);
     return kExitUsageOrCompileError;
   }
   if (std::string problem = BrokerFilesProblem(options.broker); !problem.empty()) {

@@ -114,6 +114,78 @@ def two_workers_give_the_local_output(t, server, workers):
 
 
 @test
+def a_broker_url_in_the_environment_keeps_its_token_out_of_ps(t):
+    """FLOWRUN_BROKER stands for --broker (run, check, worker): a token
+    there is in no process's command line (ps shows those to every user of
+    the machine), and a run and a worker given it work as with --broker."""
+    token = "env-t0ken-8b1f"
+    server = Server(NATS_SERVER, "--auth", token)
+    worker = None
+    try:
+        env = dict(os.environ, FLOWRUN_BROKER=f"nats://{token}@127.0.0.1:{server.port}")
+        log = t.path("worker.log")
+        with open(log, "wb") as f:
+            worker = subprocess.Popen([t.flowrun, "worker", "--slots", "4"], cwd=t.dir, stdout=subprocess.DEVNULL,
+                                      stderr=f, env=env)
+        wait_until(lambda: b" slots, at " in open(log, "rb").read(), "the worker to register")
+        seen = []  # command lines that show the token, read while the run goes
+
+        def look():
+            while run.poll() is None:
+                for pid in filter(str.isdigit, os.listdir("/proc")):
+                    if int(pid) == server.proc.pid:
+                        continue  # the test's server, given the token by its command line
+                    try:
+                        with open(f"/proc/{pid}/cmdline", "rb") as f:
+                            cmdline = f.read()
+                    except OSError:
+                        continue
+                    if token.encode() in cmdline:
+                        seen.append(cmdline)
+                time.sleep(0.02)
+        run = subprocess.Popen([t.flowrun, "run", "-e", 'seq(1, 40) | sleep(20ms) * 4 | count | write("-")',
+                                "--stats", "stats.json"], cwd=t.dir, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+        looker = threading.Thread(target=look)
+        looker.start()
+        out, err = run.communicate(timeout=60)
+        looker.join()
+        t.equal((run.returncode, out, err), (0, b"40\n", b""), "the run given the broker by FLOWRUN_BROKER")
+        t.equal(seen, [], "command lines that show the token")
+        t.expect(b"joined run" in open(log, "rb").read(), "the worker, given the broker the same way, took a part")
+        stages = {s["label"]: s for s in json.loads(t.read("stats.json"))["stages"]}
+        t.equal(sum(i["records_in"] for i in stages["sleep"]["instances"]), 40, "sleep's records in")
+        # Nor do the commands that a run starts see it, here or on a worker.
+        r = subprocess.run([t.flowrun, "run", "-e", 'seq(1, 8) | exec("echo ${FLOWRUN_BROKER:-unset} # {}") * 4 | '
+                            'distinct | write("-")'], cwd=t.dir, capture_output=True, timeout=60, env=env)
+        t.equal((r.returncode, r.stdout, r.stderr), (0, b"unset\n", b""), "FLOWRUN_BROKER seen by exec's commands")
+        t.equal(open(log, "rb").read().count(b"joined run"), 2, "runs the worker took a part of (its 4 slots: exec's 4)")
+        t.expect(token.encode() not in t.read("stats.json") and token.encode() not in open(log, "rb").read(),
+                 "the token is in neither --stats nor the worker's log")
+        r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | map { $0 } * 2 | count"], cwd=t.dir,
+                           capture_output=True, timeout=30, env=env)
+        t.expect(r.returncode == 0 and f"nats://***@127.0.0.1:{server.port}: answered".encode() in r.stdout
+                 and token.encode() not in r.stdout + r.stderr, "check given the broker by FLOWRUN_BROKER", r)
+        # Set but empty: no broker (the run is local); --broker wins over it;
+        # a wrong one is named as the environment's.
+        r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count"], cwd=t.dir, capture_output=True,
+                           timeout=30, env=dict(os.environ, FLOWRUN_BROKER=""))
+        t.expect(r.returncode == 0 and b"broker" not in r.stdout, "an empty FLOWRUN_BROKER is none", r)
+        r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count", "--broker", server.url], cwd=t.dir,
+                           capture_output=True, timeout=30, env=env)
+        t.expect(r.returncode == 1 and b"wants credentials" in r.stderr, "--broker wins over FLOWRUN_BROKER", r)
+        r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count"], cwd=t.dir, capture_output=True,
+                           timeout=30, env=dict(os.environ, FLOWRUN_BROKER=f"http://{token}@127.0.0.1:1"))
+        t.expect(r.returncode == 2 and b"error: FLOWRUN_BROKER takes nats://HOST:PORT" in r.stderr
+                 and token.encode() not in r.stderr, "a wrong scheme in FLOWRUN_BROKER is named as its", r)
+    finally:
+        if worker:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=20)
+        server.stop()
+
+
+@test
 @with_workers(3, slots=2)
 def three_workers_run_the_parallel_example(t, server, workers):
     # exec * 4: its instances on the workers; sort and write on the origin.
