@@ -14,10 +14,11 @@
 //   - `flowrun worker`, for a part that is gone (SIGTERM to the worker, a
 //     part killed by a signal), whose instances the origin takes back.
 // A note missed (the holder died between a fetch and its note, or the book
-// was full) only leaves that batch to its ack wait, as before. The widest
-// such gap is an ask ahead (NatsQueue::AskAheadIn) answered while the
-// instance works on its lease: the answer waits unread, so unnoted, in
-// libnats's queue. A worker that stops (SIGTERM) closes it first: it asks
+// was full) only leaves that batch to its ack wait, as before. An ask
+// ahead (NatsQueue::AskAheadIn) is answered while the instance works on its
+// lease: its heartbeat notes the answer as it comes (NatsQueue::
+// NoteAnswersDue), within a millisecond or so. A worker that stops
+// (SIGTERM) closes what is left of that gap first: it asks
 // its parts' instances to leave (AskToLeave), and each notes what came
 // and asks for nothing more (NatsQueue::Leave) before it is killed. A note left
 // over (the holder died between its answer and forgetting the note; a

@@ -398,6 +398,11 @@ class NatsQueue final : public Queue {
   // When `t`'s ask ahead should go (NowUs), 0 if none is wanted: not before
   // its retry, if the heartbeat found the taker busy.
   static int64_t AskDueUs(const Taker& t);
+  // Moves into the buffer, so notes (NatsQueueOptions::hand_back), what the
+  // asks ahead brought, as it comes: see NoteAnswersDue in
+  // nats_queue_take.cc. The heartbeat finds when it is next due with
+  // Taker::look_at_us.
+  void NoteAnswersDue();
   std::mutex early_look_mu_;     // held by LookAtEndEarly and EndsOnUpstreamDrain
   std::thread early_look_;       // LookAtEndEarly's, started by the heartbeat, joined after it
   std::vector<NatsQueue*> outputs_ending_here_;  // AlsoSayDrainedOf; set before the first Pop

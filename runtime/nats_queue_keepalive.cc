@@ -60,8 +60,9 @@ void NatsQueue::AskHeartbeatToStop() {
 // A tick at a quarter of the ack wait: a batch is told InProgress at the
 // latest three quarters into it (or by Pop's own loop, every poll_ms, while
 // Pop holds the taker).
-// It also sends the asks ahead when they are due (AskAheadIn), and looks
-// at the end early when the upstream's drain is heard (LookAtEndEarly).
+// It also sends the asks ahead when they are due (AskAheadIn), notes what
+// they bring as it comes (NoteAnswersDue), and looks at the end early when
+// the upstream's drain is heard (LookAtEndEarly).
 void NatsQueue::Heartbeat() {
   using Clock = std::chrono::steady_clock;
   const auto tick = std::chrono::milliseconds(std::max<int64_t>(ack_wait_ms_ / 4, 50));
@@ -72,8 +73,9 @@ void NatsQueue::Heartbeat() {
     // notify: what they asked for is seen here, or wakes the wait.
     int64_t next_ask_us = 0;
     for (auto& t : takers_) {
-      const int64_t when = AskDueUs(*t);
-      if (when != 0 && (next_ask_us == 0 || when < next_ask_us)) next_ask_us = when;
+      for (const int64_t when : {AskDueUs(*t), t->look_at_us}) {
+        if (when != 0 && (next_ask_us == 0 || when < next_ask_us)) next_ask_us = when;
+      }
     }
     auto until = next_tick;
     if (next_ask_us != 0) until = std::min(until, Clock::time_point(std::chrono::microseconds(next_ask_us)));
@@ -85,6 +87,7 @@ void NatsQueue::Heartbeat() {
     // and meanwhile this thread keeps the leases held alive.
     if (look && !early_look_.joinable()) early_look_ = QuietThread([this] { LookAtEndEarly(); });
     SendAsksDue();
+    NoteAnswersDue();
     if (Clock::now() < next_tick) {
       lock.lock();
       continue;

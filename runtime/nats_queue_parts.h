@@ -110,6 +110,11 @@ struct NatsQueue::Taker {
   // Not before then (NowUs): the heartbeat found the taker busy, and tries
   // again a moment later. The heartbeat thread's only.
   int64_t ask_retry_us = 0;
+  // When to look at the inbox for what an ask ahead brings (NowUs); 0: not
+  // looked for. The heartbeat thread's only (NatsQueue::NoteAnswersDue).
+  int64_t look_at_us = 0;
+  int64_t look_every_us = 0;  // the wait before the next look, doubling
+  int looks = 0;              // looks since the ask
   // A look at the end of stream was put off because a lease of this taker
   // was still being finished: its Ack wakes the Pop to look.
   bool look_after_ack = false;

@@ -40,6 +40,14 @@ constexpr int64_t kNoWaitFetchMs = 50;
 // reconnection (Reconnects), not by its expiry.
 constexpr int64_t kPullExpiresMs = 30'000;
 
+// NoteAnswersDue's looks at an inbox after an ask ahead: the first a little
+// more than a round trip after it (0.4-0.6 ms on a loaded machine), so
+// that one look mostly finds the answer there; then twice as far apart
+// each time, up to kLongestLookWaitUs, kMostLooks at most.
+constexpr int64_t kFirstLookAfterAskUs = 1000;
+constexpr int64_t kLongestLookWaitUs = 16'000;
+constexpr int kMostLooks = 24;
+
 }  // namespace
 
 QueueStatus NatsQueue::Subscribe(Taker& t) {
@@ -498,9 +506,52 @@ void NatsQueue::SendAsksDue() {
     int64_t due = at;
     if (!t->ask_at_us.compare_exchange_strong(due, 0)) continue;
     if (t->inbox != nullptr && t->buffer.empty() && t->request_until_ms == 0) {
-      RequestPull(*t);  // a failure is Pop's to see: it asks again
+      // A failure is Pop's to see: it asks again.
+      if (RequestPull(*t) == NATS_OK) {
+        t->look_at_us = NowUs() + kFirstLookAfterAskUs;
+        t->look_every_us = kFirstLookAfterAskUs;
+        t->looks = 0;
+      }
       if (Tracing()) TraceEvent("asked ahead on " + stream_);
     }
+  }
+}
+
+// What an ask ahead brings comes while the instance works on its lease,
+// and waited, unread, in libnats's queue until the lease ended: a crash
+// then (the OOM killer, a [timeout], a bug in an `exec`'s command) left
+// those batches unnoted, so to their ack wait, 5 s or more, where the
+// replacement hands back at once what was noted (hand_back_book.h). With
+// 100 ms records at a steady pace, every kill in the last few ms of a
+// lease cost the ack wait. So the heartbeat looks at the inbox soon after
+// the ask, then less and less often, until the request is closed (all its
+// batches came, or the broker ended it), or Pop reads the inbox itself
+// (it waits on it, or has the taker), or it has looked kMostLooks times
+// (an edge running dry leaves a request open for long: its tick's look
+// then goes on as before). A batch that comes between two looks is still
+// unnoted for that moment.
+void NatsQueue::NoteAnswersDue() {
+  const int64_t now = NowUs();
+  for (auto& t : takers_) {
+    if (t->look_at_us == 0 || t->look_at_us > now) continue;
+    std::unique_lock lock(t->mu, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      // Pop, which reads and notes the inbox itself, or an Ack, a moment
+      // only: looked at again soon, without counting it.
+      t->look_at_us = now + kFirstLookAfterAskUs;
+      continue;
+    }
+    if (t->waiting || t->inbox == nullptr) {
+      t->look_at_us = 0;
+      continue;
+    }
+    Collect(*t, 0);
+    if (t->request_until_ms == 0 || ++t->looks >= kMostLooks) {
+      t->look_at_us = 0;
+      continue;
+    }
+    t->look_every_us = std::min(t->look_every_us * 2, kLongestLookWaitUs);
+    t->look_at_us = now + t->look_every_us;
   }
 }
 
