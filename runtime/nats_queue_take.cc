@@ -537,8 +537,9 @@ void NatsQueue::NoteAnswersDue() {
     std::unique_lock lock(t->mu, std::try_to_lock);
     if (!lock.owns_lock()) {
       // Pop, which reads and notes the inbox itself, or an Ack, a moment
-      // only: looked at again soon, without counting it.
-      t->look_at_us = now + kFirstLookAfterAskUs;
+      // only: looked at again soon (counted, so that a taker busy for long
+      // does not wake this thread every millisecond).
+      t->look_at_us = ++t->looks >= kMostLooks ? 0 : now + kFirstLookAfterAskUs;
       continue;
     }
     if (t->waiting || t->inbox == nullptr) {
