@@ -85,6 +85,7 @@ bool ResolveBrokerOptions(CommandOptions& options) {
   }
   const std::pair<const char*, const std::optional<std::string>*> files[] = {
       {"--nats-creds", &options.nats_creds},
+      {"--nats-nkey", &options.nats_nkey},
       {"--nats-tls-ca", &options.nats_tls_ca},
       {"--nats-tls-cert", &options.nats_tls_cert},
       {"--nats-tls-key", &options.nats_tls_key}};
@@ -100,12 +101,17 @@ bool ResolveBrokerOptions(CommandOptions& options) {
       return false;
     }
   }
+  if (options.nats_creds && options.nats_nkey) {
+    std::fprintf(stderr, "flowrun: error: --nats-creds and --nats-nkey are two ways to say who we are: give one\n");
+    return false;
+  }
   if (options.nats_tls_cert.has_value() != options.nats_tls_key.has_value()) {
     std::fprintf(stderr, "flowrun: error: --nats-tls-cert and --nats-tls-key go together: give both\n");
     return false;
   }
   options.broker.url = options.broker_url.value_or("");
   options.broker.creds_file = options.nats_creds.value_or("");
+  options.broker.nkey_file = options.nats_nkey.value_or("");
   options.broker.tls_ca_file = options.nats_tls_ca.value_or("");
   options.broker.tls_cert_file = options.nats_tls_cert.value_or("");
   options.broker.tls_key_file = options.nats_tls_key.value_or("");

@@ -32,6 +32,7 @@ struct CommandOptions {
   std::optional<std::string> sort_memory_text;  // "256MiB"
   std::optional<std::string> broker_url;  // --broker nats://HOST:PORT (run, check)
   std::optional<std::string> nats_creds;     // --nats-creds FILE
+  std::optional<std::string> nats_nkey;      // --nats-nkey FILE
   std::optional<std::string> nats_tls_ca;    // --nats-tls-ca FILE
   std::optional<std::string> nats_tls_cert;  // --nats-tls-cert FILE
   std::optional<std::string> nats_tls_key;   // --nats-tls-key FILE

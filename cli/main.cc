@@ -71,6 +71,9 @@ void AddBrokerOptions(CLI::App* command, flow::CommandOptions* options, const ch
   command->add_option("--nats-creds", options->nats_creds,
                       "connect to the broker with this NATS credentials file (JWT and NKey seed)")
       ->type_name("FILE");
+  command->add_option("--nats-nkey", options->nats_nkey,
+                      "connect to the broker as the NATS user of this NKey seed file (SU..., no JWT)")
+      ->type_name("FILE");
   command->add_option("--nats-tls-ca", options->nats_tls_ca,
                       "connect to the broker over TLS; its certificate must chain to these PEM certificates")
       ->type_name("FILE");

@@ -89,6 +89,7 @@ int RunWorkerPartCommand() {
   for (const auto& [name, value] : fields) {
     if (name == "url") run.broker.url = value;
     else if (name == "creds") run.broker.creds_file = value;
+    else if (name == "nkey") run.broker.nkey_file = value;
     else if (name == "tls_ca") run.broker.tls_ca_file = value;
     else if (name == "tls_cert") run.broker.tls_cert_file = value;
     else if (name == "tls_key") run.broker.tls_key_file = value;

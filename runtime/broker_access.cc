@@ -60,7 +60,7 @@ bool BrokerAccess::tls() const {
 }
 
 bool BrokerAccess::has_credentials() const {
-  if (!creds_file.empty()) return true;
+  if (!creds_file.empty() || !nkey_file.empty()) return true;
   for (std::string_view one : Urls(url))
     if (!UserInfo(one).empty()) return true;
   return false;
@@ -98,6 +98,7 @@ std::string WithoutSecrets(std::string text, const BrokerAccess& access) {
 
 std::string BrokerFilesProblem(const BrokerAccess& access) {
   for (std::string problem : {FileProblem(access.creds_file, "credentials file", "--nats-creds"),
+                              FileProblem(access.nkey_file, "NKey seed file", "--nats-nkey"),
                               FileProblem(access.tls_ca_file, "TLS CA file", "--nats-tls-ca"),
                               FileProblem(access.tls_cert_file, "TLS certificate file", "--nats-tls-cert"),
                               FileProblem(access.tls_key_file, "TLS key file", "--nats-tls-key")}) {

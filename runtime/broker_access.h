@@ -20,6 +20,7 @@ namespace flow {
 struct BrokerAccess {
   std::string url;            // nats://[user:password@]host:port (tls://... for TLS), or several, comma-separated
   std::string creds_file;     // --nats-creds: a .creds file (JWT and NKey seed); "" for none
+  std::string nkey_file;      // --nats-nkey: a user NKey seed file (SU...), without a JWT; "" for none
   std::string tls_ca_file;    // --nats-tls-ca: PEM certificates the server's must chain to
   std::string tls_cert_file;  // --nats-tls-cert and --nats-tls-key: our own certificate
   std::string tls_key_file;   //   and its key, for servers that verify clients

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "runtime/nats_subscription.h"
+#include "runtime/nkey_seed.h"
 #include "runtime/quiet_thread.h"
 #include "runtime/run_bucket.h"
 
@@ -96,6 +97,17 @@ bool SetAccess(natsOptions* opts, const BrokerAccess& broker, std::string* error
     s = natsOptions_SetUserCredentialsFromFiles(opts, broker.creds_file.c_str(), nullptr);
     if (s != NATS_OK) {
       *error = "cannot use the credentials file '" + broker.creds_file + "': " + Reason(s);
+      return false;
+    }
+  }
+  if (!broker.nkey_file.empty()) {
+    // The library signs the server's nonce with the seed it reads from the
+    // file at each connection; the public key it also wants is derived here.
+    const std::string public_key = NKeyUserPublicKeyOfFile(broker.nkey_file, error);
+    if (public_key.empty()) return false;
+    s = natsOptions_SetNKeyFromSeed(opts, public_key.c_str(), broker.nkey_file.c_str());
+    if (s != NATS_OK) {
+      *error = "cannot use the NKey seed file '" + broker.nkey_file + "': " + Reason(s);
       return false;
     }
   }

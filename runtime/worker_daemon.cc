@@ -304,6 +304,7 @@ bool Daemon::StartPart(const std::string& run, const std::string& offer) {
   const BrokerAccess& b = options_.broker;
   const std::string handover = EncodeFields({{"url", b.url},
                                              {"creds", b.creds_file},
+                                             {"nkey", b.nkey_file},
                                              {"tls_ca", b.tls_ca_file},
                                              {"tls_cert", b.tls_cert_file},
                                              {"tls_key", b.tls_key_file},

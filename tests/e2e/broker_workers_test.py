@@ -28,6 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nats_server import Server, find_server  # noqa: E402
+from nats_auth import have_credentials_maker, make_nkey_users  # noqa: E402
 from e2e import children_of, main, run_fed, test, wait_until  # noqa: E402
 
 def lines(data):
@@ -178,6 +179,53 @@ def a_broker_url_in_the_environment_keeps_its_token_out_of_ps(t):
                            timeout=30, env=dict(os.environ, FLOWRUN_BROKER=f"http://{token}@127.0.0.1:1"))
         t.expect(r.returncode == 2 and b"error: FLOWRUN_BROKER takes nats://HOST:PORT" in r.stderr
                  and token.encode() not in r.stderr, "a wrong scheme in FLOWRUN_BROKER is named as its", r)
+    finally:
+        if worker:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=20)
+        server.stop()
+
+
+@test
+def an_nkey_seed_file_is_used_by_every_process(t):
+    """--nats-nkey FILE: a user of the server's configuration known by its
+    NKey alone (no JWT). flowrun derives the public key from the seed, as
+    the NATS tools do; the origin, its keeper and instances, a worker and
+    its part all connect with it."""
+    if not have_credentials_maker():
+        print("     an_nkey_seed_file_is_used_by_every_process: skipped, python3-cryptography is not installed")
+        return
+    seed, stranger_seed = make_nkey_users(t.dir)
+    server = Server(NATS_SERVER, "-c", t.path("nkey.conf"))
+    worker = None
+    try:
+        url = f"nats://127.0.0.1:{server.port}"
+        log = t.path("worker.log")
+        with open(log, "wb") as f:
+            worker = subprocess.Popen([t.flowrun, "worker", "--broker", url, "--nats-nkey", "user.nk", "--slots", "4"],
+                                      cwd=t.dir, stdout=subprocess.DEVNULL, stderr=f)
+        wait_until(lambda: b" slots, at " in open(log, "rb").read(), "the worker to register")
+        out = t.ok('seq(1, 40) | sleep(10ms) * 4 | count | write("-")', "--broker", url, "--nats-nkey", "user.nk",
+                   "--stats", "stats.json")
+        t.equal(out, b"40\n", "the run with an NKey seed file")
+        t.expect(b"joined run" in open(log, "rb").read(), "the worker, with the same file, took a part")
+        t.expect(seed.encode() not in t.read("stats.json") + open(log, "rb").read(),
+                 "the seed is in neither --stats nor the worker's log")
+        t.equal(server.streams(), REGISTRY_ONLY, "streams left after the run (the registry only)")
+        r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count", "--broker", url, "--nats-nkey", "user.nk"],
+                           cwd=t.dir, capture_output=True, timeout=30)
+        t.expect(r.returncode == 0 and f"{url}: answered".encode() in r.stdout, "check with an NKey seed file", r)
+        r = t.run("seq(1, 3) | count", "--broker", url, "--nats-nkey", "stranger.nk", timeout=30)
+        t.expect(r.returncode == 1 and f"the broker at '{url}' refused the credentials".encode() in r.stderr,
+                 "a user the server does not know is refused", r)
+        t.write("bad.nk", "SUnot-a-seed-secret\n")
+        r = t.run("seq(1, 3) | count", "--broker", url, "--nats-nkey", "bad.nk", timeout=30)
+        t.expect(r.returncode == 1 and b"cannot use the NKey seed file 'bad.nk': its user NKey seed does not decode"
+                 in r.stderr, "a file that holds no seed", r)
+        for secret in (seed, stranger_seed, "not-a-seed-secret"):
+            t.expect(secret.encode() not in r.stdout + r.stderr, f"{secret!r} is not shown", r)
+        r = t.run("seq(1, 3) | count", "--broker", url, "--nats-nkey", "user.nk", "--nats-creds", "user.nk")
+        t.expect(r.returncode == 2 and b"give one" in r.stderr, "--nats-creds and --nats-nkey together", r)
     finally:
         if worker:
             worker.send_signal(signal.SIGTERM)

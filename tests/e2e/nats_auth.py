@@ -114,3 +114,18 @@ def make_credentials(directory):
                 f'system_account: {system}\nresolver_preload: {{\n  {account}: "{account_jwt}"\n'
                 f'  {system}: "{system_jwt}"\n}}\n')
     return seeds
+
+
+def make_nkey_users(directory):
+    """A server configuration with one NKey user and no JWTs: writes
+    nkey.conf (for nats-server's -c) and the seed files user.nk (the user's)
+    and stranger.nk (a user it does not know). Returns both seeds, which no
+    output may show."""
+    public, seed, _ = _nkey("U")
+    _, stranger_seed, _ = _nkey("U")
+    for name, text in (("user.nk", seed), ("stranger.nk", stranger_seed)):
+        with open(os.path.join(directory, name), "w") as f:
+            f.write(text + "\n")
+    with open(os.path.join(directory, "nkey.conf"), "w") as f:
+        f.write(f'authorization {{\n  users = [ {{ nkey: "{public}" }} ]\n}}\n')
+    return seed, stranger_seed
