@@ -439,19 +439,24 @@ def a_stopped_worker_hands_back_what_it_held(t, server, workers):
 
     def kill_worker_1s_part():
         wait_until(lambda: instances_of(workers.procs[1].pid, "exec"), "worker 1's instances")  # (its part's)
-        time.sleep(0.5)
+        # Mid-lease: the records take 200-500 ms from about 20 ms in, so
+        # leases end near each 100 ms mark; 0.5 s fell on one, where an
+        # instance has asked for its next batch and publishes its outputs,
+        # and a kill met that batch on its way in 2 of 28 runs here (the ack
+        # wait; and a CI failure on 2026-12-06; see below).
+        time.sleep(0.45)
         # The part is the worker's child with children (the spare has none).
         part = [p for p in children_of(workers.procs[1].pid) if children_of(p)]
         os.kill(part[0], signal.SIGKILL)
 
-    # Records of uneven lengths, whose instances do not ask ahead for the
-    # next (runtime/lease_pace.h): an ask's answer that came while the
-    # instance worked is not noted yet, and a kill then leaves it to its ack
-    # wait (hand_back_book.h). A stopping worker closes that gap first
-    # (above); a kill cannot. Nor can anyone note a batch on its way to an
-    # instance as it is killed: with records of 20 to 80 ms, a kill met one
-    # about 1 run in 10 on a loaded machine (the run then took the ack
-    # wait); records of 200 to 500 ms make that rarer.
+    # Nobody can note a batch on its way to an instance as it is killed:
+    # the answer to the ask an instance sends as its lease ends, while it
+    # publishes that lease's outputs (docs/distributed.md, "Still open"),
+    # or a batch between the broker's send and the read. With records of 20
+    # to 80 ms, a kill met one about 1 run in 10 on a loaded machine (the
+    # run then took the ack wait); records of 200 to 500 ms, killed away
+    # from their ends, make that rare. A stopping worker closes that gap
+    # first (above); a kill cannot.
     program = 'seq(1, 80) | exec("n={}; sleep 0.$((n % 4 + 2)); echo {}") * 8 [timeout = 20s] | write("-")'
     code, out, err, took = run_and_end_a_part(t, server, program, kill_worker_1s_part)
     t.equal(code, 0, f"exit code ({err[-500:]!r})")
