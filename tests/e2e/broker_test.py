@@ -385,18 +385,25 @@ def a_killed_replica_s_batches_run_again_at_once(t):
         kill_once = f"if [ {{}} = 50 ] && mkdir killed{len(options)} 2>/dev/null; then kill -9 $PPID; sleep 5; fi"
         program = (f'seq(1, 300) | exec("{kill_once}; n={{}}; sleep 0.0$((n % 5 + 1)); echo {{}}") * 4 '
                    f'[timeout = 20s{options}] | write("-")')
-        start = time.monotonic()
-        r = subprocess.run([t.flowrun, "run", "-e", program, "--broker", SERVER.url], cwd=t.dir, capture_output=True,
-                           timeout=120)
-        took = time.monotonic() - start
-        t.equal(r.returncode, 0, f"{options}exit code ({r.stderr[-500:]!r})")
-        t.expect(b"1 worker was replaced after dying" in r.stderr,
-                 f"{options}the replacement is reported: {r.stderr[-500:]!r}")
-        got = lines(r.stdout)
-        want = [str(i) for i in range(1, 301)]
-        t.equal(got if options else sorted(got, key=int), want, f"{options}every record once")
-        t.expect(took < 15, f"{options}the run took {took:.1f} s, less than the ack wait (20 s)")
+        run_losing_a_replica(t, program, 300, options, 15, "the ack wait (20 s)")
     t.equal(SERVER.streams(), 0, "streams left after the run")
+
+
+def run_losing_a_replica(t, program, records, options, within_s, ack_wait):
+    """Runs `program`, whose command kills one replica once, on the test
+    server: every one of `records` records once (in order with [ordered]),
+    the replacement reported, the run over within `within_s`."""
+    start = time.monotonic()
+    r = subprocess.run([t.flowrun, "run", "-e", program, "--broker", SERVER.url], cwd=t.dir, capture_output=True,
+                       timeout=120)
+    took = time.monotonic() - start
+    t.equal(r.returncode, 0, f"{options}exit code ({r.stderr[-500:]!r})")
+    t.expect(b"1 worker was replaced after dying" in r.stderr,
+             f"{options}the replacement is reported: {r.stderr[-500:]!r}")
+    got = lines(r.stdout)
+    want = [str(i) for i in range(1, records + 1)]
+    t.equal(got if options else sorted(got, key=int), want, f"{options}every record once")
+    t.expect(took < within_s, f"{options}the run took {took:.1f} s, less than {ack_wait}")
 
 
 @test
@@ -418,17 +425,7 @@ def a_replica_killed_after_it_asked_ahead_loses_no_ack_wait(t):
                      "sleep 5; fi")
         in_turn = "c=$(cat n.$PPID 2>/dev/null || echo 0); echo $((c + 1)) > n.$PPID; sleep 0.$((19 + c % 2 * 2))"
         program = f'seq(1, 40) | exec("{kill_once}; {in_turn}; echo {{}}") * 4 [timeout = 6s{options}] | write("-")'
-        start = time.monotonic()
-        r = subprocess.run([t.flowrun, "run", "-e", program, "--broker", SERVER.url], cwd=t.dir, capture_output=True,
-                           timeout=120)
-        took = time.monotonic() - start
-        t.equal(r.returncode, 0, f"{options}exit code ({r.stderr[-500:]!r})")
-        t.expect(b"1 worker was replaced after dying" in r.stderr,
-                 f"{options}the replacement is reported: {r.stderr[-500:]!r}")
-        got = lines(r.stdout)
-        want = [str(i) for i in range(1, 41)]
-        t.equal(got if options else sorted(got, key=int), want, f"{options}every record once")
-        t.expect(took < 5, f"{options}the run took {took:.1f} s, less than the ack wait (6 s)")
+        run_losing_a_replica(t, program, 40, options, 5, "the ack wait (6 s)")
     t.equal(SERVER.streams(), 0, "streams left after the run")
 
 

@@ -73,6 +73,21 @@ class Workers:
                 p.wait()
 
 
+@contextlib.contextmanager
+def one_worker(t, args, env=None):
+    """A `flowrun worker ARGS` (its broker in ARGS or in `env`), registered,
+    its log in worker.log; stopped with SIGTERM at the end."""
+    log = t.path("worker.log")
+    with open(log, "wb") as f:
+        worker = subprocess.Popen([t.flowrun, "worker", *args], cwd=t.dir, stdout=subprocess.DEVNULL, stderr=f, env=env)
+    try:
+        wait_until(lambda: b" slots, at " in open(log, "rb").read(), "the worker to register")
+        yield log
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=20)
+
+
 def with_workers(count, slots=2, env=None):
     """Runs the test with a server of its own and `count` workers on it
     (`env`: more variables in their environment)."""
@@ -121,69 +136,67 @@ def a_broker_url_in_the_environment_keeps_its_token_out_of_ps(t):
     the machine), and a run and a worker given it work as with --broker."""
     token = "env-t0ken-8b1f"
     server = Server(NATS_SERVER, "--auth", token)
-    worker = None
+    env = dict(os.environ, FLOWRUN_BROKER=f"nats://{token}@127.0.0.1:{server.port}")
     try:
-        env = dict(os.environ, FLOWRUN_BROKER=f"nats://{token}@127.0.0.1:{server.port}")
-        log = t.path("worker.log")
-        with open(log, "wb") as f:
-            worker = subprocess.Popen([t.flowrun, "worker", "--slots", "4"], cwd=t.dir, stdout=subprocess.DEVNULL,
-                                      stderr=f, env=env)
-        wait_until(lambda: b" slots, at " in open(log, "rb").read(), "the worker to register")
-        seen = []  # command lines that show the token, read while the run goes
-
-        def look():
-            while run.poll() is None:
-                for pid in filter(str.isdigit, os.listdir("/proc")):
-                    if int(pid) == server.proc.pid:
-                        continue  # the test's server, given the token by its command line
-                    try:
-                        with open(f"/proc/{pid}/cmdline", "rb") as f:
-                            cmdline = f.read()
-                    except OSError:
-                        continue
-                    if token.encode() in cmdline:
-                        seen.append(cmdline)
-                time.sleep(0.02)
-        run = subprocess.Popen([t.flowrun, "run", "-e", 'seq(1, 40) | sleep(20ms) * 4 | count | write("-")',
-                                "--stats", "stats.json"], cwd=t.dir, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=env)
-        looker = threading.Thread(target=look)
-        looker.start()
-        out, err = run.communicate(timeout=60)
-        looker.join()
-        t.equal((run.returncode, out, err), (0, b"40\n", b""), "the run given the broker by FLOWRUN_BROKER")
-        t.equal(seen, [], "command lines that show the token")
-        t.expect(b"joined run" in open(log, "rb").read(), "the worker, given the broker the same way, took a part")
-        stages = {s["label"]: s for s in json.loads(t.read("stats.json"))["stages"]}
-        t.equal(sum(i["records_in"] for i in stages["sleep"]["instances"]), 40, "sleep's records in")
-        # Nor do the commands that a run starts see it, here or on a worker.
-        r = subprocess.run([t.flowrun, "run", "-e", 'seq(1, 8) | exec("echo ${FLOWRUN_BROKER:-unset} # {}") * 4 | '
-                            'distinct | write("-")'], cwd=t.dir, capture_output=True, timeout=60, env=env)
-        t.equal((r.returncode, r.stdout, r.stderr), (0, b"unset\n", b""), "FLOWRUN_BROKER seen by exec's commands")
-        t.equal(open(log, "rb").read().count(b"joined run"), 2, "runs the worker took a part of (its 4 slots: exec's 4)")
-        t.expect(token.encode() not in t.read("stats.json") and token.encode() not in open(log, "rb").read(),
-                 "the token is in neither --stats nor the worker's log")
-        r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | map { $0 } * 2 | count"], cwd=t.dir,
-                           capture_output=True, timeout=30, env=env)
-        t.expect(r.returncode == 0 and f"nats://***@127.0.0.1:{server.port}: answered".encode() in r.stdout
-                 and token.encode() not in r.stdout + r.stderr, "check given the broker by FLOWRUN_BROKER", r)
-        # Set but empty: no broker (the run is local); --broker wins over it;
-        # a wrong one is named as the environment's.
-        r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count"], cwd=t.dir, capture_output=True,
-                           timeout=30, env=dict(os.environ, FLOWRUN_BROKER=""))
-        t.expect(r.returncode == 0 and b"broker" not in r.stdout, "an empty FLOWRUN_BROKER is none", r)
-        r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count", "--broker", server.url], cwd=t.dir,
-                           capture_output=True, timeout=30, env=env)
-        t.expect(r.returncode == 1 and b"wants credentials" in r.stderr, "--broker wins over FLOWRUN_BROKER", r)
-        r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count"], cwd=t.dir, capture_output=True,
-                           timeout=30, env=dict(os.environ, FLOWRUN_BROKER=f"http://{token}@127.0.0.1:1"))
-        t.expect(r.returncode == 2 and b"error: FLOWRUN_BROKER takes nats://HOST:PORT" in r.stderr
-                 and token.encode() not in r.stderr, "a wrong scheme in FLOWRUN_BROKER is named as its", r)
+        with one_worker(t, ["--slots", "4"], env) as log:
+            given_the_broker_by_the_environment(t, server, token, env, log)
     finally:
-        if worker:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=20)
         server.stop()
+
+
+def given_the_broker_by_the_environment(t, server, token, env, log):
+    """The checks of a_broker_url_in_the_environment_keeps_its_token_out_of_ps,
+    its worker up (its log at `log`)."""
+    seen = []  # command lines that show the token, read while the run goes
+
+    def look():
+        while run.poll() is None:
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                if int(pid) == server.proc.pid:
+                    continue  # the test's server, given the token by its command line
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        cmdline = f.read()
+                except OSError:
+                    continue
+                if token.encode() in cmdline:
+                    seen.append(cmdline)
+            time.sleep(0.02)
+    run = subprocess.Popen([t.flowrun, "run", "-e", 'seq(1, 40) | sleep(20ms) * 4 | count | write("-")',
+                            "--stats", "stats.json"], cwd=t.dir, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env)
+    looker = threading.Thread(target=look)
+    looker.start()
+    out, err = run.communicate(timeout=60)
+    looker.join()
+    t.equal((run.returncode, out, err), (0, b"40\n", b""), "the run given the broker by FLOWRUN_BROKER")
+    t.equal(seen, [], "command lines that show the token")
+    t.expect(b"joined run" in open(log, "rb").read(), "the worker, given the broker the same way, took a part")
+    stages = {s["label"]: s for s in json.loads(t.read("stats.json"))["stages"]}
+    t.equal(sum(i["records_in"] for i in stages["sleep"]["instances"]), 40, "sleep's records in")
+    # Nor do the commands that a run starts see it, here or on a worker.
+    r = subprocess.run([t.flowrun, "run", "-e", 'seq(1, 8) | exec("echo ${FLOWRUN_BROKER:-unset} # {}") * 4 | '
+                        'distinct | write("-")'], cwd=t.dir, capture_output=True, timeout=60, env=env)
+    t.equal((r.returncode, r.stdout, r.stderr), (0, b"unset\n", b""), "FLOWRUN_BROKER seen by exec's commands")
+    t.equal(open(log, "rb").read().count(b"joined run"), 2, "runs the worker took a part of (its 4 slots: exec's 4)")
+    t.expect(token.encode() not in t.read("stats.json") and token.encode() not in open(log, "rb").read(),
+             "the token is in neither --stats nor the worker's log")
+    r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | map { $0 } * 2 | count"], cwd=t.dir,
+                       capture_output=True, timeout=30, env=env)
+    t.expect(r.returncode == 0 and f"nats://***@127.0.0.1:{server.port}: answered".encode() in r.stdout
+             and token.encode() not in r.stdout + r.stderr, "check given the broker by FLOWRUN_BROKER", r)
+    # Set but empty: no broker (the run is local); --broker wins over it;
+    # a wrong one is named as the environment's.
+    r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count"], cwd=t.dir, capture_output=True,
+                       timeout=30, env=dict(os.environ, FLOWRUN_BROKER=""))
+    t.expect(r.returncode == 0 and b"broker" not in r.stdout, "an empty FLOWRUN_BROKER is none", r)
+    r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count", "--broker", server.url], cwd=t.dir,
+                       capture_output=True, timeout=30, env=env)
+    t.expect(r.returncode == 1 and b"wants credentials" in r.stderr, "--broker wins over FLOWRUN_BROKER", r)
+    r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count"], cwd=t.dir, capture_output=True,
+                       timeout=30, env=dict(os.environ, FLOWRUN_BROKER=f"http://{token}@127.0.0.1:1"))
+    t.expect(r.returncode == 2 and b"error: FLOWRUN_BROKER takes nats://HOST:PORT" in r.stderr
+             and token.encode() not in r.stderr, "a wrong scheme in FLOWRUN_BROKER is named as its", r)
 
 
 @test
@@ -197,40 +210,38 @@ def an_nkey_seed_file_is_used_by_every_process(t):
         return
     seed, stranger_seed = make_nkey_users(t.dir)
     server = Server(NATS_SERVER, "-c", t.path("nkey.conf"))
-    worker = None
+    url = f"nats://127.0.0.1:{server.port}"
     try:
-        url = f"nats://127.0.0.1:{server.port}"
-        log = t.path("worker.log")
-        with open(log, "wb") as f:
-            worker = subprocess.Popen([t.flowrun, "worker", "--broker", url, "--nats-nkey", "user.nk", "--slots", "4"],
-                                      cwd=t.dir, stdout=subprocess.DEVNULL, stderr=f)
-        wait_until(lambda: b" slots, at " in open(log, "rb").read(), "the worker to register")
-        out = t.ok('seq(1, 40) | sleep(10ms) * 4 | count | write("-")', "--broker", url, "--nats-nkey", "user.nk",
-                   "--stats", "stats.json")
-        t.equal(out, b"40\n", "the run with an NKey seed file")
-        t.expect(b"joined run" in open(log, "rb").read(), "the worker, with the same file, took a part")
-        t.expect(seed.encode() not in t.read("stats.json") + open(log, "rb").read(),
-                 "the seed is in neither --stats nor the worker's log")
-        t.equal(server.streams(), REGISTRY_ONLY, "streams left after the run (the registry only)")
-        r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count", "--broker", url, "--nats-nkey", "user.nk"],
-                           cwd=t.dir, capture_output=True, timeout=30)
-        t.expect(r.returncode == 0 and f"{url}: answered".encode() in r.stdout, "check with an NKey seed file", r)
-        r = t.run("seq(1, 3) | count", "--broker", url, "--nats-nkey", "stranger.nk", timeout=30)
-        t.expect(r.returncode == 1 and f"the broker at '{url}' refused the credentials".encode() in r.stderr,
-                 "a user the server does not know is refused", r)
-        t.write("bad.nk", "SUnot-a-seed-secret\n")
-        r = t.run("seq(1, 3) | count", "--broker", url, "--nats-nkey", "bad.nk", timeout=30)
-        t.expect(r.returncode == 1 and b"cannot use the NKey seed file 'bad.nk': its user NKey seed does not decode"
-                 in r.stderr, "a file that holds no seed", r)
-        for secret in (seed, stranger_seed, "not-a-seed-secret"):
-            t.expect(secret.encode() not in r.stdout + r.stderr, f"{secret!r} is not shown", r)
-        r = t.run("seq(1, 3) | count", "--broker", url, "--nats-nkey", "user.nk", "--nats-creds", "user.nk")
-        t.expect(r.returncode == 2 and b"give one" in r.stderr, "--nats-creds and --nats-nkey together", r)
+        with one_worker(t, ["--broker", url, "--nats-nkey", "user.nk", "--slots", "4"]) as log:
+            with_an_nkey(t, server, url, seed, stranger_seed, log)
     finally:
-        if worker:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=20)
         server.stop()
+
+
+def with_an_nkey(t, server, url, seed, stranger_seed, log):
+    """The checks of an_nkey_seed_file_is_used_by_every_process, its worker
+    up (its log at `log`)."""
+    out = t.ok('seq(1, 40) | sleep(10ms) * 4 | count | write("-")', "--broker", url, "--nats-nkey", "user.nk",
+               "--stats", "stats.json")
+    t.equal(out, b"40\n", "the run with an NKey seed file")
+    t.expect(b"joined run" in open(log, "rb").read(), "the worker, with the same file, took a part")
+    t.expect(seed.encode() not in t.read("stats.json") + open(log, "rb").read(),
+             "the seed is in neither --stats nor the worker's log")
+    t.equal(server.streams(), REGISTRY_ONLY, "streams left after the run (the registry only)")
+    r = subprocess.run([t.flowrun, "check", "-e", "seq(1, 3) | count", "--broker", url, "--nats-nkey", "user.nk"],
+                       cwd=t.dir, capture_output=True, timeout=30)
+    t.expect(r.returncode == 0 and f"{url}: answered".encode() in r.stdout, "check with an NKey seed file", r)
+    r = t.run("seq(1, 3) | count", "--broker", url, "--nats-nkey", "stranger.nk", timeout=30)
+    t.expect(r.returncode == 1 and f"the broker at '{url}' refused the credentials".encode() in r.stderr,
+             "a user the server does not know is refused", r)
+    t.write("bad.nk", "SUnot-a-seed-secret\n")
+    r = t.run("seq(1, 3) | count", "--broker", url, "--nats-nkey", "bad.nk", timeout=30)
+    t.expect(r.returncode == 1 and b"cannot use the NKey seed file 'bad.nk': its user NKey seed does not decode"
+             in r.stderr, "a file that holds no seed", r)
+    for secret in (seed, stranger_seed, "not-a-seed-secret"):
+        t.expect(secret.encode() not in r.stdout + r.stderr, f"{secret!r} is not shown", r)
+    r = t.run("seq(1, 3) | count", "--broker", url, "--nats-nkey", "user.nk", "--nats-creds", "user.nk")
+    t.expect(r.returncode == 2 and b"give one" in r.stderr, "--nats-creds and --nats-nkey together", r)
 
 
 @test
