@@ -3,12 +3,12 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <algorithm>
 #include <vector>
 
 namespace flow {
@@ -95,9 +95,9 @@ std::string NKeyUserPublicKey(const std::string& text, std::string* error) {
     return "";
   }
   const uint16_t said = static_cast<uint16_t>(raw.bytes[2 + kKeyBytes] | raw.bytes[3 + kKeyBytes] << 8);
-  const std::vector<uint8_t> body(raw.bytes.begin(), raw.bytes.begin() + 2 + kKeyBytes);
-  Wiped body_wiped{body};
-  if (Crc16(body) != said) {
+  Wiped body;  // the prefix and the seed, which the checksum covers
+  body.bytes.assign(raw.bytes.begin(), raw.bytes.begin() + 2 + kKeyBytes);
+  if (Crc16(body.bytes) != said) {
     *error = "its user NKey seed has a wrong checksum (a character changed?)";
     return "";
   }
