@@ -1186,8 +1186,17 @@ def a_record_that_kills_its_workers_goes_to_on_error(t, server, workers):
     # [ordered], the rest comes exactly in order: the position of a batch
     # taken out is marked skipped (BrokerOrderGate::Skip), or the dying
     # machine's book skips the record and passes the turn itself.
+    #
+    # Record 3's command waits 0.3 s before it kills: an instance that takes
+    # it finishes its previous lease meanwhile (an exec's leases are
+    # finished in the background, their outputs out and acknowledged while
+    # the next runs). Killed at once, that previous batch, innocent, was
+    # handed back too, and two such deaths used up its deliveries: the
+    # broker gave up on it, and its record was skipped as poison (lost, if
+    # neither attempt had published it): 3 runs in 40 under ASan on busy
+    # cores. docs/distributed.md, Known problems.
     for options in ("", "ordered, "):
-        program = ('seq(1, 6) | exec("if [ {} = 3 ]; then kill -9 $PPID; sleep 5; fi; echo {}") * 2 '
+        program = ('seq(1, 6) | exec("if [ {} = 3 ]; then sleep 0.3; kill -9 $PPID; sleep 5; fi; echo {}") * 2 '
                    f'[{options}retries = 0, on_error = skip] | write("-")')
         r = t.run(program, "--broker", server.url, timeout=90)
         t.expect(r.returncode == 0, f"{options}exit code 0", r)
