@@ -14,8 +14,9 @@
 namespace flow {
 namespace {
 
-constexpr uint8_t kPrefixSeed = 18 << 3;  // 'S'
-constexpr uint8_t kPrefixUser = 20 << 3;  // 'U'
+// A user's public key starts with this byte ('U'); a user's seed with the
+// bytes that make "SU", which the word found already starts with.
+constexpr uint8_t kPrefixUser = 20 << 3;
 constexpr size_t kKeyBytes = 32;
 constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -99,11 +100,6 @@ std::string NKeyUserPublicKey(const std::string& text, std::string* error) {
   body.bytes.assign(raw.bytes.begin(), raw.bytes.begin() + 2 + kKeyBytes);
   if (Crc16(body.bytes) != said) {
     *error = "its user NKey seed has a wrong checksum (a character changed?)";
-    return "";
-  }
-  if ((raw.bytes[0] & 0xF8) != kPrefixSeed ||
-      static_cast<uint8_t>((raw.bytes[0] & 7) << 5 | raw.bytes[1] >> 3) != kPrefixUser) {
-    *error = "its NKey seed is not a user's (SU...)";
     return "";
   }
   EVP_PKEY* key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, raw.bytes.data() + 2, kKeyBytes);

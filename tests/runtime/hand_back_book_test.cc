@@ -24,10 +24,16 @@
 
 namespace flow::hand_back_book_test {
 
-TEST_CASE("a note lasts until it is forgotten; TakeAll reads and clears the rest") {
+// A book of `slots` pages; the test stops when it cannot be made.
+std::unique_ptr<HandBackBook> NewBook(size_t slots) {
   std::string error;
-  auto book = HandBackBook::Create(3, &error);
+  auto book = HandBackBook::Create(slots, &error);
   REQUIRE_MESSAGE(book != nullptr, error);
+  return book;
+}
+
+TEST_CASE("a note lasts until it is forgotten; TakeAll reads and clears the rest") {
+  auto book = NewBook(3);
   CHECK(book->slots() == 3);
   const HandBackPage page = book->page(1);
   const int a = page.Note("$JS.ACK.E0.c.1.10.10.0.5");
@@ -43,9 +49,7 @@ TEST_CASE("a note lasts until it is forgotten; TakeAll reads and clears the rest
 }
 
 TEST_CASE("a full page, a reply too long and the empty page note nothing") {
-  std::string error;
-  auto book = HandBackBook::Create(1, &error);
-  REQUIRE(book != nullptr);
+  auto book = NewBook(1);
   const HandBackPage page = book->page(0);
   for (size_t i = 0; i < HandBackBook::kNotesPerSlot; ++i) CHECK(page.Note(("r" + std::to_string(i)).c_str()) >= 0);
   CHECK(page.Note("one more") == -1);
@@ -96,9 +100,7 @@ TEST_CASE("what a process noted before it died is read by the one that outlives 
 }
 
 TEST_CASE("the worker's word to leave wakes the instances that wait for it, in other processes") {
-  std::string error;
-  auto book = HandBackBook::Create(2, &error);
-  REQUIRE(book != nullptr);
+  auto book = NewBook(2);
   std::vector<pid_t> waiting;
   for (int i = 0; i < 3; ++i) {
     const pid_t pid = fork();
@@ -128,6 +130,12 @@ using nats_queue_test::Link;
 using nats_queue_test::MakeRun;
 using nats_queue_test::Server;
 
+// A run of one edge whose ack wait (30 s) no test waits for: a batch taken
+// again within seconds was handed back.
+void MakeSlowAckRun(const Server& server, const std::string& run) {
+  MakeRun(*Link(server), run, 1, NatsEdgeOptions{.ack_wait_ns = 30'000'000'000});
+}
+
 // An edge of run `run` with 2 consumers that fetch one batch at a time (a
 // dead one's inbox takes nothing more: nats_queue_test.cc says why), whose
 // notes go to `page`.
@@ -156,11 +164,8 @@ TEST_CASE("a reply subject names its batch's place on the edge, in either form t
 TEST_CASE("a batch noted by a consumer that died is handed back by another connection and taken at once") {
   Server server;
   SKIP_WITHOUT_SERVER(server);
-  // An ack wait of 30 s: taken again within a second, it was handed back.
-  MakeRun(*Link(server), "handback", 1, NatsEdgeOptions{.ack_wait_ns = 30'000'000'000});
-  std::string error;
-  auto book = HandBackBook::Create(2, &error);
-  REQUIRE(book != nullptr);
+  MakeSlowAckRun(server, "handback");
+  auto book = NewBook(2);
   auto dies = OpenNoting(server, "handback", 20, book->page(0));
   auto lives = OpenNoting(server, "handback", 3000, book->page(1));
   REQUIRE(dies->Push(0, Batch({"a", "b"}, 1, 9)) == QueueStatus::kOk);
@@ -190,10 +195,8 @@ TEST_CASE("a dead consumer's batches are handed back in their order on the edge,
   // the hand-back must get it (runtime/hand_back_book.h).
   Server server;
   SKIP_WITHOUT_SERVER(server);
-  MakeRun(*Link(server), "inorder", 1, NatsEdgeOptions{.ack_wait_ns = 30'000'000'000});
-  std::string error;
-  auto book = HandBackBook::Create(1, &error);
-  REQUIRE(book != nullptr);
+  MakeSlowAckRun(server, "inorder");
+  auto book = NewBook(1);
   auto dies = OpenNoting(server, "inorder", 20, book->page(0));
   auto lives = OpenNoting(server, "inorder", 3000, HandBackPage());
   for (int64_t i = 1; i <= 3; ++i) REQUIRE(dies->Push(0, Batch({"r" + std::to_string(i)}, i)) == QueueStatus::kOk);
